@@ -1,0 +1,150 @@
+"""Command line: ``python -m margin evaluate PORTFOLIO [--shock TARGET=PCT ...] [--format json|table]``.
+
+``portfolio-format.md`` §4. Exit status 0 on success, 2 on invalid input (message on stderr, no
+traceback), 1 on an internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from .errors import PortfolioError, Problem
+from .files import load_portfolio, portfolio_from_csv
+from .portfolio import Portfolio
+from .report import evaluate_portfolio
+from .shocks import parse_shock
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # usage errors are invalid input: exit 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+
+
+def _pairs(values: Sequence[str] | None, flag: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    problems: list[Problem] = []
+    for raw in values or []:
+        key, sep, num = raw.rpartition("=")
+        try:
+            value = float(num)
+        except ValueError:
+            value = float("nan")
+        if not sep or not key or value != value:
+            problems.append(Problem(flag, "must be NAME=NUMBER", raw))
+            continue
+        out[key.strip()] = value
+    if problems:
+        raise PortfolioError(problems)
+    return out
+
+
+def _load(args: argparse.Namespace) -> Portfolio:
+    path = Path(args.portfolio)
+    if path.suffix.lower() == ".csv":
+        if not args.venue:
+            raise PortfolioError([Problem("--venue", "is required with a CSV of positions", None, show_value=False)])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise PortfolioError([Problem(str(path), "does not exist or cannot be read", None,
+                                          show_value=False)]) from None
+        return portfolio_from_csv(text, venue=args.venue, collateral=_pairs(args.collateral, "--collateral"),
+                                  prices=_pairs(args.price, "--price"), position_mode=args.position_mode,
+                                  source=path.name)
+    return load_portfolio(path)
+
+
+def _fmt(x: object, digits: int = 2) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:,.{digits}f}"
+    return str(x)
+
+
+def render_table(doc: dict[str, object]) -> str:
+    """A readable plain-text rendering of the ``evaluate`` document."""
+    lines = [f"venue: {doc['venue']}"]
+    shock = doc["shock"]
+    if shock:
+        moves = ", ".join(f"{s} {m:+.2%}" for s, m in shock.items())  # type: ignore[union-attr]
+        lines.append(f"shock: {moves}")
+    for view, body in doc["modes"].items():  # type: ignore[union-attr]
+        lines.append("")
+        lines.append(f"== {view} ==")
+        head = ("pool", "equity", "maint.", "initial", "ratio", "available", "liquidated")
+        rows = []
+        for p in body["pools"]:
+            name = f"{p['settle']} {p['mode']}" + (f" [{p['position']}]" if p["position"] else "")
+            ratio = "-" if p["margin_ratio"] is None else f"{p['margin_ratio']:.2%}"
+            rows.append((name, _fmt(p["equity"]), _fmt(p["maintenance_margin"]), _fmt(p["initial_margin"]), ratio,
+                         _fmt(p["available"]), _fmt(p["liquidated"])))
+        lines.extend(_grid(head, rows))
+        lines.append("")
+        head = ("position", "mark", "notional", "uPnL", "maint.", "liq. price", "distance", "bankr.", "liquidated")
+        rows = []
+        for q in body["positions"]:
+            dist = "-" if q["distance_to_liquidation"] is None else f"{q['distance_to_liquidation']:+.2%}"
+            rows.append((q["id"], _fmt(q["mark_price"], 4), _fmt(q["notional"]), _fmt(q["unrealized_pnl"]),
+                         _fmt(q["maintenance_margin"]), _fmt(q["liquidation_price"], 4), dist,
+                         _fmt(q["bankruptcy_price"], 4), _fmt(q["liquidated"])))
+        lines.extend(_grid(head, rows))
+    return "\n".join(lines) + "\n"
+
+
+def _grid(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    widths = [max(len(str(c)) for c in col) for col in zip(head, *rows, strict=True)]
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths,
+                                                                                                        strict=True)))
+    return [line(head), line(["-" * w for w in widths])] + [line(r) for r in rows]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m margin", description="Margin Lab: margin and liquidation of a portfolio.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    ev = sub.add_parser("evaluate", help="margin, equity and liquidation prices in the three views")
+    ev.add_argument("portfolio", help="JSON portfolio file, or a CSV of positions with --venue/--collateral/--price")
+    ev.add_argument("--shock", action="append", default=[], metavar="TARGET=PCT",
+                    help="move marks: BTC=-20%%, BTC/USDT:USDT=-0.2, ALL=-10%% (repeatable, compounding)")
+    ev.add_argument("--format", choices=("json", "table"), default="table")
+    ev.add_argument("--venue", help="venue preset (CSV input)")
+    ev.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT", help="collateral (CSV input)")
+    ev.add_argument("--price", action="append", metavar="SYMBOL=PRICE", help="mark price (CSV input)")
+    ev.add_argument("--position-mode", default="one-way", choices=("one-way", "hedge"))
+    return parser
+
+
+def cmd_evaluate(args: argparse.Namespace) -> str:
+    shocks = [parse_shock(s) for s in args.shock]
+    doc = evaluate_portfolio(_load(args), shocks)
+    if args.format == "json":
+        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    return render_table(doc)
+
+
+COMMANDS = {"evaluate": cmd_evaluate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        out = COMMANDS[args.command](args)
+    except PortfolioError as err:
+        print(f"error: {err.message}", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as err:  # noqa: BLE001 - the contract: exit 1, one line, no traceback
+        print(f"internal error: {err.__class__.__name__}: {err}", file=sys.stderr)
+        return EXIT_INTERNAL
+    sys.stdout.write(out)
+    return EXIT_OK

@@ -1,0 +1,424 @@
+"""The array engine: margin, equity and liquidation prices over scenarios × positions.
+
+A :class:`Book` is a portfolio compiled for one view (``as_is``, ``cross`` or ``isolated``,
+``portfolio-format.md`` §2) into numpy arrays: one entry per position and one per margin pool.
+:func:`evaluate` prices every position at a matrix of mark prices (scenarios × symbols) and sums
+pools with no Python loop over positions or scenarios. :func:`liquidation_prices` solves, for each
+pool and symbol, the mark price at which the pool's equity meets its trigger (equation (E) of
+``margin-models.md`` §0.1), every other price held, with the tier of the notional at that price.
+
+The solver is exact: between two consecutive tier boundaries of the positions in a (pool, symbol)
+group, ``equity − maintenance`` is a polynomial of degree ≤ 2 in ``x = P`` (linear contracts) or
+``x = 1/P`` (inverse contracts: notional and PnL are linear in 1/P), so every root is found in closed
+form on every segment (§1.3 "bracket consistency" generalised to hedge pairs, fees and Deribit's
+size-dependent rates). The readable one-pool reference is :mod:`margin.scalar`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .portfolio import Resolved
+from .tiers import TierMatrix
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+BoolArray = npt.NDArray[np.bool_]
+
+VIEWS: tuple[str, ...] = ("as_is", "cross", "isolated")
+
+
+@dataclass(frozen=True, eq=False)
+class Book:
+    """A portfolio compiled into arrays for one view."""
+
+    view: str
+    resolved: Resolved
+    symbols: tuple[str, ...]
+    marks: FloatArray  # (n_symbols,)
+    symbol_inverse: BoolArray  # (n_symbols,)
+    # positions, in input order
+    ids: tuple[str, ...]
+    sym: IntArray
+    sign: FloatArray
+    size: FloatArray
+    entry: FloatArray
+    inverse: BoolArray
+    leverage: FloatArray  # NaN when none
+    isolated: BoolArray
+    iso_margin: FloatArray
+    at_entry: BoolArray  # maintenance valued at the entry notional (Bybit isolated)
+    mm_entry: FloatArray
+    mmr_entry: FloatArray
+    fee: FloatArray  # fee rate counted in the trigger (OKX), else 0
+    pool: IntArray
+    # pools: cross pools first (one per settle asset), then isolated pools in position order
+    pool_settle: tuple[str, ...]
+    pool_mode: tuple[str, ...]
+    pool_position: tuple[int | None, ...]
+    pool_wallet: FloatArray
+    tiers: TierMatrix
+
+    @property
+    def n_positions(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_pools(self) -> int:
+        return len(self.pool_settle)
+
+    def price_vector(self, prices: dict[str, float] | None = None) -> FloatArray:
+        """Current marks with some symbols replaced."""
+        out = self.marks.copy()
+        for symbol, price in (prices or {}).items():
+            out[self.symbols.index(symbol)] = price
+        return out
+
+
+def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
+    """Arrays of ``resolved`` in ``view`` (format §2: ``as_is``, ``cross`` or ``isolated``)."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    legs = resolved.legs
+    symbols = tuple(resolved.marks)
+    sym_index = {s: i for i, s in enumerate(symbols)}
+    tables = [resolved.tables[s] for s in symbols]
+    tiers = TierMatrix.build(tables)
+    inverse_of = {leg.position.symbol: leg.instrument.inverse for leg in legs}
+    n = len(legs)
+    sym = np.array([sym_index[leg.position.symbol] for leg in legs], dtype=np.intp)
+    inverse = np.array([leg.instrument.inverse for leg in legs], dtype=bool)
+    if view == "as_is":
+        isolated = np.array([leg.isolated for leg in legs], dtype=bool)
+    else:
+        isolated = np.full(n, view == "isolated", dtype=bool)
+    iso_margin = np.array([leg.isolated_margin for leg in legs], dtype=np.float64)
+    settles = list(resolved.settles)
+    settle_index = {s: i for i, s in enumerate(settles)}
+    collateral = resolved.portfolio.collateral
+    wallet = [float(collateral.get(s, 0.0)) for s in settles]
+    pool = np.empty(n, dtype=np.intp)
+    pool_settle = list(settles)
+    pool_mode = ["cross"] * len(settles)
+    pool_position: list[int | None] = [None] * len(settles)
+    for i, leg in enumerate(legs):
+        if isolated[i]:
+            wallet[settle_index[leg.settle]] -= leg.isolated_margin
+            pool[i] = len(pool_settle)
+            pool_settle.append(leg.settle)
+            pool_mode.append("isolated")
+            pool_position.append(i)
+            wallet.append(leg.isolated_margin)
+        else:
+            pool[i] = settle_index[leg.settle]
+    venue = resolved.venue
+    at_entry = isolated & venue.isolated_mm_at_entry
+    mm_entry = np.zeros(n)
+    mmr_entry = np.zeros(n)
+    for i, leg in enumerate(legs):
+        t = resolved.tables[leg.position.symbol].tier(leg.entry_notional)
+        coin = leg.entry_notional if leg.instrument.inverse else leg.size
+        mmr_entry[i] = t.mmr + t.mmr_per_size * coin
+        mm_entry[i] = leg.entry_notional * mmr_entry[i] - t.maint_amount
+    fee = np.full(n, resolved.taker_fee if venue.fee_in_trigger else 0.0)
+    return Book(
+        view=view,
+        resolved=resolved,
+        symbols=symbols,
+        marks=np.array([resolved.marks[s] for s in symbols], dtype=np.float64),
+        symbol_inverse=np.array([inverse_of[s] for s in symbols], dtype=bool),
+        ids=tuple(leg.position.label for leg in legs),
+        sym=sym,
+        sign=np.array([leg.position.sign for leg in legs], dtype=np.float64),
+        size=np.array([leg.size for leg in legs], dtype=np.float64),
+        entry=np.array([leg.position.entry_price for leg in legs], dtype=np.float64),
+        inverse=inverse,
+        leverage=np.array([np.nan if leg.leverage is None else leg.leverage for leg in legs], dtype=np.float64),
+        isolated=isolated,
+        iso_margin=iso_margin,
+        at_entry=at_entry,
+        mm_entry=mm_entry,
+        mmr_entry=mmr_entry,
+        fee=fee,
+        pool=pool,
+        pool_settle=tuple(pool_settle),
+        pool_mode=tuple(pool_mode),
+        pool_position=tuple(pool_position),
+        pool_wallet=np.array(wallet, dtype=np.float64),
+        tiers=tiers,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """Results at a matrix of marks: position arrays (S, P), pool arrays (S, G)."""
+
+    book: Book
+    marks: FloatArray  # (S, n_symbols)
+    mark: FloatArray  # (S, P)
+    notional: FloatArray
+    upnl: FloatArray
+    mmr: FloatArray
+    maintenance: FloatArray
+    initial: FloatArray
+    pool_upnl: FloatArray
+    pool_equity: FloatArray
+    pool_maintenance: FloatArray
+    pool_initial: FloatArray
+    pool_liquidated: BoolArray
+    position_liquidated: BoolArray
+
+    @property
+    def pool_available(self) -> FloatArray:
+        """Equity − initial margin, not floored (format §2)."""
+        return self.pool_equity - self.pool_initial
+
+    @property
+    def pool_margin_ratio(self) -> FloatArray:
+        """Maintenance / equity; NaN where equity ≤ 0 (format §4)."""
+        eq = self.pool_equity
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(eq > 0, self.pool_maintenance / np.where(eq > 0, eq, 1.0), np.nan)
+
+
+def _pool_sum(book: Book, values: FloatArray) -> FloatArray:
+    """Sum (S, P) position values into (S, G) pools without a loop over positions or scenarios."""
+    out = np.zeros(values.shape[:-1] + (book.n_pools,))
+    if book.n_positions == 0:
+        return out
+    counts = np.bincount(book.pool, minlength=book.n_pools)
+    order = np.argsort(book.pool, kind="stable")
+    ordered = values if np.array_equal(order, np.arange(order.size)) else values[..., order]
+    nonempty = counts > 0
+    starts = (np.cumsum(counts) - counts)[nonempty]
+    out[..., nonempty] = np.add.reduceat(ordered, starts, axis=-1)
+    return out
+
+
+def position_arrays(book: Book, mark: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray,
+                                                            FloatArray]:
+    """Notional, unrealised PnL, maintenance rate, maintenance and initial margin of every position.
+
+    ``mark`` has the positions on its last axis. Formulas (``margin-models.md`` §0, format §2):
+    notional ``N = size × P`` (linear) or ``size / P`` (inverse); UPNL ``s·size·(P − EP)`` or
+    ``s·size·(1/EP − 1/P)``; maintenance ``N × (mmr + mmr_per_size × size_coin) − maint_amount``
+    at the tier of ``N`` (§1.1), or valued at entry where the venue does (Bybit isolated, §3.2),
+    plus ``N × taker_fee`` where the trigger reserves the fee to close (OKX, §4); initial margin
+    ``N / leverage`` (``N × imr`` where the tier gives one) for cross, ``isolated_margin`` for isolated.
+    """
+    inv = book.inverse
+    size = book.size
+    with np.errstate(divide="ignore"):
+        recip = 1.0 / mark
+    notional = np.where(inv, size * recip, size * mark)
+    upnl = book.sign * size * np.where(inv, 1.0 / book.entry - recip, mark - book.entry)
+    size_coin = np.where(inv, notional, size)
+    tiers = book.tiers
+    table = book.sym
+    idx = tiers.index(table, notional)
+    rate = tiers.mmr[table, idx] + tiers.mmr_per_size[table, idx] * size_coin
+    mm_at_mark = notional * rate - tiers.cum[table, idx]
+    maintenance = np.where(book.at_entry, book.mm_entry, mm_at_mark) + book.fee * notional
+    mmr = np.where(book.at_entry, book.mmr_entry, rate)
+    imr = tiers.imr[table, idx]
+    im_cross = np.where(np.isnan(imr), notional / np.where(np.isnan(book.leverage), 1.0, book.leverage),
+                        notional * (imr + tiers.imr_per_size[table, idx] * size_coin))
+    initial = np.where(book.isolated, book.iso_margin, im_cross)
+    return notional, upnl, mmr, maintenance, initial
+
+
+def evaluate(book: Book, marks: FloatArray | None = None) -> Evaluation:
+    """Evaluate ``book`` at ``marks`` (n_symbols,) or (S, n_symbols); results carry a scenario axis."""
+    m = book.marks[None, :] if marks is None else np.atleast_2d(np.asarray(marks, dtype=np.float64))
+    mark = m[:, book.sym]
+    notional, upnl, mmr, maintenance, initial = position_arrays(book, mark)
+    pool_upnl = _pool_sum(book, upnl)
+    pool_mm = _pool_sum(book, maintenance)
+    pool_im = _pool_sum(book, initial)
+    equity = book.pool_wallet + pool_upnl
+    has_positions = np.bincount(book.pool, minlength=book.n_pools) > 0
+    pool_liq = has_positions & (equity <= pool_mm)
+    return Evaluation(
+        book=book, marks=m, mark=mark, notional=notional, upnl=upnl, mmr=mmr, maintenance=maintenance,
+        initial=initial, pool_upnl=pool_upnl, pool_equity=equity, pool_maintenance=pool_mm,
+        pool_initial=pool_im, pool_liquidated=pool_liq, position_liquidated=pool_liq[:, book.pool],
+    )
+
+
+# --------------------------------------------------------------------------- liquidation prices
+
+
+@dataclass(frozen=True, eq=False)
+class Groups:
+    """(pool, symbol) groups of a book: the positions whose liquidation price is one number."""
+
+    pool: IntArray
+    sym: IntArray
+    long: IntArray  # position index of the long, or -1
+    short: IntArray  # position index of the short, or -1
+    of_position: IntArray  # group of each position
+
+
+def groups_of(book: Book) -> Groups:
+    n_sym = max(len(book.symbols), 1)
+    key = book.pool * n_sym + book.sym
+    uniq, inv = np.unique(key, return_inverse=True)
+    n = uniq.size
+    long = np.full(n, -1, dtype=np.intp)
+    short = np.full(n, -1, dtype=np.intp)
+    pos = np.arange(book.n_positions)
+    long[inv[book.sign > 0]] = pos[book.sign > 0]
+    short[inv[book.sign < 0]] = pos[book.sign < 0]
+    return Groups(pool=(uniq // n_sym).astype(np.intp), sym=(uniq % n_sym).astype(np.intp), long=long,
+                  short=short, of_position=inv.astype(np.intp))
+
+
+def _quadratic_roots(a: FloatArray, b: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Real roots of ``a + b·x + c·x²`` (NaN where none), numerically stable form."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        linear = c == 0
+        r_lin = np.where(b != 0, -a / np.where(b != 0, b, 1.0), np.nan)
+        disc = b * b - 4.0 * a * c
+        sq = np.sqrt(np.where(disc >= 0, disc, np.nan))
+        q = -0.5 * (b + np.where(b >= 0, sq, -sq))
+        r1 = np.where(q != 0, q / np.where(linear, 1.0, c), np.nan)
+        r2 = np.where(q != 0, a / np.where(q != 0, q, 1.0), np.nan)
+    return np.where(linear, r_lin, r1), np.where(linear, np.nan, r2)
+
+
+def _slot(book: Book, index: IntArray) -> dict[str, FloatArray | IntArray | BoolArray]:
+    """Per-group arrays of one slot (the long or the short); absent slots have size 0."""
+    present = index >= 0
+    i = np.where(present, index, 0)
+    if book.n_positions == 0:
+        zeros = np.zeros(index.shape)
+        return {"q": zeros, "s": zeros, "ep": np.ones(index.shape), "at_entry": np.zeros(index.shape, bool),
+                "mm_entry": zeros, "fee": zeros}
+    return {
+        "q": np.where(present, book.size[i], 0.0),
+        "s": np.where(present, book.sign[i], 0.0),
+        "ep": np.where(present, book.entry[i], 1.0),
+        "at_entry": present & book.at_entry[i],
+        "mm_entry": np.where(present, book.mm_entry[i], 0.0),
+        "fee": np.where(present, book.fee[i], 0.0),
+    }
+
+
+def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark: FloatArray,
+           inverse: BoolArray, maintenance: bool) -> FloatArray:
+    """Trigger-crossing mark price of every (scenario, group); NaN where none. Shapes (S, n_groups)."""
+    tiers = book.tiers
+    table = groups.sym[None, :, None]  # (1, Gr, 1)
+    slots = [_slot(book, groups.long), _slot(book, groups.short)]
+    width = tiers.width
+    # breakpoints in x-space: N = q·x reaches a tier floor at x = F_k / q
+    bps = []
+    for sl in slots:
+        q = sl["q"][:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bp = np.where((q > 0) & ~sl["at_entry"][:, None] & maintenance, tiers.floor[groups.sym, 1:] / q, np.inf)
+        bps.append(bp)
+    pts = np.sort(np.concatenate([np.zeros((groups.sym.size, 1))] + bps, axis=1), axis=1)  # (Gr, nseg)
+    lo = pts
+    hi = np.concatenate([pts[:, 1:], np.full((pts.shape[0], 1), np.inf)], axis=1)
+    valid_seg = np.isfinite(lo)
+    with np.errstate(invalid="ignore"):
+        mid = np.where(np.isinf(hi), np.where(lo > 0, 2.0 * lo, 1.0), 0.5 * (lo + hi))
+    mid = np.where(valid_seg, mid, 1.0)
+    inv = inverse[:, None]  # (Gr, 1)
+    a = np.zeros(lo.shape)
+    b = np.zeros(lo.shape)
+    c = np.zeros(lo.shape)
+    for sl in slots:
+        q = sl["q"][:, None]
+        s = sl["s"][:, None]
+        ep = sl["ep"][:, None]
+        fee = sl["fee"][:, None] if maintenance else 0.0
+        # PnL part: linear s·q·(x − EP); inverse s·q·(1/EP − x)
+        a += np.where(inv, s * q / ep, -s * q * ep)
+        b += np.where(inv, -s * q, s * q)
+        if not maintenance:
+            continue
+        at_entry = sl["at_entry"][:, None]
+        idx = tiers.index(table[0], q * mid) if width > 1 else np.zeros(lo.shape, dtype=np.intp)
+        sym2 = np.broadcast_to(groups.sym[:, None], lo.shape)
+        m = tiers.mmr[sym2, idx]
+        k = tiers.mmr_per_size[sym2, idx]
+        cum = tiers.cum[sym2, idx]
+        # maintenance at x: N·(m + k·size_coin) − cum + fee·N with N = q·x;
+        # size_coin = q (linear) or N (inverse) -> k·q²·x (linear) or k·q²·x² (inverse)
+        b_mm = q * (m + fee) + np.where(inv, 0.0, k * q * q)
+        c_mm = np.where(inv, k * q * q, 0.0)
+        a += np.where(at_entry, -sl["mm_entry"][:, None], cum)
+        b -= np.where(at_entry, q * fee, b_mm)
+        c -= np.where(at_entry, 0.0, c_mm)
+    # add the scenario-dependent constant: (S, Gr, 1)
+    A = a[None, :, :] + const[:, :, None]
+    B = np.broadcast_to(b[None], A.shape)
+    C = np.broadcast_to(c[None], A.shape)
+    r1, r2 = _quadratic_roots(A, B, C)
+    roots = np.concatenate([r1, r2], axis=2)
+    lo2 = np.concatenate([lo, lo], axis=1)[None]
+    hi2 = np.concatenate([hi, hi], axis=1)[None]
+    ok = np.concatenate([valid_seg, valid_seg], axis=1)[None]
+    tol = 1e-12
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = ok & np.isfinite(roots) & (roots > 0) & (roots >= lo2 * (1 - tol)) & (roots <= hi2 * (1 + tol))
+        price = np.where(inverse[None, :, None], 1.0 / roots, roots)
+    inside &= np.isfinite(price) & (price > 0)
+    p0 = np.where(inverse[None, :], 1.0 / x_mark, x_mark)[:, :, None]
+    delta = (slots[0]["s"] * slots[0]["q"] + slots[1]["s"] * slots[1]["q"])[None, :, None]
+    healthy = (f0 > 0)[:, :, None]
+    below = inside & (price < p0)
+    above = inside & (price > p0)
+    dist = np.abs(price - p0)
+    loss_side = np.where(delta > 0, below, np.where(delta < 0, above, inside))
+    candidates = np.where(healthy, loss_side, inside)
+    best = np.where(candidates, dist, np.inf)
+    pick = np.argmin(best, axis=2)
+    found = np.isfinite(np.take_along_axis(best, pick[:, :, None], axis=2))[:, :, 0]
+    chosen = np.take_along_axis(price, pick[:, :, None], axis=2)[:, :, 0]
+    return np.where(found, chosen, np.nan)
+
+
+@dataclass(frozen=True, eq=False)
+class PriceLevels:
+    """Liquidation and bankruptcy prices of every position (S, P); NaN where none."""
+
+    liquidation: FloatArray
+    bankruptcy: FloatArray
+
+
+def liquidation_prices(book: Book, evaluation: Evaluation | None = None) -> PriceLevels:
+    """Liquidation and bankruptcy price of every position at the evaluation's marks (format §2).
+
+    The price of its symbol at which its pool's equity meets the trigger (bankruptcy: reaches zero),
+    every other price held, with the tier of the notional at that price; on the loss side of the
+    pool's net exposure in the symbol (nearest crossing either way when flat or already past the
+    trigger); NaN when no positive price qualifies.
+    """
+    ev = evaluation if evaluation is not None else evaluate(book)
+    n_s = ev.marks.shape[0]
+    if book.n_positions == 0:
+        empty = np.zeros((n_s, 0))
+        return PriceLevels(empty, empty)
+    g = groups_of(book)
+    # per-position (upnl − maintenance) summed within each group, to take the group out of its pool
+    pos_net = ev.upnl - ev.maintenance
+    n_groups = g.pool.size
+    onehot_sum = np.zeros((n_s, n_groups))
+    np.add.at(onehot_sum, (slice(None), g.of_position), pos_net)
+    upnl_sum = np.zeros((n_s, n_groups))
+    np.add.at(upnl_sum, (slice(None), g.of_position), ev.upnl)
+    pool_net = (ev.pool_equity - ev.pool_maintenance)[:, g.pool]
+    const_liq = pool_net - onehot_sum
+    const_bk = ev.pool_equity[:, g.pool] - upnl_sum
+    inverse = book.symbol_inverse[g.sym]
+    x_mark = ev.marks[:, g.sym]
+    x_mark = np.where(inverse[None, :], 1.0 / x_mark, x_mark)
+    lp = _solve(book, g, const_liq, pool_net, x_mark, inverse, maintenance=True)
+    bp = _solve(book, g, const_bk, ev.pool_equity[:, g.pool], x_mark, inverse, maintenance=False)
+    return PriceLevels(liquidation=lp[:, g.of_position], bankruptcy=bp[:, g.of_position])

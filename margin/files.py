@@ -1,0 +1,158 @@
+"""Read and write portfolio files: canonical JSON and the positions CSV (``portfolio-format.md`` §1).
+
+The only file access of the core besides the venue defaults. Parsing is strict: malformed JSON, an
+empty file, a wrongly typed or non-finite number, an unknown field or a broken rule raises a
+:class:`~margin.errors.PortfolioError` that names the file, the row or path, the field, the rule and
+the value, with every problem at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import PortfolioError, Problem
+from .portfolio import (
+    FORMAT,
+    POSITION_FIELDS,
+    Portfolio,
+    Position,
+    portfolio_from_dict,
+    portfolio_to_dict,
+    position_from_dict,
+    position_to_dict,
+)
+
+CSV_NUMBER_FIELDS = ("contracts", "contract_size", "entry_price", "mark_price", "leverage", "isolated_margin")
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def parse_portfolio_json(text: str, source: str = "portfolio") -> Portfolio:
+    """A portfolio from JSON text; raises :class:`PortfolioError`."""
+    if not text.strip():
+        raise PortfolioError([Problem("(file)", "is empty: expected a JSON portfolio object", None,
+                                      show_value=False)], source)
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as err:
+        raise PortfolioError([Problem(f"line {err.lineno} column {err.colno}", f"is not valid JSON ({err.msg})",
+                                      None, show_value=False)], source) from None
+    except ValueError as err:
+        raise PortfolioError([Problem("(file)", f"is not valid JSON ({err})", None, show_value=False)],
+                             source) from None
+    return portfolio_from_dict(data, source)
+
+
+def dump_portfolio_json(portfolio: Portfolio) -> str:
+    """Canonical JSON text (format §1); :func:`parse_portfolio_json` reads it back equal."""
+    return json.dumps(portfolio_to_dict(portfolio), indent=2, allow_nan=False) + "\n"
+
+
+def parse_positions_csv(text: str, source: str = "positions.csv") -> list[Position]:
+    """Positions from CSV text: one row each, columns named as the position fields (format §1).
+
+    Rows are reported as ``row N`` counting the header as row 1.
+    """
+    if not text.strip():
+        raise PortfolioError([Problem("(file)", "is empty: expected a header row and one row per position", None,
+                                      show_value=False)], source)
+    reader = csv.reader(io.StringIO(text))
+    rows = [r for r in reader]
+    header = [h.strip() for h in rows[0]]
+    problems: list[Problem] = []
+    for name in header:
+        if name not in POSITION_FIELDS:
+            problems.append(Problem(f"header column {name!r}", f"is not a position field (fields: "
+                                                               f"{', '.join(POSITION_FIELDS)})", name))
+    for name in ("symbol", "side", "contracts", "entry_price"):
+        if name not in header:
+            problems.append(Problem(f"header column {name!r}", "is required", None, show_value=False))
+    if len(set(header)) != len(header):
+        problems.append(Problem("header", "must not repeat a column", ",".join(header)))
+    if problems:
+        raise PortfolioError(problems, source)
+    positions: list[Position] = []
+    for n, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        path = f"row {n}"
+        if len(row) != len(header):
+            problems.append(Problem(path, f"must have {len(header)} cells like the header", len(row)))
+            continue
+        rec: dict[str, object] = {}
+        bad = False
+        for name, cell in zip(header, row, strict=True):
+            cell = cell.strip()
+            if cell == "":
+                continue
+            if name in CSV_NUMBER_FIELDS:
+                try:
+                    value = float(cell)
+                except ValueError:
+                    problems.append(Problem(f"{path}.{name}", "must be a number", cell))
+                    bad = True
+                    continue
+                if not math.isfinite(value):
+                    problems.append(Problem(f"{path}.{name}", "must be a finite number", cell))
+                    bad = True
+                    continue
+                rec[name] = value
+            else:
+                rec[name] = cell
+        if bad:
+            continue
+        pos, pos_problems = position_from_dict(rec, path)
+        problems.extend(pos_problems)
+        if pos is not None:
+            positions.append(pos)
+    if problems:
+        raise PortfolioError(problems, source)
+    return positions
+
+
+def dump_positions_csv(positions: list[Position] | tuple[Position, ...]) -> str:
+    """Positions as CSV with every position column (empty cells for unset optional fields)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(POSITION_FIELDS), lineterminator="\n")
+    writer.writeheader()
+    for pos in positions:
+        rec = position_to_dict(pos)
+        writer.writerow({k: ("" if rec.get(k) is None else rec[k]) for k in POSITION_FIELDS})
+    return out.getvalue()
+
+
+def portfolio_from_csv(text: str, venue: str, collateral: Mapping[str, float],
+                       prices: Mapping[str, float] | None = None, position_mode: str = "one-way",
+                       source: str = "positions.csv") -> Portfolio:
+    """A portfolio from a positions CSV plus venue, collateral and prices given elsewhere."""
+    positions = parse_positions_csv(text, source)
+    data = {
+        "format": FORMAT, "venue": venue, "position_mode": position_mode, "collateral": dict(collateral),
+        "prices": dict(prices or {}), "positions": [position_to_dict(p) for p in positions],
+    }
+    return portfolio_from_dict(data, source)
+
+
+def load_portfolio(path: str | Path) -> Portfolio:
+    """Read a JSON portfolio file (format §1); raises :class:`PortfolioError` naming the file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PortfolioError([Problem(str(p), "does not exist", None, show_value=False)]) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise PortfolioError([Problem(str(p), f"cannot be read ({err.__class__.__name__})", None,
+                                      show_value=False)]) from None
+    return parse_portfolio_json(text, p.name)
+
+
+def save_portfolio(portfolio: Portfolio, path: str | Path) -> None:
+    """Write ``portfolio`` as canonical JSON."""
+    Path(path).write_text(dump_portfolio_json(portfolio), encoding="utf-8")

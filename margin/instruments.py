@@ -1,0 +1,42 @@
+"""Instruments from ccxt unified symbols.
+
+``BASE/QUOTE:SETTLE`` is a perpetual swap, ``BASE/QUOTE:SETTLE-YYMMDD`` a dated future
+(ccxt "Unified symbols", docs.ccxt.com "Contract naming conventions"). A contract whose settle asset
+equals its base is inverse (coin-margined); otherwise it is linear. ``portfolio-format.md`` §1.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_SYMBOL = re.compile(r"^([^/:\s]+)/([^/:\s]+):([^/:\s-]+)(?:-([0-9A-Za-z]+))?$")
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A derivatives contract: what it is quoted in and what it settles in."""
+
+    symbol: str
+    base: str
+    quote: str
+    settle: str
+    expiry: str | None = None
+
+    @property
+    def inverse(self) -> bool:
+        """Settle equal to base means inverse (portfolio-format.md §1, field ``symbol``)."""
+        return self.settle == self.base
+
+    @property
+    def kind(self) -> str:
+        return "inverse" if self.inverse else "linear"
+
+
+def parse_symbol(symbol: str) -> Instrument | None:
+    """Parse a ccxt unified derivatives symbol, or return ``None`` when it is not one."""
+    match = _SYMBOL.match(symbol)
+    if match is None:
+        return None
+    base, quote, settle, expiry = match.groups()
+    return Instrument(symbol=symbol, base=base, quote=quote, settle=settle, expiry=expiry)

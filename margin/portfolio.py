@@ -1,0 +1,458 @@
+"""Portfolio domain model, validation and resolution (``portfolio-format.md`` §1-§3).
+
+A :class:`Portfolio` holds what the user gave (positions, collateral per asset, mark prices, tier
+overrides). :func:`resolve` fills in what the venue knows (default tiers, contract sizes, the taker
+fee), works out defaults (isolated margin = entry notional / leverage) and checks every rule; it
+reports every problem at once as a :class:`~margin.errors.PortfolioError`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from .defaults import load_venue_defaults
+from .errors import PortfolioError, Problem
+from .instruments import Instrument, parse_symbol
+from .tiers import TierTable, parse_tier_table
+from .venues import VENUES, Venue
+
+FORMAT = "margin-portfolio/1"
+TOP_FIELDS = ("format", "venue", "position_mode", "collateral", "prices", "tiers", "taker_fee", "positions")
+POSITION_FIELDS = (
+    "id", "symbol", "side", "contracts", "contract_size", "entry_price", "mark_price", "leverage",
+    "margin_mode", "isolated_margin",
+)
+SIDES = ("long", "short")
+MARGIN_MODES = ("cross", "isolated")
+POSITION_MODES = ("one-way", "hedge")
+
+
+@dataclass(frozen=True)
+class Position:
+    """An open position as the user gave it (``portfolio-format.md`` §1, position fields)."""
+
+    symbol: str
+    side: str
+    contracts: float
+    entry_price: float
+    leverage: float | None = None
+    margin_mode: str = "cross"
+    isolated_margin: float | None = None
+    contract_size: float | None = None
+    mark_price: float | None = None
+    id: str = ""
+
+    @property
+    def label(self) -> str:
+        """The position's id; default ``"<symbol> <side>"``."""
+        return self.id or f"{self.symbol} {self.side}"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.side == "long" else -1
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """Positions, collateral per asset, marks and tier overrides on one venue."""
+
+    venue: str
+    collateral: dict[str, float]
+    positions: tuple[Position, ...] = ()
+    prices: dict[str, float] = field(default_factory=dict)
+    tiers: dict[str, TierTable] = field(default_factory=dict)
+    position_mode: str = "one-way"
+    taker_fee: float | None = None
+
+    def with_prices(self, prices: Mapping[str, float]) -> Portfolio:
+        """The same book at other mark prices (position-level marks replaced too)."""
+        merged = {**self.prices, **prices}
+        positions = tuple(
+            replace(p, mark_price=None) if p.symbol in prices else p for p in self.positions
+        )
+        return replace(self, prices=merged, positions=positions)
+
+
+@dataclass(frozen=True)
+class Leg:
+    """A resolved position: everything the arithmetic needs, in float64."""
+
+    index: int
+    position: Position
+    instrument: Instrument
+    contract_size: float
+    #: contracts × contract size: base units (linear) or quote units, e.g. USD (inverse)
+    size: float
+    mark: float
+    leverage: float | None
+    #: margin held when isolated (given, or entry notional / leverage, or entry notional × imr)
+    isolated_margin: float
+    entry_notional: float
+
+    @property
+    def settle(self) -> str:
+        return self.instrument.settle
+
+    @property
+    def isolated(self) -> bool:
+        return self.position.margin_mode == "isolated"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A validated portfolio with the venue's defaults filled in."""
+
+    portfolio: Portfolio
+    venue: Venue
+    legs: tuple[Leg, ...]
+    tables: dict[str, TierTable]
+    marks: dict[str, float]
+    taker_fee: float
+    #: settle assets of the cross pools, in order of first appearance in collateral, then positions
+    settles: tuple[str, ...]
+    tier_sources: dict[str, str]
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(self.marks)
+
+
+def notional(size: float, price: float, inverse: bool) -> float:
+    """Notional in the settle asset: ``size × P`` (linear) or ``size / P`` (inverse). Format §2."""
+    return size / price if inverse else size * price
+
+
+def _bad_number(value: object, *, positive: bool = False, minimum: float | None = None) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "must be a number"
+    if not math.isfinite(float(value)):
+        return "must be a finite number"
+    if positive and value <= 0:
+        return "must be > 0"
+    if minimum is not None and value < minimum:
+        return f"must be >= {minimum:g}"
+    return None
+
+
+def resolve(portfolio: Portfolio, source: str | None = None) -> Resolved:
+    """Check every rule of the format and fill in venue defaults; raise with all problems."""
+    problems: list[Problem] = []
+    venue = VENUES.get(portfolio.venue)
+    if venue is None:
+        raise PortfolioError(
+            [Problem("venue", f"must be one of {', '.join(sorted(VENUES))}", portfolio.venue)], source
+        )
+    defaults = load_venue_defaults(venue.name, venue.tiers_file)
+    if portfolio.position_mode not in POSITION_MODES:
+        problems.append(Problem("position_mode", "must be 'one-way' or 'hedge'", portfolio.position_mode))
+    elif portfolio.position_mode not in venue.position_modes:
+        problems.append(Problem("position_mode", f"must be one of {sorted(venue.position_modes)} on {venue.name}",
+                                portfolio.position_mode))
+    for asset, amount in portfolio.collateral.items():
+        rule = _bad_number(amount, minimum=0.0)
+        if rule:
+            problems.append(Problem(f"collateral.{asset}", rule, amount))
+    for symbol, price in portfolio.prices.items():
+        rule = _bad_number(price, positive=True)
+        if rule:
+            problems.append(Problem(f"prices[{symbol!r}]", rule, price))
+    taker_fee = portfolio.taker_fee
+    if taker_fee is not None:
+        rule = _bad_number(taker_fee, minimum=0.0)
+        if rule or taker_fee >= 0.1:
+            problems.append(Problem("taker_fee", rule or "must be < 0.1 (a rate, 0.0005 = 0.05 %)", taker_fee))
+    fee = float(taker_fee) if taker_fee is not None else (
+        defaults.taker_fee if defaults.taker_fee is not None else venue.taker_fee)
+
+    tables: dict[str, TierTable] = {}
+    tier_sources: dict[str, str] = {}
+    marks: dict[str, float] = {}
+    legs: list[Leg] = []
+    seen_ids: dict[str, int] = {}
+    seen_sides: dict[tuple[str, str], int] = {}
+    seen_symbol: dict[str, int] = {}
+    for i, pos in enumerate(portfolio.positions):
+        path = f"positions[{i}]"
+        before = len(problems)
+        inst = parse_symbol(pos.symbol) if isinstance(pos.symbol, str) else None
+        if inst is None:
+            problems.append(Problem(f"{path}.symbol", "must be a ccxt unified symbol BASE/QUOTE:SETTLE", pos.symbol))
+        elif inst.kind not in venue.contract_kinds:
+            problems.append(Problem(f"{path}.symbol", f"must be a {' or '.join(sorted(venue.contract_kinds))} "
+                                                      f"contract on {venue.name}", pos.symbol))
+        if pos.side not in SIDES:
+            problems.append(Problem(f"{path}.side", "must be 'long' or 'short'", pos.side))
+        if pos.margin_mode not in MARGIN_MODES:
+            problems.append(Problem(f"{path}.margin_mode", "must be 'cross' or 'isolated'", pos.margin_mode))
+        for name, value, positive in (("contracts", pos.contracts, True), ("entry_price", pos.entry_price, True)):
+            rule = _bad_number(value, positive=positive)
+            if rule:
+                problems.append(Problem(f"{path}.{name}", rule, value))
+        for name, opt in (("contract_size", pos.contract_size), ("mark_price", pos.mark_price),
+                          ("isolated_margin", pos.isolated_margin)):
+            if opt is not None:
+                rule = _bad_number(opt, positive=True)
+                if rule:
+                    problems.append(Problem(f"{path}.{name}", rule, opt))
+        if pos.leverage is not None:
+            rule = _bad_number(pos.leverage, minimum=1.0)
+            if rule:
+                problems.append(Problem(f"{path}.leverage", rule, pos.leverage))
+        label = pos.label
+        if label in seen_ids:
+            problems.append(Problem(f"{path}.id", f"must be unique (also positions[{seen_ids[label]}])", label))
+        seen_ids.setdefault(label, i)
+        if problems[before:] or inst is None:
+            continue
+        key = (pos.symbol, pos.side)
+        if key in seen_sides:
+            problems.append(Problem(f"{path}", f"duplicates the {pos.side} {pos.symbol} of positions[{seen_sides[key]}]"
+                                               " (one long and one short per symbol)", None, show_value=False))
+            continue
+        seen_sides[key] = i
+        if portfolio.position_mode == "one-way" and pos.symbol in seen_symbol:
+            problems.append(Problem(f"{path}.side", f"one-way mode allows one position per symbol; positions["
+                                                    f"{seen_symbol[pos.symbol]}] already holds {pos.symbol}"
+                                                    " (use position_mode 'hedge')", pos.side))
+            continue
+        seen_symbol.setdefault(pos.symbol, i)
+        if venue.settle_assets is not None and inst.settle not in venue.settle_assets:
+            problems.append(Problem(f"{path}.symbol", f"must settle in {sorted(venue.settle_assets)} on {venue.name}",
+                                    pos.symbol))
+            continue
+        # mark price
+        mark = pos.mark_price if pos.mark_price is not None else portfolio.prices.get(pos.symbol)
+        if mark is None:
+            problems.append(Problem(f"{path}.mark_price", f"is required: no prices[{pos.symbol!r}] either", None,
+                                    show_value=False))
+            continue
+        if pos.symbol in marks and marks[pos.symbol] != float(mark):
+            problems.append(Problem(f"{path}.mark_price", f"must equal the mark of {pos.symbol} given elsewhere "
+                                                          f"({marks[pos.symbol]:g})", mark))
+            continue
+        marks[pos.symbol] = float(mark)
+        # tiers
+        table = portfolio.tiers.get(pos.symbol)
+        if table is not None:
+            tier_sources[pos.symbol] = "file"
+        else:
+            table = defaults.tiers.get(pos.symbol)
+            if table is not None:
+                tier_sources[pos.symbol] = f"{venue.name} defaults ({defaults.as_of or 'shipped'})"
+        if table is None:
+            where = f"{venue.name} has no default tiers for it" if venue.tiers_file else f"{venue.name} has no defaults"
+            problems.append(Problem(f"{path}.symbol", f"has no tier table ({where}): give tiers[{pos.symbol!r}]",
+                                    pos.symbol))
+            continue
+        tables[pos.symbol] = table
+        # contract size
+        size_per = pos.contract_size if pos.contract_size is not None else defaults.contract_sizes.get(pos.symbol)
+        if size_per is None:
+            if inst.inverse:
+                problems.append(Problem(f"{path}.contract_size", f"is required for an inverse contract ({venue.name} "
+                                                                 f"has no default for {pos.symbol})", None,
+                                        show_value=False))
+                continue
+            size_per = 1.0
+        size = float(pos.contracts) * float(size_per)
+        entry_notional = notional(size, float(pos.entry_price), inst.inverse)
+        entry_tier = table.tier(entry_notional)
+        leverage = None if pos.leverage is None else float(pos.leverage)
+        if leverage is None and entry_tier.imr is None and venue.has_leverage:
+            problems.append(Problem(f"{path}.leverage", f"is required on {venue.name} (the tier gives no imr)", None,
+                                    show_value=False))
+            continue
+        if leverage is not None and entry_tier.max_leverage is not None and leverage > entry_tier.max_leverage:
+            problems.append(Problem(f"{path}.leverage", f"must be <= {entry_tier.max_leverage:g}, the maximum of the "
+                                                        f"tier at the entry notional {entry_notional:.2f} {inst.settle}",
+                                    pos.leverage))
+            continue
+        if pos.isolated_margin is not None:
+            iso = float(pos.isolated_margin)
+        elif entry_tier.imr is not None:
+            size_coin = entry_notional if inst.inverse else size
+            iso = entry_notional * (entry_tier.imr + entry_tier.imr_per_size * size_coin)
+        else:
+            assert leverage is not None
+            iso = entry_notional / leverage
+        legs.append(Leg(index=i, position=pos, instrument=inst, contract_size=float(size_per), size=size,
+                        mark=float(mark), leverage=leverage, isolated_margin=iso, entry_notional=entry_notional))
+
+    for symbol in portfolio.tiers:
+        if parse_symbol(symbol) is None:
+            problems.append(Problem(f"tiers[{symbol!r}]", "must be keyed by a ccxt unified symbol", symbol))
+
+    settles: list[str] = list(portfolio.collateral)
+    for leg in legs:
+        if leg.settle not in settles:
+            settles.append(leg.settle)
+    if not problems:
+        for settle in settles:
+            held = sum(leg.isolated_margin for leg in legs if leg.isolated and leg.settle == settle)
+            have = float(portfolio.collateral.get(settle, 0.0))
+            if held > have * (1 + 1e-12) + 1e-12:
+                problems.append(Problem(f"collateral.{settle}", f"must cover the isolated margins of the isolated "
+                                                                f"positions settling in it ({held:.8g})", have))
+    if problems:
+        raise PortfolioError(problems, source)
+    return Resolved(portfolio=portfolio, venue=venue, legs=tuple(legs), tables=tables, marks=marks,
+                    taker_fee=fee, settles=tuple(settles), tier_sources=tier_sources)
+
+
+def validate(portfolio: Portfolio) -> list[Problem]:
+    """Every problem of ``portfolio`` (empty when it is valid)."""
+    try:
+        resolve(portfolio)
+    except PortfolioError as err:
+        return list(err.problems)
+    return []
+
+
+# --------------------------------------------------------------------------- dict (JSON) form
+
+
+def portfolio_from_dict(data: object, source: str | None = None) -> Portfolio:
+    """Build and validate a portfolio from its JSON object (``portfolio-format.md`` §1).
+
+    Raises :class:`PortfolioError` naming every problem; nothing is returned from a partly valid file.
+    """
+    problems: list[Problem] = []
+    if not isinstance(data, Mapping):
+        raise PortfolioError([Problem("(top level)", "must be a JSON object", type(data).__name__)], source)
+    for key in data:
+        if key not in TOP_FIELDS:
+            problems.append(Problem(str(key), f"is not a portfolio field (fields: {', '.join(TOP_FIELDS)})",
+                                    data[key]))
+    fmt = data.get("format")
+    if fmt != FORMAT:
+        problems.append(Problem("format", f"must be {FORMAT!r}", fmt))
+    venue = data.get("venue")
+    if not isinstance(venue, str):
+        problems.append(Problem("venue", "is required (a venue preset name)" if venue is None else "must be a string",
+                                venue))
+    mode = data.get("position_mode", "one-way")
+    collateral = data.get("collateral")
+    coll: dict[str, float] = {}
+    if not isinstance(collateral, Mapping):
+        problems.append(Problem("collateral", "is required: an object of asset: amount", collateral))
+    else:
+        for asset, amount in collateral.items():
+            rule = _bad_number(amount, minimum=0.0)
+            if rule:
+                problems.append(Problem(f"collateral.{asset}", rule, amount))
+            else:
+                coll[str(asset)] = float(amount)
+    prices_in = data.get("prices", {})
+    prices: dict[str, float] = {}
+    if not isinstance(prices_in, Mapping):
+        problems.append(Problem("prices", "must be an object of symbol: mark price", prices_in))
+    else:
+        for symbol, price in prices_in.items():
+            rule = _bad_number(price, positive=True)
+            if rule:
+                problems.append(Problem(f"prices[{symbol!r}]", rule, price))
+            else:
+                prices[str(symbol)] = float(price)
+    tiers_in = data.get("tiers", {})
+    tiers: dict[str, TierTable] = {}
+    if not isinstance(tiers_in, Mapping):
+        problems.append(Problem("tiers", "must be an object of symbol: list of tiers", tiers_in))
+    else:
+        for symbol, records in tiers_in.items():
+            table, tier_problems = parse_tier_table(records, f"tiers[{symbol!r}]")
+            problems.extend(tier_problems)
+            if table is not None:
+                tiers[str(symbol)] = table
+    taker_fee = data.get("taker_fee")
+    positions_in = data.get("positions")
+    positions: list[Position] = []
+    if not isinstance(positions_in, list):
+        problems.append(Problem("positions", "is required: a list (may be empty)", positions_in))
+    else:
+        for i, rec in enumerate(positions_in):
+            pos, pos_problems = position_from_dict(rec, f"positions[{i}]")
+            problems.extend(pos_problems)
+            if pos is not None:
+                positions.append(pos)
+    if problems:
+        raise PortfolioError(problems, source)
+    portfolio = Portfolio(
+        venue=str(venue), collateral=coll, positions=tuple(positions), prices=prices, tiers=tiers,
+        position_mode=str(mode) if isinstance(mode, str) else mode,  # type: ignore[arg-type]
+        taker_fee=taker_fee,  # type: ignore[arg-type]
+    )
+    resolve(portfolio, source)
+    return portfolio
+
+
+def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Problem]]:
+    """One position object; the problems of its types and required fields (rules checked in resolve)."""
+    problems: list[Problem] = []
+    if not isinstance(rec, Mapping):
+        return None, [Problem(path, "must be an object", rec)]
+    for key in rec:
+        if key not in POSITION_FIELDS:
+            problems.append(Problem(f"{path}.{key}", f"is not a position field (fields: {', '.join(POSITION_FIELDS)})",
+                                    rec[key]))
+    for key in ("symbol", "side", "contracts", "entry_price"):
+        if rec.get(key) is None:
+            problems.append(Problem(f"{path}.{key}", "is required", None, show_value=False))
+    for key in ("symbol", "side", "margin_mode", "id"):
+        if rec.get(key) is not None and not isinstance(rec.get(key), str):
+            problems.append(Problem(f"{path}.{key}", "must be a string", rec.get(key)))
+    for key, positive, minimum in (("contracts", True, None), ("entry_price", True, None),
+                                   ("contract_size", True, None), ("mark_price", True, None),
+                                   ("isolated_margin", True, None), ("leverage", False, 1.0)):
+        value = rec.get(key)
+        if value is None:
+            continue
+        rule = _bad_number(value, positive=positive, minimum=minimum)
+        if rule:
+            problems.append(Problem(f"{path}.{key}", rule, value))
+    if problems:
+        return None, problems
+    return Position(
+        symbol=str(rec["symbol"]),
+        side=str(rec["side"]),
+        contracts=float(rec["contracts"]),  # type: ignore[arg-type]
+        entry_price=float(rec["entry_price"]),  # type: ignore[arg-type]
+        leverage=None if rec.get("leverage") is None else float(rec["leverage"]),  # type: ignore[arg-type]
+        margin_mode=str(rec.get("margin_mode") or "cross"),
+        isolated_margin=None if rec.get("isolated_margin") is None else float(rec["isolated_margin"]),  # type: ignore[arg-type]
+        contract_size=None if rec.get("contract_size") is None else float(rec["contract_size"]),  # type: ignore[arg-type]
+        mark_price=None if rec.get("mark_price") is None else float(rec["mark_price"]),  # type: ignore[arg-type]
+        id=str(rec.get("id") or ""),
+    ), []
+
+
+def position_to_dict(pos: Position) -> dict[str, object]:
+    """A position as a format §1 object (optional fields only when set)."""
+    out: dict[str, object] = {"symbol": pos.symbol, "side": pos.side, "contracts": pos.contracts,
+                              "entry_price": pos.entry_price}
+    if pos.id:
+        out["id"] = pos.id
+    for key in ("contract_size", "mark_price", "leverage", "isolated_margin"):
+        value = getattr(pos, key)
+        if value is not None:
+            out[key] = value
+    out["margin_mode"] = pos.margin_mode
+    return out
+
+
+def portfolio_to_dict(portfolio: Portfolio) -> dict[str, object]:
+    """The canonical JSON object of ``portfolio`` (format §1); reading it back gives an equal portfolio."""
+    out: dict[str, object] = {
+        "format": FORMAT,
+        "venue": portfolio.venue,
+        "position_mode": portfolio.position_mode,
+        "collateral": dict(portfolio.collateral),
+        "prices": dict(portfolio.prices),
+    }
+    if portfolio.tiers:
+        out["tiers"] = {symbol: table.to_records() for symbol, table in portfolio.tiers.items()}
+    if portfolio.taker_fee is not None:
+        out["taker_fee"] = portfolio.taker_fee
+    out["positions"] = [position_to_dict(p) for p in portfolio.positions]
+    return out

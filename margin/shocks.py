@@ -1,0 +1,76 @@
+"""Price shocks as data: ``TARGET=MOVE`` (``portfolio-format.md`` §4, ``--shock``).
+
+``BTC=-20%`` moves every symbol whose base is BTC, ``BTC/USDT:USDT=-20%`` one symbol, ``ALL=-10%``
+every symbol; ``-0.2`` means the same as ``-20%``. Moves compound multiplicatively. A target that
+matches no symbol, a malformed move, or a move of −100 % or below is invalid input.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from .errors import PortfolioError, Problem
+from .instruments import parse_symbol
+
+_MOVE = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(%?)\s*$")
+
+
+@dataclass(frozen=True)
+class Shock:
+    """A relative move of one target (``ALL``, a base asset, or a symbol)."""
+
+    target: str
+    move: float
+
+
+def parse_shock(text: str, path: str = "--shock") -> Shock:
+    """``"BTC=-20%"`` → ``Shock("BTC", -0.2)``; raises :class:`PortfolioError` when malformed."""
+    if "=" not in text:
+        raise PortfolioError([Problem(path, "must be TARGET=MOVE (e.g. BTC=-20%)", text)])
+    target, _, raw = text.rpartition("=")
+    target = target.strip()
+    match = _MOVE.match(raw)
+    if not target:
+        raise PortfolioError([Problem(path, "must name a target (ALL, a base asset or a symbol)", text)])
+    if match is None:
+        raise PortfolioError([Problem(path, "move must be a number or a percentage (-0.2 or -20%)", raw)])
+    move = float(match.group(1)) / (100.0 if match.group(2) else 1.0)
+    if not math.isfinite(move) or move <= -1.0:
+        raise PortfolioError([Problem(path, "move must be above -100%", raw)])
+    return Shock(target=target, move=move)
+
+
+def matches(target: str, symbol: str) -> bool:
+    """Whether ``target`` (ALL, base asset, or exact symbol) covers ``symbol``."""
+    if target.upper() == "ALL" or target == symbol:
+        return True
+    inst = parse_symbol(symbol)
+    return inst is not None and inst.base.upper() == target.upper()
+
+
+def combine(shocks: Iterable[Shock], symbols: Sequence[str]) -> dict[str, float]:
+    """The compounded move of each symbol that moves: ``∏(1 + move) − 1``.
+
+    ``BTC=-20%`` then ``ALL=-10%`` takes BTC to 0.8 × 0.9 = 0.72 of its mark (a move of −0.28).
+    """
+    applied: dict[str, list[float]] = {}
+    problems: list[Problem] = []
+    for shock in shocks:
+        hit = [s for s in symbols if matches(shock.target, s)]
+        if not hit:
+            problems.append(Problem("--shock", f"target matches no symbol of the portfolio ({', '.join(symbols)})",
+                                    shock.target))
+        for s in hit:
+            applied.setdefault(s, []).append(shock.move)
+    if problems:
+        raise PortfolioError(problems)
+    return {s: moves[0] if len(moves) == 1 else math.prod(1.0 + m for m in moves) - 1.0
+            for s, moves in applied.items()}
+
+
+def shocked_prices(marks: dict[str, float], moves: dict[str, float]) -> dict[str, float]:
+    """Marks after relative moves: ``P × (1 + move)``."""
+    return {s: p * (1.0 + moves.get(s, 0.0)) for s, p in marks.items()}

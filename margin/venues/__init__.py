@@ -1,0 +1,24 @@
+"""Venue presets (``portfolio-format.md`` §3), one small module each, naming its sources."""
+
+from __future__ import annotations
+
+from .base import Venue
+from .binance import BINANCE_COINM, BINANCE_USDM
+from .bybit import BYBIT
+from .deribit import DERIBIT
+from .dydx import DYDX
+from .generic import GENERIC
+from .hyperliquid import HYPERLIQUID
+from .okx import OKX
+
+VENUES: dict[str, Venue] = {
+    v.name: v for v in (BINANCE_USDM, BINANCE_COINM, BYBIT, OKX, HYPERLIQUID, DYDX, DERIBIT, GENERIC)
+}
+
+
+def get_venue(name: str) -> Venue | None:
+    """The preset called ``name``, or ``None``."""
+    return VENUES.get(name)
+
+
+__all__ = ["VENUES", "Venue", "get_venue"]

@@ -1,0 +1,30 @@
+"""Deribit futures and perpetuals, standard margin.
+
+Sources: ``margin-models.md`` §5.1 — D1 Deribit "11 January 2022" margin change notice
+(https://support.deribit.com/hc/en-us/articles/25944826427293-11-January-2022): BTC IM rate
+2 % + n × 0.005 %, MM rate 1 % + n × 0.005 %; ETH 0.0004 % per ETH; n = position size in coin.
+Rates grow linearly with size (the tier's ``mmr_per_size``/``imr_per_size``); no selected leverage;
+trigger MM > equity; no closing fee reserved (a liquidation fee is charged).
+"""
+
+from __future__ import annotations
+
+from .base import Venue
+
+DERIBIT = Venue(
+    name="deribit",
+    title="Deribit (standard margin)",
+    sources=(
+        "https://support.deribit.com/hc/en-us/articles/25944826427293-11-January-2022",
+        "margin-models.md §5.1",
+    ),
+    has_leverage=False,
+    taker_fee=0.0005,
+    tiers_file="deribit.json",
+)
+
+
+def margins(size_coin: float, im_base: float, im_step: float, mm_base: float,
+            mm_step: float) -> tuple[float, float]:
+    """``IM = n × (im_base + n × im_step)``, ``MM = n × (mm_base + n × mm_step)`` in coin (§5.1)."""
+    return size_coin * (im_base + size_coin * im_step), size_coin * (mm_base + size_coin * mm_step)

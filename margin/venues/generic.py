@@ -1,0 +1,17 @@
+"""Generic preset: Binance-style arithmetic with the tiers given in the portfolio file.
+
+Source: ``portfolio-format.md`` §3 (``generic``) and ``margin-models.md`` §0.1 equation (E) with
+maintenance valued at the price being evaluated (§1.3). No default tiers: every symbol's table must be
+in the file.
+"""
+
+from __future__ import annotations
+
+from .base import Venue
+
+GENERIC = Venue(
+    name="generic",
+    title="Generic (tiers from the file)",
+    sources=("portfolio-format.md §3", "margin-models.md §0.1, §1.3"),
+    taker_fee=0.0005,
+)

@@ -1,0 +1,44 @@
+"""Hyperliquid USDC-margined linear perpetuals.
+
+Sources: ``margin-models.md`` §6 — H1 https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations,
+H2 https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers; freqtrade
+``hyperliquid.py::dry_run_liquidation_price``. Maintenance rate ``1/(2 × max_leverage)`` ("half of
+the initial margin at max leverage"), tiered assets with a maintenance deduction; liquidation when
+equity < MM at the mark price; one-way positions only.
+"""
+
+from __future__ import annotations
+
+from .base import Venue
+
+HYPERLIQUID = Venue(
+    name="hyperliquid",
+    title="Hyperliquid",
+    sources=(
+        "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/liquidations",
+        "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers",
+        "margin-models.md §6",
+    ),
+    contract_kinds=frozenset({"linear"}),
+    position_modes=frozenset({"one-way"}),
+    taker_fee=0.00045,
+    tiers_file="hyperliquid.json",
+)
+
+
+def margins(notional: float, leverage: float, max_leverage: float) -> tuple[float, float]:
+    """``IM = notional / leverage``, ``MM = notional / (2 × max_leverage)`` (§6 [hyperliquid_margins])."""
+    return notional / leverage, notional / (2 * max_leverage)
+
+
+def liquidation_price(side: int, qty: float, price: float, margin: float, max_leverage: float) -> float:
+    """H1 [hyperliquid_lp]::
+
+        liq_price = price − side × margin_available / position_size / (1 − l × side)
+        l = 1 / (2 × max_leverage),  margin_available = margin − size × price × l
+
+    ``margin`` is the account value (cross) or the isolated margin (isolated).
+    """
+    lev_m = 1 / (2 * max_leverage)
+    available = margin - qty * price * lev_m
+    return price - side * available / qty / (1 - lev_m * side)

@@ -1,0 +1,36 @@
+"""OKX linear and inverse swaps and futures.
+
+Sources: ``margin-models.md`` §4 — O1 OKX "Tiered maintenance margin ratio rules" (liquidation when
+"account equity is equal to or less than the required maintenance margin plus any applicable
+liquidation fees"), O2 (isolated margin ratio with ``MMR + fee rate``), freqtrade
+``exchange.py::dry_run_liquidation_price``. The maintenance requirement includes the taker fee to
+close (``taker_fee``), valued at the price being evaluated.
+"""
+
+from __future__ import annotations
+
+from .base import Venue
+
+OKX = Venue(
+    name="okx",
+    title="OKX (linear and inverse)",
+    sources=(
+        "https://okx.huicker.com/fr-fr/help/v-tiered-maintenance-margin-ratio-rules",
+        "margin-models.md §4",
+    ),
+    taker_fee=0.0005,
+    fee_in_trigger=True,
+    tiers_file="okx.json",
+)
+
+
+def isolated_linear_liquidation_price(side: int, qty: float, entry_price: float, isolated_margin: float,
+                                      mmr: float, taker_fee: float) -> float:
+    """§4 [okx_gate_isolated_linear]: ``(EP ∓ margin/Q) / (1 ∓ (MMR + fee))`` (long: −, short: +)."""
+    return (entry_price - side * isolated_margin / qty) / (1 - side * (mmr + taker_fee))
+
+
+def isolated_inverse_liquidation_price(side: int, contracts_usd: float, entry_price: float,
+                                       isolated_margin: float, mmr: float, taker_fee: float) -> float:
+    """§4: ``(1 ± (MMR + fee)) / (1/EP ± margin/(FV·n))`` (long: +, short: −)."""
+    return (1 + side * (mmr + taker_fee)) / (1 / entry_price + side * isolated_margin / contracts_usd)
