@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .errors import PortfolioError, Problem
 from .files import load_portfolio, portfolio_from_csv
@@ -72,18 +72,18 @@ def _fmt(x: object, digits: int = 2) -> str:
     return str(x)
 
 
-def render_table(doc: dict[str, object]) -> str:
+def render_table(doc: dict[str, Any]) -> str:
     """A readable plain-text rendering of the ``evaluate`` document."""
     lines = [f"venue: {doc['venue']}"]
     shock = doc["shock"]
     if shock:
-        moves = ", ".join(f"{s} {m:+.2%}" for s, m in shock.items())  # type: ignore[union-attr]
+        moves = ", ".join(f"{s} {m:+.2%}" for s, m in shock.items())
         lines.append(f"shock: {moves}")
-    for view, body in doc["modes"].items():  # type: ignore[union-attr]
+    for view, body in doc["modes"].items():
         lines.append("")
         lines.append(f"== {view} ==")
-        head = ("pool", "equity", "maint.", "initial", "ratio", "available", "liquidated")
-        rows = []
+        head: tuple[str, ...] = ("pool", "equity", "maint.", "initial", "ratio", "available", "liquidated")
+        rows: list[tuple[str, ...]] = []
         for p in body["pools"]:
             name = f"{p['settle']} {p['mode']}" + (f" [{p['position']}]" if p["position"] else "")
             ratio = "-" if p["margin_ratio"] is None else f"{p['margin_ratio']:.2%}"
@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PortfolioError as err:
         print(f"error: {err.message}", file=sys.stderr)
         return EXIT_INVALID
-    except Exception as err:  # noqa: BLE001 - the contract: exit 1, one line, no traceback
+    except Exception as err:
         print(f"internal error: {err.__class__.__name__}: {err}", file=sys.stderr)
         return EXIT_INTERNAL
     sys.stdout.write(out)

@@ -17,6 +17,7 @@ size-dependent rates). The readable one-pool reference is :mod:`margin.scalar`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -152,24 +153,189 @@ def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
     )
 
 
+class PositionState:
+    """View-independent position arrays at a matrix of marks (S, P), computed once per sweep.
+
+    Formulas (``margin-models.md`` §0, format §2): notional ``N = size × P`` (linear) or
+    ``size / P`` (inverse); UPNL ``s·size·(P − EP)`` or ``s·size·(1/EP − 1/P)``; maintenance at the
+    tier of ``N`` (§1.1): ``N × (mmr + mmr_per_size × size_coin) − maint_amount`` (size_coin = the
+    position size in base coin, Deribit §5.1). Branches absent from the book are not computed; the
+    UPNL matrix is built only when asked for (pools sum PnL from the marks directly).
+    """
+
+    def __init__(self, book: Book, marks: FloatArray) -> None:
+        self.book = book
+        self.marks = marks
+        inv = book.inverse
+        self.any_inverse = bool(inv.any())
+        self.all_inverse = bool(inv.all()) if inv.size else False
+        mark = marks[:, book.sym]
+        self.mark = mark
+        if not self.any_inverse:
+            notional = mark * book.size
+        elif self.all_inverse:
+            notional = np.divide(book.size, mark)
+        else:
+            notional = np.where(inv, book.size / mark, book.size * mark)
+        self.notional = notional
+        tiers = book.tiers
+        self.flat = tiers.flat_index(book.sym, notional)
+        rate = np.take(tiers.mmr, self.flat)
+        if tiers.mmr_per_size.any():
+            rate += np.take(tiers.mmr_per_size, self.flat) * self.size_coin
+        self.rate = rate
+        mm = notional * rate
+        mm -= np.take(tiers.cum, self.flat)
+        self.mm_at_mark = mm
+
+    @cached_property
+    def size_coin(self) -> FloatArray:
+        b = self.book
+        if not self.any_inverse:
+            return np.broadcast_to(b.size, self.notional.shape)
+        return self.notional if self.all_inverse else np.where(b.inverse, self.notional, b.size)
+
+    @cached_property
+    def upnl(self) -> FloatArray:
+        return _upnl(self.book, self.mark, slice(None))
+
+    def pool_upnl(self, summer: _PoolSummer) -> FloatArray:
+        """UPNL summed per pool: cross pools by a product of the marks (or 1/marks) with the
+        aggregated sizes (PnL is linear in P, or in 1/P), isolated pools from their own columns."""
+        b = self.book
+        out = np.zeros((*self.marks.shape[:-1], summer.n_pools))
+        if summer.any_cross:
+            cross = ~b.isolated
+            sq = b.sign * b.size
+            lin = cross & ~b.inverse
+            inv = cross & b.inverse
+            n_sym = self.marks.shape[-1]
+            for mask, per_price in ((lin, self.marks), (inv, None)):
+                if not mask.any():
+                    continue
+                coef = np.zeros((n_sym, summer.n_cross))
+                np.add.at(coef, (b.sym[mask], b.pool[mask]), sq[mask])
+                const = np.zeros(summer.n_cross)
+                if per_price is not None:
+                    np.add.at(const, b.pool[mask], sq[mask] * b.entry[mask])
+                    out[..., : summer.n_cross] += per_price @ coef - const
+                else:
+                    np.add.at(const, b.pool[mask], sq[mask] / b.entry[mask])
+                    with np.errstate(divide="ignore"):
+                        out[..., : summer.n_cross] += const - (1.0 / self.marks) @ coef
+        if summer.iso_positions.size:
+            if "upnl" in self.__dict__:
+                out[..., summer.n_cross :] = summer.isolated_columns(self.upnl)
+            else:
+                out[..., summer.n_cross :] = _upnl(b, self.mark, summer.iso_slice_or_index)
+        return out
+
+
+def _upnl(book: Book, mark: FloatArray, cols: slice | IntArray) -> FloatArray:
+    """``s·size·(P − EP)`` (linear) or ``s·size·(1/EP − 1/P)`` (inverse) for the columns ``cols``."""
+    m = mark[..., cols]
+    sq = (book.sign * book.size)[cols]
+    inv = book.inverse[cols]
+    entry = book.entry[cols]
+    if not inv.any():
+        out = m - entry
+        out *= sq
+        return out
+    with np.errstate(divide="ignore"):
+        diff = np.where(inv, 1.0 / entry - 1.0 / m, m - entry)
+    diff *= sq
+    return diff
+
+
+def position_state(book: Book, marks: FloatArray) -> PositionState:
+    """The view-independent position arrays of ``book`` at ``marks`` (S, n_symbols)."""
+    return PositionState(book, marks)
+
+
+class _PoolSummer:
+    """Sums (S, P) position values into (S, G) pools with no loop over positions or scenarios.
+
+    Cross pools (the first ones) by a product with a 0/1 membership matrix; isolated pools hold
+    one position each (a column copy: a slice when they are contiguous).
+    """
+
+    def __init__(self, book: Book) -> None:
+        self.n_pools = book.n_pools
+        self.n_cross = sum(1 for m in book.pool_mode if m == "cross")
+        cross = ~book.isolated
+        self.member = np.zeros((book.n_positions, self.n_cross))
+        self.member[np.flatnonzero(cross), book.pool[cross]] = 1.0
+        self.iso_positions = np.array([p for p in book.pool_position if p is not None], dtype=np.intp)
+        self.any_cross = bool(cross.any())
+        iso = self.iso_positions
+        contiguous = iso.size > 0 and bool(np.all(np.diff(iso) == 1))
+        self.iso_slice_or_index: slice | IntArray = slice(int(iso[0]), int(iso[-1]) + 1) if contiguous else iso
+
+    def isolated_columns(self, values: FloatArray) -> FloatArray:
+        return values[..., self.iso_slice_or_index]
+
+    def __call__(self, values: FloatArray) -> FloatArray:
+        out = np.zeros((*values.shape[:-1], self.n_pools))
+        if self.any_cross:
+            out[..., : self.n_cross] = values @ self.member
+        if self.iso_positions.size:
+            out[..., self.n_cross :] = self.isolated_columns(values)
+        return out
+
+
 @dataclass(frozen=True, eq=False)
 class Evaluation:
     """Results at a matrix of marks: position arrays (S, P), pool arrays (S, G)."""
 
     book: Book
     marks: FloatArray  # (S, n_symbols)
-    mark: FloatArray  # (S, P)
-    notional: FloatArray
-    upnl: FloatArray
-    mmr: FloatArray
+    state: PositionState
     maintenance: FloatArray
-    initial: FloatArray
     pool_upnl: FloatArray
     pool_equity: FloatArray
     pool_maintenance: FloatArray
-    pool_initial: FloatArray
     pool_liquidated: BoolArray
-    position_liquidated: BoolArray
+
+    @property
+    def mark(self) -> FloatArray:
+        return self.state.mark
+
+    @property
+    def notional(self) -> FloatArray:
+        return self.state.notional
+
+    @property
+    def upnl(self) -> FloatArray:
+        return self.state.upnl
+
+    @cached_property
+    def mmr(self) -> FloatArray:
+        """Maintenance rate in force: at the mark notional, or at entry where the venue says so."""
+        b = self.book
+        return np.where(b.at_entry, b.mmr_entry, self.state.rate) if b.at_entry.any() else self.state.rate
+
+    @cached_property
+    def initial(self) -> FloatArray:
+        """Initial margin: ``N / leverage`` (``N × imr`` where the tier gives one) for a cross position,
+        ``isolated_margin`` for an isolated one (format §2)."""
+        b, st = self.book, self.state
+        tiers = b.tiers
+        lev = np.where(np.isnan(b.leverage), 1.0, b.leverage)
+        im_cross = st.notional / lev
+        imr = np.take(tiers.imr, st.flat)
+        has_imr = ~np.isnan(imr)
+        if has_imr.any():
+            im_imr = st.notional * (np.where(has_imr, imr, 0.0) + np.take(tiers.imr_per_size, st.flat) * st.size_coin)
+            im_cross = np.where(has_imr, im_imr, im_cross)
+        return np.where(b.isolated, b.iso_margin, im_cross)
+
+    @cached_property
+    def pool_initial(self) -> FloatArray:
+        return _PoolSummer(self.book)(self.initial)
+
+    @cached_property
+    def position_liquidated(self) -> BoolArray:
+        return self.pool_liquidated[:, self.book.pool]
 
     @property
     def pool_available(self) -> FloatArray:
@@ -184,68 +350,43 @@ class Evaluation:
             return np.where(eq > 0, self.pool_maintenance / np.where(eq > 0, eq, 1.0), np.nan)
 
 
-def _pool_sum(book: Book, values: FloatArray) -> FloatArray:
-    """Sum (S, P) position values into (S, G) pools without a loop over positions or scenarios."""
-    out = np.zeros(values.shape[:-1] + (book.n_pools,))
-    if book.n_positions == 0:
-        return out
-    counts = np.bincount(book.pool, minlength=book.n_pools)
-    order = np.argsort(book.pool, kind="stable")
-    ordered = values if np.array_equal(order, np.arange(order.size)) else values[..., order]
-    nonempty = counts > 0
-    starts = (np.cumsum(counts) - counts)[nonempty]
-    out[..., nonempty] = np.add.reduceat(ordered, starts, axis=-1)
-    return out
+def _as_marks(book: Book, marks: FloatArray | None) -> FloatArray:
+    if marks is None:
+        return book.marks[None, :]
+    return np.atleast_2d(np.asarray(marks, dtype=np.float64))
 
 
-def position_arrays(book: Book, mark: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray,
-                                                            FloatArray]:
-    """Notional, unrealised PnL, maintenance rate, maintenance and initial margin of every position.
+def evaluate(book: Book, marks: FloatArray | None = None, state: PositionState | None = None) -> Evaluation:
+    """Evaluate ``book`` at ``marks`` (n_symbols,) or (S, n_symbols); results carry a scenario axis.
 
-    ``mark`` has the positions on its last axis. Formulas (``margin-models.md`` §0, format §2):
-    notional ``N = size × P`` (linear) or ``size / P`` (inverse); UPNL ``s·size·(P − EP)`` or
-    ``s·size·(1/EP − 1/P)``; maintenance ``N × (mmr + mmr_per_size × size_coin) − maint_amount``
-    at the tier of ``N`` (§1.1), or valued at entry where the venue does (Bybit isolated, §3.2),
-    plus ``N × taker_fee`` where the trigger reserves the fee to close (OKX, §4); initial margin
-    ``N / leverage`` (``N × imr`` where the tier gives one) for cross, ``isolated_margin`` for isolated.
+    ``state`` may be shared between the views of one portfolio (it does not depend on the view).
+    Trigger (format §2): a pool with positions is liquidated when equity ≤ maintenance margin, where
+    maintenance includes the fee to close on venues that reserve it (OKX, §4) and is valued at entry
+    for Bybit isolated positions (§3.2).
     """
-    inv = book.inverse
-    size = book.size
-    with np.errstate(divide="ignore"):
-        recip = 1.0 / mark
-    notional = np.where(inv, size * recip, size * mark)
-    upnl = book.sign * size * np.where(inv, 1.0 / book.entry - recip, mark - book.entry)
-    size_coin = np.where(inv, notional, size)
-    tiers = book.tiers
-    table = book.sym
-    idx = tiers.index(table, notional)
-    rate = tiers.mmr[table, idx] + tiers.mmr_per_size[table, idx] * size_coin
-    mm_at_mark = notional * rate - tiers.cum[table, idx]
-    maintenance = np.where(book.at_entry, book.mm_entry, mm_at_mark) + book.fee * notional
-    mmr = np.where(book.at_entry, book.mmr_entry, rate)
-    imr = tiers.imr[table, idx]
-    im_cross = np.where(np.isnan(imr), notional / np.where(np.isnan(book.leverage), 1.0, book.leverage),
-                        notional * (imr + tiers.imr_per_size[table, idx] * size_coin))
-    initial = np.where(book.isolated, book.iso_margin, im_cross)
-    return notional, upnl, mmr, maintenance, initial
-
-
-def evaluate(book: Book, marks: FloatArray | None = None) -> Evaluation:
-    """Evaluate ``book`` at ``marks`` (n_symbols,) or (S, n_symbols); results carry a scenario axis."""
-    m = book.marks[None, :] if marks is None else np.atleast_2d(np.asarray(marks, dtype=np.float64))
-    mark = m[:, book.sym]
-    notional, upnl, mmr, maintenance, initial = position_arrays(book, mark)
-    pool_upnl = _pool_sum(book, upnl)
-    pool_mm = _pool_sum(book, maintenance)
-    pool_im = _pool_sum(book, initial)
+    m = _as_marks(book, marks)
+    st = state if state is not None else position_state(book, m)
+    maintenance = st.mm_at_mark
+    if book.at_entry.any():
+        maintenance = np.where(book.at_entry, book.mm_entry, maintenance)
+    if book.fee.any():
+        maintenance = maintenance + book.fee * st.notional
+    summer = _PoolSummer(book)
+    pool_upnl = st.pool_upnl(summer)
+    pool_mm = summer(maintenance)
     equity = book.pool_wallet + pool_upnl
     has_positions = np.bincount(book.pool, minlength=book.n_pools) > 0
     pool_liq = has_positions & (equity <= pool_mm)
-    return Evaluation(
-        book=book, marks=m, mark=mark, notional=notional, upnl=upnl, mmr=mmr, maintenance=maintenance,
-        initial=initial, pool_upnl=pool_upnl, pool_equity=equity, pool_maintenance=pool_mm,
-        pool_initial=pool_im, pool_liquidated=pool_liq, position_liquidated=pool_liq[:, book.pool],
-    )
+    return Evaluation(book=book, marks=m, state=st, maintenance=maintenance, pool_upnl=pool_upnl,
+                      pool_equity=equity, pool_maintenance=pool_mm, pool_liquidated=pool_liq)
+
+
+def evaluate_views(books: dict[str, Book], marks: FloatArray | None = None) -> dict[str, Evaluation]:
+    """Evaluate several views of one portfolio at the same marks, sharing the position arrays."""
+    first = next(iter(books.values()))
+    m = _as_marks(first, marks)
+    st = position_state(first, m)
+    return {view: evaluate(b, m, st) for view, b in books.items()}
 
 
 # --------------------------------------------------------------------------- liquidation prices
@@ -289,22 +430,32 @@ def _quadratic_roots(a: FloatArray, b: FloatArray, c: FloatArray) -> tuple[Float
     return np.where(linear, r_lin, r1), np.where(linear, np.nan, r2)
 
 
-def _slot(book: Book, index: IntArray) -> dict[str, FloatArray | IntArray | BoolArray]:
+@dataclass(frozen=True, eq=False)
+class _Slot:
     """Per-group arrays of one slot (the long or the short); absent slots have size 0."""
+
+    q: FloatArray
+    s: FloatArray
+    ep: FloatArray
+    at_entry: BoolArray
+    mm_entry: FloatArray
+    fee: FloatArray
+
+
+def _slot(book: Book, index: IntArray) -> _Slot:
     present = index >= 0
-    i = np.where(present, index, 0)
     if book.n_positions == 0:
         zeros = np.zeros(index.shape)
-        return {"q": zeros, "s": zeros, "ep": np.ones(index.shape), "at_entry": np.zeros(index.shape, bool),
-                "mm_entry": zeros, "fee": zeros}
-    return {
-        "q": np.where(present, book.size[i], 0.0),
-        "s": np.where(present, book.sign[i], 0.0),
-        "ep": np.where(present, book.entry[i], 1.0),
-        "at_entry": present & book.at_entry[i],
-        "mm_entry": np.where(present, book.mm_entry[i], 0.0),
-        "fee": np.where(present, book.fee[i], 0.0),
-    }
+        return _Slot(zeros, zeros, np.ones(index.shape), np.zeros(index.shape, dtype=bool), zeros, zeros)
+    i = np.where(present, index, 0)
+    return _Slot(
+        q=np.where(present, book.size[i], 0.0),
+        s=np.where(present, book.sign[i], 0.0),
+        ep=np.where(present, book.entry[i], 1.0),
+        at_entry=present & book.at_entry[i],
+        mm_entry=np.where(present, book.mm_entry[i], 0.0),
+        fee=np.where(present, book.fee[i], 0.0),
+    )
 
 
 def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark: FloatArray,
@@ -317,11 +468,11 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
     # breakpoints in x-space: N = q·x reaches a tier floor at x = F_k / q
     bps = []
     for sl in slots:
-        q = sl["q"][:, None]
+        q = sl.q[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            bp = np.where((q > 0) & ~sl["at_entry"][:, None] & maintenance, tiers.floor[groups.sym, 1:] / q, np.inf)
+            bp = np.where((q > 0) & ~sl.at_entry[:, None] & maintenance, tiers.floor[groups.sym, 1:] / q, np.inf)
         bps.append(bp)
-    pts = np.sort(np.concatenate([np.zeros((groups.sym.size, 1))] + bps, axis=1), axis=1)  # (Gr, nseg)
+    pts = np.sort(np.concatenate([np.zeros((groups.sym.size, 1)), *bps], axis=1), axis=1)  # (Gr, nseg)
     lo = pts
     hi = np.concatenate([pts[:, 1:], np.full((pts.shape[0], 1), np.inf)], axis=1)
     valid_seg = np.isfinite(lo)
@@ -333,16 +484,16 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
     b = np.zeros(lo.shape)
     c = np.zeros(lo.shape)
     for sl in slots:
-        q = sl["q"][:, None]
-        s = sl["s"][:, None]
-        ep = sl["ep"][:, None]
-        fee = sl["fee"][:, None] if maintenance else 0.0
+        q = sl.q[:, None]
+        s = sl.s[:, None]
+        ep = sl.ep[:, None]
+        fee = sl.fee[:, None] if maintenance else 0.0
         # PnL part: linear s·q·(x − EP); inverse s·q·(1/EP − x)
         a += np.where(inv, s * q / ep, -s * q * ep)
         b += np.where(inv, -s * q, s * q)
         if not maintenance:
             continue
-        at_entry = sl["at_entry"][:, None]
+        at_entry = sl.at_entry[:, None]
         idx = tiers.index(table[0], q * mid) if width > 1 else np.zeros(lo.shape, dtype=np.intp)
         sym2 = np.broadcast_to(groups.sym[:, None], lo.shape)
         m = tiers.mmr[sym2, idx]
@@ -352,7 +503,7 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
         # size_coin = q (linear) or N (inverse) -> k·q²·x (linear) or k·q²·x² (inverse)
         b_mm = q * (m + fee) + np.where(inv, 0.0, k * q * q)
         c_mm = np.where(inv, k * q * q, 0.0)
-        a += np.where(at_entry, -sl["mm_entry"][:, None], cum)
+        a += np.where(at_entry, -sl.mm_entry[:, None], cum)
         b -= np.where(at_entry, q * fee, b_mm)
         c -= np.where(at_entry, 0.0, c_mm)
     # add the scenario-dependent constant: (S, Gr, 1)
@@ -370,7 +521,7 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
         price = np.where(inverse[None, :, None], 1.0 / roots, roots)
     inside &= np.isfinite(price) & (price > 0)
     p0 = np.where(inverse[None, :], 1.0 / x_mark, x_mark)[:, :, None]
-    delta = (slots[0]["s"] * slots[0]["q"] + slots[1]["s"] * slots[1]["q"])[None, :, None]
+    delta = (slots[0].s * slots[0].q + slots[1].s * slots[1].q)[None, :, None]
     healthy = (f0 > 0)[:, :, None]
     below = inside & (price < p0)
     above = inside & (price > p0)
@@ -410,9 +561,9 @@ def liquidation_prices(book: Book, evaluation: Evaluation | None = None) -> Pric
     pos_net = ev.upnl - ev.maintenance
     n_groups = g.pool.size
     onehot_sum = np.zeros((n_s, n_groups))
-    np.add.at(onehot_sum, (slice(None), g.of_position), pos_net)
+    np.add.at(onehot_sum.T, g.of_position, pos_net.T)
     upnl_sum = np.zeros((n_s, n_groups))
-    np.add.at(upnl_sum, (slice(None), g.of_position), ev.upnl)
+    np.add.at(upnl_sum.T, g.of_position, ev.upnl.T)
     pool_net = (ev.pool_equity - ev.pool_maintenance)[:, g.pool]
     const_liq = pool_net - onehot_sum
     const_bk = ev.pool_equity[:, g.pool] - upnl_sum

@@ -56,6 +56,11 @@ def dump_portfolio_json(portfolio: Portfolio) -> str:
 
 
 def parse_positions_csv(text: str, source: str = "positions.csv") -> list[Position]:
+    """Positions from CSV text (see :func:`read_positions_csv`, which also gives each row's name)."""
+    return [p for p, _ in read_positions_csv(text, source)]
+
+
+def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[Position, str]]:
     """Positions from CSV text: one row each, columns named as the position fields (format §1).
 
     Rows are reported as ``row N`` counting the header as row 1.
@@ -78,7 +83,7 @@ def parse_positions_csv(text: str, source: str = "positions.csv") -> list[Positi
         problems.append(Problem("header", "must not repeat a column", ",".join(header)))
     if problems:
         raise PortfolioError(problems, source)
-    positions: list[Position] = []
+    positions: list[tuple[Position, str]] = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -111,7 +116,7 @@ def parse_positions_csv(text: str, source: str = "positions.csv") -> list[Positi
         pos, pos_problems = position_from_dict(rec, path)
         problems.extend(pos_problems)
         if pos is not None:
-            positions.append(pos)
+            positions.append((pos, path))
     if problems:
         raise PortfolioError(problems, source)
     return positions
@@ -132,12 +137,12 @@ def portfolio_from_csv(text: str, venue: str, collateral: Mapping[str, float],
                        prices: Mapping[str, float] | None = None, position_mode: str = "one-way",
                        source: str = "positions.csv") -> Portfolio:
     """A portfolio from a positions CSV plus venue, collateral and prices given elsewhere."""
-    positions = parse_positions_csv(text, source)
+    rows = read_positions_csv(text, source)
     data = {
         "format": FORMAT, "venue": venue, "position_mode": position_mode, "collateral": dict(collateral),
-        "prices": dict(prices or {}), "positions": [position_to_dict(p) for p in positions],
+        "prices": dict(prices or {}), "positions": [position_to_dict(p) for p, _ in rows],
     }
-    return portfolio_from_dict(data, source)
+    return portfolio_from_dict(data, source, position_paths=[path for _, path in rows])
 
 
 def load_portfolio(path: str | Path) -> Portfolio:

@@ -9,7 +9,7 @@ reports every problem at once as a :class:`~margin.errors.PortfolioError`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from .defaults import load_venue_defaults
@@ -136,18 +136,21 @@ def _bad_number(value: object, *, positive: bool = False, minimum: float | None 
     return None
 
 
-def resolve(portfolio: Portfolio, source: str | None = None) -> Resolved:
-    """Check every rule of the format and fill in venue defaults; raise with all problems."""
-    problems: list[Problem] = []
+def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str] | None = None,
+            prior: Sequence[Problem] = ()) -> Resolved:
+    """Check every rule of the format and fill in venue defaults; raise with all problems.
+
+    ``paths`` names each position in messages (default ``positions[i]``; a CSV gives ``row N``);
+    ``prior`` are problems already found while reading the file, reported together with these.
+    """
+    problems: list[Problem] = list(prior)
     venue = VENUES.get(portfolio.venue)
-    if venue is None:
-        raise PortfolioError(
-            [Problem("venue", f"must be one of {', '.join(sorted(VENUES))}", portfolio.venue)], source
-        )
-    defaults = load_venue_defaults(venue.name, venue.tiers_file)
+    if venue is None and not any(p.path == "venue" for p in problems):
+        problems.append(Problem("venue", f"must be one of {', '.join(sorted(VENUES))}", portfolio.venue))
+    defaults = load_venue_defaults(venue.name, venue.tiers_file) if venue is not None else None
     if portfolio.position_mode not in POSITION_MODES:
         problems.append(Problem("position_mode", "must be 'one-way' or 'hedge'", portfolio.position_mode))
-    elif portfolio.position_mode not in venue.position_modes:
+    elif venue is not None and portfolio.position_mode not in venue.position_modes:
         problems.append(Problem("position_mode", f"must be one of {sorted(venue.position_modes)} on {venue.name}",
                                 portfolio.position_mode))
     for asset, amount in portfolio.collateral.items():
@@ -163,8 +166,13 @@ def resolve(portfolio: Portfolio, source: str | None = None) -> Resolved:
         rule = _bad_number(taker_fee, minimum=0.0)
         if rule or taker_fee >= 0.1:
             problems.append(Problem("taker_fee", rule or "must be < 0.1 (a rate, 0.0005 = 0.05 %)", taker_fee))
-    fee = float(taker_fee) if taker_fee is not None else (
-        defaults.taker_fee if defaults.taker_fee is not None else venue.taker_fee)
+    fee = 0.0
+    if venue is not None and defaults is not None:
+        fee = float(taker_fee) if isinstance(taker_fee, (int, float)) else (
+            defaults.taker_fee if defaults.taker_fee is not None else venue.taker_fee)
+
+    def path_of(j: int) -> str:
+        return paths[j] if paths is not None else f"positions[{j}]"
 
     tables: dict[str, TierTable] = {}
     tier_sources: dict[str, str] = {}
@@ -174,12 +182,12 @@ def resolve(portfolio: Portfolio, source: str | None = None) -> Resolved:
     seen_sides: dict[tuple[str, str], int] = {}
     seen_symbol: dict[str, int] = {}
     for i, pos in enumerate(portfolio.positions):
-        path = f"positions[{i}]"
+        path = paths[i] if paths is not None else f"positions[{i}]"
         before = len(problems)
         inst = parse_symbol(pos.symbol) if isinstance(pos.symbol, str) else None
         if inst is None:
             problems.append(Problem(f"{path}.symbol", "must be a ccxt unified symbol BASE/QUOTE:SETTLE", pos.symbol))
-        elif inst.kind not in venue.contract_kinds:
+        elif venue is not None and inst.kind not in venue.contract_kinds:
             problems.append(Problem(f"{path}.symbol", f"must be a {' or '.join(sorted(venue.contract_kinds))} "
                                                       f"contract on {venue.name}", pos.symbol))
         if pos.side not in SIDES:
@@ -202,22 +210,24 @@ def resolve(portfolio: Portfolio, source: str | None = None) -> Resolved:
                 problems.append(Problem(f"{path}.leverage", rule, pos.leverage))
         label = pos.label
         if label in seen_ids:
-            problems.append(Problem(f"{path}.id", f"must be unique (also positions[{seen_ids[label]}])", label))
+            problems.append(Problem(f"{path}.id", f"must be unique (also {path_of(seen_ids[label])})", label))
         seen_ids.setdefault(label, i)
         if problems[before:] or inst is None:
             continue
         key = (pos.symbol, pos.side)
         if key in seen_sides:
-            problems.append(Problem(f"{path}", f"duplicates the {pos.side} {pos.symbol} of positions[{seen_sides[key]}]"
+            problems.append(Problem(f"{path}", f"duplicates the {pos.side} {pos.symbol} of {path_of(seen_sides[key])}"
                                                " (one long and one short per symbol)", None, show_value=False))
             continue
         seen_sides[key] = i
         if portfolio.position_mode == "one-way" and pos.symbol in seen_symbol:
-            problems.append(Problem(f"{path}.side", f"one-way mode allows one position per symbol; positions["
-                                                    f"{seen_symbol[pos.symbol]}] already holds {pos.symbol}"
+            problems.append(Problem(f"{path}.side", f"one-way mode allows one position per symbol; "
+                                                    f"{path_of(seen_symbol[pos.symbol])} already holds {pos.symbol}"
                                                     " (use position_mode 'hedge')", pos.side))
             continue
         seen_symbol.setdefault(pos.symbol, i)
+        if venue is None or defaults is None:
+            continue
         if venue.settle_assets is not None and inst.settle not in venue.settle_assets:
             problems.append(Problem(f"{path}.symbol", f"must settle in {sorted(venue.settle_assets)} on {venue.name}",
                                     pos.symbol))
@@ -266,7 +276,8 @@ def resolve(portfolio: Portfolio, source: str | None = None) -> Resolved:
             continue
         if leverage is not None and entry_tier.max_leverage is not None and leverage > entry_tier.max_leverage:
             problems.append(Problem(f"{path}.leverage", f"must be <= {entry_tier.max_leverage:g}, the maximum of the "
-                                                        f"tier at the entry notional {entry_notional:.2f} {inst.settle}",
+                                                        f"tier at the entry notional {entry_notional:.2f} "
+                                                        f"{inst.settle}",
                                     pos.leverage))
             continue
         if pos.isolated_margin is not None:
@@ -295,7 +306,7 @@ def resolve(portfolio: Portfolio, source: str | None = None) -> Resolved:
             if held > have * (1 + 1e-12) + 1e-12:
                 problems.append(Problem(f"collateral.{settle}", f"must cover the isolated margins of the isolated "
                                                                 f"positions settling in it ({held:.8g})", have))
-    if problems:
+    if problems or venue is None:
         raise PortfolioError(problems, source)
     return Resolved(portfolio=portfolio, venue=venue, legs=tuple(legs), tables=tables, marks=marks,
                     taker_fee=fee, settles=tuple(settles), tier_sources=tier_sources)
@@ -313,7 +324,8 @@ def validate(portfolio: Portfolio) -> list[Problem]:
 # --------------------------------------------------------------------------- dict (JSON) form
 
 
-def portfolio_from_dict(data: object, source: str | None = None) -> Portfolio:
+def portfolio_from_dict(data: object, source: str | None = None,
+                        position_paths: Sequence[str] | None = None) -> Portfolio:
     """Build and validate a portfolio from its JSON object (``portfolio-format.md`` §1).
 
     Raises :class:`PortfolioError` naming every problem; nothing is returned from a partly valid file.
@@ -368,22 +380,27 @@ def portfolio_from_dict(data: object, source: str | None = None) -> Portfolio:
     taker_fee = data.get("taker_fee")
     positions_in = data.get("positions")
     positions: list[Position] = []
+    paths: list[str] = []
     if not isinstance(positions_in, list):
         problems.append(Problem("positions", "is required: a list (may be empty)", positions_in))
     else:
-        for i, rec in enumerate(positions_in):
-            pos, pos_problems = position_from_dict(rec, f"positions[{i}]")
+        given = position_paths if position_paths is not None else [f"positions[{i}]" for i in range(len(positions_in))]
+        for rec, path in zip(positions_in, given, strict=True):
+            pos, pos_problems = position_from_dict(rec, path)
             problems.extend(pos_problems)
             if pos is not None:
                 positions.append(pos)
-    if problems:
-        raise PortfolioError(problems, source)
+                paths.append(path)
     portfolio = Portfolio(
-        venue=str(venue), collateral=coll, positions=tuple(positions), prices=prices, tiers=tiers,
-        position_mode=str(mode) if isinstance(mode, str) else mode,  # type: ignore[arg-type]
-        taker_fee=taker_fee,  # type: ignore[arg-type]
+        venue=venue if isinstance(venue, str) else "",
+        collateral=coll, positions=tuple(positions), prices=prices, tiers=tiers,
+        position_mode=mode if isinstance(mode, str) else str(mode),
+        taker_fee=taker_fee if isinstance(taker_fee, (int, float)) and not isinstance(taker_fee, bool) else None,
     )
-    resolve(portfolio, source)
+    if taker_fee is not None and portfolio.taker_fee is None:
+        problems.append(Problem("taker_fee", "must be a number", taker_fee))
+    # rule problems of the valid parts are reported together with the problems found so far
+    resolve(portfolio, source, paths, prior=problems)
     return portfolio
 
 
@@ -416,13 +433,13 @@ def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Pr
     return Position(
         symbol=str(rec["symbol"]),
         side=str(rec["side"]),
-        contracts=float(rec["contracts"]),  # type: ignore[arg-type]
-        entry_price=float(rec["entry_price"]),  # type: ignore[arg-type]
-        leverage=None if rec.get("leverage") is None else float(rec["leverage"]),  # type: ignore[arg-type]
+        contracts=float(rec["contracts"]),
+        entry_price=float(rec["entry_price"]),
+        leverage=None if rec.get("leverage") is None else float(rec["leverage"]),
         margin_mode=str(rec.get("margin_mode") or "cross"),
-        isolated_margin=None if rec.get("isolated_margin") is None else float(rec["isolated_margin"]),  # type: ignore[arg-type]
-        contract_size=None if rec.get("contract_size") is None else float(rec["contract_size"]),  # type: ignore[arg-type]
-        mark_price=None if rec.get("mark_price") is None else float(rec["mark_price"]),  # type: ignore[arg-type]
+        isolated_margin=None if rec.get("isolated_margin") is None else float(rec["isolated_margin"]),
+        contract_size=None if rec.get("contract_size") is None else float(rec["contract_size"]),
+        mark_price=None if rec.get("mark_price") is None else float(rec["mark_price"]),
         id=str(rec.get("id") or ""),
     ), []
 

@@ -31,7 +31,7 @@ class ViewResult:
     def pools(self) -> list[dict[str, object]]:
         b, ev = self.book, self.evaluation
         ratio = ev.pool_margin_ratio[0]
-        out = []
+        out: list[dict[str, object]] = []
         for g in range(b.n_pools):
             pos = b.pool_position[g]
             out.append({
@@ -51,7 +51,7 @@ class ViewResult:
 
     def positions(self) -> list[dict[str, object]]:
         b, ev, lv = self.book, self.evaluation, self.levels
-        out = []
+        out: list[dict[str, object]] = []
         for i, leg in enumerate(b.resolved.legs):
             mark = float(ev.mark[0, i])
             lp = _num(lv.liquidation[0, i])

@@ -222,7 +222,8 @@ def parse_tier_table(records: object, path: str) -> tuple[TierTable | None, list
             problems.append(Problem(f"{rpath}.max_notional", f"must be > min_notional ({rec['lo']:g})", rec["hi"]))
         if k + 1 < n and rec["hi"] is not None and parsed[k + 1]["lo"] != rec["hi"]:
             problems.append(Problem(f"{path}[{k + 1}].min_notional",
-                                    f"must equal the previous tier's max_notional ({rec['hi']:g}): tiers are contiguous",
+                                    f"must equal the previous tier's max_notional ({rec['hi']:g}): "
+                                    "tiers are contiguous",
                                     parsed[k + 1]["lo"]))
         if k > 0:
             prev_mmr, this_mmr = parsed[k - 1]["mmr"], rec["mmr"]
@@ -232,17 +233,18 @@ def parse_tier_table(records: object, path: str) -> tuple[TierTable | None, list
     if any(given) and not all(given):
         problems.append(Problem(f"{path}", "must give maint_amount on every tier or on none", None,
                                 show_value=False))
-    if problems:
-        return None, problems
     mmrs = [float(r["mmr"] or 0.0) for r in parsed]
     lows = [float(r["lo"] or 0.0) for r in parsed]
-    if all(given):
+    if all(given) and all(r["mmr"] is not None and r["cum"] is not None for r in parsed):
+        # checked even when the structure is broken, so that every problem is reported at once
         cums = [float(r["cum"] or 0.0) for r in parsed]
         problems.extend(recurrence_problems(
             [{"min_notional": lo, "mmr": m, "maint_amount": c} for lo, m, c in zip(lows, mmrs, cums, strict=True)],
             path))
-        if problems:
-            return None, problems
+    if problems:
+        return None, problems
+    if all(given):
+        cums = [float(r["cum"] or 0.0) for r in parsed]
     else:
         cums = [0.0]
         for k in range(1, n):
@@ -313,3 +315,25 @@ class TierMatrix:
         for k in range(1, self.width):
             idx += notional >= self.floor[table, k]
         return idx
+
+    def flat_index(self, table: npt.NDArray[np.intp], notional: FloatArray) -> npt.NDArray[np.intp]:
+        """``table × width + tier index`` for a (scenarios × positions) matrix, one table per position.
+
+        Same count as :meth:`index`, but only the floors inside each position's range of notionals
+        are compared (floors below its smallest notional are counted once): exact, and far less work
+        when the scenarios cross few tiers.
+        """
+        notional = np.asarray(notional, dtype=np.float64)
+        floors = self.floor[table, 1:]  # (P, K-1), +inf padded, ascending
+        lo = notional.min(axis=0) if notional.shape[0] else np.zeros(floors.shape[0])
+        hi = notional.max(axis=0) if notional.shape[0] else np.zeros(floors.shape[0])
+        base = (floors <= lo[:, None]).sum(axis=1)
+        crossed = (floors <= hi[:, None]).sum(axis=1) - base
+        flat = np.empty(notional.shape, dtype=np.intp)
+        flat[...] = base + table * self.width
+        cols = np.arange(floors.shape[0])
+        for j in range(int(crossed.max(initial=0))):
+            k = np.minimum(base + j, max(floors.shape[1] - 1, 0))
+            thr = np.where(j < crossed, floors[cols, k], np.inf)
+            flat += notional >= thr
+        return flat

@@ -1,0 +1,102 @@
+"""``margin.sweep.uniform_sweep`` equals the general engine at the same marks.
+
+The sweep never builds the (moves × positions) matrices; it sums each pool's PnL as α·r + β + γ/r and its
+maintenance from coefficients that change where a position's notional crosses a tier floor. Here every
+sample portfolio (linear, inverse, hedge, isolated, Hyperliquid tiers) and some synthetic books (Deribit
+size-dependent rates, OKX fee in the trigger, Bybit maintenance at entry) are checked against
+``margin.engine.evaluate`` with the marks moved explicitly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from margin import compile_book, evaluate, load_portfolio, portfolio_from_dict, resolve
+from margin.engine import VIEWS
+from margin.sweep import uniform_sweep
+
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "portfolios").glob("*.json"))
+MOVES = np.concatenate([np.linspace(-0.95, 3.0, 1601), [0.0, -0.5, 0.25]])
+
+
+def _synthetic(venue: str) -> dict[str, object]:
+    if venue == "deribit":
+        return {
+            "format": "margin-portfolio/1", "venue": "deribit", "collateral": {"BTC": 3.0},
+            "prices": {"BTC/USD:BTC": 60000.0},
+            "positions": [{"symbol": "BTC/USD:BTC", "side": "long", "contracts": 30000, "contract_size": 10,
+                           "entry_price": 58000.0}],
+        }
+    tiers = [{"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 50},
+             {"min_notional": 50000, "max_notional": 250000, "mmr": 0.005, "max_leverage": 40},
+             {"min_notional": 250000, "max_notional": None, "mmr": 0.01, "max_leverage": 20}]
+    return {
+        "format": "margin-portfolio/1", "venue": venue, "position_mode": "hedge", "taker_fee": 0.0006,
+        "collateral": {"USDT": 20000.0, "BTC": 1.5},
+        "prices": {"BTC/USDT:USDT": 60000.0, "ETH/USDT:USDT": 3000.0, "BTC/USD:BTC": 60000.0},
+        "tiers": {"BTC/USDT:USDT": tiers, "ETH/USDT:USDT": tiers,
+                  "BTC/USD:BTC": [{"min_notional": 0, "max_notional": 5, "mmr": 0.004},
+                                  {"min_notional": 5, "max_notional": None, "mmr": 0.01}]},
+        "positions": [
+            {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 3, "entry_price": 59000.0, "leverage": 10},
+            {"symbol": "BTC/USDT:USDT", "side": "short", "contracts": 1, "entry_price": 61000.0, "leverage": 10,
+             "margin_mode": "isolated"},
+            {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 20, "entry_price": 3100.0, "leverage": 5,
+             "margin_mode": "isolated"},
+            {"symbol": "BTC/USD:BTC", "side": "long", "contracts": 4000, "contract_size": 100,
+             "entry_price": 57000.0, "leverage": 5, "margin_mode": "isolated", "isolated_margin": 1.0},
+        ],
+    }
+
+
+BOOKS = [(p.stem, lambda p=p: load_portfolio(p)) for p in SAMPLES] + [
+    (f"synthetic-{v}", lambda v=v: portfolio_from_dict(_synthetic(v))) for v in ("generic", "okx", "bybit", "deribit")
+]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize(("name", "load"), BOOKS, ids=[b[0] for b in BOOKS])
+def test_sweep_equals_engine(name: str, load: object, view: str) -> None:
+    book = compile_book(resolve(load()), view)  # type: ignore[operator]
+    marks = book.marks[None, :] * (1.0 + MOVES[:, None])
+    ev = evaluate(book, marks)
+    sw = uniform_sweep(book, MOVES)
+    scale = np.abs(ev.pool_equity).max() + np.abs(ev.pool_maintenance).max()
+    np.testing.assert_allclose(sw.pool_equity, ev.pool_equity, rtol=1e-12, atol=1e-12 * scale)
+    np.testing.assert_allclose(sw.pool_maintenance, ev.pool_maintenance, rtol=1e-12, atol=1e-12 * scale)
+    # flags may only differ where equity and maintenance are equal to rounding
+    differ = sw.pool_liquidated != ev.pool_liquidated
+    assert np.all(np.abs(ev.pool_equity - ev.pool_maintenance)[differ] <= 1e-9 * scale)
+    assert sw.position_liquidated.shape == (MOVES.size, book.n_positions)
+
+
+def test_sweep_crosses_tiers() -> None:
+    """The synthetic book's BTC long (3 BTC at 60,000 = 180,000 notional, tier 2) enters tier 3 at
+    250,000 / 3 = 83,333.33, i.e. a move of +38.9 %, and tier 1 below 50,000 / 3 = 16,666.67 (−72.2 %):
+    the sweep range crosses both floors, so the equality above is not a one-tier check."""
+    book = compile_book(resolve(portfolio_from_dict(_synthetic("generic"))), "cross")
+    notional = 3 * 60000.0 * (1.0 + MOVES)
+    assert notional.min() < 50000 < 250000 < notional.max()
+    assert book.n_positions == 4
+
+
+def test_sweep_order_of_moves_is_kept() -> None:
+    book = compile_book(resolve(portfolio_from_dict(_synthetic("generic"))), "as_is")
+    moves = np.array([0.3, -0.5, 0.0, 1.2, -0.9])
+    sw = uniform_sweep(book, moves)
+    for k, m in enumerate(moves):
+        ev = evaluate(book, book.marks * (1 + m))
+        # per pool: relative 1e-12 of the pool's own amounts (each pool is in its settle asset)
+        scale = np.abs(ev.pool_equity[0]) + np.abs(ev.pool_maintenance[0]) + np.abs(book.pool_wallet)
+        assert np.all(np.abs(sw.pool_maintenance[k] - ev.pool_maintenance[0]) <= 1e-12 * scale)
+        assert np.all(np.abs(sw.pool_equity[k] - ev.pool_equity[0]) <= 1e-12 * scale)
+
+
+@pytest.mark.parametrize("bad", [-1.0, -1.5, np.nan, np.inf])
+def test_sweep_rejects_impossible_moves(bad: float) -> None:
+    book = compile_book(resolve(portfolio_from_dict(_synthetic("generic"))), "as_is")
+    with pytest.raises(ValueError, match="above -100%"):
+        uniform_sweep(book, np.array([0.0, bad]))
