@@ -16,7 +16,7 @@ size-dependent rates). The readable one-pool reference is :mod:`margin.scalar`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -62,6 +62,18 @@ class Book:
     pool_position: tuple[int | None, ...]
     pool_wallet: FloatArray
     tiers: TierMatrix
+    #: non-settle collateral backing cross pools: names, prices (in the pool's settle asset) and, per
+    #: pool, amount × (1 − haircut); ``pool_wallet`` already includes their value at these prices
+    collateral_assets: tuple[str, ...] = ()
+    collateral_price: FloatArray = field(default_factory=lambda: np.zeros(0))
+    collateral_weight: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+
+    def wallet_at(self, collateral_prices: FloatArray | None) -> FloatArray:
+        """Pool wallets with the backing collateral at other prices: (G,) or (S, G)."""
+        if collateral_prices is None or not self.collateral_assets:
+            return self.pool_wallet
+        cp = np.asarray(collateral_prices, dtype=np.float64)
+        return self.pool_wallet + (cp - self.collateral_price) @ self.collateral_weight
 
     @property
     def n_positions(self) -> int:
@@ -115,6 +127,13 @@ def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
             wallet.append(leg.isolated_margin)
         else:
             pool[i] = settle_index[leg.settle]
+    backing = resolved.portfolio.collateral_assets
+    coll_names = tuple(backing)
+    coll_weight = np.zeros((len(coll_names), len(pool_settle)))
+    for a, name in enumerate(coll_names):
+        ca = backing[name]
+        coll_weight[a, settle_index[ca.pool]] = float(collateral[name]) * (1.0 - ca.haircut)
+        wallet[settle_index[ca.pool]] += float(collateral[name]) * ca.price * (1.0 - ca.haircut)
     venue = resolved.venue
     at_entry = isolated & venue.isolated_mm_at_entry
     mm_entry = np.zeros(n)
@@ -150,6 +169,9 @@ def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
         pool_position=tuple(pool_position),
         pool_wallet=np.array(wallet, dtype=np.float64),
         tiers=tiers,
+        collateral_assets=coll_names,
+        collateral_price=np.array([backing[n].price for n in coll_names], dtype=np.float64),
+        collateral_weight=coll_weight,
     )
 
 
@@ -356,10 +378,13 @@ def _as_marks(book: Book, marks: FloatArray | None) -> FloatArray:
     return np.atleast_2d(np.asarray(marks, dtype=np.float64))
 
 
-def evaluate(book: Book, marks: FloatArray | None = None, state: PositionState | None = None) -> Evaluation:
+def evaluate(book: Book, marks: FloatArray | None = None, state: PositionState | None = None,
+             collateral_prices: FloatArray | None = None) -> Evaluation:
     """Evaluate ``book`` at ``marks`` (n_symbols,) or (S, n_symbols); results carry a scenario axis.
 
-    ``state`` may be shared between the views of one portfolio (it does not depend on the view).
+    ``state`` may be shared between the views of one portfolio (it does not depend on the view);
+    ``collateral_prices`` (n_collateral_assets,) or (S, n_collateral_assets) revalue the non-settle
+    collateral backing cross pools (a collateral shock).
     Trigger (format §2): a pool with positions is liquidated when equity ≤ maintenance margin, where
     maintenance includes the fee to close on venues that reserve it (OKX, §4) and is valued at entry
     for Bybit isolated positions (§3.2).
@@ -374,19 +399,21 @@ def evaluate(book: Book, marks: FloatArray | None = None, state: PositionState |
     summer = _PoolSummer(book)
     pool_upnl = st.pool_upnl(summer)
     pool_mm = summer(maintenance)
-    equity = book.pool_wallet + pool_upnl
+    wallet = book.wallet_at(None if collateral_prices is None else np.atleast_2d(collateral_prices))
+    equity = wallet + pool_upnl
     has_positions = np.bincount(book.pool, minlength=book.n_pools) > 0
     pool_liq = has_positions & (equity <= pool_mm)
     return Evaluation(book=book, marks=m, state=st, maintenance=maintenance, pool_upnl=pool_upnl,
                       pool_equity=equity, pool_maintenance=pool_mm, pool_liquidated=pool_liq)
 
 
-def evaluate_views(books: dict[str, Book], marks: FloatArray | None = None) -> dict[str, Evaluation]:
+def evaluate_views(books: dict[str, Book], marks: FloatArray | None = None,
+                   collateral_prices: FloatArray | None = None) -> dict[str, Evaluation]:
     """Evaluate several views of one portfolio at the same marks, sharing the position arrays."""
     first = next(iter(books.values()))
     m = _as_marks(first, marks)
     st = position_state(first, m)
-    return {view: evaluate(b, m, st) for view, b in books.items()}
+    return {view: evaluate(b, m, st, collateral_prices) for view, b in books.items()}
 
 
 # --------------------------------------------------------------------------- liquidation prices

@@ -19,7 +19,9 @@ from .tiers import TierTable, parse_tier_table
 from .venues import VENUES, Venue
 
 FORMAT = "margin-portfolio/1"
-TOP_FIELDS = ("format", "venue", "position_mode", "collateral", "prices", "tiers", "taker_fee", "positions")
+TOP_FIELDS = ("format", "venue", "position_mode", "collateral", "collateral_assets", "prices", "tiers", "taker_fee",
+              "positions")
+COLLATERAL_ASSET_FIELDS = ("price", "haircut", "pool")
 POSITION_FIELDS = (
     "id", "symbol", "side", "contracts", "contract_size", "entry_price", "mark_price", "leverage",
     "margin_mode", "isolated_margin",
@@ -55,6 +57,21 @@ class Position:
 
 
 @dataclass(frozen=True)
+class CollateralAsset:
+    """A collateral asset that is not a settle asset, backing a cross pool (format extension).
+
+    Its value in the pool is ``amount × price × (1 − haircut)``, ``price`` in the pool's settle asset:
+    how multi-asset margin modes count non-settle collateral (Binance Multi-Assets mode and Bybit UTA
+    value collateral at its price with a haircut / collateral value ratio; ``margin-models.md`` §1.6,
+    §3.5). A collateral shock moves ``price``.
+    """
+
+    price: float
+    haircut: float
+    pool: str
+
+
+@dataclass(frozen=True)
 class Portfolio:
     """Positions, collateral per asset, marks and tier overrides on one venue."""
 
@@ -65,6 +82,7 @@ class Portfolio:
     tiers: dict[str, TierTable] = field(default_factory=dict)
     position_mode: str = "one-way"
     taker_fee: float | None = None
+    collateral_assets: dict[str, CollateralAsset] = field(default_factory=dict)
 
     def with_prices(self, prices: Mapping[str, float]) -> Portfolio:
         """The same book at other mark prices (position-level marks replaced too)."""
@@ -295,10 +313,27 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
         if parse_symbol(symbol) is None:
             problems.append(Problem(f"tiers[{symbol!r}]", "must be keyed by a ccxt unified symbol", symbol))
 
-    settles: list[str] = list(portfolio.collateral)
+    backing = portfolio.collateral_assets
+    settles: list[str] = [a for a in portfolio.collateral if a not in backing]
     for leg in legs:
-        if leg.settle not in settles:
+        if leg.settle in backing:
+            problems.append(Problem(f"collateral_assets.{leg.settle}", f"cannot back another pool: positions settle "
+                                                                      f"in {leg.settle}", leg.settle))
+        elif leg.settle not in settles:
             settles.append(leg.settle)
+    for asset, ca in backing.items():
+        cpath = f"collateral_assets.{asset}"
+        if asset not in portfolio.collateral:
+            problems.append(Problem(cpath, "must name an asset of collateral", asset))
+        rule = _bad_number(ca.price, positive=True)
+        if rule:
+            problems.append(Problem(f"{cpath}.price", rule, ca.price))
+        rule = _bad_number(ca.haircut, minimum=0.0)
+        if rule or (not rule and ca.haircut >= 1):
+            problems.append(Problem(f"{cpath}.haircut", rule or "must be >= 0 and < 1", ca.haircut))
+        if ca.pool not in settles:
+            problems.append(Problem(f"{cpath}.pool", f"must be the settle asset of a cross pool "
+                                                     f"({', '.join(settles) or 'none'})", ca.pool))
     if not problems:
         for settle in settles:
             held = sum(leg.isolated_margin for leg in legs if leg.isolated and leg.settle == settle)
@@ -377,6 +412,37 @@ def portfolio_from_dict(data: object, source: str | None = None,
             problems.extend(tier_problems)
             if table is not None:
                 tiers[str(symbol)] = table
+    assets_in = data.get("collateral_assets", {})
+    collateral_assets: dict[str, CollateralAsset] = {}
+    if not isinstance(assets_in, Mapping):
+        problems.append(Problem("collateral_assets", "must be an object of asset: {price, haircut, pool}", assets_in))
+    else:
+        for asset, rec in assets_in.items():
+            cpath = f"collateral_assets.{asset}"
+            if not isinstance(rec, Mapping):
+                problems.append(Problem(cpath, "must be an object {price, haircut, pool}", rec))
+                continue
+            bad = False
+            for key in rec:
+                if key not in COLLATERAL_ASSET_FIELDS:
+                    problems.append(Problem(f"{cpath}.{key}", "is not a collateral asset field (price, haircut, pool)",
+                                            rec[key]))
+                    bad = True
+            for key in ("price", "haircut"):
+                rule = _bad_number(rec.get(key), positive=key == "price", minimum=0.0 if key == "haircut" else None)
+                if rec.get(key) is None:
+                    problems.append(Problem(f"{cpath}.{key}", "is required", None, show_value=False))
+                    bad = True
+                elif rule:
+                    problems.append(Problem(f"{cpath}.{key}", rule, rec.get(key)))
+                    bad = True
+            if not isinstance(rec.get("pool"), str):
+                problems.append(Problem(f"{cpath}.pool", "is required: the settle asset of the pool it backs",
+                                        rec.get("pool")))
+                bad = True
+            if not bad:
+                collateral_assets[str(asset)] = CollateralAsset(
+                    price=float(rec["price"]), haircut=float(rec["haircut"]), pool=str(rec["pool"]))
     taker_fee = data.get("taker_fee")
     positions_in = data.get("positions")
     positions: list[Position] = []
@@ -396,6 +462,7 @@ def portfolio_from_dict(data: object, source: str | None = None,
         collateral=coll, positions=tuple(positions), prices=prices, tiers=tiers,
         position_mode=mode if isinstance(mode, str) else str(mode),
         taker_fee=taker_fee if isinstance(taker_fee, (int, float)) and not isinstance(taker_fee, bool) else None,
+        collateral_assets=collateral_assets,
     )
     if taker_fee is not None and portfolio.taker_fee is None:
         problems.append(Problem("taker_fee", "must be a number", taker_fee))
@@ -471,5 +538,8 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, object]:
         out["tiers"] = {symbol: table.to_records() for symbol, table in portfolio.tiers.items()}
     if portfolio.taker_fee is not None:
         out["taker_fee"] = portfolio.taker_fee
+    if portfolio.collateral_assets:
+        out["collateral_assets"] = {a: {"price": c.price, "haircut": c.haircut, "pool": c.pool}
+                                    for a, c in portfolio.collateral_assets.items()}
     out["positions"] = [position_to_dict(p) for p in portfolio.positions]
     return out

@@ -10,9 +10,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from .engine import VIEWS, Book, Evaluation, PriceLevels, compile_book, evaluate, liquidation_prices
 from .portfolio import Portfolio, Resolved, resolve
 from .shocks import Shock, combine, shocked_prices
+
+FloatArray = npt.NDArray[np.float64]
 
 
 def _num(x: float) -> float | None:
@@ -27,6 +32,13 @@ class ViewResult:
     book: Book
     evaluation: Evaluation
     levels: PriceLevels
+    collateral_prices: FloatArray | None = None
+
+    @property
+    def wallet(self) -> FloatArray:
+        """Pool wallets, with backing collateral valued at the evaluation's collateral prices."""
+        wallet: FloatArray = np.atleast_2d(self.book.wallet_at(self.collateral_prices))[0]
+        return wallet
 
     def pools(self) -> list[dict[str, object]]:
         b, ev = self.book, self.evaluation
@@ -39,7 +51,7 @@ class ViewResult:
                 "mode": b.pool_mode[g],
                 "position": None if pos is None else b.ids[pos],
                 "equity": float(ev.pool_equity[0, g]),
-                "wallet_balance": float(b.pool_wallet[g]),
+                "wallet_balance": float(self.wallet[g]),
                 "unrealized_pnl": float(ev.pool_upnl[0, g]),
                 "initial_margin": float(ev.pool_initial[0, g]),
                 "maintenance_margin": float(ev.pool_maintenance[0, g]),
@@ -78,23 +90,32 @@ class ViewResult:
         return {"pools": self.pools(), "positions": self.positions()}
 
 
-def evaluate_view(resolved: Resolved, view: str, prices: dict[str, float] | None = None) -> ViewResult:
-    """Compile ``view`` and evaluate it at ``prices`` (default: the portfolio's marks)."""
+def evaluate_view(resolved: Resolved, view: str, prices: dict[str, float] | None = None,
+                  collateral_prices: dict[str, float] | None = None) -> ViewResult:
+    """Compile ``view`` and evaluate it at ``prices`` (default: the portfolio's marks) and, for
+    non-settle collateral, ``collateral_prices`` (default: the prices in the file)."""
     book = compile_book(resolved, view)
     marks = book.price_vector(prices)
-    ev = evaluate(book, marks)
-    return ViewResult(book=book, evaluation=ev, levels=liquidation_prices(book, ev))
+    cp = None
+    if collateral_prices and book.collateral_assets:
+        cp = book.collateral_price.copy()
+        for name, price in collateral_prices.items():
+            cp[book.collateral_assets.index(name)] = price
+    ev = evaluate(book, marks, collateral_prices=cp)
+    return ViewResult(book=book, evaluation=ev, levels=liquidation_prices(book, ev), collateral_prices=cp)
 
 
 def evaluate_portfolio(portfolio: Portfolio | Resolved, shocks: list[Shock] | None = None) -> dict[str, object]:
     """The ``evaluate`` JSON document (format §4) of ``portfolio`` after ``shocks``."""
     resolved = portfolio if isinstance(portfolio, Resolved) else resolve(portfolio)
-    moves = combine(shocks or [], list(resolved.marks))
+    backing = resolved.portfolio.collateral_assets
+    moves = combine(shocks or [], list(resolved.marks), list(backing))
     prices = shocked_prices(resolved.marks, moves)
+    coll = {a: c.price * (1.0 + moves[a]) for a, c in backing.items() if a in moves}
     return {
         "venue": resolved.venue.name,
         "shock": moves,
-        "modes": {view: evaluate_view(resolved, view, prices).to_dict() for view in VIEWS},
+        "modes": {view: evaluate_view(resolved, view, prices, coll).to_dict() for view in VIEWS},
     }
 
 

@@ -51,18 +51,22 @@ def matches(target: str, symbol: str) -> bool:
     return inst is not None and inst.base.upper() == target.upper()
 
 
-def combine(shocks: Iterable[Shock], symbols: Sequence[str]) -> dict[str, float]:
-    """The compounded move of each symbol that moves: ``∏(1 + move) − 1``.
+def combine(shocks: Iterable[Shock], symbols: Sequence[str], collateral_assets: Sequence[str] = ()) -> dict[str, float]:
+    """The compounded move of each symbol (and collateral asset) that moves: ``∏(1 + move) − 1``.
 
-    ``BTC=-20%`` then ``ALL=-10%`` takes BTC to 0.8 × 0.9 = 0.72 of its mark (a move of −0.28).
+    ``BTC=-20%`` then ``ALL=-10%`` takes BTC to 0.8 × 0.9 = 0.72 of its mark (a move of −0.28). A
+    collateral asset that backs a pool (format extension ``collateral_assets``) moves only when named
+    exactly (``USDe=-35%``): ``ALL`` and base-asset targets move contract marks.
     """
     applied: dict[str, list[float]] = {}
     problems: list[Problem] = []
     for shock in shocks:
         hit = [s for s in symbols if matches(shock.target, s)]
+        hit += [a for a in collateral_assets if a.upper() == shock.target.upper()]
         if not hit:
-            problems.append(Problem("--shock", f"target matches no symbol of the portfolio ({', '.join(symbols)})",
-                                    shock.target))
+            names = ", ".join([*symbols, *collateral_assets])
+            problems.append(Problem("--shock", f"target matches no symbol or collateral asset of the portfolio "
+                                               f"({names})", shock.target))
         for s in hit:
             applied.setdefault(s, []).append(shock.move)
     if problems:
