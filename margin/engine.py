@@ -221,10 +221,11 @@ class PositionState:
     def upnl(self) -> FloatArray:
         return _upnl(self.book, self.mark, slice(None))
 
-    def pool_upnl(self, summer: _PoolSummer) -> FloatArray:
-        """UPNL summed per pool: cross pools by a product of the marks (or 1/marks) with the
-        aggregated sizes (PnL is linear in P, or in 1/P), isolated pools from their own columns."""
-        b = self.book
+    def pool_upnl(self, book: Book, summer: _PoolSummer) -> FloatArray:
+        """UPNL summed per pool of ``book`` (any view of this state's portfolio): cross pools by a
+        product of the marks (or 1/marks) with the aggregated sizes (PnL is linear in P, or in 1/P),
+        isolated pools from their own columns."""
+        b = book
         out = np.zeros((*self.marks.shape[:-1], summer.n_pools))
         if summer.any_cross:
             cross = ~b.isolated
@@ -397,7 +398,7 @@ def evaluate(book: Book, marks: FloatArray | None = None, state: PositionState |
     if book.fee.any():
         maintenance = maintenance + book.fee * st.notional
     summer = _PoolSummer(book)
-    pool_upnl = st.pool_upnl(summer)
+    pool_upnl = st.pool_upnl(book, summer)
     pool_mm = summer(maintenance)
     wallet = book.wallet_at(None if collateral_prices is None else np.atleast_2d(collateral_prices))
     equity = wallet + pool_upnl

@@ -20,7 +20,7 @@ from .venues import VENUES, Venue
 
 FORMAT = "margin-portfolio/1"
 TOP_FIELDS = ("format", "venue", "position_mode", "collateral", "collateral_assets", "prices", "tiers", "taker_fee",
-              "positions")
+              "positions", "origin")
 COLLATERAL_ASSET_FIELDS = ("price", "haircut", "pool")
 POSITION_FIELDS = (
     "id", "symbol", "side", "contracts", "contract_size", "entry_price", "mark_price", "leverage",
@@ -83,6 +83,10 @@ class Portfolio:
     position_mode: str = "one-way"
     taker_fee: float | None = None
     collateral_assets: dict[str, CollateralAsset] = field(default_factory=dict)
+    #: where the data came from (format extension): free-form JSON object kept through save and load
+    #: and never used in the arithmetic, e.g. an exchange import's venue, fetch time, ccxt version,
+    #: each field's origin and the exchange's own figures for reconciliation
+    origin: dict[str, object] | None = None
 
     def with_prices(self, prices: Mapping[str, float]) -> Portfolio:
         """The same book at other mark prices (position-level marks replaced too)."""
@@ -443,6 +447,9 @@ def portfolio_from_dict(data: object, source: str | None = None,
             if not bad:
                 collateral_assets[str(asset)] = CollateralAsset(
                     price=float(rec["price"]), haircut=float(rec["haircut"]), pool=str(rec["pool"]))
+    origin = data.get("origin")
+    if origin is not None and not isinstance(origin, Mapping):
+        problems.append(Problem("origin", "must be an object", origin))
     taker_fee = data.get("taker_fee")
     positions_in = data.get("positions")
     positions: list[Position] = []
@@ -463,6 +470,7 @@ def portfolio_from_dict(data: object, source: str | None = None,
         position_mode=mode if isinstance(mode, str) else str(mode),
         taker_fee=taker_fee if isinstance(taker_fee, (int, float)) and not isinstance(taker_fee, bool) else None,
         collateral_assets=collateral_assets,
+        origin=dict(origin) if isinstance(origin, Mapping) else None,
     )
     if taker_fee is not None and portfolio.taker_fee is None:
         problems.append(Problem("taker_fee", "must be a number", taker_fee))
@@ -542,4 +550,6 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, object]:
         out["collateral_assets"] = {a: {"price": c.price, "haircut": c.haircut, "pool": c.pool}
                                     for a, c in portfolio.collateral_assets.items()}
     out["positions"] = [position_to_dict(p) for p in portfolio.positions]
+    if portfolio.origin is not None:
+        out["origin"] = portfolio.origin
     return out

@@ -1,0 +1,1 @@
+"""Exchange import through ccxt (the only package that talks to exchanges)."""
