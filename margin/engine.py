@@ -486,8 +486,14 @@ def _slot(book: Book, index: IntArray) -> _Slot:
     )
 
 
+#: a coefficient within this many ulps of the magnitude of the terms that cancelled in it is zero
+CANCELLATION_ULPS = 64.0
+#: relative tolerance for "below / above the mark" and for segment bounds
+PRICE_RTOL = 1e-12
+
+
 def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark: FloatArray,
-           inverse: BoolArray, maintenance: bool) -> FloatArray:
+           inverse: BoolArray, maintenance: bool, scale: FloatArray) -> FloatArray:
     """Trigger-crossing mark price of every (scenario, group); NaN where none. Shapes (S, n_groups)."""
     tiers = book.tiers
     table = groups.sym[None, :, None]  # (1, Gr, 1)
@@ -509,6 +515,7 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
     mid = np.where(valid_seg, mid, 1.0)
     inv = inverse[:, None]  # (Gr, 1)
     a = np.zeros(lo.shape)
+    a_abs = np.zeros(lo.shape)  # magnitude of the terms summed into a (for the cancellation test)
     b = np.zeros(lo.shape)
     c = np.zeros(lo.shape)
     for sl in slots:
@@ -518,6 +525,7 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
         fee = sl.fee[:, None] if maintenance else 0.0
         # PnL part: linear s·q·(x − EP); inverse s·q·(1/EP − x)
         a += np.where(inv, s * q / ep, -s * q * ep)
+        a_abs += np.where(inv, q / ep, q * ep)
         b += np.where(inv, -s * q, s * q)
         if not maintenance:
             continue
@@ -532,10 +540,15 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
         b_mm = q * (m + fee) + np.where(inv, 0.0, k * q * q)
         c_mm = np.where(inv, k * q * q, 0.0)
         a += np.where(at_entry, -sl.mm_entry[:, None], cum)
+        a_abs += np.where(at_entry, np.abs(sl.mm_entry[:, None]), np.abs(cum))
         b -= np.where(at_entry, q * fee, b_mm)
         c -= np.where(at_entry, 0.0, c_mm)
     # add the scenario-dependent constant: (S, Gr, 1)
     A = a[None, :, :] + const[:, :, None]
+    # a constant that is only the rounding residue of cancelling terms is zero: the crossing is then at
+    # x = 0, i.e. P = 0 (linear) or P = ∞ (inverse), which is no liquidation price
+    A = np.where(np.abs(A) <= CANCELLATION_ULPS * np.finfo(np.float64).eps * (a_abs[None] + scale[:, :, None]),
+                 0.0, A)
     B = np.broadcast_to(b[None], A.shape)
     C = np.broadcast_to(c[None], A.shape)
     r1, r2 = _quadratic_roots(A, B, C)
@@ -543,7 +556,7 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
     lo2 = np.concatenate([lo, lo], axis=1)[None]
     hi2 = np.concatenate([hi, hi], axis=1)[None]
     ok = np.concatenate([valid_seg, valid_seg], axis=1)[None]
-    tol = 1e-12
+    tol = PRICE_RTOL
     with np.errstate(invalid="ignore", divide="ignore"):
         inside = ok & np.isfinite(roots) & (roots > 0) & (roots >= lo2 * (1 - tol)) & (roots <= hi2 * (1 + tol))
         price = np.where(inverse[None, :, None], 1.0 / roots, roots)
@@ -551,8 +564,8 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
     p0 = np.where(inverse[None, :], 1.0 / x_mark, x_mark)[:, :, None]
     delta = (slots[0].s * slots[0].q + slots[1].s * slots[1].q)[None, :, None]
     healthy = (f0 > 0)[:, :, None]
-    below = inside & (price < p0)
-    above = inside & (price > p0)
+    below = inside & (price < p0 * (1 + PRICE_RTOL))
+    above = inside & (price > p0 * (1 - PRICE_RTOL))
     dist = np.abs(price - p0)
     loss_side = np.where(delta > 0, below, np.where(delta < 0, above, inside))
     candidates = np.where(healthy, loss_side, inside)
@@ -598,6 +611,10 @@ def liquidation_prices(book: Book, evaluation: Evaluation | None = None) -> Pric
     inverse = book.symbol_inverse[g.sym]
     x_mark = ev.marks[:, g.sym]
     x_mark = np.where(inverse[None, :], 1.0 / x_mark, x_mark)
-    lp = _solve(book, g, const_liq, pool_net, x_mark, inverse, maintenance=True)
-    bp = _solve(book, g, const_bk, ev.pool_equity[:, g.pool], x_mark, inverse, maintenance=False)
+    summer = _PoolSummer(book)
+    wallet_abs = np.abs(np.broadcast_to(ev.pool_equity - ev.pool_upnl, ev.pool_equity.shape))
+    scale_bk = (wallet_abs + summer(np.abs(ev.upnl)))[:, g.pool]
+    scale_liq = scale_bk + summer(np.abs(ev.maintenance))[:, g.pool]
+    lp = _solve(book, g, const_liq, pool_net, x_mark, inverse, maintenance=True, scale=scale_liq)
+    bp = _solve(book, g, const_bk, ev.pool_equity[:, g.pool], x_mark, inverse, maintenance=False, scale=scale_bk)
     return PriceLevels(liquidation=lp[:, g.of_position], bankruptcy=bp[:, g.of_position])

@@ -68,8 +68,11 @@ def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[P
     if not text.strip():
         raise PortfolioError([Problem("(file)", "is empty: expected a header row and one row per position", None,
                                       show_value=False)], source)
-    reader = csv.reader(io.StringIO(text))
-    rows = [r for r in reader]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        raise PortfolioError([Problem("(file)", f"is not valid CSV ({err})", None, show_value=False)],
+                             source) from None
     header = [h.strip() for h in rows[0]]
     problems: list[Problem] = []
     for name in header:
@@ -93,8 +96,8 @@ def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[P
             continue
         rec: dict[str, object] = {}
         bad = False
-        for name, cell in zip(header, row, strict=True):
-            cell = cell.strip()
+        for name, raw in zip(header, row, strict=True):
+            cell = raw if name == "id" else raw.strip()  # an id is kept exactly as written
             if cell == "":
                 continue
             if name in CSV_NUMBER_FIELDS:
@@ -125,7 +128,7 @@ def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[P
 def dump_positions_csv(positions: list[Position] | tuple[Position, ...]) -> str:
     """Positions as CSV with every position column (empty cells for unset optional fields)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(POSITION_FIELDS), lineterminator="\n")
+    writer = csv.DictWriter(out, fieldnames=list(POSITION_FIELDS), lineterminator="\r\n")
     writer.writeheader()
     for pos in positions:
         rec = position_to_dict(pos)

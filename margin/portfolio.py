@@ -292,9 +292,9 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
         entry_notional = notional(size, float(pos.entry_price), inst.inverse)
         entry_tier = table.tier(entry_notional)
         leverage = None if pos.leverage is None else float(pos.leverage)
-        if leverage is None and entry_tier.imr is None and venue.has_leverage:
-            problems.append(Problem(f"{path}.leverage", f"is required on {venue.name} (the tier gives no imr)", None,
-                                    show_value=False))
+        if leverage is None and entry_tier.imr is None:
+            problems.append(Problem(f"{path}.leverage", f"is required on {venue.name} (the tier at the entry "
+                                                        "notional gives no imr)", None, show_value=False))
             continue
         if leverage is not None and entry_tier.max_leverage is not None and leverage > entry_tier.max_leverage:
             problems.append(Problem(f"{path}.leverage", f"must be <= {entry_tier.max_leverage:g}, the maximum of the "
@@ -308,8 +308,7 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
             size_coin = entry_notional if inst.inverse else size
             iso = entry_notional * (entry_tier.imr + entry_tier.imr_per_size * size_coin)
         else:
-            assert leverage is not None
-            iso = entry_notional / leverage
+            iso = entry_notional / float(leverage or 1.0)
         legs.append(Leg(index=i, position=pos, instrument=inst, contract_size=float(size_per), size=size,
                         mark=float(mark), leverage=leverage, isolated_margin=iso, entry_notional=entry_notional))
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from dataclasses import dataclass
 
-from .engine import Book
+from .engine import CANCELLATION_ULPS, PRICE_RTOL, Book
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,14 @@ def liquidation_price(book: Book, i: int, prices: list[float] | None = None,
     group = [j for j in members(book, pool) if int(book.sym[j]) == sym]
     others = [j for j in members(book, pool) if int(book.sym[j]) != sym]
     const = float(book.pool_wallet[pool])
+    const_abs = abs(const)
     for j in others:
         v = position_values(book, j, marks[int(book.sym[j])])
         const += v.upnl - (v.maintenance if maintenance else 0.0)
+        const_abs += abs(v.upnl) + (abs(v.maintenance) if maintenance else 0.0)
+    for j in group:  # the group's own terms at the marks enter the scale of the cancellation test too
+        v = position_values(book, j, marks[sym])
+        const_abs += abs(v.upnl) + (abs(v.maintenance) if maintenance else 0.0)
     table = book.resolved.tables[book.symbols[sym]]
     choices: list[list[int | None]] = []
     for j in group:
@@ -140,9 +146,13 @@ def liquidation_price(book: Book, i: int, prices: list[float] | None = None,
     roots: list[float] = []
     for combo in itertools.product(*choices):
         a, b, c = const, 0.0, 0.0
+        a_abs = const_abs
         for j, k in zip(group, combo, strict=True):
             ta, tb, tc = _leg_terms(book, j, k, inverse)
             a, b, c = a + ta, b + tb, c + tc
+            a_abs += abs(ta)
+        if abs(a) <= CANCELLATION_ULPS * sys.float_info.epsilon * a_abs:
+            a = 0.0  # rounding residue of cancelling terms: the crossing is at P = 0 (or ∞), no price
         for x in _roots(a, b, c):
             if not (x > 0 and math.isfinite(x)):
                 continue
@@ -162,9 +172,9 @@ def liquidation_price(book: Book, i: int, prices: list[float] | None = None,
     f0 = equity - (mm if maintenance else 0.0)
     delta = sum(float(book.sign[j]) * float(book.size[j]) for j in group)
     if f0 > 0 and delta > 0:
-        pool_roots = [r for r in roots if r < mark]
+        pool_roots = [r for r in roots if r < mark * (1 + PRICE_RTOL)]
     elif f0 > 0 and delta < 0:
-        pool_roots = [r for r in roots if r > mark]
+        pool_roots = [r for r in roots if r > mark * (1 - PRICE_RTOL)]
     else:
         pool_roots = roots
     if not pool_roots:

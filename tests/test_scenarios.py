@@ -7,6 +7,7 @@ independently of ``margin.marketdata``.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def _betas_by_hand(asset: str, days: int = 365) -> float:
     with (ROOT / "fixtures" / "market-data" / "daily_close.csv").open() as fh:
         rows = list(csv.DictReader(fh))[-(days + 1):]
     rm, ra = [], []
-    for a, b in zip(rows, rows[1:], strict=False):
+    for a, b in itertools.pairwise(rows):
         if a[asset] and b[asset] and a["BTC"] and b["BTC"]:
             ra.append(math.log(float(b[asset]) / float(a[asset])))
             rm.append(math.log(float(b["BTC"]) / float(a["BTC"])))
