@@ -1,31 +1,117 @@
-"""Margin Lab home page: a bundled sample portfolio evaluated in the three views."""
+"""Margin Lab — Home / Portfolio: load positions (sample, file, table), download them, see each view."""
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from dashboard.samples import load_sample, sample_names
-from margin import PortfolioError, evaluate_portfolio
+from dashboard import import_panel, state
+from dashboard.editing import collateral_frame, portfolio_from_frames, positions_frame, prices_frame
+from dashboard.samples import sample_names
+from dashboard.summary import money, view_summary
+from dashboard.views import VIEW_TITLES, render_problems
+from margin import PortfolioError, dump_positions_csv, parse_portfolio_json, portfolio_from_csv
+from margin.venues import VENUES
 
-st.set_page_config(page_title="Margin Lab", layout="wide")
+st.set_page_config(page_title="Margin Lab", page_icon="📉", layout="wide")
+state.ensure_portfolio()
+portfolio = state.current_portfolio()
+
 st.title("Margin Lab")
-st.caption("Cross vs isolated margin, liquidation prices and what-if shocks for a crypto-derivatives account.")
+st.caption("What happens to my account if prices move, and would isolated margin have saved me? Liquidation "
+           "prices for the whole account, in cross and isolated margin, exactly as the venue computes them.")
+st.info(f"Current portfolio: **{state.current_source()}** · venue **{portfolio.venue}** · "
+        f"{len(portfolio.positions)} positions · collateral {money(dict(portfolio.collateral))}")
 
+tab_sample, tab_upload, tab_edit, tab_import = st.tabs(["Sample portfolio", "Upload a file", "Edit positions",
+                                                        "Import from exchange"])
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _evaluate(name: str) -> dict[str, object]:
-    return evaluate_portfolio(load_sample(name))
+with tab_sample:
+    names = sample_names()
+    current = st.session_state.get(state.KEY_SAMPLE)
+    choice = st.selectbox("Sample", names, index=names.index(current) if current in names else 0, key="sample_pick")
+    if st.button("Load sample", key="load_sample"):
+        state.set_portfolio_text(state.sample_text(choice), f"sample: {choice}", sample=choice)
+        st.rerun()
 
+with tab_upload:
+    st.write("A portfolio JSON file (`margin-portfolio/1`), or a CSV of positions; a CSV takes the venue, "
+             "collateral and prices of the current portfolio.")
+    upload = st.file_uploader("Portfolio file", type=["json", "csv"], key="upload")
+    if upload is not None and st.session_state.get("upload_done") != upload.file_id:
+        st.session_state["upload_done"] = upload.file_id
+        try:
+            text = upload.getvalue().decode("utf-8")
+        except UnicodeDecodeError:
+            st.session_state["upload_error"] = [f"{upload.name}: (file) must be UTF-8 text"]
+        else:
+            try:
+                if upload.name.lower().endswith(".csv"):
+                    loaded = portfolio_from_csv(text, portfolio.venue, portfolio.collateral, portfolio.prices,
+                                                portfolio.position_mode, source=upload.name)
+                else:
+                    loaded = parse_portfolio_json(text, upload.name)
+            except PortfolioError as err:
+                st.session_state["upload_error"] = state.portfolio_error_lines(err)
+            else:
+                st.session_state.pop("upload_error", None)
+                state.set_portfolio(loaded, f"file: {upload.name}")
+                st.rerun()
+    if st.session_state.get("upload_error"):
+        render_problems("The file was not loaded; the previous portfolio is still in force.",
+                        st.session_state["upload_error"])
 
-name = st.selectbox("Sample portfolio", sample_names())
-try:
-    doc = _evaluate(name)
-except PortfolioError as err:
-    st.error(err.message)
-    st.stop()
-st.write(f"Venue: **{doc['venue']}**")
-for view, body in doc["modes"].items():  # type: ignore[union-attr]
-    st.subheader(view)
-    st.dataframe(pd.DataFrame(body["pools"]), hide_index=True)
-    st.dataframe(pd.DataFrame(body["positions"]), hide_index=True)
+with tab_edit:
+    venues = sorted(VENUES)
+    with st.form("edit_form"):
+        c1, c2 = st.columns(2)
+        venue = c1.selectbox("Venue", venues, index=venues.index(portfolio.venue), key="edit_venue")
+        mode = c2.selectbox("Position mode", ["one-way", "hedge"],
+                            index=0 if portfolio.position_mode == "one-way" else 1, key="edit_mode")
+        st.caption("Positions (add, delete and edit rows)")
+        positions = st.data_editor(positions_frame(portfolio), num_rows="dynamic", key="edit_positions",
+                                   width="stretch")
+        c3, c4 = st.columns(2)
+        with c3:
+            st.caption("Collateral (wallet balance per asset)")
+            collateral = st.data_editor(collateral_frame(portfolio), num_rows="dynamic", key="edit_collateral")
+        with c4:
+            st.caption("Mark prices")
+            prices = st.data_editor(prices_frame(portfolio), num_rows="dynamic", key="edit_prices")
+        applied = st.form_submit_button("Apply edits")
+    if applied:
+        try:
+            edited = portfolio_from_frames(portfolio, venue, mode, positions, collateral, prices)
+        except PortfolioError as err:
+            st.session_state["edit_error"] = state.portfolio_error_lines(err)
+        else:
+            st.session_state.pop("edit_error", None)
+            state.set_portfolio(edited, "edited table")
+            st.rerun()
+    if st.session_state.get("edit_error"):
+        render_problems("The edits were not applied; the previous portfolio is still in force.",
+                        st.session_state["edit_error"])
+
+with tab_import:
+    import_panel.render()
+
+c1, c2 = st.columns(2)
+c1.download_button("Download portfolio (JSON)", state.current_text(), file_name="portfolio.json",
+                   mime="application/json", key="download_json")
+c2.download_button("Download positions (CSV)", dump_positions_csv(portfolio.positions), file_name="positions.csv",
+                   mime="text/csv", key="download_csv")
+
+st.subheader("The account in each view")
+doc = state.evaluate_cached(state.current_text())
+cols = st.columns(3)
+for col, (view, body) in zip(cols, doc["modes"].items(), strict=True):
+    s = view_summary(body)
+    with col:
+        st.markdown(f"**{VIEW_TITLES[view]}**")
+        st.metric("Equity", money(s.equity))
+        ratio = "bankrupt" if s.bankrupt else ("-" if s.worst_margin_ratio is None else f"{s.worst_margin_ratio:.2%}")
+        st.metric("Margin ratio (worst pool)", ratio)
+        st.metric("Available", money(s.available))
+        near = "none" if s.nearest is None else f"{s.nearest[0]}: {s.nearest[1]:+.2%}"
+        st.metric("Nearest liquidation", near)
+        if s.liquidated:
+            st.error(f"Liquidated: {', '.join(s.liquidated)}")

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 from .errors import PortfolioError, Problem
 from .files import load_portfolio, portfolio_from_csv
-from .portfolio import Portfolio
+from .portfolio import Portfolio, resolve
 from .report import evaluate_portfolio
 from .shocks import parse_shock
 
@@ -110,18 +110,41 @@ def _grid(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return [line(head), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
+def _add_input(p: argparse.ArgumentParser) -> None:
+    p.add_argument("portfolio", help="JSON portfolio file, or a CSV of positions with --venue/--collateral/--price")
+    p.add_argument("--format", choices=("json", "table"), default="table")
+    p.add_argument("--venue", help="venue preset (CSV input)")
+    p.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT", help="collateral (CSV input)")
+    p.add_argument("--price", action="append", metavar="SYMBOL=PRICE", help="mark price (CSV input)")
+    p.add_argument("--position-mode", default="one-way", choices=("one-way", "hedge"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m margin", description="Margin Lab: margin and liquidation of a portfolio.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
+                                metavar="{evaluate,stress,frontier,cascade,risk,fetch}")
+    sub.add_parser("fetch", help="import an exchange account into a portfolio file (python -m margin fetch -h)")
     ev = sub.add_parser("evaluate", help="margin, equity and liquidation prices in the three views")
-    ev.add_argument("portfolio", help="JSON portfolio file, or a CSV of positions with --venue/--collateral/--price")
+    _add_input(ev)
     ev.add_argument("--shock", action="append", default=[], metavar="TARGET=PCT",
                     help="move marks: BTC=-20%%, BTC/USDT:USDT=-0.2, ALL=-10%% (repeatable, compounding)")
-    ev.add_argument("--format", choices=("json", "table"), default="table")
-    ev.add_argument("--venue", help="venue preset (CSV input)")
-    ev.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT", help="collateral (CSV input)")
-    ev.add_argument("--price", action="append", metavar="SYMBOL=PRICE", help="mark price (CSV input)")
-    ev.add_argument("--position-mode", default="one-way", choices=("one-way", "hedge"))
+    st = sub.add_parser("stress", help="apply a crash preset (stress --list names them)")
+    st.add_argument("portfolio", nargs="?", help="JSON portfolio file (or CSV with --venue/--collateral/--price)")
+    st.add_argument("--preset", help="preset name (see --list)")
+    st.add_argument("--list", action="store_true", help="list the presets with their windows and sources")
+    st.add_argument("--measure", default="close", choices=("close", "low"),
+                    help="worst hourly close (default) or worst hourly low (wicks) of the window")
+    st.add_argument("--format", choices=("json", "table"), default="table")
+    st.add_argument("--venue")
+    st.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT")
+    st.add_argument("--price", action="append", metavar="SYMBOL=PRICE")
+    st.add_argument("--position-mode", default="one-way", choices=("one-way", "hedge"))
+    fr = sub.add_parser("frontier", help="liquidation frontier over joint moves of two assets")
+    _add_input(fr)
+    fr.add_argument("--x", required=True, help="base asset on the x axis (e.g. BTC)")
+    fr.add_argument("--y", required=True, help="base asset on the y axis (e.g. ETH)")
+    fr.add_argument("--steps", type=int, default=201, help="grid points per axis (3 to 1001)")
+    fr.add_argument("--range", dest="range_", type=float, default=0.5, help="largest move either way (0.5 = 50%%)")
     return parser
 
 
@@ -133,10 +156,70 @@ def cmd_evaluate(args: argparse.Namespace) -> str:
     return render_table(doc)
 
 
-COMMANDS = {"evaluate": cmd_evaluate}
+def _window(window: dict[str, str] | str) -> str:
+    if isinstance(window, dict):
+        return f"{window.get('start', '?')[:16]} .. {window.get('end', '?')[:16]} UTC"
+    return str(window)
+
+
+def cmd_stress(args: argparse.Namespace) -> str:
+    from .crashes import list_presets, stress
+
+    if args.list:
+        presets = list_presets()
+        if args.format == "json":
+            return json.dumps({"presets": presets}, indent=2, allow_nan=False) + "\n"
+        lines = []
+        for p in presets:
+            lines.append(f"{p['name']}: {p['title']} — {_window(p['window'])}; BTC {p['btc_move']:+.2%}")
+            lines.extend(f"    source: {src['title']}" + (f" <{src['url']}>" if src.get("url") else "")
+                         for src in p["sources"])
+        return "\n".join(lines) + "\n"
+    if not args.portfolio or not args.preset:
+        raise PortfolioError([Problem("stress", "needs PORTFOLIO and --preset NAME (or --list)", None,
+                                      show_value=False)])
+    doc = stress(resolve(_load(args)), args.preset, args.measure)
+    if args.format == "json":
+        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    head = [f"preset: {doc['preset']} — {doc['title']} ({_window(doc['window'])}, {doc['measure']} measure)"]
+    head.append("moves: " + ", ".join(f"{a} {m:+.2%}" for a, m in doc["moves"].items()))
+    if doc["collateral_moves"]:
+        head.append("collateral: " + ", ".join(f"{a} {m:+.2%}" for a, m in doc["collateral_moves"].items()))
+    body = render_table({"venue": doc["venue"], "shock": {}, "modes": doc["modes"]})
+    return "\n".join(head) + "\n" + body
+
+
+def cmd_frontier(args: argparse.Namespace) -> str:
+    from .frontier import frontier
+
+    result = frontier(resolve(_load(args)), args.x, args.y, steps=args.steps, range_=args.range_)
+    doc = result.to_dict()
+    if args.format == "json":
+        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    lines = [f"liquidation frontier: {doc['x']} (x) and {doc['y']} (y), {len(doc['moves_x'])} × "
+             f"{len(doc['moves_y'])} moves from {doc['moves_x'][0]:+.0%} to {doc['moves_x'][-1]:+.0%}"]
+    for view, body in doc["modes"].items():
+        liq = body["liquidated"]
+        n = sum(sum(1 for c in row if c) for row in liq)
+        total = len(liq) * len(liq[0])
+        lines.append(f"  {view}: {n} of {total} cells liquidated ({n / total:.1%})")
+        b = body.get("boundary") or {}
+        down = [v for v in (b.get("down") or []) if v is not None]
+        if down:
+            lines.append(f"    nearest liquidating {doc['y']} move down (any {doc['x']} move): {max(down):+.2%}")
+    return "\n".join(lines) + "\n"
+
+
+COMMANDS = {"evaluate": cmd_evaluate, "stress": cmd_stress, "frontier": cmd_frontier}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fetch"]:
+        # exchange import lives in the adapter package (the only code that imports ccxt); loaded on demand
+        from exchange.cli import main as fetch_main
+
+        return fetch_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         out = COMMANDS[args.command](args)

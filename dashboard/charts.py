@@ -1,0 +1,195 @@
+"""Chart builders: pure functions from numbers to ``go.Figure`` (tested on the figure object).
+
+One template and one meaning per colour everywhere: loss, profit, maintenance, liquidation, equity,
+and a colour per margin view. Backgrounds are transparent and text and grid are mid-grey so the
+charts read in Streamlit's light and dark themes alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+import plotly.graph_objects as go
+import plotly.io as pio
+
+FloatArray = npt.NDArray[np.float64]
+
+COLORS = {
+    "loss": "#e4572e",
+    "profit": "#2e9e6b",
+    "maintenance": "#f0a202",
+    "liquidation": "#c0392b",
+    "bankruptcy": "#7d3c98",
+    "equity": "#3b82f6",
+    "entry": "#8a8f98",
+    "mark": "#3b82f6",
+    "neutral": "#8a8f98",
+}
+VIEW_COLORS = {"as_is": "#3b82f6", "cross": "#e4572e", "isolated": "#2e9e6b"}
+VIEW_LABELS = {"as_is": "as is", "cross": "all cross", "isolated": "all isolated"}
+TEMPLATE = "marginlab"
+
+pio.templates[TEMPLATE] = go.layout.Template(
+    layout=go.Layout(
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={"color": "#8a8f98", "size": 13},
+        xaxis={"gridcolor": "rgba(138,143,152,0.25)", "zerolinecolor": "rgba(138,143,152,0.5)"},
+        yaxis={"gridcolor": "rgba(138,143,152,0.25)", "zerolinecolor": "rgba(138,143,152,0.5)"},
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        hoverlabel={"namelength": -1},
+        colorway=list(VIEW_COLORS.values()),
+    )
+)
+
+
+def _figure(title: str) -> go.Figure:
+    fig = go.Figure()
+    fig.update_layout(template=TEMPLATE, title={"text": title, "x": 0})
+    return fig
+
+
+def equity_vs_move(moves: FloatArray, equity: Mapping[str, FloatArray], maintenance: Mapping[str, FloatArray],
+                   settle: str, current: float | None = None) -> go.Figure:
+    """Equity and maintenance margin of each view against the market move (one settle asset)."""
+    fig = _figure(f"Equity and maintenance against the market move ({settle})")
+    x = 100.0 * np.asarray(moves)
+    for view, eq in equity.items():
+        label = VIEW_LABELS.get(view, view)
+        fig.add_trace(go.Scatter(
+            x=x, y=eq, mode="lines", name=f"equity, {label}", line={"color": VIEW_COLORS.get(view), "width": 2},
+            hovertemplate=f"move %{{x:.1f}} %<br>equity %{{y:,.2f}} {settle}<extra>{label}</extra>"))
+        fig.add_trace(go.Scatter(
+            x=x, y=maintenance[view], mode="lines", name=f"maintenance, {label}",
+            line={"color": VIEW_COLORS.get(view), "width": 1, "dash": "dot"},
+            hovertemplate=f"move %{{x:.1f}} %<br>maintenance %{{y:,.2f}} {settle}<extra>{label}</extra>"))
+    if current is not None:
+        fig.add_vline(x=100.0 * current, line={"color": COLORS["neutral"], "dash": "dash"})
+    fig.update_xaxes(title="market move (%)", ticksuffix=" %")
+    fig.update_yaxes(title=settle)
+    return fig
+
+
+def margin_ratio_gauge(ratio: float | None, title: str) -> go.Figure:
+    """Margin ratio (maintenance / equity) as a gauge; liquidation at 100 %."""
+    value = 100.0 if ratio is None else 100.0 * ratio
+    fig = go.Figure(go.Indicator(
+        mode="gauge+number", value=min(value, 200.0), number={"suffix": " %", "valueformat": ".1f"},
+        title={"text": title},
+        gauge={
+            "axis": {"range": [0, 120], "ticksuffix": " %"},
+            "bar": {"color": COLORS["liquidation"] if value >= 100 else COLORS["equity"]},
+            "steps": [{"range": [0, 50], "color": "rgba(46,158,107,0.25)"},
+                      {"range": [50, 80], "color": "rgba(240,162,2,0.25)"},
+                      {"range": [80, 120], "color": "rgba(192,57,43,0.25)"}],
+            "threshold": {"line": {"color": COLORS["liquidation"], "width": 3}, "value": 100},
+        },
+    ))
+    fig.update_layout(template=TEMPLATE, height=220, margin={"l": 20, "r": 20, "t": 50, "b": 10})
+    return fig
+
+
+def price_ladder(symbol: str, settle: str, entry: Sequence[tuple[str, float]], mark: float,
+                 levels: Mapping[str, Sequence[tuple[str, float | None]]],
+                 bankruptcy: Mapping[str, Sequence[tuple[str, float | None]]] | None = None) -> go.Figure:
+    """A price ladder for one symbol: entry prices, the mark, and liquidation (and bankruptcy) prices of
+    each view, one column per view."""
+    fig = _figure(f"{symbol}: where each view liquidates")
+    views = list(levels)
+    fig.add_hline(y=mark, line={"color": COLORS["mark"], "width": 2}, annotation_text=f"mark {mark:,.6g}",
+                  annotation_position="top left")
+    for label, price in entry:
+        fig.add_hline(y=price, line={"color": COLORS["entry"], "dash": "dot"},
+                      annotation_text=f"entry {label} {price:,.6g}", annotation_position="bottom left")
+    for view in views:
+        pts = [(lbl, p) for lbl, p in levels[view] if p is not None]
+        fig.add_trace(go.Scatter(
+            x=[VIEW_LABELS.get(view, view)] * len(pts), y=[p for _, p in pts], mode="markers+text",
+            marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 4, "color": COLORS["liquidation"]}},
+            text=[f"liq. {lbl}" for lbl, _ in pts], textposition="middle right", name=f"liquidation ({view})",
+            hovertemplate=f"%{{text}}<br>%{{y:,.6g}} ({settle} per unit)<extra>{VIEW_LABELS.get(view, view)}</extra>",
+            showlegend=False))
+        if bankruptcy is not None:
+            bpts = [(lbl, p) for lbl, p in bankruptcy.get(view, []) if p is not None]
+            fig.add_trace(go.Scatter(
+                x=[VIEW_LABELS.get(view, view)] * len(bpts), y=[p for _, p in bpts], mode="markers",
+                marker={"symbol": "line-ew-open", "size": 30, "line": {"width": 2, "color": COLORS["bankruptcy"]}},
+                text=[f"bankruptcy {lbl}" for lbl, _ in bpts], name=f"bankruptcy ({view})",
+                hovertemplate="%{text}<br>%{y:,.6g}<extra></extra>", showlegend=False))
+    fig.update_yaxes(title=f"price ({symbol.split(':')[0].split('/')[1]})")
+    fig.update_xaxes(categoryorder="array", categoryarray=[VIEW_LABELS.get(v, v) for v in views])
+    return fig
+
+
+def frontier_heatmap(moves_x: FloatArray, moves_y: FloatArray, margin_ratio: FloatArray, x: str, y: str,
+                     boundaries: Mapping[str, FloatArray] | None = None, view: str = "as_is") -> go.Figure:
+    """Margin ratio of the worst pool over joint moves of two assets, with each view's boundary
+    (the contour where the margin ratio reaches 100 %)."""
+    fig = _figure(f"Liquidation frontier: {x} and {y} ({VIEW_LABELS.get(view, view)})")
+    z = np.where(np.isfinite(margin_ratio), 100.0 * np.minimum(margin_ratio, 2.0), 200.0)
+    fig.add_trace(go.Heatmap(
+        x=100.0 * np.asarray(moves_x), y=100.0 * np.asarray(moves_y), z=z, zmin=0, zmax=150,
+        colorscale=[[0, "rgba(46,158,107,0.9)"], [0.5, "rgba(240,162,2,0.9)"], [0.6667, "rgba(192,57,43,0.95)"],
+                    [1, "rgba(90,20,20,1)"]],
+        colorbar={"title": "margin ratio %"}, name="margin ratio",
+        hovertemplate=f"{x} %{{x:.1f}} %<br>{y} %{{y:.1f}} %<br>margin ratio %{{z:.1f}} %<extra></extra>"))
+    for name, ratio in (boundaries or {}).items():
+        fig.add_trace(go.Contour(
+            x=100.0 * np.asarray(moves_x), y=100.0 * np.asarray(moves_y),
+            z=np.where(np.isfinite(ratio), ratio, 10.0), contours={"start": 1, "end": 1, "size": 1,
+                                                                    "coloring": "none"},
+            line={"color": VIEW_COLORS.get(name, COLORS["neutral"]), "width": 3}, showscale=False,
+            name=f"boundary, {VIEW_LABELS.get(name, name)}", showlegend=True, hoverinfo="skip"))
+    fig.update_xaxes(title=f"{x} move (%)", ticksuffix=" %")
+    fig.update_yaxes(title=f"{y} move (%)", ticksuffix=" %")
+    return fig
+
+
+def collateral_waterfall(steps: Sequence[Mapping[str, object]], start: float, settle: str, title: str) -> go.Figure:
+    """Collateral left after each cascade step, as a waterfall (one bar per event)."""
+    fig = _figure(title)
+    labels = ["start"]
+    measures = ["absolute"]
+    values = [start]
+    text = [f"{start:,.2f}"]
+    for step in steps:
+        before = float(step["equity_before"])  # type: ignore[arg-type]
+        after = float(step["equity_after"])  # type: ignore[arg-type]
+        labels.append(f"{step['event']}: {step['position']}")
+        measures.append("relative")
+        values.append(after - before)
+        text.append(f"{after - before:+,.2f}")
+    fig.add_trace(go.Waterfall(
+        x=labels, y=values, measure=measures, text=text, textposition="outside",
+        decreasing={"marker": {"color": COLORS["loss"]}}, increasing={"marker": {"color": COLORS["profit"]}},
+        totals={"marker": {"color": COLORS["equity"]}},
+        hovertemplate=f"%{{x}}<br>%{{y:+,.2f}} {settle}<extra></extra>"))
+    fig.update_yaxes(title=settle)
+    return fig
+
+
+def grouped_bars(categories: Sequence[str], series: Mapping[str, Sequence[float | None]], title: str,
+                 unit: str, percent: bool = False) -> go.Figure:
+    """Bars per category, one series per view (colours by view)."""
+    fig = _figure(title)
+    for view, vals in series.items():
+        ys = [None if v is None else (100.0 * v if percent else v) for v in vals]
+        fig.add_trace(go.Bar(
+            x=list(categories), y=ys, name=VIEW_LABELS.get(view, view), marker={"color": VIEW_COLORS.get(view)},
+            hovertemplate=f"%{{x}}<br>%{{y:,.2f}}{' %' if percent else ' ' + unit}<extra>"
+                          f"{VIEW_LABELS.get(view, view)}</extra>"))
+    fig.update_layout(barmode="group")
+    fig.update_yaxes(title=f"{unit}", ticksuffix=" %" if percent else "")
+    return fig
+
+
+def histogram(values: FloatArray, title: str, unit: str, color: str = COLORS["liquidation"]) -> go.Figure:
+    fig = _figure(title)
+    fig.add_trace(go.Histogram(x=np.asarray(values), marker={"color": color}, nbinsx=40,
+                               hovertemplate=f"%{{x}} {unit}<br>%{{y}} paths<extra></extra>"))
+    fig.update_xaxes(title=unit)
+    fig.update_yaxes(title="paths")
+    return fig

@@ -1,0 +1,220 @@
+"""Session state shared by the pages, URL settings, and cached computations.
+
+The current portfolio lives in ``st.session_state`` as canonical JSON text (so it survives moving
+between pages and only a valid portfolio is ever stored: bad input leaves the last good one in force).
+Page settings (shock values, chosen symbols, preset) live in the URL; positions and keys never do.
+Heavy pure computations are cached with bounded ``st.cache_data`` keyed by that JSON text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard.samples import DEFAULT_SAMPLE, load_sample, sample_names
+from margin import Portfolio, PortfolioError, dump_portfolio_json, evaluate_portfolio, parse_portfolio_json, resolve
+from margin.scenarios import ShockSet, evaluate_shock_set, market_sweep
+from margin.shocks import parse_shock
+
+KEY_DOC = "ml_portfolio_json"
+KEY_SOURCE = "ml_portfolio_source"
+KEY_SAMPLE = "ml_sample"
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def parse_cached(text: str) -> Portfolio:
+    return parse_portfolio_json(text, "portfolio")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def sample_text(name: str) -> str:
+    return dump_portfolio_json(load_sample(name))
+
+
+def ensure_portfolio() -> None:
+    """Load the default (or the URL's ``sample``) portfolio the first time a session opens a page."""
+    if KEY_DOC in st.session_state:
+        return
+    wanted = st.query_params.get("sample")
+    name = wanted if wanted in sample_names() else DEFAULT_SAMPLE
+    if wanted is not None and wanted not in sample_names():
+        st.warning(f"URL parameter sample must be one of {', '.join(sample_names())}, got {wanted!r}; "
+                   f"showing {DEFAULT_SAMPLE}.")
+    set_portfolio_text(sample_text(name), f"sample: {name}", sample=name)
+
+
+def set_portfolio_text(text: str, source: str, sample: str | None = None) -> None:
+    st.session_state[KEY_DOC] = text
+    st.session_state[KEY_SOURCE] = source
+    st.session_state[KEY_SAMPLE] = sample
+    if sample is not None:
+        st.query_params["sample"] = sample
+    elif "sample" in st.query_params:
+        del st.query_params["sample"]
+
+
+def set_portfolio(portfolio: Portfolio, source: str, sample: str | None = None) -> None:
+    """Make ``portfolio`` (already validated) the current one."""
+    set_portfolio_text(dump_portfolio_json(portfolio), source, sample)
+
+
+def current_text() -> str:
+    ensure_portfolio()
+    return str(st.session_state[KEY_DOC])
+
+
+def current_portfolio() -> Portfolio:
+    return parse_cached(current_text())
+
+
+def current_source() -> str:
+    ensure_portfolio()
+    return str(st.session_state.get(KEY_SOURCE, ""))
+
+
+# --------------------------------------------------------------------------- URL settings
+
+
+def url_float(key: str, default: float, lo: float, hi: float) -> float:
+    """A number from the URL, within [lo, hi]; a bad value is reported and the default used."""
+    raw = st.query_params.get(key)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and lo <= value <= hi):
+        st.warning(f"URL parameter {key} must be a number from {lo:g} to {hi:g}, got {raw!r}; using {default:g}.")
+        return default
+    return value
+
+
+def url_choice(key: str, options: Sequence[str], default: str) -> str:
+    raw = st.query_params.get(key)
+    if raw is None:
+        return default
+    if raw not in options:
+        st.warning(f"URL parameter {key} must be one of {', '.join(options)}, got {raw!r}; using {default}.")
+        return default
+    return raw
+
+
+def set_url(**values: Any) -> None:
+    for key, value in values.items():
+        text = f"{value:g}" if isinstance(value, float) else str(value)
+        if st.query_params.get(key) != text:
+            st.query_params[key] = text
+
+
+# --------------------------------------------------------------------------- cached computations
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def evaluate_cached(text: str, shocks: tuple[str, ...] = ()) -> dict[str, Any]:
+    return evaluate_portfolio(parse_cached(text), [parse_shock(s) for s in shocks])
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def shock_set_cached(text: str, market_move: float, asset_moves: tuple[tuple[str, float], ...],
+                     use_betas: bool, betas: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    resolved = resolve(parse_cached(text))
+    relative = tuple(parse_shock(f"{a}={m}") for a, m in asset_moves if m != 0.0)
+    shock_set = ShockSet(relative=relative, market_move=market_move if market_move != 0.0 else None,
+                         betas=dict(betas) if use_betas else {a: 1.0 for a in _bases(resolved)})
+    return evaluate_shock_set(resolved, shock_set)
+
+
+def _bases(resolved: Any) -> list[str]:
+    from margin.scenarios import bases_of
+    return bases_of(resolved)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def market_sweep_cached(text: str, lo: float, hi: float, n: int, use_betas: bool,
+                        betas: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    """Equity and maintenance per pool of each view along market moves (for the Shock lab chart)."""
+    resolved = resolve(parse_cached(text))
+    moves = np.linspace(lo, hi, n)
+    sweep = market_sweep(resolved, moves, betas_given=dict(betas), use_betas=use_betas)
+    out: dict[str, Any] = {"moves": moves, "views": {}}
+    for view, ev in sweep.views.items():
+        book = ev.book
+        out["views"][view] = {
+            "pool_settle": book.pool_settle, "pool_mode": book.pool_mode,
+            "equity": ev.pool_equity, "maintenance": ev.pool_maintenance, "liquidated": ev.pool_liquidated,
+            "has_positions": np.bincount(book.pool, minlength=book.n_pools) > 0,
+        }
+    return out
+
+
+def portfolio_error_lines(err: PortfolioError) -> list[str]:
+    return [str(p) for p in err.problems]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def shifted_text(text: str, asset_moves: tuple[tuple[str, float], ...]) -> str:
+    """The portfolio with the marks of every symbol of each base asset moved (a new base for the lab)."""
+    moves = {a: m for a, m in asset_moves if m != 0.0}
+    if not moves:
+        return text
+    portfolio = parse_cached(text)
+    resolved = resolve(portfolio)
+    from margin.instruments import parse_symbol
+    prices = {}
+    for symbol, mark in resolved.marks.items():
+        inst = parse_symbol(symbol)
+        if inst is not None and inst.base in moves:
+            prices[symbol] = mark * (1.0 + moves[inst.base])
+    return dump_portfolio_json(portfolio.with_prices(prices))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def frontier_cached(text: str, x: str, y: str, steps: int, range_: float) -> dict[str, Any]:
+    """Worst-pool margin ratio of each view over the grid of joint moves of ``x`` and ``y``."""
+    from margin.frontier import frontier
+
+    result = frontier(resolve(parse_cached(text)), x, y, steps=steps, range_=range_)
+    return {"moves_x": result.moves_x, "moves_y": result.moves_y,
+            "ratio": {v: m.margin_ratio for v, m in result.modes.items()},
+            "liquidated": {v: m.liquidated for v, m in result.modes.items()}}
+
+
+def frontier_section(text: str, bases: list[str]) -> None:
+    """The frontier card of the Liquidation map (settings in the URL)."""
+    from dashboard.charts import frontier_heatmap
+    from dashboard.views import VIEW_TITLES
+
+    c1, c2, c3, c4 = st.columns(4)
+    x = c1.selectbox("x asset", bases, index=bases.index(url_choice("x", bases, bases[0])), key="fr_x")
+    others = [b for b in bases if b != x]
+    y_default = url_choice("y", bases, others[0])
+    y = c2.selectbox("y asset", others, index=others.index(y_default) if y_default in others else 0, key="fr_y")
+    rng = c3.select_slider("Range", options=[0.1, 0.2, 0.3, 0.5, 0.7, 0.9],
+                           value=url_float("range", 0.5, 0.1, 0.9) if url_float("range", 0.5, 0.1, 0.9) in
+                           (0.1, 0.2, 0.3, 0.5, 0.7, 0.9) else 0.5, format_func=lambda v: f"±{v:.0%}", key="fr_range")
+    view = c4.selectbox("Heatmap of", list(VIEW_TITLES), format_func=lambda v: VIEW_TITLES[v], key="fr_view",
+                        index=list(VIEW_TITLES).index(url_choice("view", list(VIEW_TITLES), "as_is")))
+    set_url(x=x, y=y, range=rng, view=view)
+    with st.spinner("Computing the 201 × 201 frontier..."):
+        fr = frontier_cached(text, x, y, 201, float(rng))
+    st.plotly_chart(frontier_heatmap(fr["moves_x"], fr["moves_y"], fr["ratio"][view], x, y,
+                                     boundaries=fr["ratio"], view=view), width="stretch", key="frontier")
+    st.caption("Colour: the worst pool's margin ratio (maintenance / equity) in the chosen view; lines: where "
+               "each view reaches 100 % and is liquidated. Every other price is held at its mark.")
+    cols = st.columns(3)
+    for col, (v, liq) in zip(cols, fr["liquidated"].items(), strict=True):
+        col.metric(f"Cells liquidated, {VIEW_TITLES[v]}", f"{liq.mean():.1%}")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def stress_all_cached(text: str, measure: str) -> list[dict[str, Any]]:
+    """Every crash preset applied to the portfolio (the ``stress`` document of each)."""
+    from margin.crashes import list_presets, stress
+
+    resolved = resolve(parse_cached(text))
+    return [stress(resolved, p["name"], measure) for p in list_presets()]

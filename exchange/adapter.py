@@ -1,0 +1,483 @@
+"""The one module that talks to exchanges, through ccxt (the core ``margin/`` never imports ccxt).
+
+- :func:`make_exchange` builds a ccxt client for a supported venue: credentials in memory only, every API
+  URL optionally sent to another scheme and host (``api_url``: a regional domain, a proxy, a local replay
+  server), proxies from the environment ignored, ccxt's own debug logging silenced (it would print the
+  request headers, which carry the API key).
+- :func:`fetch_account` reads an account: markets, open positions, collateral, maintenance tiers and the
+  leverage/margin mode where positions leave them out, into a :class:`RawAccount` of plain ccxt-unified
+  dicts that :mod:`exchange.mapping` turns into a portfolio.
+- :func:`fetch_public` reads public data without keys: mark prices, public tiers, daily candles.
+- Every ccxt failure becomes an :class:`ExchangeError` with a ``kind`` and a specific, actionable message
+  that never contains a key, a secret or a signed URL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import ccxt  # type: ignore[import-untyped]
+
+__all__ = [
+    "SUPPORTED_VENUES", "Credentials", "ExchangeError", "PublicData", "RawAccount", "ccxt_version",
+    "fetch_account", "fetch_public", "make_exchange", "sanitize_url",
+]
+
+T = TypeVar("T")
+
+#: ccxt id → what the import does on it
+SUPPORTED_VENUES: dict[str, str] = {
+    "binanceusdm": "Binance USDⓈ-M futures (API key and secret)",
+    "binancecoinm": "Binance COIN-M futures (API key and secret)",
+    "bybit": "Bybit linear and inverse (API key and secret)",
+    "okx": "OKX swaps (API key, secret and passphrase)",
+    "hyperliquid": "Hyperliquid perpetuals (wallet address only, no key)",
+    "deribit": "Deribit futures and perpetuals; options listed, not margined (API key and secret)",
+}
+
+#: venues read with a wallet address instead of a key
+ADDRESS_VENUES = frozenset({"hyperliquid"})
+#: venues whose key needs a passphrase
+PASSWORD_VENUES = frozenset({"okx"})
+
+#: ccxt options that keep market loading to the derivatives the import uses (and no private currency call)
+_MARKET_OPTIONS: dict[str, dict[str, Any]] = {
+    "bybit": {"fetchMarkets": {"types": ["linear", "inverse"]}},
+    "okx": {"fetchMarkets": {"types": ["swap"]}},
+    "hyperliquid": {"fetchMarkets": {"types": ["swap"]}},
+}
+
+DEFAULT_TIMEOUT_MS = 10_000
+
+
+def ccxt_version() -> str:
+    return str(ccxt.__version__)
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """API credentials, held in memory only; ``repr``/``str`` never show them."""
+
+    api_key: str
+    secret: str
+    password: str | None = None
+
+    def __repr__(self) -> str:
+        return "Credentials(api_key='***', secret='***', password=" + ("'***'" if self.password else "None") + ")"
+
+    __str__ = __repr__
+
+    def values(self) -> list[str]:
+        """The secret strings (for redaction)."""
+        return [v for v in (self.api_key, self.secret, self.password) if v]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Credentials | None:
+        """``MARGIN_API_KEY`` / ``MARGIN_API_SECRET`` / ``MARGIN_API_PASSWORD``; ``None`` when no key is set."""
+        key = environ.get("MARGIN_API_KEY", "")
+        secret = environ.get("MARGIN_API_SECRET", "")
+        if not key and not secret:
+            return None
+        return cls(api_key=key, secret=secret, password=environ.get("MARGIN_API_PASSWORD") or None)
+
+
+KINDS = ("authentication", "permission", "rate_limit", "timeout", "network", "exchange_down", "malformed_response",
+         "not_supported", "bad_request", "exchange_error", "invalid_input")
+
+
+class ExchangeError(Exception):
+    """A failed exchange call: ``kind`` (one of :data:`KINDS`), a readable ``message``, ``retry_after`` s."""
+
+    def __init__(self, kind: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def sanitize_url(url: str | None) -> str | None:
+    """``scheme://host[:port]/path`` of ``url``: no user info, query or fragment."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _rewrite(obj: Any, base: Any, implode: Callable[[str], str]) -> Any:
+    if isinstance(obj, dict):
+        return {k: _rewrite(v, base, implode) for k, v in obj.items()}
+    if isinstance(obj, str) and "://" in obj:
+        u = urlsplit(implode(obj))
+        prefix = base.path.rstrip("/")
+        return urlunsplit((base.scheme, base.netloc, prefix + u.path, u.query, u.fragment))
+    return obj
+
+
+def make_exchange(venue: str, credentials: Credentials | None = None, api_url: str | None = None,
+                  address: str | None = None, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
+    """A ccxt client for ``venue`` (a key of :data:`SUPPORTED_VENUES`).
+
+    ``api_url`` (``scheme://host[:port][/prefix]``) replaces the scheme and host of every URL in
+    ``exchange.urls['api']`` (after filling ``{hostname}``), keeping each path. Raises
+    :class:`ExchangeError` (``invalid_input``) for an unknown venue or a malformed ``api_url``.
+    """
+    if venue not in SUPPORTED_VENUES:
+        raise ExchangeError("invalid_input", f"unknown venue {venue!r}: supported venues are "
+                                             f"{', '.join(SUPPORTED_VENUES)}")
+    config: dict[str, Any] = {"timeout": int(timeout_ms), "enableRateLimit": True}
+    if credentials is not None:
+        config["apiKey"] = credentials.api_key
+        config["secret"] = credentials.secret
+        if credentials.password:
+            config["password"] = credentials.password
+    if address:
+        config["walletAddress"] = address
+    exchange = getattr(ccxt, venue)(config)
+    exchange.has = dict(exchange.has)
+    exchange.has["fetchCurrencies"] = False  # private on most venues and not needed for margin
+    for key, value in _MARKET_OPTIONS.get(venue, {}).items():
+        exchange.options[key] = {**exchange.options.get(key, {}), **value}
+    quiet = logging.getLogger("exchange.ccxt")
+    quiet.propagate = False
+    quiet.setLevel(logging.CRITICAL + 1)
+    exchange.logger = quiet
+    exchange.verbose = False
+    exchange.session.trust_env = False  # no proxy or .netrc from the environment
+    if api_url:
+        base = urlsplit(api_url)
+        if base.scheme not in ("http", "https") or not base.hostname or base.query or base.username:
+            raise ExchangeError("invalid_input", f"--api-url must look like https://host[:port][/prefix] "
+                                                 f"(no user, query or key), got {sanitize_url(api_url) or api_url!r}")
+        exchange.urls["api"] = _rewrite(exchange.urls["api"], base, exchange.implode_hostname)
+    # remember the status and headers of the last answer (for 403 vs 401 and Retry-After)
+    exchange._margin_last = {"status": None, "headers": {}}
+    original = exchange.on_rest_response
+
+    def on_rest_response(code: Any, reason: Any, url: Any, method: Any, headers: Any, body: Any,
+                         request_headers: Any, request_body: Any) -> Any:
+        exchange._margin_last = {"status": int(code), "headers": dict(headers or {})}
+        if 200 <= int(code) < 300:
+            # ccxt hands a body that is not JSON to its parsers as a string, which can yield an empty result
+            # instead of an error: a truncated or HTML answer is refused here
+            try:
+                json.loads(body)
+            except (TypeError, ValueError):
+                raise ccxt.BadResponse(f"{venue} answered HTTP {code} with a body that is not JSON") from None
+        return original(code, reason, url, method, headers, body, request_headers, request_body)
+
+    exchange.on_rest_response = on_rest_response
+    return exchange
+
+
+# --------------------------------------------------------------------------- errors
+
+_SECRETISH = re.compile(r"(signature|sign|apikey|api_key|secret|passphrase|password|token)=[^&\s]*", re.I)
+
+
+def _exchange_text(err: Exception, secrets: Sequence[str]) -> str:
+    """The exchange's own error text from a ccxt exception, without URLs, signatures or secrets."""
+    text = str(err)
+    m = re.search(r"(\{.*\})", text, re.S)
+    detail = ""
+    if m:
+        msg = re.search(r'"(?:msg|retMsg|message|error)"\s*:\s*"([^"]{1,200})"', m.group(1))
+        code = re.search(r'"(?:code|retCode)"\s*:\s*"?(-?\d+)"?', m.group(1))
+        if msg:
+            detail = msg.group(1) + (f" (code {code.group(1)})" if code else "")
+    elif not isinstance(err, ccxt.NetworkError) or isinstance(err, ccxt.ExchangeNotAvailable):
+        # "<venue> GET <url> 503 Service Unavailable <body>": keep a short plain-text body only
+        rest = re.sub(r"https?://\S+", "", text)
+        rest = re.sub(r"^\S+\s+(GET|POST|PUT|DELETE)?\s*", "", rest).strip()
+        code = re.match(r"(\d{3})\s*", rest)
+        if code:
+            rest = rest[code.end():]
+            try:
+                phrase = HTTPStatus(int(code.group(1))).phrase
+            except ValueError:
+                phrase = ""
+            rest = rest[len(phrase):].strip() if phrase and rest.startswith(phrase) else rest.strip()
+        detail = "" if "<" in rest or len(rest) > 160 else rest
+    detail = _SECRETISH.sub(r"\1=***", detail)
+    for s in secrets:
+        if len(s) >= 8:  # real keys are long; never mangle ordinary words with a short test value
+            detail = detail.replace(s, "***")
+    return detail[:240]
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    for k, v in headers.items():
+        if k.lower() == "retry-after":
+            try:
+                return float(v)
+            except ValueError:
+                return None
+    return None
+
+
+def map_error(err: Exception, venue: str, exchange: Any = None, secrets: Sequence[str] = (),
+              doing: str = "reading the account") -> ExchangeError:
+    """A specific :class:`ExchangeError` for a ccxt exception (or a parse failure inside ccxt)."""
+    last = getattr(exchange, "_margin_last", None) or {}
+    status = last.get("status")
+    headers = last.get("headers") or {}
+    detail = _exchange_text(err, secrets)
+    said = f": the exchange said {detail!r}" if detail else ""
+    where = f"{venue} ({doing})"
+    if isinstance(err, ccxt.PermissionDenied) or (status == 403 and not isinstance(err, ccxt.RateLimitExceeded)):
+        return ExchangeError("permission", f"{where}: permission denied{said}. The API key works but may not read "
+                                           "this account: enable read access for futures/positions on the key, "
+                                           "check its IP whitelist, or the venue blocks your region (HTTP 403).")
+    if (isinstance(err, ccxt.AuthenticationError) or status == 401) and venue in ADDRESS_VENUES:
+        return ExchangeError("authentication", f"{where}: the exchange refused the request (HTTP {status}){said}. "
+                                               "This venue is read with --address only: check the address.")
+    if isinstance(err, ccxt.AuthenticationError) or status == 401:
+        return ExchangeError("authentication", f"{where}: authentication failed{said}. Check MARGIN_API_KEY, "
+                                               "MARGIN_API_SECRET (and MARGIN_API_PASSWORD for OKX): wrong, expired or "
+                                               "for another account type (testnet vs live).")
+    if isinstance(err, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)) or status in (418, 429):
+        wait = _retry_after(headers)
+        hint = f"retry after {wait:g} s" if wait is not None else "wait a minute and retry"
+        return ExchangeError("rate_limit", f"{where}: rate limited by the exchange (HTTP {status or 429}){said}; "
+                                           f"{hint}.", retry_after=wait)
+    if isinstance(err, ccxt.RequestTimeout):
+        return ExchangeError("timeout", f"{where}: no answer within {int(getattr(exchange, 'timeout', 0)) / 1000:g} s "
+                                        "(network timeout). Check the connection or --api-url and retry.")
+    if isinstance(err, ccxt.InvalidNonce):
+        return ExchangeError("bad_request", f"{where}: the exchange rejected the request time{said}. Your computer's "
+                                            "clock is probably off: synchronise it and retry.")
+    if isinstance(err, ccxt.ExchangeNotAvailable) or (status is not None and status >= 500):
+        if status == 404:
+            return ExchangeError("exchange_down", f"{where}: the API answered 404 Not Found: the endpoint does not "
+                                                  "exist at this address (wrong --api-url?) or the venue moved it.")
+        if status is not None and status < 500 and status not in (None, 200):
+            return ExchangeError("bad_request", f"{where}: the exchange refused the request (HTTP {status}){said}.")
+        return ExchangeError("exchange_down", f"{where}: the exchange is unavailable or in maintenance "
+                                              f"(HTTP {status or 'error'}){said}. Try again later.")
+    if isinstance(err, ccxt.NotSupported):
+        return ExchangeError("not_supported", f"{where}: not supported by ccxt {ccxt_version()} for this venue "
+                                              f"({detail or err.__class__.__name__}).")
+    if isinstance(err, (ccxt.BadSymbol, ccxt.BadRequest, ccxt.ArgumentsRequired)):
+        return ExchangeError("bad_request", f"{where}: the exchange rejected the request{said}.")
+    if isinstance(err, ccxt.BadResponse) or not isinstance(err, ccxt.BaseError):
+        return ExchangeError("malformed_response", f"{where}: the exchange's answer could not be read (truncated or "
+                                                   "not the expected JSON). Retry; if it persists the venue changed "
+                                                   f"its API (ccxt {ccxt_version()}).")
+    if isinstance(err, ccxt.NetworkError):
+        return ExchangeError("network", f"{where}: network error, could not reach the exchange"
+                                        f"{': ' + detail if detail else ''}. Check the connection or --api-url.")
+    return ExchangeError("exchange_error", f"{where}: the exchange returned an error{said}.")
+
+
+def _call(exchange: Any, venue: str, secrets: Sequence[str], doing: str, fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except ExchangeError:
+        raise
+    except (ccxt.BaseError, ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
+        raise map_error(err, venue, exchange, secrets, doing) from None
+
+
+# --------------------------------------------------------------------------- account
+
+
+@dataclass
+class RawAccount:
+    """What :func:`fetch_account` read, as ccxt-unified dicts (``info`` kept: the raw exchange fields)."""
+
+    venue: str
+    fetched_at: str
+    ccxt_version: str
+    api_url: str | None
+    markets: dict[str, dict[str, Any]]
+    positions: list[dict[str, Any]]
+    balance: dict[str, Any]
+    #: symbol → ccxt leverage tiers, for the symbols whose tiers were fetched
+    tiers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: symbol → why no tiers were fetched (the mapping then uses the shipped defaults)
+    tier_notes: dict[str, str] = field(default_factory=dict)
+    #: symbol → ccxt leverage structure (leverage and margin mode settings) where fetched
+    leverages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _market_summary(m: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("id", "symbol", "base", "quote", "settle", "type", "spot", "swap", "future", "option", "contract",
+            "linear", "inverse", "contractSize", "expiry", "strike", "optionType", "taker", "maker")
+    out = {k: m.get(k) for k in keys}
+    info = m.get("info")
+    if isinstance(info, Mapping):
+        out["markPx"] = info.get("markPx")
+        out["maxLeverage"] = info.get("maxLeverage") or (m.get("limits") or {}).get("leverage", {}).get("max")
+    return out
+
+
+def _positions(exchange: Any, venue: str, address: str | None) -> list[dict[str, Any]]:
+    calls: list[dict[str, Any]]
+    if venue == "bybit":
+        calls = [{"subType": "linear", "settleCoin": "USDT"}, {"subType": "linear", "settleCoin": "USDC"},
+                 {"subType": "inverse"}]
+    elif venue == "hyperliquid":
+        calls = [{"user": address}]
+    else:
+        calls = [{}]
+    out: list[dict[str, Any]] = []
+    for params in calls:
+        out.extend(exchange.fetch_positions(None, params))
+    return [p for p in out if (p.get("contracts") or 0) > 0]
+
+
+def fetch_account(venue: str, credentials: Credentials | None = None, address: str | None = None,
+                  api_url: str | None = None, now: datetime | None = None,
+                  timeout_ms: int = DEFAULT_TIMEOUT_MS) -> RawAccount:
+    """Read one account (positions, collateral, tiers) from ``venue``; raises :class:`ExchangeError`."""
+    if venue in ADDRESS_VENUES:
+        if not address:
+            raise ExchangeError("invalid_input", f"{venue} is read with a wallet address: give --address 0x... "
+                                                 "(no API key is needed)")
+        if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
+            raise ExchangeError("invalid_input", f"--address must be a 0x-prefixed 40-hex-digit wallet address, "
+                                                 f"got {address!r}")
+    elif credentials is None or not credentials.api_key or not credentials.secret:
+        raise ExchangeError("invalid_input", f"{venue} needs an API key: set MARGIN_API_KEY and MARGIN_API_SECRET"
+                                             + (" and MARGIN_API_PASSWORD" if venue in PASSWORD_VENUES else "")
+                                             + " in the environment (a read-only key is enough)")
+    elif venue in PASSWORD_VENUES and not credentials.password:
+        raise ExchangeError("invalid_input", f"{venue} needs the API passphrase too: set MARGIN_API_PASSWORD")
+    creds = None if venue in ADDRESS_VENUES else credentials
+    secrets = creds.values() if creds else []
+    exchange = make_exchange(venue, creds, api_url, address, timeout_ms)
+    fetched = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def call(doing: str, fn: Callable[[], T]) -> T:
+        return _call(exchange, venue, secrets, doing, fn)
+
+    markets = call("loading markets", exchange.load_markets)
+    positions = call("reading positions", lambda: _positions(exchange, venue, address))
+    params: dict[str, Any] = {"user": address} if venue == "hyperliquid" else {}
+    balance = call("reading the balance", lambda: exchange.fetch_balance(params))
+    account = RawAccount(venue=venue, fetched_at=fetched, ccxt_version=ccxt_version(), api_url=sanitize_url(api_url),
+                         markets={s: _market_summary(m) for s, m in markets.items()
+                                  if any(p.get("symbol") == s for p in positions)},
+                         positions=positions, balance=balance)
+    symbols = sorted({str(p["symbol"]) for p in positions if not (markets.get(p["symbol"]) or {}).get("option")})
+    _tiers(exchange, venue, symbols, account, secrets)
+    if venue in ("binanceusdm", "binancecoinm") and any(p.get("leverage") is None for p in positions):
+        try:
+            lev = _call(exchange, venue, secrets, "reading leverage settings",
+                        lambda: exchange.fetch_leverages(symbols))
+            account.leverages = {str(k): dict(v) for k, v in lev.items()}
+        except ExchangeError as err:
+            account.notes.append(f"leverage settings not read ({err.kind}): leverage derived from notional / "
+                                 "initial margin where the position omits it")
+    return account
+
+
+def _tiers(exchange: Any, venue: str, symbols: list[str], account: RawAccount, secrets: Sequence[str]) -> None:
+    if not symbols:
+        return
+    has = exchange.has
+    if has.get("fetchLeverageTiers") is True:
+        try:
+            tiers = _call(exchange, venue, secrets, "reading leverage tiers",
+                          lambda: exchange.fetch_leverage_tiers(symbols))
+        except ExchangeError as err:
+            for s in symbols:
+                account.tier_notes[s] = f"tiers not fetched ({err.kind}: {err.message})"
+            return
+        for s in symbols:
+            if tiers.get(s):
+                account.tiers[s] = [dict(t) for t in tiers[s]]
+            else:
+                account.tier_notes[s] = "the exchange returned no tiers for this symbol"
+    elif has.get("fetchMarketLeverageTiers") is True:
+        for s in symbols:
+            try:
+                sym = s
+                got = _call(exchange, venue, secrets, f"reading tiers of {s}",
+                            lambda sym=sym: exchange.fetch_market_leverage_tiers(sym))  # type: ignore[misc]
+            except ExchangeError as err:
+                account.tier_notes[s] = f"tiers not fetched ({err.kind})"
+                continue
+            usable = [dict(t) for t in got if t.get("symbol") in (None, s)]
+            if usable:
+                account.tiers[s] = usable
+            else:
+                account.tier_notes[s] = "the exchange returned tiers of another symbol"
+    else:
+        for s in symbols:
+            account.tier_notes[s] = f"ccxt {ccxt_version()} has no tier method for {venue}"
+
+
+# --------------------------------------------------------------------------- public data
+
+
+@dataclass
+class PublicData:
+    """Public market data of some symbols at ``as_of`` (UTC ISO), and what could not be read."""
+
+    venue: str
+    as_of: str
+    marks: dict[str, float] = field(default_factory=dict)
+    tiers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: symbol → [[timestamp ms, open, high, low, close, volume], ...] daily candles
+    ohlcv: dict[str, list[list[float]]] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    api_url: str | None = None
+
+
+def fetch_public(venue: str, symbols: Sequence[str], api_url: str | None = None, days: int = 90,
+                 now: datetime | None = None, timeout_ms: int = DEFAULT_TIMEOUT_MS,
+                 what: Sequence[str] = ("marks", "tiers", "ohlcv")) -> PublicData:
+    """Mark prices, public tiers and daily candles for ``symbols``, without keys.
+
+    Per-symbol failures are collected in ``errors`` (the caller keeps its bundled data for those); a failure
+    to load the venue's markets raises :class:`ExchangeError`.
+    """
+    exchange = make_exchange(venue, None, api_url, None, timeout_ms)
+    as_of = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = PublicData(venue=venue, as_of=as_of, api_url=sanitize_url(api_url))
+    _call(exchange, venue, [], "loading markets", exchange.load_markets)
+    for s in symbols:
+        if "marks" in what:
+            try:
+                t = _call(exchange, venue, [], f"reading the mark of {s}", lambda s=s: exchange.fetch_ticker(s))  # type: ignore[misc]
+                mark = t.get("markPrice") or (t.get("info") or {}).get("markPrice")
+                if mark:
+                    out.marks[s] = float(mark)
+                else:
+                    out.errors[f"mark {s}"] = "the ticker has no mark price"
+            except ExchangeError as err:
+                out.errors[f"mark {s}"] = err.message
+        if "tiers" in what and exchange.has.get("fetchMarketLeverageTiers") is True and venue != "binanceusdm" \
+                and venue != "binancecoinm":
+            try:
+                got = _call(exchange, venue, [], f"reading tiers of {s}",
+                            lambda s=s: exchange.fetch_market_leverage_tiers(s))  # type: ignore[misc]
+                usable = [dict(t) for t in got if t.get("symbol") in (None, s)]
+                if usable:
+                    out.tiers[s] = usable
+                else:
+                    out.errors[f"tiers {s}"] = "the exchange returned tiers of another symbol"
+            except ExchangeError as err:
+                out.errors[f"tiers {s}"] = err.message
+        if "ohlcv" in what:
+            try:
+                rows = _call(exchange, venue, [], f"reading daily candles of {s}",
+                             lambda s=s: exchange.fetch_ohlcv(s, "1d", None, days))  # type: ignore[misc]
+                out.ohlcv[s] = [[float(x) for x in row] for row in rows]
+            except ExchangeError as err:
+                out.errors[f"ohlcv {s}"] = err.message
+    return out

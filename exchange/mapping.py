@@ -1,0 +1,434 @@
+"""ccxt-unified account data → a portfolio of ``portfolio-format.md`` (pure: no ccxt import, no I/O).
+
+:func:`to_portfolio` maps a :class:`~exchange.adapter.RawAccount` into a ``margin-portfolio/1`` dict and
+validates it with :func:`margin.portfolio.portfolio_from_dict`. Every value keeps its origin in the
+portfolio's free-form ``origin`` object (exchange, fetch time, ccxt version, where each position field and the
+collateral came from, which tiers were used, the exchange's own risk figures for reconciliation, the positions
+that were not imported and why).
+
+Field sources per venue (raw names are the exchange's, inside ccxt's ``info``):
+
+- collateral (wallet balance without unrealised PnL, format §1): Binance ``assets[].walletBalance``; Bybit
+  unified wallet ``coin[].walletBalance``; OKX ``details[].cashBal``; Hyperliquid
+  ``marginSummary.accountValue`` minus the positions' ``unrealizedPnl``; Deribit ``summaries[].balance``;
+  otherwise ccxt's ``total``.
+- isolated margin: Binance ``isolatedWallet``; OKX ``margin``; Bybit ``positionBalance``; Hyperliquid
+  ``marginUsed`` − ``unrealizedPnl`` (ccxt ``initialMargin``).
+- tiers: the exchange's (ccxt ``fetch_leverage_tiers`` / ``fetch_market_leverage_tiers``; OKX sizes in
+  contracts converted to settle-asset notional at the current mark), else the shipped defaults
+  (``fixtures/tiers/``), else one tier implied by the exchange's maintenance margin / notional.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from margin.defaults import load_venue_defaults
+from margin.errors import PortfolioError
+from margin.portfolio import FORMAT, Portfolio, portfolio_from_dict
+from margin.tiers import parse_tier_table
+from margin.venues import VENUES
+
+#: ccxt id → portfolio venue preset
+PRESETS: dict[str, str] = {
+    "binanceusdm": "binance-usdm",
+    "binancecoinm": "binance-coinm",
+    "bybit": "bybit",
+    "okx": "okx",
+    "hyperliquid": "hyperliquid",
+    "deribit": "deribit",
+}
+
+#: raw liquidation-price field per venue (to show what the exchange sent when ccxt gives nothing)
+RAW_LIQUIDATION = {"binanceusdm": "liquidationPrice", "binancecoinm": "liquidationPrice", "bybit": "liqPrice",
+                   "okx": "liqPx", "hyperliquid": "liquidationPx", "deribit": "estimated_liquidation_price"}
+RAW_MAINTENANCE = {"binanceusdm": "maintMargin", "bybit": "positionMM", "okx": "mmr", "deribit": "maintenance_margin"}
+
+STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "BFUSD", "USDP", "TUSD", "DAI", "USDE"})
+
+FIGURES = ("liquidationPrice", "maintenanceMargin", "marginRatio", "initialMargin", "notional", "markPrice",
+           "unrealizedPnl")
+
+
+class MappingError(ValueError):
+    """The account could not be turned into a valid portfolio; ``problems`` says why."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("the imported account is not a valid portfolio:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _num(x: Any) -> float | None:
+    """A finite float, or ``None`` for null, "", non-numbers and NaN."""
+    if x is None or isinstance(x, bool) or x == "":
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _figure(x: Any) -> float | None:
+    """An exchange figure, ``None`` when the exchange reported nothing (null, 0 or "")."""
+    v = _num(x)
+    return None if v is None or v == 0 else v
+
+
+def _info(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    info = obj.get("info")
+    return info if isinstance(info, Mapping) else {}
+
+
+def _clean(v: float) -> float:
+    return float(f"{v:.12g}")
+
+
+# --------------------------------------------------------------------------- collateral
+
+
+def _collateral(venue: str, balance: Mapping[str, Any], positions: list[dict[str, Any]]) -> tuple[
+        dict[str, float], str]:
+    info = _info(balance)
+    out: dict[str, float] = {}
+    source = ""
+    if venue in ("binanceusdm", "binancecoinm") and isinstance(info.get("assets"), list):
+        for a in info["assets"]:
+            v = _num(a.get("walletBalance"))
+            if v:
+                out[str(a["asset"])] = v
+        source = "Binance account assets[].walletBalance (wallet balance without unrealised PnL)"
+    elif venue == "bybit":
+        lst = ((info.get("result") or {}).get("list") or [{}])
+        for c in lst[0].get("coin") or []:
+            v = _num(c.get("walletBalance"))
+            if v:
+                out[str(c["coin"])] = v
+        source = "Bybit wallet-balance coin[].walletBalance"
+    elif venue == "okx":
+        data = info.get("data") or [{}]
+        for d in data[0].get("details") or []:
+            v = _num(d.get("cashBal"))
+            if v:
+                out[str(d["ccy"])] = v
+        source = "OKX account balance details[].cashBal"
+    elif venue == "hyperliquid":
+        value = _num((info.get("marginSummary") or {}).get("accountValue"))
+        if value is not None:
+            upnl = sum(_num(p.get("unrealizedPnl")) or 0.0 for p in positions)
+            out["USDC"] = max(value - upnl, 0.0)
+            source = "Hyperliquid marginSummary.accountValue minus the positions' unrealizedPnl"
+    elif venue == "deribit":
+        for s in (info.get("result") or {}).get("summaries") or []:
+            v = _num(s.get("balance"))
+            if v:
+                out[str(s["currency"])] = v
+        source = "Deribit account summaries[].balance"
+    if not source:
+        for asset, v in (balance.get("total") or {}).items():
+            if _num(v):
+                out[str(asset)] = float(v)
+        source = "ccxt balance 'total' (may include unrealised PnL)"
+    return {k: _clean(v) for k, v in out.items()}, source
+
+
+def _pooled(venue: str, balance: Mapping[str, Any], collateral: dict[str, float], settles: list[str],
+            notes: list[str]) -> dict[str, dict[str, Any]]:
+    """Non-settle collateral backing the first cross pool, where the account pools collateral."""
+    info = _info(balance)
+    if not settles:
+        return {}
+    pool = settles[0]
+    out: dict[str, dict[str, Any]] = {}
+    if venue == "binanceusdm":
+        total = _num(info.get("totalWalletBalance"))
+        own = collateral.get(pool, 0.0)
+        multi = info.get("multiAssetsMargin") is True or (
+            info.get("multiAssetsMargin") is None and total is not None and abs(total - own) > 1e-6 * max(1.0, total))
+        if not multi:
+            return {}
+        for asset, amount in collateral.items():
+            if asset in settles or amount <= 0:
+                continue
+            if asset in STABLECOINS:
+                out[asset] = {"price": 1.0, "haircut": 0.0, "pool": pool}
+            else:
+                notes.append(f"{asset} {amount:g} not counted as margin: no price for it in the account answer")
+        if out:
+            notes.append("Binance Multi-Assets mode (totalWalletBalance differs from the settle asset's wallet): "
+                         f"{', '.join(out)} back the {pool} pool at price 1 with no haircut (assumed: Binance's "
+                         "collateral haircuts are not fetched)")
+    elif venue == "bybit":
+        lst = ((info.get("result") or {}).get("list") or [{}])
+        if lst[0].get("accountType") != "UNIFIED":
+            return {}
+        for c in lst[0].get("coin") or []:
+            asset = str(c.get("coin"))
+            equity, usd = _num(c.get("equity")), _num(c.get("usdValue"))
+            if asset in settles or asset not in collateral or not equity or not usd or not c.get("marginCollateral"):
+                continue
+            out[asset] = {"price": _clean(usd / equity), "haircut": 0.0, "pool": pool}
+        if out:
+            notes.append(f"Bybit unified account: {', '.join(out)} back the {pool} pool at usdValue / equity (USD "
+                         "taken as the pool's settle asset) with no haircut (assumed: collateral value ratios not "
+                         "fetched)")
+    return out
+
+
+# --------------------------------------------------------------------------- tiers
+
+
+def _tier_records(venue: str, tiers: list[dict[str, Any]], contract_size: float, mark: float,
+                  inverse: bool) -> tuple[list[dict[str, Any]], str]:
+    scale = 1.0
+    how = "exchange"
+    if venue == "okx":  # OKX position tiers are in contracts: notional = contracts × ctVal × mark (or / mark)
+        scale = contract_size / mark if inverse else contract_size * mark
+        how = f"exchange (OKX tiers in contracts, converted to notional at the mark {mark:g})"
+    recs: list[dict[str, Any]] = []
+    cums = [_num(_info(t).get("cum")) for t in tiers]
+    with_cum = all(c is not None for c in cums) and venue not in ("okx",)
+    for k, t in enumerate(tiers):
+        lo = _num(t.get("minNotional"))
+        hi = _num(t.get("maxNotional"))
+        rec: dict[str, Any] = {
+            "min_notional": 0.0 if k == 0 else _clean((lo or 0.0) * scale),
+            "max_notional": None if hi is None or k == len(tiers) - 1 else _clean(hi * scale),
+            "mmr": _num(t.get("maintenanceMarginRate")),
+        }
+        lev = _num(t.get("maxLeverage"))
+        if lev:
+            rec["max_leverage"] = lev
+        if with_cum:
+            rec["maint_amount"] = cums[k]
+        recs.append(rec)
+    return recs, how
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def _mark(p: Mapping[str, Any], cs: float, inverse: bool, market: Mapping[str, Any]) -> tuple[float | None, str]:
+    mark = _figure(p.get("markPrice"))
+    if mark:
+        return mark, "position markPrice"
+    n, c = _figure(p.get("notional")), _figure(p.get("contracts"))
+    if n and c:
+        return (_clean(c * cs / abs(n)) if inverse else _clean(abs(n) / (c * cs))), "derived: notional / size"
+    px = _figure(market.get("markPx"))
+    if px:
+        return px, "market markPx"
+    return None, "missing"
+
+
+def to_portfolio(raw: Any) -> dict[str, Any]:
+    """The portfolio dict (format §1 + ``origin``) of a :class:`~exchange.adapter.RawAccount`.
+
+    Raises :class:`MappingError` when the result is not a valid portfolio.
+    """
+    venue: str = raw.venue
+    preset = PRESETS[venue]
+    defaults = load_venue_defaults(preset, VENUES[preset].tiers_file)
+    notes: list[str] = list(raw.notes)
+    fields: dict[str, dict[str, str]] = {}
+    figures: dict[str, dict[str, Any]] = {}
+    skipped: list[dict[str, Any]] = []
+    positions: list[dict[str, Any]] = []
+    prices: dict[str, float] = {}
+    tiers: dict[str, list[dict[str, Any]]] = {}
+    tiers_source: dict[str, str] = {}
+    hedge = False
+    settles: list[str] = []
+    for p in raw.positions:
+        symbol = str(p.get("symbol"))
+        market = raw.markets.get(symbol) or {}
+        info = _info(p)
+        side = p.get("side")
+        contracts = _num(p.get("contracts"))
+        if market.get("option"):
+            skipped.append({"symbol": symbol, "side": side, "contracts": contracts,
+                            "reason": "option: listed, not margined yet (the engine margins futures and perpetuals)"})
+            continue
+        if side not in ("long", "short") or not contracts:
+            skipped.append({"symbol": symbol, "side": side, "contracts": contracts,
+                            "reason": "no side or size reported"})
+            continue
+        inverse = bool(market.get("inverse")) if market else symbol.split(":")[-1].split("-")[0] == symbol.split("/")[0]
+        cs = (_num(market.get("contractSize")) or _num(p.get("contractSize"))
+              or defaults.contract_sizes.get(symbol) or 1.0)
+        pid = f"{symbol} {side}"
+        f: dict[str, str] = {"symbol": "position symbol", "side": "position side",
+                             "contract_size": "market contractSize (load_markets)",
+                             "entry_price": "position entryPrice"}
+        if venue == "deribit" and inverse:
+            contracts = contracts / cs
+            f["contracts"] = "position size (USD) / market contractSize: Deribit reports inverse size in USD"
+        else:
+            f["contracts"] = "position contracts"
+        mark, mark_src = _mark(p, cs, inverse, market)
+        f["mark_price"] = mark_src
+        entry = _figure(p.get("entryPrice"))
+        if mark is None or entry is None:
+            skipped.append({"symbol": symbol, "side": side, "contracts": contracts,
+                            "reason": "no mark price" if mark is None else "no entry price"})
+            continue
+        # margin mode
+        mode = p.get("marginMode")
+        if mode in ("cross", "isolated"):
+            f["margin_mode"] = "position marginMode"
+        elif venue == "bybit" and info.get("tradeMode") is not None:
+            mode = "isolated" if str(info.get("tradeMode")) == "1" else "cross"
+            f["margin_mode"] = "Bybit position tradeMode (0 cross, 1 isolated)"
+        elif (raw.leverages.get(symbol) or {}).get("marginMode") in ("cross", "isolated"):
+            mode = raw.leverages[symbol]["marginMode"]
+            f["margin_mode"] = "leverage settings (fetch_leverages)"
+        else:
+            mode = "cross"
+            f["margin_mode"] = "assumed cross: the exchange left it empty"
+        # leverage
+        lev = _num(p.get("leverage"))
+        f["leverage"] = "position leverage"
+        if lev is None and symbol in raw.leverages:
+            lv = raw.leverages[symbol]
+            lev = _num(lv.get("longLeverage" if side == "long" else "shortLeverage")) or _num(lv.get("leverage"))
+            f["leverage"] = "leverage settings (fetch_leverages)"
+        if lev is None:
+            n, im = _figure(p.get("notional")), _figure(p.get("initialMargin"))
+            if n and im:
+                lev = round(abs(n) / im, 2)
+                f["leverage"] = "derived: notional / initialMargin"
+        rec: dict[str, Any] = {"id": pid, "symbol": symbol, "side": side, "contracts": _clean(contracts),
+                               "contract_size": cs, "entry_price": entry, "mark_price": mark, "margin_mode": mode}
+        if VENUES[preset].has_leverage and lev is not None and lev >= 1:
+            rec["leverage"] = lev
+        else:
+            f.pop("leverage", None)
+        if mode == "isolated":
+            iso: float | None = None
+            if venue in ("binanceusdm", "binancecoinm"):
+                iso, f["isolated_margin"] = _figure(info.get("isolatedWallet")), "Binance isolatedWallet"
+            elif venue == "okx":
+                iso, f["isolated_margin"] = _figure(info.get("margin")), "OKX margin"
+            elif venue == "bybit":
+                iso, f["isolated_margin"] = _figure(info.get("positionBalance")), "Bybit positionBalance"
+            if iso is None:
+                iso, f["isolated_margin"] = _figure(p.get("initialMargin")), "position initialMargin"
+            if iso is not None:
+                rec["isolated_margin"] = iso
+            else:
+                f["isolated_margin"] = "default: entry notional / leverage"
+        positions.append(rec)
+        prices[symbol] = mark
+        fields[pid] = f
+        settle = str(market.get("settle") or symbol.split(":")[-1].split("-")[0])
+        if settle not in settles:
+            settles.append(settle)
+        if p.get("hedged") is True or str(info.get("positionSide", "")).upper() in ("LONG", "SHORT"):
+            hedge = True
+        fig: dict[str, Any] = {k: _figure(p.get(k)) for k in FIGURES}
+        reported = {}
+        for key, raw_key in (("liquidationPrice", RAW_LIQUIDATION.get(venue)),
+                             ("maintenanceMargin", RAW_MAINTENANCE.get(venue))):
+            # the raw field wins: ccxt fills some gaps itself (e.g. an isolated Binance liquidation price)
+            if raw_key and raw_key in info and _figure(info[raw_key]) is None:
+                if fig[key] is not None:
+                    notes.append(f"{pid}: the exchange sent {key} {info[raw_key]!r}; ccxt's own estimate "
+                                 f"{fig[key]:g} is not shown as the exchange's")
+                fig[key] = None
+                reported[key] = info[raw_key]
+        fig["reported_raw"] = reported
+        figures[pid] = fig
+        # tiers
+        if symbol not in tiers_source:
+            got = raw.tiers.get(symbol)
+            if got:
+                recs, how = _tier_records(venue, got, cs, mark, inverse)
+                table, problems = parse_tier_table(recs, f"tiers[{symbol!r}]")
+                if table is not None:
+                    tiers[symbol], tiers_source[symbol] = recs, how
+                else:
+                    notes.append(f"{symbol}: the exchange's tiers were not usable ({problems[0]}); defaults used")
+            if symbol not in tiers_source and symbol in defaults.tiers:
+                tiers_source[symbol] = f"shipped defaults ({defaults.as_of or 'undated'})"
+            if symbol not in tiers_source:
+                mm, n = _figure(p.get("maintenanceMargin")), _figure(p.get("notional"))
+                if mm and n:
+                    tiers[symbol] = [{"min_notional": 0.0, "max_notional": None, "mmr": _clean(mm / abs(n))}]
+                    tiers_source[symbol] = "implied: one tier at the exchange's maintenance margin / notional"
+                else:
+                    tiers_source[symbol] = "none"
+            if symbol in raw.tier_notes:
+                tiers_source[symbol] += f"; {raw.tier_notes[symbol]}"
+    sides: dict[str, set[str]] = {}
+    for rec in positions:
+        sides.setdefault(rec["symbol"], set()).add(rec["side"])
+    if any(len(s) == 2 for s in sides.values()):
+        hedge = True
+    if hedge and "hedge" not in VENUES[preset].position_modes:
+        hedge = False
+    collateral, coll_source = _collateral(venue, raw.balance, raw.positions)
+    for s in settles:
+        collateral.setdefault(s, 0.0)
+    pooled = _pooled(venue, raw.balance, collateral, settles, notes)
+    origin: dict[str, Any] = {
+        "exchange": venue, "fetched_at": raw.fetched_at, "ccxt_version": raw.ccxt_version, "api_url": raw.api_url,
+        "collateral_source": coll_source, "tiers_source": tiers_source, "fields": fields,
+        "exchange_figures": figures, "skipped": skipped, "notes": notes,
+    }
+    doc: dict[str, Any] = {"format": FORMAT, "venue": preset,
+                           "position_mode": "hedge" if hedge else "one-way", "collateral": collateral}
+    if pooled:
+        doc["collateral_assets"] = pooled
+    doc["prices"] = prices
+    if tiers:
+        doc["tiers"] = tiers
+    doc["positions"] = positions
+    doc["origin"] = origin
+    validate(doc, venue)
+    return doc
+
+
+def validate(doc: Mapping[str, Any], venue: str = "") -> Portfolio:
+    """The portfolio of ``doc``; :class:`MappingError` listing every problem when it is not valid."""
+    try:
+        return portfolio_from_dict(doc, f"{venue or doc.get('venue')} import")
+    except PortfolioError as err:
+        raise MappingError([str(p) for p in err.problems]) from None
+
+
+def apply_public(doc: Mapping[str, Any], public: Any) -> dict[str, Any]:
+    """``doc`` refreshed with public data (:class:`~exchange.adapter.PublicData`): new marks and public tiers,
+    with ``origin.public`` saying the venue, the "as of" time and what could not be refreshed.
+
+    Symbols the venue did not answer keep their current (bundled or imported) values.
+    """
+    out = dict(doc)
+    prices = dict(out.get("prices") or {})
+    positions = [dict(p) for p in out.get("positions") or []]
+    for p in positions:
+        if p["symbol"] in public.marks:
+            p.pop("mark_price", None)
+    prices.update(public.marks)
+    out["prices"] = prices
+    out["positions"] = positions
+    tiers = dict(out.get("tiers") or {})
+    used_tiers: list[str] = []
+    for symbol, got in public.tiers.items():
+        pos = next((p for p in positions if p["symbol"] == symbol), None)
+        if pos is None or symbol not in prices:
+            continue
+        inverse = symbol.split(":")[-1].split("-")[0] == symbol.split("/")[0]
+        recs, _ = _tier_records(public.venue, got, float(pos.get("contract_size") or 1.0), prices[symbol], inverse)
+        if parse_tier_table(recs, symbol)[0] is not None:
+            tiers[symbol] = recs
+            used_tiers.append(symbol)
+    if tiers:
+        out["tiers"] = tiers
+    origin = dict(out.get("origin") or {})
+    origin["public"] = {"venue": public.venue, "as_of": public.as_of, "api_url": public.api_url,
+                        "marks": sorted(public.marks), "tiers": used_tiers, "candles": sorted(public.ohlcv),
+                        "not_refreshed": dict(public.errors)}
+    out["origin"] = origin
+    return out

@@ -1,0 +1,188 @@
+"""Replay scenarios: recorded exchange answers (``fixtures/exchange-responses/``) as replay-server routes.
+
+Each scenario is one account on one venue as ccxt's import calls it: markets, positions, balance, tiers.
+Payloads are the recorded raw responses (ccxt's static test fixtures and exchange API-doc examples, see
+``fixtures/exchange-responses/README.md``); where no recording exists the ``synthesized/`` files fill in,
+each saying what it is made of. Routes match on method and path (plus a query parameter or a JSON ``type``
+where one path serves several answers); ccxt's signatures and timestamps are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from .replay import Route
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "exchange-responses"
+
+
+@lru_cache(maxsize=64)
+def load_fixture(relpath: str) -> Any:
+    """A fixture file's JSON (cached; treat as read-only)."""
+    return json.loads((FIXTURES / relpath).read_text(encoding="utf-8"))
+
+
+def _case(relpath: str, index: int) -> Any:
+    return load_fixture(relpath)["cases"][index]["httpResponse"]
+
+
+def _markets(key: str) -> Any:
+    return load_fixture("binance/markets_raw_exchangeInfo.json")[key]
+
+
+def _empty(key: str) -> Any:
+    return load_fixture("synthesized/empty_positions.json")[key]
+
+
+def _binanceusdm(positions: Any, account: Any) -> list[Route]:
+    return [
+        Route("GET", "/fapi/v1/exchangeInfo", _markets("fapi_v1_exchangeInfo")),
+        Route("GET", "/fapi/v3/positionRisk", positions),
+        Route("GET", "/fapi/v3/account", account),
+        Route("GET", "/fapi/v1/leverageBracket",
+              load_fixture("synthesized/binance_usdm_leverageBracket.json")["httpResponse"]),
+        Route("GET", "/fapi/v1/symbolConfig", _case("binance/fetchMarginMode.json", 0)),
+        Route("GET", "/fapi/v1/klines", _case("binance/fetchOHLCV.json", 0)),
+    ]
+
+
+def binanceusdm() -> list[Route]:
+    """Recorded one-way cross BTCUSDT long (positionRisk v3) with the account response of the same moment."""
+    return _binanceusdm(_case("binance/fetchPositions.json", 0), _case("binance/fetchPositions.json", 2))
+
+
+def binanceusdm_hedge() -> list[Route]:
+    """Hedge mode: BTCUSDT long and short (cross) and an isolated ETHUSDT short (synthesized)."""
+    return _binanceusdm(load_fixture("synthesized/binance_usdm_positionRisk_hedge.json")["httpResponse"],
+                        _case("binance/fetchPositions.json", 2))
+
+
+def binanceusdm_empty() -> list[Route]:
+    """No position; the recorded 'Linear swap balance' (31.022612 USDT)."""
+    return _binanceusdm(_empty("binance"), _case("binance/fetchBalance.json", 0))
+
+
+def binancecoinm() -> list[Route]:
+    """Recorded inverse BTCUSD_PERP short (dapi positionRisk), with a flat BCHUSD_241227 entry."""
+    return [
+        Route("GET", "/dapi/v1/exchangeInfo", _markets("dapi_v1_exchangeInfo")),
+        Route("GET", "/dapi/v1/positionRisk", _case("binance/fetchPositions.json", 3)),
+        Route("GET", "/dapi/v1/account", load_fixture("synthesized/binance_coinm_account.json")["httpResponse"]),
+        Route("GET", "/dapi/v2/leverageBracket",
+              load_fixture("synthesized/binance_coinm_leverageBracket.json")["httpResponse"]),
+        Route("GET", "/dapi/v1/indexPriceKlines", _case("binance/fetchOHLCV.json", 1)),
+    ]
+
+
+def _bybit(linear: Any) -> list[Route]:
+    markets = load_fixture("bybit/markets_raw_instruments_info.json")
+    return [
+        Route("GET", "/v5/market/instruments-info", markets["v5_market_instruments_info_linear"],
+              query={"category": "linear"}),
+        Route("GET", "/v5/market/instruments-info", markets["v5_market_instruments_info_inverse"],
+              query={"category": "inverse"}),
+        Route("GET", "/v5/position/list", linear, query={"category": "linear", "settleCoin": "USDT"}),
+        Route("GET", "/v5/position/list", _empty("bybit_linear"), query={"category": "linear"}),
+        Route("GET", "/v5/position/list", _empty("bybit_inverse"), query={"category": "inverse"}),
+        Route("GET", "/v5/account/wallet-balance", _case("bybit/fetchBalance.json", 0)),
+        Route("GET", "/v5/user/query-api", load_fixture("synthesized/bybit_account_info.json")["query_api"]),
+        Route("GET", "/v5/account/info", load_fixture("synthesized/bybit_account_info.json")["account_info"]),
+        Route("GET", "/v5/market/risk-limit", _case("bybit/fetchLeverageTiers.json", 0),
+              query={"category": "inverse", "symbol": "BTCUSD"}),
+        Route("GET", "/v5/market/tickers", _case("bybit/fetchTicker.json", 0),
+              query={"category": "linear", "symbol": "BTCUSDT"}),
+        Route("GET", "/v5/market/kline", _case("bybit/fetchOHLCV.json", 0)),
+    ]
+
+
+def bybit() -> list[Route]:
+    """Recorded UTA account: linear LTCUSDT long (cross, tradeMode 0), multi-coin unified wallet."""
+    return _bybit(_case("bybit/fetchPositions.json", 0))
+
+
+def bybit_empty() -> list[Route]:
+    return _bybit(_empty("bybit_linear"))
+
+
+def _okx(positions: Any) -> list[Route]:
+    return [
+        Route("GET", "/api/v5/public/instruments",
+              load_fixture("okx/markets_raw_public_instruments.json")["api_v5_public_instruments_SWAP"],
+              query={"instType": "SWAP"}),
+        Route("GET", "/api/v5/account/positions", positions),
+        Route("GET", "/api/v5/account/balance", load_fixture("synthesized/okx_account_balance.json")["httpResponse"]),
+    ]
+
+
+def okx() -> list[Route]:
+    """Recorded hedged (posSide long) linear LTC-USDT-SWAP cross and inverse BTC-USD-SWAP cross positions."""
+    linear = _case("okx/fetchPosition.json", 0)
+    inverse = _case("okx/fetchPosition.json", 1)
+    return _okx({"code": "0", "msg": "", "data": [linear["data"][0], inverse["data"][0]]})
+
+
+def okx_isolated() -> list[Route]:
+    """Recorded inverse BTC-USD-SWAP isolated long."""
+    return _okx(_case("okx/fetchPosition.json", 2))
+
+
+def _hyperliquid(state: Any) -> list[Route]:
+    return [
+        Route("POST", "/info", load_fixture("synthesized/hyperliquid_metaAndAssetCtxs.json")["httpResponse"],
+              json_match={"type": "metaAndAssetCtxs"}),
+        Route("POST", "/info", state, json_match={"type": "clearinghouseState"}),
+        Route("POST", "/info", _case("hyperliquid/fetchOHLCV.json", 0), json_match={"type": "candleSnapshot"}),
+        # not recorded: ccxt asks for the account abstraction before fetch_balance; Hyperliquid answers a JSON
+        # string, and anything but "unifiedAccount" means a standard account to ccxt (errors are ignored too)
+        Route("POST", "/info", '"default"', json_match={"type": "userAbstraction"}),
+    ]
+
+
+def hyperliquid() -> list[Route]:
+    """Recorded clearinghouseState: SOL and ETH cross longs (no liquidation price reported)."""
+    return _hyperliquid(_case("hyperliquid/fetchPositions.json", 0))
+
+
+def hyperliquid_isolated() -> list[Route]:
+    """Recorded clearinghouseState: an isolated HYPE short."""
+    return _hyperliquid(_case("hyperliquid/fetchPositions.json", 2))
+
+
+def hyperliquid_empty() -> list[Route]:
+    """Recorded clearinghouseState with no position (the 'swap balance' case)."""
+    return _hyperliquid(_case("hyperliquid/fetchBalance.json", 0))
+
+
+def deribit() -> list[Route]:
+    """Docs example BTC-PERPETUAL long plus a synthesized BTC call option (listed, not margined)."""
+    synth = load_fixture("synthesized/deribit_with_option.json")
+    return [
+        Route("GET", "/api/v2/public/get_instruments", synth["get_instruments"]),
+        Route("GET", "/api/v2/private/get_positions", synth["get_positions"]),
+        Route("GET", "/api/v2/private/get_account_summaries", _case("deribit/fetchBalance.json", 0)),
+    ]
+
+
+SCENARIOS: dict[str, Callable[[], list[Route]]] = {
+    "binanceusdm": binanceusdm,
+    "binanceusdm-hedge": binanceusdm_hedge,
+    "binanceusdm-empty": binanceusdm_empty,
+    "binancecoinm": binancecoinm,
+    "bybit": bybit,
+    "bybit-empty": bybit_empty,
+    "okx": okx,
+    "okx-isolated": okx_isolated,
+    "hyperliquid": hyperliquid,
+    "hyperliquid-isolated": hyperliquid_isolated,
+    "hyperliquid-empty": hyperliquid_empty,
+    "deribit": deribit,
+}
+
+
+def scenario_routes(name: str) -> list[Route]:
+    """The routes of scenario ``name`` (a key of :data:`SCENARIOS`)."""
+    return SCENARIOS[name]()

@@ -1,0 +1,92 @@
+"""Shock lab: move the market (and single assets) and watch equity, maintenance and liquidations."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from dashboard import state
+from dashboard.charts import equity_vs_move, margin_ratio_gauge
+from dashboard.summary import view_summary
+from dashboard.views import VIEW_TITLES
+from margin import resolve
+from margin.scenarios import asset_betas, bases_of
+
+st.set_page_config(page_title="Shock lab · Margin Lab", page_icon="📉", layout="wide")
+st.title("Shock lab")
+state.ensure_portfolio()
+text = state.current_text()
+resolved = resolve(state.current_portfolio())
+assets = bases_of(resolved)
+st.caption(f"Portfolio: {state.current_source()}. Moves are relative to the current marks; every other "
+           "price follows the market move with its beta (or moves the same, with the toggle off).")
+
+if not resolved.legs:
+    st.info("The portfolio holds no position: there is nothing to shock.")
+    st.stop()
+
+# defaults from the URL (a shared link reproduces the view); widgets keep their own state afterwards
+if "shock_move" not in st.session_state:
+    st.session_state["shock_move"] = 100.0 * state.url_float("move", 0.0, -0.9, 0.9)
+    st.session_state["shock_betas"] = state.url_choice("betas", ["1", "0"], "1") == "1"
+    for a in assets:
+        st.session_state[f"shock_{a}"] = 100.0 * state.url_float(f"m_{a}", 0.0, -0.9, 0.9)
+
+betas, fallback = asset_betas(assets, None)
+
+
+@st.fragment
+def shock_card() -> None:
+    move = st.slider("Market move (BTC), %", -90.0, 90.0, step=0.5, key="shock_move")
+    use_betas = st.toggle("Other assets follow BTC with their betas (off: every asset moves the same)",
+                          key="shock_betas")
+    with st.expander("Per-asset moves, on top of the market move"):
+        cols = st.columns(min(len(assets), 4))
+        for k, a in enumerate(assets):
+            cols[k % len(cols)].slider(f"{a}, %", -90.0, 90.0, step=0.5, key=f"shock_{a}")
+    extra = tuple((a, st.session_state[f"shock_{a}"] / 100.0) for a in assets)
+    state.set_url(move=move / 100.0, betas="1" if use_betas else "0",
+                  **{f"m_{a}": m for a, m in extra if m != 0.0})
+    for a, m in extra:
+        if m == 0.0 and f"m_{a}" in st.query_params:
+            del st.query_params[f"m_{a}"]
+    base_text = state.shifted_text(text, extra)
+    doc = state.shock_set_cached(base_text, move / 100.0, (), use_betas, ())
+    sweep = state.market_sweep_cached(base_text, -0.9, 0.9, 361, use_betas, ())
+
+    cols = st.columns(3)
+    for col, (view, body) in zip(cols, doc["modes"].items(), strict=True):
+        s = view_summary(body)
+        with col:
+            ratio = None if s.bankrupt else s.worst_margin_ratio
+            st.plotly_chart(margin_ratio_gauge(ratio, VIEW_TITLES[view]), width="stretch", key=f"gauge_{view}")
+            if s.liquidated:
+                st.error("Liquidated: " + ", ".join(s.liquidated))
+            else:
+                st.success("No position liquidated")
+    settles = list(dict.fromkeys(leg.settle for leg in resolved.legs))
+    settle = settles[0]
+    if len(settles) > 1:
+        settle = st.radio("Settle asset of the chart", settles, horizontal=True, key="shock_settle")
+    equity, maint = {}, {}
+    for view, v in sweep["views"].items():
+        in_settle = np.array([s == settle for s in v["pool_settle"]])
+        equity[view] = v["equity"][:, in_settle].sum(axis=1)
+        maint[view] = v["maintenance"][:, in_settle & v["has_positions"]].sum(axis=1)
+    st.plotly_chart(equity_vs_move(sweep["moves"], equity, maint, settle, current=move / 100.0), width="stretch",
+                    key="equity_chart")
+    st.caption("Equity: wallet plus unrealised PnL of every pool in this settle asset; maintenance: the amount "
+               "the venue compares it with. A pool is liquidated where its own equity meets its own maintenance.")
+    with st.expander("Positions at this shock"):
+        for view, body in doc["modes"].items():
+            st.markdown(f"**{VIEW_TITLES[view]}**")
+            st.dataframe([{"position": p["id"], "mark": p["mark_price"], "uPnL": p["unrealized_pnl"],
+                           "liquidation price": p["liquidation_price"], "liquidated": p["liquidated"]}
+                          for p in body["positions"]], hide_index=True, width="stretch")
+
+
+shock_card()
+
+with st.expander("Betas used (daily log returns against BTC, last 365 days of the shipped data)"):
+    st.dataframe([{"asset": a, "beta": betas[a], "source": "fallback 1.5 (no price history)" if a in fallback
+                   else "estimated"} for a in assets], hide_index=True)

@@ -1,0 +1,49 @@
+"""Learn: cross and isolated margin on your own numbers, every formula written out."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import state
+from dashboard.explain import explain
+from dashboard.views import VIEW_TITLES
+from margin import compile_book, resolve
+
+st.set_page_config(page_title="Learn · Margin Lab", page_icon="📉", layout="wide")
+st.title("Learn: how your liquidation prices come about")
+state.ensure_portfolio()
+resolved = resolve(state.current_portfolio())
+if not resolved.legs:
+    st.info("The portfolio holds no position.")
+    st.stop()
+
+st.markdown(
+    "Every venue liquidates a margin **pool** when its **equity** (wallet balance plus unrealised PnL) falls to "
+    "its **maintenance margin** (notional × tier rate − tier amount, at the mark price). In **cross** margin all "
+    "your cross positions share one pool per settle asset: a loss on one eats the collateral of all, and a gain "
+    "on one props up the others. In **isolated** margin each position is a pool of its own holding only its "
+    "isolated margin: it dies alone, and can never lose more than that margin.\n\n"
+    "The **liquidation price** of a position is the price of its symbol, every other price held, at which its "
+    "pool's equity meets its maintenance margin, with the tier of the notional at that price.")
+
+labels = [leg.position.label for leg in resolved.legs]
+ids = list(range(len(labels)))
+default = state.url_choice("position", labels, labels[0])
+pick = st.selectbox("Position", ids, index=labels.index(default), format_func=lambda k: labels[k], key="learn_pos")
+state.set_url(position=labels[pick])
+
+cols = st.columns(2)
+for col, view in zip(cols, ("cross", "isolated"), strict=True):
+    e = explain(compile_book(resolved, view), pick)
+    with col:
+        st.subheader(VIEW_TITLES[view])
+        st.caption(f"Pool: {e.pool}")
+        st.code(e.formula, language=None)
+        st.dataframe([{"term": t, "meaning": m, "value": v} for t, m, v in e.terms], hide_index=True, width="stretch")
+        if e.substituted:
+            st.code(e.substituted, language=None)
+        cf = "none (no positive price liquidates it)" if e.closed_form is None else f"{e.closed_form:,.6f}"
+        en = "none" if e.engine is None else f"{e.engine:,.6f}"
+        st.metric("Liquidation price by the formula", cf)
+        st.metric("Liquidation price by the engine", en)
+        st.caption(e.note)

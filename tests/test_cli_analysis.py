@@ -1,0 +1,84 @@
+"""The analysis commands of the command line: ``stress`` and ``frontier`` (``portfolio-format.md`` §5).
+
+Figures are checked against the library functions they wrap only where the wrapping is the point (JSON
+shape, exit status, messages); the numbers themselves are tested in test_crashes.py and test_frontier.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MIXED = str(ROOT / "fixtures" / "portfolios" / "mixed-cross-isolated.json")
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "margin", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_stress_list() -> None:
+    out = run("stress", "--list", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    presets = json.loads(out.stdout)["presets"]
+    assert len(presets) == 8
+    assert all(p["sources"] and p["window"] for p in presets)
+    text = run("stress", "--list")
+    assert text.returncode == 0 and "ftx-2022-11" in text.stdout and "source:" in text.stdout
+
+
+def test_stress_json_shape() -> None:
+    out = run("stress", MIXED, "--preset", "ftx-2022-11", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["preset"] == "ftx-2022-11"
+    assert set(doc["modes"]) == {"as_is", "cross", "isolated"}
+    # FTX week: BTC fell about 25 %; every move a fraction
+    assert -0.3 < doc["moves"]["BTC"] < -0.2
+    pools = doc["modes"]["as_is"]["pools"]
+    wif = next(p for p in pools if p["position"] == "WIF long 20x isolated")
+    assert wif["liquidated"] is True  # the weak isolated WIF long dies; the cross pool lives
+    assert pools[0]["mode"] == "cross" and pools[0]["liquidated"] is False
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("--preset", "nope"), "--preset must be one of"),
+    (("--preset", "ftx-2022-11", "--measure", "mid"), "invalid choice"),
+    ((), "needs PORTFOLIO and --preset"),
+])
+def test_stress_bad_input(args: tuple[str, ...], needle: str) -> None:
+    out = run("stress", MIXED, *args)
+    assert out.returncode == 2
+    assert needle in out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_frontier_json_shape() -> None:
+    out = run("frontier", MIXED, "--x", "BTC", "--y", "ETH", "--steps", "21", "--range", "0.4", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["x"] == "BTC" and doc["y"] == "ETH"
+    assert len(doc["moves_x"]) == 21 and doc["moves_x"][0] == pytest.approx(-0.4) and doc["moves_x"][-1] == 0.4
+    for view in ("as_is", "cross", "isolated"):
+        grid = doc["modes"][view]["liquidated"]
+        assert len(grid) == 21 and all(len(row) == 21 for row in grid)
+        assert len(doc["modes"][view]["margin_ratio"]) == 21
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (("--x", "BTC", "--y", "DOGE"), "--y must be a base asset"),
+    (("--x", "BTC", "--y", "btc"), "--y must differ from --x"),
+    (("--x", "BTC", "--y", "ETH", "--steps", "2"), "--steps"),
+    (("--x", "BTC", "--y", "ETH", "--range", "1.5"), "--range"),
+    (("--x", "BTC", "--y", "ETH", "--steps", "many"), "invalid int value"),
+])
+def test_frontier_bad_input(args: tuple[str, ...], needle: str) -> None:
+    out = run("frontier", MIXED, *args)
+    assert out.returncode == 2, out.stdout
+    assert needle in out.stderr
+    assert "Traceback" not in out.stderr

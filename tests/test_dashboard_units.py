@@ -1,0 +1,122 @@
+"""Pure dashboard modules: chart builders (on the figure object), the Learn explainer, table editing,
+the cross-vs-isolated comparison and the view summary."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dashboard import charts
+from dashboard.compare import compare
+from dashboard.editing import collateral_frame, portfolio_from_frames, positions_frame, prices_frame
+from dashboard.explain import explain
+from dashboard.samples import load_sample, sample_names
+from dashboard.summary import view_summary
+from margin import PortfolioError, compile_book, evaluate_portfolio, resolve
+
+SAMPLES = sample_names()
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_explainer_closed_form_agrees_with_engine(name: str) -> None:
+    """The venue's published closed form (margin-models.md §1.3, §2, §3.2/3.3, §6), fed with the engine's
+    inputs (pool wallet, other positions' maintenance and PnL, tier at the liquidation notional), gives the
+    engine's liquidation price: an independent check of both, for every position of every view."""
+    r = resolve(load_sample(name))
+    checked = 0
+    for view in ("as_is", "cross", "isolated"):
+        book = compile_book(r, view)
+        for i in range(book.n_positions):
+            e = explain(book, i)
+            if e.engine is None:
+                assert e.closed_form is None, (view, e.position)
+            elif e.closed_form is not None:
+                assert e.closed_form == pytest.approx(e.engine, rel=1e-9), (view, e.position)
+                checked += 1
+    assert checked > 0
+
+
+def test_explainer_hand_example() -> None:
+    """btc-long, isolated: 0.8 BTC @ 94,500, 15× → isolated margin 0.8 × 94,500 / 15 = 5,040.
+    Tier 1 (0.4 %, cum 0) would give (5,040 − 75,600) / (0.8 × (0.004 − 1)) = 88,554.22, but the notional
+    there is 0.8 × 88,554 = 70,843 > 50,000: tier 2 (0.5 %, cum 50) applies (bracket consistency, §1.3):
+    LP = (5,040 + 50 − 75,600) / (0.8 × (0.005 − 1)) = −70,510 / −0.796 = 88,580.40, notional 70,864 ✓."""
+    r = resolve(load_sample("btc-long"))
+    e = explain(compile_book(r, "isolated"), 0)
+    assert e.closed_form == pytest.approx((5040 + 50 - 0.8 * 94500) / (0.8 * (0.005 - 1)), rel=1e-12)
+    assert e.closed_form == pytest.approx(88580.40, abs=0.01)
+    assert 50000 <= 0.8 * e.closed_form < 600000
+    assert e.engine == pytest.approx(e.closed_form, rel=1e-12)
+
+
+def test_editing_round_trip_and_row_errors() -> None:
+    p = load_sample("alt-basket-cross")
+    pos = positions_frame(p)
+    same = portfolio_from_frames(p, p.venue, p.position_mode, pos, collateral_frame(p), prices_frame(p))
+    assert same == p
+    pos.loc[2, "leverage"] = 0.0
+    pos.loc[4, "contracts"] = -3.0
+    with pytest.raises(PortfolioError) as err:
+        portfolio_from_frames(p, p.venue, p.position_mode, pos, collateral_frame(p), prices_frame(p))
+    msgs = [str(x) for x in err.value.problems]
+    assert "table row 3.leverage must be >= 1, got 0.0" in msgs
+    assert "table row 5.contracts must be > 0, got -3.0" in msgs
+
+
+def test_editing_blank_row_is_ignored_and_added_row_counts() -> None:
+    p = load_sample("btc-long")
+    pos = positions_frame(p)
+    pos.loc[1] = [None] * len(pos.columns)  # an empty row added by the editor
+    pos.loc[2] = ["eth", "ETH/USDT:USDT", "short", 1.0, 3000.0, 5.0, "cross", None, None, None]
+    prices = prices_frame(p)
+    prices.loc[len(prices)] = ["ETH/USDT:USDT", 3100.0]
+    edited = portfolio_from_frames(p, p.venue, p.position_mode, pos, collateral_frame(p), prices)
+    assert [x.symbol for x in edited.positions] == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+
+
+def test_compare_and_summary_on_mixed_book() -> None:
+    doc = evaluate_portfolio(load_sample("mixed-cross-isolated"))
+    c = compare(doc)
+    assert len(c.table) == 4
+    wif = c.table[c.table["position"] == "WIF long 20x isolated"].iloc[0]
+    # isolated worst case = the WIF pool's equity: 580 + 8,000 × (mark − 1.45); never more than its margin pool
+    assert wif["worst-case loss (isolated)"] < wif["worst-case loss (cross)"]
+    assert any("WIF" in line for line in c.verdict)
+    s = view_summary(doc["modes"]["as_is"])
+    assert s.nearest is not None and s.nearest[0] == "WIF long 20x isolated"
+    assert s.liquidated == []
+
+
+def test_chart_builders() -> None:
+    moves = np.linspace(-0.5, 0.5, 11)
+    fig = charts.equity_vs_move(moves, {"cross": moves * 10 + 5}, {"cross": np.ones(11)}, "USDT", current=0.1)
+    assert fig.layout.template.layout.paper_bgcolor == "rgba(0,0,0,0)"
+    assert [t.name for t in fig.data] == ["equity, all cross", "maintenance, all cross"]
+    assert list(fig.data[0].x) == pytest.approx(list(100 * moves))
+    assert fig.data[0].line.color == charts.VIEW_COLORS["cross"]
+    gauge = charts.margin_ratio_gauge(1.2, "x")
+    assert gauge.data[0].value == pytest.approx(120.0) and gauge.data[0].gauge.bar.color == charts.COLORS["liquidation"]
+    safe = charts.margin_ratio_gauge(0.2, "x")
+    assert safe.data[0].gauge.bar.color == charts.COLORS["equity"]
+    ladder = charts.price_ladder("BTC/USDT:USDT", "USDT", [("long", 90000.0)], 97000.0,
+                                 {"as_is": [("long", 80000.0)], "cross": [("long", None)]})
+    assert list(ladder.data[0].y) == [80000.0] and len(ladder.data[1].y) == 0
+    ratio = np.array([[0.5, 1.5], [np.inf, 0.2]])
+    heat = charts.frontier_heatmap(np.array([-0.1, 0.1]), np.array([-0.1, 0.1]), ratio, "BTC", "ETH",
+                                   boundaries={"cross": ratio})
+    assert heat.data[0].z[1][0] == 200.0 and heat.data[0].z[0][1] == 150.0
+    assert heat.data[1].contours.start == 1
+    water = charts.collateral_waterfall([{"event": "liquidated", "position": "A", "equity_before": 100.0,
+                                          "equity_after": 40.0}], 100.0, "USDT", "t")
+    assert list(water.data[0].y) == [100.0, -60.0]
+    bars = charts.grouped_bars(["a", "b"], {"cross": [0.1, None]}, "t", "%", percent=True)
+    assert list(bars.data[0].y) == [pytest.approx(10.0), None]
+
+
+def test_samples_dir_has_all() -> None:
+    assert len(SAMPLES) >= 6
+    assert SAMPLES[0] == "mixed-cross-isolated"
+    assert all((Path(__file__).resolve().parents[1] / "fixtures" / "portfolios" / f"{n}.json").is_file()
+               for n in SAMPLES)
