@@ -193,3 +193,18 @@ def histogram(values: FloatArray, title: str, unit: str, color: str = COLORS["li
     fig.update_xaxes(title=unit)
     fig.update_yaxes(title="paths")
     return fig
+
+
+def cumulative_probability(curves: Mapping[str, Mapping[str, Sequence[float]] | None]) -> go.Figure:
+    """Probability of having been liquidated by each hour, one line per view."""
+    fig = _figure("Probability of liquidation by time")
+    for view, curve in curves.items():
+        if not curve:
+            continue
+        fig.add_trace(go.Scatter(
+            x=list(curve["hours"]), y=[100.0 * p for p in curve["probability"]], mode="lines",
+            name=VIEW_LABELS.get(view, view), line={"color": VIEW_COLORS.get(view), "width": 2},
+            hovertemplate="%{x} h<br>%{y:.2f} %<extra>" + VIEW_LABELS.get(view, view) + "</extra>"))
+    fig.update_xaxes(title="hours")
+    fig.update_yaxes(title="probability (%)", ticksuffix=" %")
+    return fig

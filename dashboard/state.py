@@ -218,3 +218,70 @@ def stress_all_cached(text: str, measure: str) -> list[dict[str, Any]]:
 
     resolved = resolve(parse_cached(text))
     return [stress(resolved, p["name"], measure) for p in list_presets()]
+
+
+def probability_section(text: str) -> None:
+    """Probability of liquidation over a chosen horizon (Monte Carlo; progress shown while it runs).
+
+    Not cached through ``st.cache_data`` on purpose: it runs on a button, and its result is kept in the
+    session for the portfolio and settings it was computed for.
+    """
+    from dashboard.charts import cumulative_probability
+    from dashboard.views import VIEW_TITLES
+    from margin.marketdata import annual_volatility, load_daily_closes
+    from margin.risk import risk
+    from margin.scenarios import bases_of, lookup_asset
+
+    st.subheader("Probability of liquidation")
+    resolved = resolve(parse_cached(text))
+    if not resolved.legs:
+        st.info("The portfolio holds no position.")
+        return
+    hist = load_daily_closes().window(366)
+    known = set(hist.assets)
+    missing = [b for b in bases_of(resolved) if lookup_asset(b) not in known]
+    c1, c2, c3 = st.columns(3)
+    horizons = ["1d", "3d", "7d", "14d", "30d"]
+    horizon = c1.selectbox("Horizon", horizons, index=horizons.index(url_choice("horizon", horizons, "7d")),
+                           key="risk_horizon")
+    models = ["bootstrap", "student-t", "gbm"]
+    model = c2.selectbox("Model", models, index=models.index(url_choice("model", models, "bootstrap")),
+                         key="risk_model")
+    paths = c3.select_slider("Paths", options=[1000, 2000, 5000, 10000, 20000], value=5000, key="risk_paths")
+    set_url(horizon=horizon, model=model)
+    vols: dict[str, float] = {}
+    if missing:
+        top = max(annual_volatility(hist).values())
+        st.caption(f"No shipped price history for {', '.join(missing)}: their volatility is set to {top:.0%} a "
+                   "year (the highest of the shipped assets) and they move with BTC; change it here.")
+        cols = st.columns(min(len(missing), 4))
+        for k, base in enumerate(missing):
+            vols[base] = cols[k % len(cols)].number_input(f"{base} annual volatility", min_value=0.05,
+                                                          max_value=5.0, value=round(top, 2), step=0.05,
+                                                          key=f"risk_vol_{base}")
+    settings = (text, horizon, model, int(paths), tuple(sorted(vols.items())))
+    if st.button("Run the simulation", key="risk_run"):
+        bar = st.progress(0.0, text="Simulating hourly paths...")
+        try:
+            doc = risk(resolved, horizon, paths=int(paths), seed=0, model=model, vols=vols,
+                       progress=lambda f: bar.progress(min(f, 1.0), text=f"Simulating hourly paths... {f:.0%}"))
+        except PortfolioError as err:
+            bar.empty()
+            st.error("\n".join(portfolio_error_lines(err)))
+            return
+        bar.empty()
+        st.session_state["risk_result"] = (settings, doc)
+    stored = st.session_state.get("risk_result")
+    if not stored or stored[0] != settings:
+        st.caption("Press the button to simulate (seeded: the same settings give the same result).")
+        return
+    doc = stored[1]
+    rows = []
+    for view, body in doc["modes"].items():
+        t = body["time_to_liquidation_hours"] or {}
+        rows.append({"view": VIEW_TITLES[view], "probability": body["probability"], "95 % CI low": body["ci95"][0],
+                     "95 % CI high": body["ci95"][1], "median hours to liquidation": t.get("p50"),
+                     "p5 hours": t.get("p5"), "p95 hours": t.get("p95")})
+    st.dataframe(rows, hide_index=True, width="stretch")
+    cum = {view: body.get("cumulative") for view, body in doc["modes"].items()}
+    st.plotly_chart(cumulative_probability(cum), width="stretch", key="risk_chart")

@@ -139,6 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT")
     st.add_argument("--price", action="append", metavar="SYMBOL=PRICE")
     st.add_argument("--position-mode", default="one-way", choices=("one-way", "hedge"))
+    rk = sub.add_parser("risk", help="probability of liquidation over a horizon (Monte Carlo and closed form)")
+    _add_input(rk)
+    rk.add_argument("--horizon", required=True, help="7d, 36h, 2w")
+    rk.add_argument("--paths", type=int, default=10000)
+    rk.add_argument("--seed", type=int, default=0)
+    rk.add_argument("--model", default="bootstrap", choices=("bootstrap", "student-t", "gbm"))
+    rk.add_argument("--vol", action="append", default=[], metavar="ASSET=ANNUAL_VOL",
+                    help="an asset's annualised volatility (BTC=0.6) instead of the one estimated from history")
     fr = sub.add_parser("frontier", help="liquidation frontier over joint moves of two assets")
     _add_input(fr)
     fr.add_argument("--x", required=True, help="base asset on the x axis (e.g. BTC)")
@@ -210,7 +218,25 @@ def cmd_frontier(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-COMMANDS = {"evaluate": cmd_evaluate, "stress": cmd_stress, "frontier": cmd_frontier}
+def cmd_risk(args: argparse.Namespace) -> str:
+    from .risk import parse_vols, risk
+
+    doc: dict[str, Any] = risk(resolve(_load(args)), args.horizon, paths=args.paths, seed=args.seed,
+                               model=args.model, vols=parse_vols(args.vol))
+    if args.format == "json":
+        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    lines = [f"probability of liquidation within {doc['horizon_hours']} h ({doc['paths']:,} paths, model "
+             f"{args.model}, seed {doc['seed']}; a touch at an hourly close liquidates)"]
+    for view, body in doc["modes"].items():
+        lo, hi = body["ci95"]
+        t = body["time_to_liquidation_hours"]
+        when = "" if t is None or t.get("p50") is None else (
+            f"; time to liquidation p5/p50/p95 {t['p5']:.0f}/{t['p50']:.0f}/{t['p95']:.0f} h")
+        lines.append(f"  {view}: {body['probability']:.2%} (95 % CI {lo:.2%} to {hi:.2%}){when}")
+    return "\n".join(lines) + "\n"
+
+
+COMMANDS = {"evaluate": cmd_evaluate, "stress": cmd_stress, "frontier": cmd_frontier, "risk": cmd_risk}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

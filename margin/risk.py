@@ -5,7 +5,7 @@ Two tools, both with zero expected price drift by default:
 1. **Closed form, one position** (:func:`first_passage_probability`). Under geometric Brownian motion
    ``dS = μ S dt + σ S dW`` the log price ``X_t = ln(S_t/S_0) = ν t + σ W_t`` is a Brownian motion with
    drift ``ν = μ − σ²/2``. By the reflection principle (Harrison 1985, *Brownian Motion and Stochastic
-   Flow Systems*, §1.8; Shreve 2004, *Stochastic Calculus for Finance II*, §7.2; the barrier-option
+   Flow Systems*, ch. 1; Shreve 2004, *Stochastic Calculus for Finance II*, §7.2; the barrier-option
    literature: Merton 1973, Reiner & Rubinstein 1991 "Breaking down the barriers"), for a barrier
    ``a = ln b`` and ``s = σ√T``:
 
@@ -43,31 +43,36 @@ Two tools, both with zero expected price drift by default:
    with BTC over the window (so its correlation with asset j is ``ρ·corr(BTC, j)``).
 
    At every hourly close every pool of every view is checked with the engine's trigger (format §2:
-   equity ≤ maintenance, fees and Bybit's at-entry maintenance included) computed from
-   :func:`margin.engine.position_state`; the first touch liquidates (the hourly close crossing: excursions
-   inside an hour are not seen, which biases probabilities down; compare with the closed form at the
-   Broadie–Glasserman–Kou shifted barrier, :func:`discrete_barrier`). A view is liquidated on a path
-   when any of its pools holding positions is. The loop runs over chunks of hourly steps, vectorised
-   over paths, positions and pools; memory stays per chunk.
+   equity ≤ maintenance, tiers, fees and Bybit's at-entry maintenance included; :class:`Triggers`, held
+   equal to :func:`margin.engine.evaluate` by a test); the first touch liquidates (the hourly close
+   crossing: excursions inside an hour are not seen, which biases probabilities down; compare with the
+   closed form at the Broadie–Glasserman–Kou shifted barrier, :func:`discrete_barrier`). A view is liquidated on a path
+   when any of its pools holding positions is. The loop runs over hourly steps, vectorised over paths,
+   positions and pools; returns are drawn in chunks of steps, so memory stays per chunk.
 
 Confidence intervals: Wilson score interval for a probability (Wilson 1927, "Probable inference, the
 law of succession, and statistical inference", JASA 22:209-212); distribution-free interval for the
 median time from the order statistics (normal approximation to the binomial; Conover, *Practical
-Nonparametric Statistics*, 3rd ed., §3.2). Seeded with ``numpy.random.default_rng(seed)``: the same
-inputs and seed give the same output.
+Nonparametric Statistics*, 3rd ed., §3.2; one rank wider on the upper side). Seeded with
+``numpy.random.default_rng(seed)``: the same inputs and seed give the same output on one machine (the
+BLAS library may round the correlation product differently elsewhere).
+
+Limits: marks follow their base's ratio (basis and funding ignored); non-settle collateral without a
+history or ``--vol`` is held at its price; an hourly close is the only monitoring; no liquidation
+cascade or partial liquidation (a pool's first touch ends it for that path).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from .engine import VIEWS, Book, compile_book, evaluate, liquidation_prices, position_state
+from .engine import VIEWS, Book, compile_book, evaluate, liquidation_prices
 from .errors import PortfolioError, Problem
 from .marketdata import DAYS_PER_YEAR, PriceHistory, annual_volatility, correlation, load_daily_closes
 from .portfolio import Resolved
@@ -90,8 +95,8 @@ MAX_VOL = 10.0
 #: Mathematical Finance 7(4): β = −ζ(1/2)/√(2π)
 BGK_BETA = 0.5825971579390106
 Z95 = 1.959963984540054
-#: elements of one (steps × paths × positions) chunk: bounds the memory of a chunk
-CHUNK_ELEMENTS = 2_000_000
+#: elements of one chunk of draws (steps × paths × assets): bounds its memory
+CHUNK_ELEMENTS = 2_400_000
 MAX_CHUNK_STEPS = 24
 NEVER = np.iinfo(np.int32).max
 
@@ -113,7 +118,7 @@ def first_passage_probability(barrier_ratio: npt.ArrayLike, sigma_annual: npt.Ar
 
     ``direction`` ``"down"``: ``P(min_{t≤T} S_t/S_0 ≤ b)`` (a long's liquidation level, b < 1);
     ``"up"``: ``P(max S_t/S_0 ≥ b)`` (a short's, b > 1); ``None``: down where ``b < 1``, up where ``b > 1``.
-    Reflection principle for Brownian motion with drift ``ν = μ − σ²/2`` (Harrison 1985 §1.8; Shreve,
+    Reflection principle for Brownian motion with drift ``ν = μ − σ²/2`` (Harrison 1985 ch. 1; Shreve,
     *Stochastic Calculus for Finance II*, §7.2), ``a = ln b``, ``s = σ√T``, ``T`` in years (8,760 h):
 
     ``P_down = Φ((a − νT)/s) + exp(2νa/σ²)·Φ((a + νT)/s)``,
@@ -157,7 +162,8 @@ def first_passage_probability(barrier_ratio: npt.ArrayLike, sigma_annual: npt.Ar
 def discrete_barrier(barrier_ratio: npt.ArrayLike, sigma_annual: npt.ArrayLike, step_hours: float = 1.0) -> FloatArray:
     """Barrier shifted away from the price so that continuous monitoring matches monitoring every
     ``step_hours``: ``b·exp(∓β σ √Δt)`` (− for a down barrier, + for an up one), ``β = −ζ(½)/√(2π) ≈
-    0.5826`` (Broadie, Glasserman & Kou 1997, Theorem 1; error o(1/√m) for m monitoring dates)."""
+    0.5826`` (Broadie, Glasserman & Kou 1997, Mathematical Finance 7(4); error o(1/√m) for m monitoring
+    dates)."""
     b = np.asarray(barrier_ratio, dtype=np.float64)
     shift = BGK_BETA * np.asarray(sigma_annual, dtype=np.float64) * math.sqrt(step_hours / HOURS_PER_YEAR)
     return np.asarray(np.where(b < 1.0, b * np.exp(-shift), b * np.exp(shift)), dtype=np.float64)
@@ -268,23 +274,29 @@ class MarketModel:
         return np.asarray(-0.5 * self.vol ** 2 / HOURS_PER_YEAR, dtype=np.float64)
 
     def draw(self, rng: np.random.Generator, steps: int, paths: int) -> FloatArray:
-        """Hourly log returns (steps, paths, A), float64."""
+        """Hourly log returns, float64, laid out (A, steps, paths): one row of paths per asset and step."""
         a = len(self.assets)
         if self.name == "bootstrap":
             assert self.rows is not None and self.mix is not None
             idx = rng.integers(0, self.rows.shape[0], size=(steps, paths))
-            out = self.rows[idx] @ self.mix
+            picked = self.rows.T[:, idx]  # (K, steps, paths)
+            if self.mix.shape[0] == a and np.array_equal(self.mix, np.eye(a)):
+                out = picked
+            else:
+                k = self.mix.shape[0]
+                out = _blocked_matmul(self.mix.T, picked.reshape(k, steps * paths)).reshape(a, steps, paths)
             if np.any(self.noise > 0):
                 cols = np.flatnonzero(self.noise > 0)
-                z = rng.standard_normal((steps, paths, cols.size), dtype=np.float32)
-                out[..., cols] += z * self.noise[cols]
+                own = rng.standard_normal((cols.size, steps, paths), dtype=np.float32)
+                out[cols] += own * self.noise[cols][:, None, None]
         else:
-            z = rng.standard_normal((steps, paths, a), dtype=np.float32)
-            out = z.astype(np.float64) @ (self.factor.T * self.hourly_vol[None, :])
+            z: FloatArray = np.asarray(rng.standard_normal((a, steps * paths), dtype=np.float32), dtype=np.float64)
+            # one product for the whole chunk: (A, A) @ (A, steps·paths)
+            out = _blocked_matmul(self.factor * self.hourly_vol[:, None], z).reshape(a, steps, paths)
             if self.name == "student-t":
-                w = rng.chisquare(self.df, size=(steps, paths, 1))
+                w = rng.chisquare(self.df, size=(steps, paths))
                 out *= np.sqrt((self.df - 2.0) / w)
-        out += self.hourly_drift
+        out += self.hourly_drift[:, None, None]
         return np.asarray(out, dtype=np.float64)
 
     def describe(self) -> dict[str, object]:
@@ -305,6 +317,27 @@ class MarketModel:
         if self.name == "bootstrap" and self.rows is not None:
             out["bootstrap_days"] = int(self.rows.shape[0])
         return out
+
+
+def _blocked_matmul(m: FloatArray, x: FloatArray) -> FloatArray:
+    """``m @ x`` for a small ``m`` (A, K) and a wide ``x`` (K, N), one block of columns per BLAS call.
+
+    Each call stays below OpenBLAS's threading threshold (about 2.6·10⁵ multiply-adds), so the product
+    runs on the calling thread: woken BLAS threads spin-wait after a call and slow the element-wise
+    work that follows on a small shared machine. Same numbers as ``m @ x`` up to rounding.
+    """
+    a, k = m.shape
+    n = x.shape[1]
+    block = max(64, 131072 // max(1, a * k))
+    nb = n // block
+    out = np.empty((a, n))
+    if nb:
+        xv = x[:, : nb * block].reshape(k, nb, block).transpose(1, 0, 2)
+        ov = out[:, : nb * block].reshape(a, nb, block).transpose(1, 0, 2)
+        np.matmul(m, xv, out=ov)
+    if n > nb * block:
+        out[:, nb * block :] = m @ x[:, nb * block :]
+    return out
 
 
 def _factor(corr: FloatArray) -> FloatArray:
@@ -407,60 +440,193 @@ def build_model(assets: Sequence[str], model: str = "bootstrap", vols: Mapping[s
 
 
 class Triggers:
-    """Every pool of every view at a matrix of marks, with one position pass and one product.
+    """Every pool of every view at a matrix of marks: per position a closed form, per pool a sum.
 
-    Per position ``net = UPNL − maintenance`` (``margin.engine.position_state``: tier of the notional at
-    the mark, §1.1; OKX fee to close, §4; Bybit isolated maintenance at entry, §3.2); per pool
-    ``wallet + Σ net ≤ 0`` with the engine's pools (format §2), every view's pools side by side.
+    Per position, ``net = UPNL − maintenance − fee`` at mark ``P`` within one tier ``k`` (``margin-models.md``
+    §0, §1.1 [bracket_lookup]; OKX fee to close §4; Deribit size-dependent rate §5.1) is
+    ``α_k·P + β_k + γ_k/P + δ_k/P²``: linear ``α = s·q − q·(m + k_s·q) − fee·q``, ``β = −s·q·EP + cum``;
+    inverse ``β = s·q/EP + cum``, ``γ = −q·(s + m + fee)``, ``δ = −k_s·q²``; Bybit isolated maintenance at
+    entry (§3.2) replaces the tier terms by ``−mm_entry``. The tier changes where the notional crosses a
+    floor: ``P ≥ F/q`` (linear) or ``P ≤ q/F`` (inverse); per step only the positions whose marks straddle
+    a floor across the paths look tiers up element by element. A pool (format §2) is liquidated when
+    ``wallet + Σ net ≤ 0``. Pools that are the same in several views (an isolated position, a cross
+    pool with the same members and wallet) are computed once. Arrays are laid out (positions, paths).
     :func:`margin.engine.evaluate` gives the same flags (a test holds them equal).
     """
 
     def __init__(self, books: Mapping[str, Book]) -> None:
-        self.views = tuple(books)
         first = next(iter(books.values()))
-        self.book = first
-        p = first.n_positions
-        blocks: list[FloatArray] = []
-        fixes: list[FloatArray] = []
-        wallets: list[FloatArray] = []
-        occupied: list[BoolArray] = []
-        colls: list[FloatArray] = []
-        self.slices: dict[str, slice] = {}
-        start = 0
-        for view, b in books.items():
-            g = b.n_pools
-            w = np.zeros((p, g))
-            w[np.arange(p), b.pool] = 1.0
-            blocks.append(w)
-            fixes.append(w * b.at_entry[:, None])
-            wallets.append(b.pool_wallet)
-            occupied.append(np.bincount(b.pool, minlength=g) > 0)
-            colls.append(b.collateral_weight if b.collateral_assets else np.zeros((0, g)))
-            self.slices[view] = slice(start, start + g)
-            start += g
-        self.member = np.hstack(blocks) if blocks else np.zeros((p, 0))
-        fix = np.hstack(fixes) if fixes else np.zeros((p, 0))
-        self.fix = fix if fix.any() else None
-        self.wallet = np.concatenate(wallets)
-        self.occupied = np.concatenate(occupied)
-        self.coll_weight = np.hstack(colls)
-        self.fee = first.fee if first.fee.any() else None
+        self.book = b = first
+        tiers = b.tiers
+        self.width = tiers.width
+        t = b.sym
+        q = b.size[:, None]
+        s = b.sign[:, None]
+        ep = b.entry[:, None]
+        fee = b.fee[:, None]
+        lin = ~b.inverse[:, None]
+        m, ks, cum = tiers.mmr[t], tiers.mmr_per_size[t], tiers.cum[t]
+        self.alpha = np.where(lin, s * q - q * (m + ks * q) - fee * q, 0.0).ravel()
+        self.beta = np.where(lin, -s * q * ep + cum, s * q / ep + cum).ravel()
+        self.gamma = np.where(lin, 0.0, -q * (s + m + fee)).ravel()
+        self.delta = np.where(lin, 0.0, -ks * q * q).ravel()
+        self.inverse_rows = np.flatnonzero(b.inverse)
+        self.any_delta = bool(np.any(self.delta != 0))
+        floors = tiers.floor[t, 1:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.thr = np.where(lin, floors / q, q / floors)  # (P, K-1) in mark space
+        self.linear = ~b.inverse
+        # at-entry variant (isolated positions on venues valuing maintenance at entry)
+        qv, sv, epv, feev = b.size, b.sign, b.entry, b.fee
+        self.alpha_e = np.where(self.linear, sv * qv - feev * qv, 0.0)
+        self.beta_e = np.where(self.linear, -sv * qv * epv, sv * qv / epv) - b.mm_entry
+        self.gamma_e = np.where(self.linear, 0.0, -qv * (sv + feev))
+        # unique pools over the views: cross pools first, then isolated ones
+        self.views = tuple(books)
+        cross_keys: dict[tuple[object, ...], int] = {}
+        iso_keys: dict[tuple[object, ...], int] = {}
+        cross_members: list[BoolArray] = []
+        cross_wallet: list[float] = []
+        cross_coll: list[FloatArray] = []
+        iso: list[tuple[int, bool, float]] = []
+        refs: dict[str, list[tuple[str, int]]] = {}
+        for view, bk in books.items():
+            refs[view] = []
+            for g in range(bk.n_pools):
+                members = bk.pool == g
+                wallet = float(bk.pool_wallet[g])
+                if not members.any():
+                    refs[view].append(("none", -1))
+                elif bk.pool_mode[g] == "isolated":
+                    i = int(np.flatnonzero(members)[0])
+                    key: tuple[object, ...] = (i, bool(bk.at_entry[i]), wallet)
+                    if key not in iso_keys:
+                        iso_keys[key] = len(iso)
+                        iso.append((i, bool(bk.at_entry[i]), wallet))
+                    refs[view].append(("iso", iso_keys[key]))
+                else:
+                    weight = bk.collateral_weight[:, g] if bk.collateral_assets else np.zeros(0)
+                    key = (members.tobytes(), wallet, weight.tobytes())
+                    if key not in cross_keys:
+                        cross_keys[key] = len(cross_members)
+                        cross_members.append(members)
+                        cross_wallet.append(wallet)
+                        cross_coll.append(weight)
+                    refs[view].append(("cross", cross_keys[key]))
+        self.n_cross = len(cross_members)
+        self.n_unique = self.n_cross + len(iso)
+        self.view_pools = {v: np.array([-1 if kind == "none" else (k if kind == "cross" else self.n_cross + k)
+                                        for kind, k in r], dtype=np.intp) for v, r in refs.items()}
+        self.cross_rows = [None if bool(mm.all()) else np.flatnonzero(mm) for mm in cross_members]
+        self.cross_wallet = np.array(cross_wallet, dtype=np.float64)
+        self.cross_coll = np.column_stack(cross_coll) if cross_coll and cross_coll[0].size else None
+        self.iso_pos = np.array([i for i, _, _ in iso], dtype=np.intp)
+        self.iso_wallet = np.array([w for _, _, w in iso], dtype=np.float64)
+        entry = np.array([e for _, e, _ in iso], dtype=bool)
+        self.iso_plain = np.flatnonzero(~entry)
+        self.iso_entry = np.flatnonzero(entry)
 
-    def liquidated(self, marks: FloatArray, collateral_prices: FloatArray | None = None) -> BoolArray:
-        """(S, total pools) flags at marks (S, n_symbols) and collateral prices (S, n_collateral)."""
-        b = self.book
-        st = position_state(b, marks)
-        mm = st.mm_at_mark
-        net = st.upnl - mm
-        if self.fee is not None:
-            net -= self.fee * st.notional
-        total = net @ self.member
-        if self.fix is not None:
-            total += (mm - b.mm_entry) @ self.fix
-        total += self.wallet
-        if collateral_prices is not None and self.coll_weight.shape[0]:
-            total += (collateral_prices - b.collateral_price) @ self.coll_weight
-        return np.asarray(self.occupied & (total <= 0.0), dtype=np.bool_)
+    def _net(self, mark: FloatArray) -> FloatArray:
+        """``UPNL − maintenance − fee`` of every position (rows) on every path (columns)."""
+        p = mark.shape[0]
+        k_w = self.width
+        lin = self.linear
+        if k_w > 1 and p:
+            lo = mark.min(axis=1)
+            hi = mark.max(axis=1)
+            thr = self.thr
+            base = np.where(lin, (thr <= lo[:, None]).sum(axis=1), (thr >= hi[:, None]).sum(axis=1))
+            top = np.where(lin, (thr <= hi[:, None]).sum(axis=1), (thr >= lo[:, None]).sum(axis=1))
+        else:
+            base = top = np.zeros(p, dtype=np.intp)
+        flat = np.arange(p) * k_w + base
+        net = mark * self.alpha[flat][:, None]
+        net += self.beta[flat][:, None]
+        rows = self.inverse_rows
+        if rows.size:
+            with np.errstate(divide="ignore"):
+                inv = 1.0 / mark[rows]
+            extra = inv * self.gamma[flat[rows]][:, None]
+            if self.any_delta:
+                extra += inv * inv * self.delta[flat[rows]][:, None]
+            net[rows] += extra
+        cross = np.flatnonzero(top > base)
+        if cross.size:
+            net[cross] = self._cross_tiers(mark[cross], net[cross], cross, base[cross], top[cross])
+        return np.asarray(net, dtype=np.float64)
+
+    def _cross_tiers(self, sub: FloatArray, net: FloatArray, rows: IntArray, base: IntArray,
+                     top: IntArray) -> FloatArray:
+        """``net`` of the rows whose paths straddle tier floors: from the tier at the base of the range,
+        add each further tier's change of coefficients where the mark has crossed its floor (floors are
+        crossed in order, so the tier is ``base`` plus the number of floors crossed)."""
+        k_w = self.width
+        lin = self.linear[rows]
+        span = int((top - base).max())
+        col = base[:, None] + np.arange(span)[None, :]  # (n, span): threshold index
+        valid = col < top[:, None]
+        col_c = np.minimum(col, k_w - 2)
+        sign = np.where(lin, 1.0, -1.0)[:, None]
+        thr = np.where(valid, self.thr[rows[:, None], col_c] * sign, np.inf)
+        if lin.all():
+            key = sub
+        elif not lin.any():
+            key = -sub
+        else:
+            key = sub * sign
+        lo_idx = rows[:, None] * k_w + np.minimum(col, k_w - 1)
+        hi_idx = rows[:, None] * k_w + np.minimum(col + 1, k_w - 1)
+        inv_rows = not lin.all()
+        if inv_rows:
+            with np.errstate(divide="ignore"):
+                inv = 1.0 / sub
+        for j in range(span):
+            crossed = key >= thr[:, j : j + 1]
+            d_a = (self.alpha[hi_idx[:, j]] - self.alpha[lo_idx[:, j]])[:, None]
+            d_b = (self.beta[hi_idx[:, j]] - self.beta[lo_idx[:, j]])[:, None]
+            step = sub * d_a
+            step += d_b
+            if inv_rows:
+                d_g = (self.gamma[hi_idx[:, j]] - self.gamma[lo_idx[:, j]])[:, None]
+                d_d = (self.delta[hi_idx[:, j]] - self.delta[lo_idx[:, j]])[:, None]
+                step += inv * d_g + inv * inv * d_d
+            np.add(net, step, out=net, where=crossed)
+        return net
+
+    def unique_flags(self, mark: FloatArray, collateral_prices: FloatArray | None = None) -> BoolArray:
+        """(unique pools, S) liquidation flags at position marks (P, S) and collateral prices (n_coll, S)."""
+        net = self._net(mark)
+        vals = np.empty((self.n_unique, mark.shape[1]))
+        for c, rows in enumerate(self.cross_rows):
+            vals[c] = net.sum(axis=0) if rows is None else net[rows].sum(axis=0)
+        if self.n_cross:
+            vals[: self.n_cross] += self.cross_wallet[:, None]
+            if collateral_prices is not None and self.cross_coll is not None:
+                moved = collateral_prices - self.book.collateral_price[:, None]
+                vals[: self.n_cross] += self.cross_coll.T @ moved
+        if self.iso_plain.size:
+            vals[self.n_cross + self.iso_plain] = net[self.iso_pos[self.iso_plain]] + \
+                self.iso_wallet[self.iso_plain][:, None]
+        if self.iso_entry.size:
+            pos = self.iso_pos[self.iso_entry]
+            mk = mark[pos]
+            v = mk * self.alpha_e[pos][:, None] + (self.beta_e[pos] + self.iso_wallet[self.iso_entry])[:, None]
+            if self.inverse_rows.size:
+                with np.errstate(divide="ignore"):
+                    v += self.gamma_e[pos][:, None] / mk
+            vals[self.n_cross + self.iso_entry] = v
+        return np.asarray(vals <= 0.0, dtype=np.bool_)
+
+    def liquidated(self, marks: FloatArray, collateral_prices: FloatArray | None = None) -> dict[str, BoolArray]:
+        """Per view, (S, G) pool flags at symbol marks (S, n_symbols): as ``margin.engine.evaluate``."""
+        mark = np.ascontiguousarray(np.asarray(marks)[:, self.book.sym].T)
+        cp = None if collateral_prices is None else np.ascontiguousarray(np.asarray(collateral_prices).T)
+        flags = self.unique_flags(mark, cp)
+        out = {}
+        for view in self.views:
+            cols = self.view_pools[view]
+            out[view] = np.where(cols >= 0, flags[np.maximum(cols, 0)].T, False)
+        return out
 
 
 # --------------------------------------------------------------------------- Monte Carlo
@@ -478,15 +644,21 @@ class Simulation:
     books: dict[str, Book]
 
     def view_first(self, view: str) -> npt.NDArray[np.int32]:
-        occupied = np.bincount(self.books[view].pool, minlength=self.books[view].n_pools) > 0
-        f = self.first[view][:, occupied]
+        f = self.first[view]
         return f.min(axis=1) if f.shape[1] else np.full(self.paths, NEVER, dtype=np.int32)
 
 
 def simulate(resolved: Resolved, horizon_hours: int, paths: int = DEFAULT_PATHS, seed: int = 0,
              model: str | MarketModel = "bootstrap", vols: Mapping[str, float] | None = None,
-             history: PriceHistory | None = None, views: Sequence[str] = VIEWS) -> Simulation:
-    """Run the Monte Carlo: paths × hourly steps, first touch of every pool of every view."""
+             history: PriceHistory | None = None, views: Sequence[str] = VIEWS,
+             progress: Callable[[float], None] | None = None) -> Simulation:
+    """Run the Monte Carlo: paths × hourly steps, first touch of every pool of every view.
+
+    ``progress`` (optional) is called with the fraction of the horizon simulated after each chunk of steps.
+
+    Returns are drawn in chunks of up to 24 hourly steps (assets × steps × paths); the pools are checked
+    at every hourly close, one step at a time, vectorised over paths, positions and pools.
+    """
     books = {v: compile_book(resolved, v) for v in views}
     first_book = books[views[0]]
     symbols = first_book.symbols
@@ -499,42 +671,47 @@ def simulate(resolved: Resolved, horizon_hours: int, paths: int = DEFAULT_PATHS,
     assets = list(dict.fromkeys([*sym_assets, *coll_sim]))
     mm = model if isinstance(model, MarketModel) else build_model(assets, model, vols, hist)
     a_index = {a: i for i, a in enumerate(mm.assets)}
-    sym_col = np.array([a_index[a] for a in sym_assets], dtype=np.intp)
+    pos_col = np.array([a_index[sym_assets[s]] for s in first_book.sym], dtype=np.intp)
+    mark0 = first_book.marks[first_book.sym][:, None]
     coll_cols = np.array([a_index.get(c, -1) for c in coll_names], dtype=np.intp)
+    moving = np.flatnonzero(coll_cols >= 0)
+    coll0 = first_book.collateral_price[:, None]
     triggers = Triggers(books)
-    n_total = triggers.wallet.size
-    first = np.full((paths, n_total), NEVER, dtype=np.int32)
-    now = triggers.liquidated(first_book.marks[None, :], first_book.collateral_price[None, :] if coll_names else None)
-    first[:, now[0]] = 0
+    first = np.full((triggers.n_unique, paths), NEVER, dtype=np.int32)
+    now = triggers.unique_flags(mark0, coll0 if coll_names else None)
+    first[now[:, 0]] = 0
     rng = np.random.default_rng(seed)
-    mark0 = first_book.marks
-    coll0 = first_book.collateral_price
-    chunk = max(1, min(MAX_CHUNK_STEPS, CHUNK_ELEMENTS // max(1, paths * max(first_book.n_positions, len(mm.assets),
-                                                                             n_total))))
-    log_level = np.zeros((paths, len(mm.assets)))
+    n_a = len(mm.assets)
+    chunk = max(1, min(MAX_CHUNK_STEPS, CHUNK_ELEMENTS // max(1, paths * max(n_a, 1))))
+    level = np.zeros((n_a, paths))
+    ratio = np.empty((n_a, paths))
+    direct = pos_col.size == n_a and bool(np.array_equal(pos_col, np.arange(n_a)))
+    mark = np.empty((pos_col.size, paths))
+    cp = np.repeat(coll0, paths, axis=1) if coll_names else None
     done = 0
-    while done < horizon_hours and len(mm.assets):
+    while done < horizon_hours and n_a and triggers.n_unique:
         steps = min(chunk, horizon_hours - done)
         x = mm.draw(rng, steps, paths)
-        np.cumsum(x, axis=0, out=x)
-        x += log_level
-        log_level = x[-1].copy()
-        ratio = np.exp(x)  # (steps, paths, A)
-        marks = (ratio[..., sym_col] * mark0).reshape(steps * paths, len(symbols))
-        cp = None
-        if coll_names:
-            cp_3 = np.broadcast_to(coll0, (steps, paths, len(coll_names))).copy()
-            moving = coll_cols >= 0
-            cp_3[..., moving] = coll0[moving] * ratio[..., coll_cols[moving]]
-            cp = cp_3.reshape(steps * paths, len(coll_names))
-        liq = triggers.liquidated(marks, cp).reshape(steps, paths, n_total)
-        hit = liq.any(axis=0)
-        new = hit & (first == NEVER)
-        if new.any():
-            when = np.argmax(liq, axis=0).astype(np.int32) + np.int32(done + 1)
-            first[new] = when[new]
+        for j in range(steps):
+            level += x[:, j]
+            np.exp(level, out=ratio)
+            if direct:
+                np.multiply(ratio, mark0, out=mark)
+            else:
+                np.multiply(ratio[pos_col], mark0, out=mark)
+            if cp is not None and moving.size:
+                cp[moving] = coll0[moving] * ratio[coll_cols[moving]]
+            flags = triggers.unique_flags(mark, cp)
+            flags &= first == NEVER
+            if flags.any():
+                first[flags] = done + j + 1
         done += steps
-    per_view = {v: first[:, triggers.slices[v]] for v in books}
+        if progress is not None:
+            progress(done / horizon_hours)
+    per_view = {}
+    for view in books:
+        cols = triggers.view_pools[view]
+        per_view[view] = np.where(cols[None, :] >= 0, first[np.maximum(cols, 0)].T, NEVER).astype(np.int32)
     return Simulation(model=mm, horizon_hours=horizon_hours, paths=paths, seed=seed, first=per_view, books=books)
 
 
@@ -659,7 +836,7 @@ def _check(horizon_hours: int | str, paths: int, seed: int, model: str,
 
 def risk(resolved: Resolved, horizon_hours: int | str, paths: int = DEFAULT_PATHS, seed: int = 0,
          model: str = "bootstrap", vols: Mapping[str, float] | None = None,
-         history: PriceHistory | None = None) -> dict[str, object]:
+         history: PriceHistory | None = None, progress: Callable[[float], None] | None = None) -> dict[str, object]:
     """The JSON document of ``python -m margin risk`` (format §5): probability of liquidation per view.
 
     ``{"horizon_hours", "paths", "seed", "model": {parameters used}, "modes": {VIEW: {"probability",
@@ -672,7 +849,7 @@ def risk(resolved: Resolved, horizon_hours: int | str, paths: int = DEFAULT_PATH
     bases = list(dict.fromkeys(leg.instrument.base for leg in resolved.legs))
     hist = history if history is not None else load_daily_closes()
     hours = _check(horizon_hours, paths, seed, model, vols, [*bases, *[c for c in coll if c not in bases]])
-    sim = simulate(resolved, hours, int(paths), int(seed), model, vols, hist)
+    sim = simulate(resolved, hours, int(paths), int(seed), model, vols, hist, progress=progress)
     asset_vols = {a: float(v) for a, v in zip(sim.model.assets, sim.model.vol, strict=True)}
     modes: dict[str, object] = {}
     for view, book in sim.books.items():

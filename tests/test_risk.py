@@ -1,0 +1,426 @@
+"""``margin.risk``: closed-form first passage, the Monte Carlo of the whole account, intervals, inputs.
+
+Expected closed-form numbers are worked by hand below (Φ values from the normal table, to 5 digits);
+the Monte Carlo is checked against the closed form for a position alone in its pool, with the
+Broadie–Glasserman–Kou correction for hourly monitoring.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from margin import compile_book, evaluate, load_portfolio, portfolio_from_dict, resolve
+from margin.engine import VIEWS
+from margin.errors import PortfolioError
+from margin.marketdata import annual_volatility, load_daily_closes
+from margin.risk import (
+    HOURS_PER_YEAR,
+    MAX_PATHS,
+    Triggers,
+    build_model,
+    discrete_barrier,
+    first_passage_probability,
+    parse_horizon,
+    parse_vols,
+    position_first_passage,
+    risk,
+    wilson_interval,
+)
+
+SAMPLES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "portfolios").glob("*.json"))
+Z99 = 2.5758293035489004
+
+
+def _book(positions: list[dict[str, object]], prices: dict[str, float], collateral: float = 100_000.0,
+          venue: str = "binance-usdm", **extra: object) -> dict[str, object]:
+    return {"format": "margin-portfolio/1", "venue": venue, "collateral": {"USDT": collateral}, "prices": prices,
+            "positions": positions, **extra}
+
+
+def _two_isolated() -> dict[str, object]:
+    """A 10× isolated BTC long and an 8× isolated ETH short: each alone in its pool (as_is view)."""
+    return _book([
+        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 80000.0, "leverage": 10,
+         "margin_mode": "isolated"},
+        {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 10, "entry_price": 2000.0, "leverage": 8,
+         "margin_mode": "isolated"},
+    ], {"BTC/USDT:USDT": 80000.0, "ETH/USDT:USDT": 2000.0})
+
+
+# --------------------------------------------------------------------------- closed form, by hand
+
+
+def test_closed_form_down_barrier_by_hand() -> None:
+    """σ = 0.8, T = 7 d = 168/8760 = 0.0191781 y, b = 0.9, μ = 0.
+
+    √T = 0.138485, s = σ√T = 0.110788; ν = μ − σ²/2 = −0.32, νT = −0.0061370; a = ln 0.9 = −0.1053605.
+    d₁ = (a − νT)/s = (−0.1053605 + 0.0061370)/0.110788 = −0.895617 → Φ = 0.18523
+    d₂ = (a + νT)/s = (−0.1053605 − 0.0061370)/0.110788 = −1.006404 → Φ = 0.15711
+    e^{2νa/σ²} = e^{−a} = 1/0.9 = 1.111111 (μ = 0)
+    P = 0.18523 + 1.111111 × 0.15711 = 0.18523 + 0.17457 = 0.35980
+    """
+    assert first_passage_probability(0.9, 0.8, 168) == pytest.approx(0.35980, abs=2e-5)
+
+
+def test_closed_form_up_barrier_by_hand() -> None:
+    """A short: σ = 1.0, T = 30 d = 720/8760 = 0.0821918 y, b = 1.2, μ = 0.
+
+    s = √0.0821918 = 0.286691; ν = −0.5, νT = −0.0410959; a = ln 1.2 = 0.1823216.
+    e₁ = (−a + νT)/s = (−0.1823216 − 0.0410959)/0.286691 = −0.779297 → Φ = 0.21790
+    e₂ = (−a − νT)/s = (−0.1823216 + 0.0410959)/0.286691 = −0.492606 → Φ = 0.31115
+    e^{2νa/σ²} = e^{−a} = 1/1.2 = 0.833333
+    P = 0.21790 + 0.833333 × 0.31115 = 0.21790 + 0.25929 = 0.47719
+    """
+    assert first_passage_probability(1.2, 1.0, 720) == pytest.approx(0.47719, abs=2e-5)
+    assert first_passage_probability(1.2, 1.0, 720, direction="up") == pytest.approx(0.47719, abs=2e-5)
+
+
+def test_closed_form_with_drift_by_hand() -> None:
+    """σ = 0.6, μ = 0.5 per year, T = 168 h, b = 0.85.
+
+    s = 0.6 × 0.138485 = 0.083091; ν = 0.5 − 0.18 = 0.32, νT = 0.0061370; a = ln 0.85 = −0.1625189.
+    d₁ = (a − νT)/s = −0.1686559/0.083091 = −2.029774 → Φ = 0.021190
+    d₂ = (a + νT)/s = −0.1563819/0.083091 = −1.882057 → Φ = 0.029914
+    e^{2νa/σ²} = e^{2 × 0.32 × (−0.1625189)/0.36} = e^{−0.288922} = 0.749070
+    P = 0.021190 + 0.749070 × 0.029914 = 0.021190 + 0.022408 = 0.043598
+    """
+    assert first_passage_probability(0.85, 0.6, 168, mu_annual=0.5) == pytest.approx(0.043598, abs=3e-6)
+
+
+def test_closed_form_limits() -> None:
+    p = first_passage_probability
+    assert p(0.0, 0.8, 168) == 0.0  # a long whose barrier is price 0 is never liquidated
+    assert p(1e-12, 0.8, 168) < 1e-100
+    assert p(1.0, 0.8, 168, direction="down") == 1.0  # already at the level
+    assert p(1.05, 0.8, 168, direction="down") == 1.0  # a long past its level
+    assert p(0.95, 0.8, 168, direction="up") == 1.0  # a short past its level
+    assert p(np.inf, 0.8, 168) == 0.0
+    assert p(np.nan, 0.8, 168) == 0.0  # no liquidation price
+    assert p(0.9, 0.0, 168) == 0.0  # no volatility, no drift: the price stays put
+    assert p(0.9, 0.8, 0) == 0.0  # no time
+    # σ = 0 with drift: X_T = νT = μT; μ = −1/y over 24 h gives −0.00274 > ln 0.999 = −0.0010005 → touched
+    assert p(0.999, 0.0, 24, mu_annual=-1.0) == 1.0
+    # close to the barrier, probability → 1; far, → 0; monotone in b, σ and T
+    b = np.linspace(0.5, 0.999, 50)
+    curve = p(b, 0.8, 168)
+    assert np.all(np.diff(curve) > 0) and curve[-1] > 0.98 and curve[0] < 1e-6
+    assert np.all(np.diff(p(0.9, np.linspace(0.1, 2.0, 20), 168)) > 0)
+    assert np.all(np.diff(p(0.9, 0.8, np.arange(1, 500, 24))) > 0)
+
+
+def test_closed_form_vectorised_and_symmetric() -> None:
+    """Down barrier b with drift ν equals up barrier 1/b with drift −ν (X ↦ −X): μ' = σ² − μ."""
+    b = np.array([0.5, 0.8, 0.95, 0.99])
+    sig = np.array([0.4, 0.8, 1.2, 0.6])
+    mu = np.array([0.0, 0.3, -0.2, 1.0])
+    down = first_passage_probability(b, sig, 240, mu)
+    up = first_passage_probability(1.0 / b, sig, 240, sig ** 2 - mu)
+    assert down.shape == (4,)
+    np.testing.assert_allclose(down, up, rtol=1e-12, atol=1e-15)
+    for i in range(4):  # vectorised equals one at a time
+        assert down[i] == first_passage_probability(b[i], sig[i], 240, mu[i])
+
+
+def test_discrete_barrier_shift() -> None:
+    """BGK: b·exp(∓0.5826 σ√Δt); σ = 0.8, Δt = 1 h: 0.5826 × 0.8 × √(1/8760) = 0.5826 × 0.8 × 0.0106843 = 0.0049797."""
+    assert discrete_barrier(0.9, 0.8) == pytest.approx(0.9 * math.exp(-0.0049797), rel=1e-6)
+    assert discrete_barrier(1.1, 0.8) == pytest.approx(1.1 * math.exp(0.0049797), rel=1e-6)
+
+
+def test_wilson_interval_by_hand() -> None:
+    """8 of 10, z = 1.96: p̂ = 0.8, z² = 3.8416, 1 + z²/n = 1.38416;
+    centre = (0.8 + 3.8416/20)/1.38416 = 0.99208/1.38416 = 0.716738;
+    half = 1.96 × √(0.8·0.2/10 + 3.8416/400)/1.38416 = 1.96 × √0.025604/1.38416 = 1.96 × 0.160013/1.38416 = 0.226582;
+    → [0.490156, 0.943320]."""
+    lo, hi = wilson_interval(8, 10, 1.96)
+    assert lo == pytest.approx(0.490156, abs=2e-6) and hi == pytest.approx(0.943320, abs=2e-6)
+    assert wilson_interval(0, 100) [0] == 0.0 and wilson_interval(100, 100)[1] == 1.0
+    # 0 of 100: upper = z²/n/(1 + z²/n) = 0.0384146/1.0384146 = 0.036994
+    assert wilson_interval(0, 100)[1] == pytest.approx(0.036994, abs=2e-6)
+
+
+# --------------------------------------------------------------------------- Monte Carlo vs closed form
+
+
+def test_monte_carlo_matches_closed_form_for_isolated_positions() -> None:
+    """gbm, 20,000 paths, 168 hourly closes, --vol BTC=0.8 ETH=0.9: each isolated pool's simulated
+    probability holds the closed form at the BGK-shifted barrier within its 99 % Wilson interval, and
+    the continuous-monitoring value (larger) lies above it: the correction is seen, not assumed."""
+    resolved = resolve(portfolio_from_dict(_two_isolated()))
+    n = 20_000
+    out = risk(resolved, 168, paths=n, seed=3, model="gbm", vols={"BTC": 0.8, "ETH": 0.9})
+    positions = {p["id"]: p for p in out["modes"]["as_is"]["positions"]}
+    pools = out["modes"]["as_is"]["pools"]
+    assert len(pools) == 2
+    for pool in pools:
+        (pid,) = pool["positions"]
+        closed = positions[pid]
+        assert closed["exact"]
+        b, sig = closed["barrier_ratio"], closed["volatility"]
+        hourly = float(first_passage_probability(discrete_barrier(b, sig), sig, 168))
+        continuous = float(first_passage_probability(b, sig, 168))
+        k = round(pool["probability"] * n)
+        lo, hi = wilson_interval(k, n, Z99)
+        assert lo <= hourly <= hi, (pid, pool["probability"], hourly)
+        assert continuous > hi, (pid, continuous, hi)
+        assert closed["probability_hourly"] == pytest.approx(hourly, rel=1e-12)
+    # the view is liquidated when either pool is: P(view) ≥ max of the pools, ≤ their sum
+    view = out["modes"]["as_is"]["probability"]
+    assert max(p["probability"] for p in pools) <= view <= sum(p["probability"] for p in pools)
+
+
+def test_time_to_liquidation_matches_closed_form() -> None:
+    """One isolated 10× BTC long, σ = 0.8, gbm, 20,000 paths over 7 d: the cumulative probability at every
+    daily checkpoint h is the closed form at horizon h (BGK barrier) within its 99 % Wilson interval, and
+    the closed-form conditional median time (F(t) = F(168)/2, by bisection) lies in the reported
+    distribution-free 95 % interval of the simulated median."""
+    data = _two_isolated()
+    data["positions"] = data["positions"][:1]  # type: ignore[index]
+    data["prices"] = {"BTC/USDT:USDT": 80000.0}
+    resolved = resolve(portfolio_from_dict(data))
+    n = 20_000
+    mode = risk(resolved, "7d", paths=n, seed=21, model="gbm", vols={"BTC": 0.8})["modes"]["isolated"]
+    (pos,) = mode["positions"]
+    b = float(discrete_barrier(pos["barrier_ratio"], 0.8))
+
+    def cdf(hours: float) -> float:
+        return float(first_passage_probability(b, 0.8, hours))
+
+    cum = mode["cumulative"]
+    assert cum["hours"] == [24, 48, 72, 96, 120, 144, 168]
+    for hours, prob in zip(cum["hours"], cum["probability"], strict=True):
+        lo, hi = wilson_interval(round(prob * n), n, Z99)
+        assert lo <= cdf(hours) <= hi, (hours, prob, cdf(hours))
+    target = cdf(168) / 2
+    lo_t, hi_t = 0.0, 168.0
+    for _ in range(60):
+        mid = (lo_t + hi_t) / 2
+        lo_t, hi_t = (mid, hi_t) if cdf(mid) < target else (lo_t, mid)
+    ci = mode["time_to_liquidation_hours"]["p50_ci95"]
+    # hourly closes: the simulated time is the first whole hour at or after the continuous touch
+    assert ci[0] - 1 <= lo_t <= ci[1], (lo_t, ci)
+
+
+def test_liquidation_price_barrier_for_a_long() -> None:
+    """Barrier of the 10× isolated long (Binance BTC tier 1: mmr 0.4 %, cum 0): margin 0.5 × 80000/10 = 4000;
+    4000 + 0.5 (P − 80000) = 0.5 P × 0.004 → 0.498 P = 36000 → P = 72289.157, b = 0.9036145."""
+    resolved = resolve(portfolio_from_dict(_two_isolated()))
+    (long,) = [p for p in position_first_passage(resolved, "as_is", 168, vols={"BTC": 0.8, "ETH": 0.9})
+               if p["side"] == "long"]
+    assert long["liquidation_price"] == pytest.approx(72289.157, abs=1e-3)
+    assert long["barrier_ratio"] == pytest.approx(0.9036145, abs=1e-7)
+
+
+# --------------------------------------------------------------------------- whole-account Monte Carlo
+
+
+def test_reproducible_with_seed() -> None:
+    resolved = resolve(load_portfolio(SAMPLES[0].parent / "coin-margined.json"))
+    a = risk(resolved, "2d", paths=3000, seed=11)
+    b = risk(resolved, "2d", paths=3000, seed=11)
+    c = risk(resolved, "2d", paths=3000, seed=12)
+    assert a == b
+    assert a["modes"] != c["modes"]
+
+
+@pytest.mark.parametrize("model", ["bootstrap", "student-t", "gbm"])
+def test_every_view_present_and_consistent(model: str) -> None:
+    resolved = resolve(load_portfolio(SAMPLES[0].parent / "hedged-pair.json"))
+    out = risk(resolved, "3d", paths=4000, seed=5, model=model)
+    assert out["horizon_hours"] == 72 and out["paths"] == 4000 and out["model"]["name"] == model
+    assert json.loads(json.dumps(out, allow_nan=False)) == out  # plain JSON, no NaN
+    assert set(out["modes"]) == set(VIEWS)
+    for view, mode in out["modes"].items():
+        p = mode["probability"]
+        lo, hi = mode["ci95"]
+        assert 0.0 <= lo <= p <= hi <= 1.0, view
+        assert mode["liquidated_paths"] == round(p * 4000)
+        times = mode["time_to_liquidation_hours"]
+        if mode["liquidated_paths"]:
+            assert 1 <= times["p5"] <= times["p50"] <= times["p95"] <= 72
+        else:
+            assert times["p5"] is None and times["p50"] is None and times["p95"] is None
+        cum = mode["cumulative"]
+        assert cum["hours"][-1] == 72 and cum["probability"][-1] == pytest.approx(p)
+        assert all(x <= y for x, y in zip(cum["probability"], cum["probability"][1:], strict=False))
+        assert all(pool["probability"] <= p for pool in mode["pools"])
+    # hedged cross account survives what the isolated legs do not (3 independent pools)
+    assert out["modes"]["isolated"]["probability"] > out["modes"]["cross"]["probability"]
+
+
+def test_no_liquidation_price_gives_zero() -> None:
+    """1× isolated long: margin = entry notional, liquidation only at price 0 → none, probability 0."""
+    resolved = resolve(portfolio_from_dict(_book([
+        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 80000.0, "leverage": 1,
+         "margin_mode": "isolated"}], {"BTC/USDT:USDT": 80000.0})))
+    out = risk(resolved, "30d", paths=2000, seed=1, model="student-t")
+    for mode in out["modes"].values():
+        assert mode["probability"] == 0.0 and mode["ci95"][0] == 0.0
+        assert mode["time_to_liquidation_hours"]["p50"] is None
+    (pos,) = out["modes"]["isolated"]["positions"]
+    assert pos["liquidation_price"] is None and pos["probability"] == 0.0
+
+
+def test_already_liquidated_is_certain_at_hour_zero() -> None:
+    """10× isolated long from 80000 with the mark at 70000 (below its level 72289): liquidated now."""
+    resolved = resolve(portfolio_from_dict(_book([
+        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 80000.0, "leverage": 10,
+         "margin_mode": "isolated"}], {"BTC/USDT:USDT": 70000.0})))
+    mode = risk(resolved, "1d", paths=500, seed=1)["modes"]["isolated"]
+    assert mode["probability"] == 1.0
+    assert mode["time_to_liquidation_hours"]["p5"] == 0.0 and mode["time_to_liquidation_hours"]["p95"] == 0.0
+    assert mode["positions"][0]["probability"] == 1.0
+
+
+def test_shorter_horizon_is_a_prefix() -> None:
+    """Same seed, gbm: the first 48 hours of a 96-hour run are the 48-hour run (draws in whole days)."""
+    resolved = resolve(load_portfolio(SAMPLES[0].parent / "coin-margined.json"))
+    short = risk(resolved, "2d", paths=3000, seed=4, model="gbm")
+    long = risk(resolved, "4d", paths=3000, seed=4, model="gbm")
+    for view in VIEWS:
+        cum = long["modes"][view]["cumulative"]
+        assert short["modes"][view]["probability"] == pytest.approx(cum["probability"][cum["hours"].index(48)])
+        assert short["modes"][view]["probability"] <= long["modes"][view]["probability"]
+
+
+def test_triggers_equal_engine() -> None:
+    """The per-step trigger of every pool of every view equals ``margin.engine.evaluate`` at random marks
+    (samples: linear, inverse, hedge, isolated; synthetic OKX fee and Bybit at-entry maintenance;
+    non-settle collateral moved by a price)."""
+    rng = np.random.default_rng(0)
+    books = [load_portfolio(p) for p in SAMPLES]
+    tiers = [{"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 50},
+             {"min_notional": 50000, "max_notional": None, "mmr": 0.01, "max_leverage": 20}]
+    for venue in ("okx", "bybit"):
+        books.append(portfolio_from_dict(_book([
+            {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 2, "entry_price": 60000.0, "leverage": 10},
+            {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 20, "entry_price": 3000.0, "leverage": 10,
+             "margin_mode": "isolated"}], {"BTC/USDT:USDT": 60000.0, "ETH/USDT:USDT": 3000.0}, 30000.0, venue,
+            tiers={"BTC/USDT:USDT": tiers, "ETH/USDT:USDT": tiers}, taker_fee=0.0005)))
+    books.append(portfolio_from_dict({  # Deribit: inverse, maintenance rate growing with size (δ/P² term)
+        "format": "margin-portfolio/1", "venue": "deribit", "collateral": {"BTC": 3.0},
+        "prices": {"BTC/USD:BTC": 60000.0},
+        "positions": [{"symbol": "BTC/USD:BTC", "side": "long", "contracts": 30000, "contract_size": 10,
+                       "entry_price": 58000.0}]}))
+    coll = _two_isolated()
+    coll["collateral"] = {"USDT": 3000.0, "USDe": 5000.0}
+    coll["collateral_assets"] = {"USDe": {"price": 1.0, "haircut": 0.1, "pool": "USDT"}}
+    coll["positions"][0]["margin_mode"] = "cross"  # type: ignore[index]
+    books.append(portfolio_from_dict(coll))
+    checked = 0
+    for pf in books:
+        resolved = resolve(pf)
+        compiled = {v: compile_book(resolved, v) for v in VIEWS}
+        trig = Triggers(compiled)
+        first = compiled["as_is"]
+        marks = first.marks * np.exp(rng.normal(0.0, 0.25, (400, first.marks.size)))
+        cp = None
+        if first.collateral_assets:
+            cp = first.collateral_price * np.exp(rng.normal(0.0, 0.5, (400, len(first.collateral_assets))))
+        flags = trig.liquidated(marks, cp)
+        for view, book in compiled.items():
+            expected = evaluate(book, marks, collateral_prices=cp).pool_liquidated
+            np.testing.assert_array_equal(flags[view], expected, err_msg=f"{view}")
+            checked += int(expected.sum())
+    assert checked > 100  # the random marks do liquidate pools
+
+
+# --------------------------------------------------------------------------- market models
+
+
+def test_history_volatility_and_override() -> None:
+    hist = load_daily_closes()
+    window = hist.window(366)
+    m = build_model(["BTC", "ETH"], "gbm", {"ETH": 0.7})
+    assert m.vol[0] == pytest.approx(annual_volatility(window, ["BTC"])["BTC"], rel=1e-12)
+    assert m.vol[1] == 0.7
+    assert m.sources == {"BTC": "history", "ETH": "--vol"}
+    assert m.window["to"] == hist.times[-1]
+    assert m.corr[0, 1] == m.corr[1, 0] and 0.3 < m.corr[0, 1] < 1.0
+
+
+@pytest.mark.parametrize("model", ["gbm", "bootstrap"])
+def test_draws_have_the_model_covariance(model: str) -> None:
+    """Hourly returns: std σ/√8760 per asset (2 % tolerance on 240,000 draws), correlation as the model's,
+    mean −σ²/2/8760 (zero price drift), and a day (24 steps) has the daily variance σ²/365."""
+    m = build_model(["BTC", "SOL", "DOGE"], model, {"SOL": 1.1})
+    x = m.draw(np.random.default_rng(9), 24, 10_000).transpose(1, 2, 0)  # (24, 10000, 3)
+    flat = x.reshape(-1, 3)
+    np.testing.assert_allclose(flat.std(axis=0), m.vol / math.sqrt(HOURS_PER_YEAR), rtol=0.02)
+    np.testing.assert_allclose(np.corrcoef(flat, rowvar=False), m.corr, atol=0.02)
+    se = m.vol / math.sqrt(HOURS_PER_YEAR) / math.sqrt(flat.shape[0])
+    assert np.all(np.abs(flat.mean(axis=0) - m.hourly_drift) < 4 * se)
+    day = x.sum(axis=0)
+    np.testing.assert_allclose(day.std(axis=0), m.vol / math.sqrt(365.0), rtol=0.04)
+
+
+def test_student_t_has_fat_tails_with_the_same_variance() -> None:
+    """Unit-variance t₄ is √(2/4)·t₄: quartile 0.7071 × 0.7407 = 0.5238 (normal 0.6745); 0.999 quantile
+    0.7071 × 7.1732 = 5.072 (normal 3.090). Checked on standardised draws of one asset."""
+    m = build_model(["BTC"], "student-t", {"BTC": 0.5})
+    z = (m.draw(np.random.default_rng(2), 40, 10_000)[0].ravel() - m.hourly_drift[0]) / m.hourly_vol[0]
+    assert np.quantile(z, 0.75) == pytest.approx(0.5238, abs=0.015)
+    assert np.quantile(z, 0.999) == pytest.approx(5.072, abs=0.35)
+    assert np.std(z) == pytest.approx(1.0, abs=0.05)
+
+
+def test_asset_without_history_needs_vol_and_follows_btc() -> None:
+    with pytest.raises(PortfolioError) as err:
+        build_model(["BTC", "SUI"], "bootstrap")
+    assert "SUI" in str(err.value) and "--vol SUI=" in str(err.value)
+    m = build_model(["ETH", "SUI"], "bootstrap", {"SUI": 0.9})
+    assert m.proxied == ("SUI",) and m.proxy_rho is not None and 0.3 < m.proxy_rho < 1.0
+    btc_eth = build_model(["BTC", "ETH"], "gbm").corr[0, 1]
+    assert m.corr[0, 1] == pytest.approx(m.proxy_rho * btc_eth, rel=1e-12)  # ρ·corr(BTC, ETH)
+    flat = m.draw(np.random.default_rng(1), 24, 10_000).transpose(1, 2, 0).reshape(-1, 2)
+    assert flat[:, 1].std() == pytest.approx(0.9 / math.sqrt(HOURS_PER_YEAR), rel=0.02)
+    assert np.corrcoef(flat, rowvar=False)[0, 1] == pytest.approx(m.corr[0, 1], abs=0.02)
+
+
+def test_alt_basket_runs_with_vols() -> None:
+    resolved = resolve(load_portfolio(SAMPLES[0].parent / "alt-basket-cross.json"))
+    with pytest.raises(PortfolioError, match="ARB"):
+        risk(resolved, "1d", paths=100)
+    out = risk(resolved, "1d", paths=1000, vols={"SUI": 1.0, "ARB": 1.0})
+    assert out["model"]["volatility_source"]["SUI"] == "--vol"
+    assert out["model"]["btc_proxy"]["assets"] == ["SUI", "ARB"]
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def test_parse_horizon() -> None:
+    assert parse_horizon("7d") == 168
+    assert parse_horizon("36h") == 36
+    assert parse_horizon("2w") == 336
+    assert parse_horizon(" 1.5D ") == 36
+    for bad in ("7", "7x", "-1d", "0h", "1.5h", "400d", "d", "", "7 days"):
+        with pytest.raises(PortfolioError, match="--horizon") as err:
+            parse_horizon(bad)
+        assert "e.g. 7d" in str(err.value)
+
+
+def test_parse_vols() -> None:
+    assert parse_vols(["BTC=0.6", "SOL=85%"]) == {"BTC": 0.6, "SOL": pytest.approx(0.85)}
+    for bad in (["BTC"], ["BTC=abc"], ["=0.5"], ["BTC=0"], ["BTC=-0.2"], ["BTC=60"], ["BTC=nan"]):
+        with pytest.raises(PortfolioError, match="--vol"):
+            parse_vols(bad)
+
+
+def test_bad_risk_inputs_are_reported_together() -> None:
+    resolved = resolve(load_portfolio(SAMPLES[0].parent / "btc-long.json"))
+    with pytest.raises(PortfolioError) as err:
+        risk(resolved, "7x", paths=0, seed=-1, model="normal", vols={"BTC": 0.0, "XYZ": 0.5})
+    text = str(err.value)
+    for needle in ("--horizon", "--paths", "--seed", "--model", "--vol BTC", "--vol XYZ names no asset"):
+        assert needle in text, needle
+    for paths in (MAX_PATHS + 1, 2.5, True):
+        with pytest.raises(PortfolioError, match="--paths"):
+            risk(resolved, 24, paths=paths)  # type: ignore[arg-type]
+    with pytest.raises(PortfolioError, match="--horizon"):
+        risk(resolved, 0)
