@@ -148,22 +148,29 @@ def frontier_heatmap(moves_x: FloatArray, moves_y: FloatArray, margin_ratio: Flo
     return fig
 
 
-def collateral_waterfall(steps: Sequence[Mapping[str, object]], start: float, settle: str, title: str) -> go.Figure:
-    """Collateral left after each cascade step, as a waterfall (one bar per event)."""
+def collateral_waterfall(steps: Sequence[Mapping[str, object]], start: float, end: float, settle: str,
+                         title: str) -> go.Figure:
+    """Account value through a cascade: the start, the change up to and including each liquidation
+    event (market move and fee), and what is left at the end."""
     fig = _figure(title)
     labels = ["start"]
     measures = ["absolute"]
     values = [start]
-    text = [f"{start:,.2f}"]
-    for step in steps:
-        before = float(step["equity_before"])  # type: ignore[arg-type]
-        after = float(step["equity_after"])  # type: ignore[arg-type]
-        labels.append(f"{step['event']}: {step['position']}")
+    prev = start
+    for k, step in enumerate(steps, start=1):
+        value = float(step.get("account_value", prev))  # type: ignore[arg-type]
+        labels.append(f"{k}. {step['event']}: {step['position']}")
         measures.append("relative")
-        values.append(after - before)
-        text.append(f"{after - before:+,.2f}")
+        values.append(value - prev)
+        prev = value
+    labels.append("end")
+    measures.append("relative")
+    values.append(end - prev)
+    labels.append("left")
+    measures.append("total")
+    values.append(0.0)
     fig.add_trace(go.Waterfall(
-        x=labels, y=values, measure=measures, text=text, textposition="outside",
+        x=labels, y=values, measure=measures, textposition="outside",
         decreasing={"marker": {"color": COLORS["loss"]}}, increasing={"marker": {"color": COLORS["profit"]}},
         totals={"marker": {"color": COLORS["equity"]}},
         hovertemplate=f"%{{x}}<br>%{{y:+,.2f}} {settle}<extra></extra>"))

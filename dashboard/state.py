@@ -285,3 +285,11 @@ def probability_section(text: str) -> None:
     st.dataframe(rows, hide_index=True, width="stretch")
     cum = {view: body.get("cumulative") for view, body in doc["modes"].items()}
     st.plotly_chart(cumulative_probability(cum), width="stretch", key="risk_chart")
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def cascade_cached(text: str, target: str, move: float, impact: str, strength: float) -> dict[str, Any]:
+    from margin.contagion import cascade
+
+    return cascade(resolve(parse_cached(text)), {target: move}, impact=impact,
+                   params={"strength": strength}).to_dict()

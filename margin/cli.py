@@ -139,6 +139,12 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT")
     st.add_argument("--price", action="append", metavar="SYMBOL=PRICE")
     st.add_argument("--position-mode", default="one-way", choices=("one-way", "hedge"))
+    ca = sub.add_parser("cascade", help="step-by-step liquidation cascade of a shock, cross vs isolated")
+    _add_input(ca)
+    ca.add_argument("--shock", action="append", default=[], metavar="TARGET=PCT", help="as in evaluate (required)")
+    ca.add_argument("--impact", default="none", choices=("none", "sqrt", "linear"),
+                    help="price impact of forced selling: none, square-root law, or linear depth")
+    ca.add_argument("--strength", type=float, default=1.0, help="impact coefficient Y (default 1)")
     rk = sub.add_parser("risk", help="probability of liquidation over a horizon (Monte Carlo and closed form)")
     _add_input(rk)
     rk.add_argument("--horizon", required=True, help="7d, 36h, 2w")
@@ -218,6 +224,31 @@ def cmd_frontier(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cmd_cascade(args: argparse.Namespace) -> str:
+    from .contagion import cascade
+
+    if not args.shock:
+        raise PortfolioError([Problem("--shock", "is required: at least one TARGET=MOVE", None, show_value=False)])
+    shocks = [parse_shock(s) for s in args.shock]
+    doc: dict[str, Any] = cascade(resolve(_load(args)), shocks, impact=args.impact,
+                                  params={"strength": args.strength}).to_dict()
+    if args.format == "json":
+        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+    lines = [f"cascade of {', '.join(args.shock)} with impact {doc['impact']}: amplification "
+             f"{doc['amplification']:.3f}" if doc.get("amplification") is not None else
+             f"cascade of {', '.join(args.shock)} with impact {doc['impact']}"]
+    for view, body in doc["modes"].items():
+        lines.append("")
+        lines.append(f"== {view} == positions lost {body['positions_lost']}, loss {body['loss']:,.2f}, "
+                     f"collateral left {body['collateral_left']:,.2f}")
+        head = ("move", "event", "position", "equity before", "equity after", "collateral left", "open")
+        rows = [(f"{st['move']:+.2%}" if st.get("move") is not None else "-", st["event"], st["position"],
+                 _fmt(st["equity_before"]), _fmt(st["equity_after"]), _fmt(st["collateral_left"]),
+                 str(st.get("positions_open", ""))) for st in body["steps"]]
+        lines.extend(_grid(head, rows) if rows else ["  no liquidation"])
+    return "\n".join(lines) + "\n"
+
+
 def cmd_risk(args: argparse.Namespace) -> str:
     from .risk import parse_vols, risk
 
@@ -236,7 +267,8 @@ def cmd_risk(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-COMMANDS = {"evaluate": cmd_evaluate, "stress": cmd_stress, "frontier": cmd_frontier, "risk": cmd_risk}
+COMMANDS = {"evaluate": cmd_evaluate, "stress": cmd_stress, "frontier": cmd_frontier, "cascade": cmd_cascade,
+            "risk": cmd_risk}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

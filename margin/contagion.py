@@ -36,9 +36,12 @@ bankruptcy price.
    largest unrealised loss first). No venue publishes the order in which a cross account's positions
    are closed: this is a model choice. The reduction depends on the venue (``partial``):
 
-   - ``restore`` (Binance USDⓈ-M / COIN-M, generic, Deribit): the smallest fraction that restores
-     equity > maintenance after the fee, "Binance avoids full liquidation whenever possible" (§1.5,
-     B5 step 2; Deribit "incremental", §10); full close when no fraction does.
+   - ``restore`` (Binance USDⓈ-M / COIN-M, generic, Deribit): the smallest fraction that brings the
+     pool's margin ratio (maintenance / equity, after the fee) down to ``restore_ratio`` (default 0.8),
+     "Binance avoids full liquidation whenever possible" with "one large IOC reduce order" (§1.5, B5
+     step 2; Deribit "incremental", §10); full close when no fraction does. The target ratio is not
+     published: 0.8 is a model choice (a target of exactly 1 would re-trigger at the next tick and
+     liquidate in infinitesimal slices along a continuous path).
    - ``tiers`` (OKX, Bybit): the position is cut to the floor of its current risk tier, tier by tier,
      and closed in full from the lowest tier (§4 O1/O2 process; §3.5 Y5 "partial first when above the
      lowest risk tier").
@@ -46,11 +49,13 @@ bankruptcy price.
      (§6, H1); the 30 s cooldown is not modelled (fixed marks: the chunks follow each other).
    - ``none`` (dYdX; per-block limits of §7 not modelled): full close.
 
-   The closed part's unrealised PnL is realised into the pool's wallet and the liquidation fee is
-   charged on the closed notional at the fill mark, capped at the pool's positive equity (the fee is
-   paid from what is left, as dYdX's ``min(fee, leftover)``, §7). ``takeover=True`` models B5 step 3
-   instead: when a position must be closed in full, all the pool's positions are taken over at the
-   bankruptcy price and the pool's collateral is lost (event ``liquidated``, mechanism ``takeover``).
+   A reduction that would leave less than 1 % of the original size (``MIN_REMAINING``) closes the
+   position in full (a model choice, against endless slivers). The closed part's unrealised PnL is
+   realised into the pool's wallet and the liquidation fee is charged on the closed notional at the
+   fill mark, capped at the pool's positive equity (the fee is paid from what is left, as dYdX's
+   ``min(fee, leftover)``, §7). ``takeover=True`` models B5 step 3 instead: when a position must be
+   closed in full, all the pool's positions are taken over at the bankruptcy price and the pool's
+   collateral is lost (event ``liquidated``, mechanism ``takeover``).
 
 **Liquidation fee rates** (defaults, overridable with ``fee``: one rate or ``{symbol|base: rate}``):
 Binance USDⓈ-M / COIN-M and generic 0.5 % (§1.5: ``liquidationFee`` of ``/fapi/v1/exchangeInfo``,
@@ -130,7 +135,9 @@ EVENTS: tuple[str, ...] = ("liquidated", "partially_liquidated", "bankrupt")
 USD_LIKE = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "DAI", "TUSD", "USDE"})
 FALLBACK_DAILY_VOLATILITY = 0.05
 FALLBACK_DAILY_VOLUME = 5e7
-_REFINE_ROUNDS = 10
+#: a partial liquidation that would leave less than this fraction of the original size closes it all
+MIN_REMAINING = 0.01
+_REFINE_ROUNDS = 8
 _REFINE_POINTS = 16
 _MAX_EVENTS = 20_000
 
@@ -218,7 +225,8 @@ def impact_move(law: str, flow: float, *, daily_volatility: float, daily_volume:
 # --------------------------------------------------------------------------- parameters
 
 _PARAM_KEYS = ("steps", "fill", "order", "fee", "takeover", "partial", "strength", "daily_volatility",
-               "daily_volume", "depth", "tolerance", "max_iterations", "merge_partials", "impact_steps")
+               "daily_volume", "depth", "tolerance", "max_iterations", "merge_partials", "impact_steps",
+               "restore_ratio")
 
 
 @dataclass(frozen=True)
@@ -239,6 +247,7 @@ class CascadeParams:
     tolerance: float = 1e-9
     max_iterations: int = 50
     merge_partials: bool = True
+    restore_ratio: float = 0.8
 
 
 def _positive_number(v: object) -> bool:
@@ -307,6 +316,12 @@ def parse_params(params: Mapping[str, object] | CascadeParams | None) -> Cascade
             problems.append(Problem("params.strength", "must be a number >= 0", v))
         else:
             kw["strength"] = float(v)
+    if "restore_ratio" in params:
+        v = params["restore_ratio"]
+        if not _positive_number(v) or v >= 1:  # type: ignore[operator]
+            problems.append(Problem("params.restore_ratio", "must be a number > 0 and < 1", v))
+        else:
+            kw["restore_ratio"] = float(v)  # type: ignore[arg-type]
     if "tolerance" in params:
         v = params["tolerance"]
         if not _positive_number(v):
@@ -345,44 +360,64 @@ def _lookup(table: Mapping[str, float], symbol: str) -> float | None:
 
 @dataclass(frozen=True)
 class ImpactModel:
-    """Per-symbol impact parameters (book symbol order) and the law."""
+    """Impact parameters per base asset (every contract on one base moves together) and the law."""
 
     law: str
     strength: float
+    bases: tuple[str, ...]
+    of_symbol: npt.NDArray[np.intp]  # base index of each book symbol
     daily_volatility: FloatArray
     daily_volume: FloatArray
     depth: FloatArray
 
     def moves(self, flow: FloatArray) -> FloatArray:
-        return np.array([impact_move(self.law, float(f), daily_volatility=float(s), daily_volume=float(v),
-                                     depth=float(d), strength=self.strength)
-                         for f, s, v, d in zip(flow, self.daily_volatility, self.daily_volume, self.depth,
-                                               strict=True)])
+        """Per-symbol moves from per-symbol forced flows (summed per base asset)."""
+        per_base = np.bincount(self.of_symbol, weights=flow, minlength=len(self.bases))
+        d = np.array([impact_move(self.law, float(f), daily_volatility=float(s), daily_volume=float(v),
+                                  depth=float(dp), strength=self.strength)
+                      for f, s, v, dp in zip(per_base, self.daily_volatility, self.daily_volume, self.depth,
+                                             strict=True)])
+        return d[self.of_symbol] if d.size else np.zeros(len(self.of_symbol))
 
-    def describe(self, symbols: Sequence[str]) -> dict[str, object]:
+    def describe(self) -> dict[str, object]:
         return {"law": self.law, "strength": self.strength,
-                "per_symbol": {s: {"daily_volatility": float(self.daily_volatility[j]),
-                                   "daily_volume": float(self.daily_volume[j]), "depth": float(self.depth[j])}
-                               for j, s in enumerate(symbols)}}
+                "per_base": {b: {"daily_volatility": float(self.daily_volatility[k]),
+                                 "daily_volume": float(self.daily_volume[k]), "depth": float(self.depth[k])}
+                             for k, b in enumerate(self.bases)}}
 
 
 def impact_model(symbols: Sequence[str], law: str, params: CascadeParams) -> ImpactModel:
-    """Impact parameters of ``symbols`` from ``params`` overrides, else the documented defaults."""
+    """Impact parameters of the base assets of ``symbols``: ``params`` overrides (by base asset or by a
+    symbol of that base), else the documented defaults."""
     vols = default_daily_volatilities() if law != "none" else {}
     volumes = default_daily_volumes() if law != "none" else {}
-    sig, vol, dep = [], [], []
+    bases: list[str] = []
+    of_symbol = []
     for s in symbols:
         inst = parse_symbol(s)
         base = inst.base.upper() if inst else s
-        sv = _lookup(params.daily_volatility, s)
+        if base not in bases:
+            bases.append(base)
+        of_symbol.append(bases.index(base))
+    sig, vol, dep = [], [], []
+    for base in bases:
+        group = [x for x, b in zip(symbols, of_symbol, strict=True) if bases[b] == base]
+
+        def given(table: Mapping[str, float], group: list[str] = group) -> float | None:
+            for x in group:
+                v = _lookup(table, x)
+                if v is not None:
+                    return v
+            return None
+
+        sv, vv, dv = given(params.daily_volatility), given(params.daily_volume), given(params.depth)
         sigma = sv if sv is not None else vols.get(base, FALLBACK_DAILY_VOLATILITY)
-        vv = _lookup(params.daily_volume, s)
         volume = vv if vv is not None else volumes.get(base, FALLBACK_DAILY_VOLUME)
-        dv = _lookup(params.depth, s)
         sig.append(sigma)
         vol.append(volume)
         dep.append(dv if dv is not None else 0.1 * volume / sigma)
-    return ImpactModel(law, params.strength, np.array(sig), np.array(vol), np.array(dep))
+    return ImpactModel(law, params.strength, tuple(bases), np.array(of_symbol, dtype=np.intp), np.array(sig),
+                       np.array(vol), np.array(dep))
 
 
 # --------------------------------------------------------------------------- results
@@ -666,6 +701,8 @@ class _Run:
             key = np.lexsort((-mmp, up)) if self.params.order == "loss" else np.lexsort((up, -mmp))
             i = int(members[key[0]])
             f = self._fraction(i, ev, x, g) if self.params.partial and guard < 200 else 1.0
+            if f < 1.0 and self.size[i] * (1.0 - f) < MIN_REMAINING * bk0.size[i]:
+                f = 1.0
             if f >= 1.0 and self.params.takeover:
                 self._close_all(g, ev, x, t, phase, "liquidated", "takeover", drained)
                 return
@@ -715,13 +752,15 @@ class _Run:
                 return 1.0
             target = table.tiers[k].min_notional * (1.0 - 1e-12)
             return float(min(1.0, max(0.0, 1.0 - target / valued)))
-        # restore: smallest fraction with equity − fee > maintenance after the reduction
+        # restore: smallest fraction with maintenance ≤ restore_ratio × (equity − fee) after the reduction
         eq = float(ev.pool_equity[0, g])
         mm_other = float(ev.pool_maintenance[0, g]) - float(ev.maintenance[0, i])
         rate = float(self.fee_rate[i])
 
+        target = self.params.restore_ratio
+
         def margin(fr: FloatArray) -> FloatArray:
-            return eq - rate * fr * notional - mm_other - self._mm_at_size(i, size * (1.0 - fr), mark)
+            return target * (eq - rate * fr * notional) - mm_other - self._mm_at_size(i, size * (1.0 - fr), mark)
 
         grid = np.arange(1, 1025) / 1024.0
         ok = margin(grid) > 0
@@ -864,9 +903,17 @@ def _merge_partials(steps: list[dict[str, object]]) -> list[dict[str, object]]:
         prev = out[-1] if out else None
         if (prev is not None and prev["event"] == "partially_liquidated" and row["event"] == "partially_liquidated"
                 and prev["position"] == row["position"]):
-            merged = dict(row)
-            merged["equity_before"] = prev["equity_before"]
-            merged["move_first"] = prev.get("move_first", prev["move"])
+            # the row says where the liquidation started (move, price, equity before: the first partial)
+            # and where it ended (the last partial's move, price, equity and collateral after)
+            merged = dict(prev)
+            merged["move_last"] = row["move"]
+            merged["price_last"] = row["price"]
+            merged["symbol_move_last"] = row["symbol_move"]
+            for key in ("equity_after", "collateral_left", "positions_open", "maintenance_after", "account_value",
+                        "t_last"):
+                if key in row:
+                    merged[key] = row[key]
+            merged["t_last"] = row["t"]
             for key in ("fee", "closed_notional", "realized_pnl"):
                 merged[key] = float(prev[key]) + float(row[key])  # type: ignore[arg-type]
             merged["closed_fraction"] = 1.0 - (1.0 - float(prev["closed_fraction"])) * (  # type: ignore[arg-type]
@@ -900,7 +947,7 @@ def _leg(start: FloatArray, end: FloatArray, steps: int, t0: float, t1: float) -
 
 
 def _simulate(resolved: Resolved, base: _Path, law: str, params: CascadeParams, views: tuple[str, ...],
-              main: int | None, initial_move: float | None) -> tuple[dict[str, ViewCascade], ImpactModel | None]:
+              main: int | None, path_move: FloatArray) -> tuple[dict[str, ViewCascade], ImpactModel | None]:
     rules = LIQUIDATION_RULES.get(resolved.venue.name, LIQUIDATION_RULES["generic"])
     books = {v: compile_book(resolved, v) for v in views}
     symbols = next(iter(books.values())).symbols
@@ -935,13 +982,11 @@ def _simulate(resolved: Resolved, base: _Path, law: str, params: CascadeParams, 
                 run = run_with(d)
                 iterations += 1
         by, c0, c1 = run.summary()
-        last = base.marks[-1] * (1.0 + d)
-        first = base.marks[0]
-        final_moves = {s: float(last[j] / first[j] - 1.0) for j, s in enumerate(symbols)
-                       if last[j] != first[j]}
+        final = path_move + d + path_move * d  # (1 + m)(1 + D) − 1, exactly m when D = 0
+        final_moves = {s: float(final[j]) for j, s in enumerate(symbols) if final[j] != 0.0}
         amp = None
-        if main is not None and initial_move:
-            amp = float((last[main] / first[main] - 1.0) / initial_move)
+        if main is not None and path_move[main] != 0.0:
+            amp = float(final[main] / path_move[main])
         steps = _merge_partials(run.steps) if params.merge_partials else run.steps
         out[view] = ViewCascade(
             view=view, steps=steps, positions_lost=int((~run.open).sum()),
@@ -993,10 +1038,10 @@ def cascade(resolved: Resolved, shocks: Sequence[Shock | str] | Mapping[str, flo
     main = int(np.argmax(np.abs(move_vec))) if symbols and np.any(move_vec != 0) else None
     initial = None if main is None else float(move_vec[main])
     path = _Path(marks, coll, ["shock"] * marks.shape[0], t)
-    modes, model = _simulate(resolved, path, law, p, vs, main, initial)
+    modes, model = _simulate(resolved, path, law, p, vs, main, move_vec)
     return CascadeResult(venue=resolved.venue.name, kind="shock", moves=moves, impact=law,
                          main_symbol=None if main is None else symbols[main], initial_move=initial, modes=modes,
-                         impact_model=None if model is None else model.describe(symbols), params=p)
+                         impact_model=None if model is None else model.describe(), params=p)
 
 
 def cascade_path(resolved: Resolved, marks_path: FloatArray, impact: str = "none",
@@ -1020,11 +1065,11 @@ def cascade_path(resolved: Resolved, marks_path: FloatArray, impact: str = "none
     main = int(np.argmax(np.abs(end_moves))) if symbols and np.any(end_moves != 0) else None
     initial = None if main is None else float(end_moves[main])
     path = _Path(m, coll, ["path"] * m.shape[0], np.arange(m.shape[0], dtype=np.float64))
-    modes, model = _simulate(resolved, path, law, p, vs, main, initial)
+    modes, model = _simulate(resolved, path, law, p, vs, main, end_moves)
     moves = {s: float(end_moves[j]) for j, s in enumerate(symbols) if end_moves[j] != 0}
     return CascadeResult(venue=resolved.venue.name, kind="path", moves=moves, impact=law,
                          main_symbol=None if main is None else symbols[main], initial_move=initial, modes=modes,
-                         impact_model=None if model is None else model.describe(symbols), params=p)
+                         impact_model=None if model is None else model.describe(), params=p)
 
 
 def path_from_history(resolved: Resolved, closes: FloatArray, assets: Sequence[str]) -> tuple[FloatArray, list[str]]:

@@ -108,9 +108,11 @@ def test_chart_builders() -> None:
                                    boundaries={"cross": ratio})
     assert heat.data[0].z[1][0] == 200.0 and heat.data[0].z[0][1] == 150.0
     assert heat.data[1].contours.start == 1
-    water = charts.collateral_waterfall([{"event": "liquidated", "position": "A", "equity_before": 100.0,
-                                          "equity_after": 40.0}], 100.0, "USDT", "t")
-    assert list(water.data[0].y) == [100.0, -60.0]
+    water = charts.collateral_waterfall([{"event": "liquidated", "position": "A", "account_value": 40.0}],
+                                        100.0, 25.0, "USDT", "t")
+    # start 100; down to 40 at the event (−60); further down to 25 by the end (−15); total 25
+    assert list(water.data[0].y) == [100.0, -60.0, -15.0, 0.0]
+    assert list(water.data[0].measure) == ["absolute", "relative", "relative", "total"]
     bars = charts.grouped_bars(["a", "b"], {"cross": [0.1, None]}, "t", "%", percent=True)
     assert list(bars.data[0].y) == [pytest.approx(10.0), None]
 
