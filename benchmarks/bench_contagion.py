@@ -13,17 +13,15 @@ Run: ``python benchmarks/bench_contagion.py``.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engine import build_portfolio
+from bench_engine import build_portfolio, median_ms
 
 from margin.contagion import cascade
 from margin.engine import Book, compile_book
@@ -31,15 +29,6 @@ from margin.portfolio import portfolio_from_dict, resolve
 
 N_SYMBOLS = 500
 STEPS = 400
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def plain_python_cascade(book: Book, marks: np.ndarray, n_events: int, fee: float = 0.005) -> int:

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_engine import build_portfolio, plain_python_sweep
+from bench_engine import build_portfolio, median_ms, plain_python_sweep
 
 from margin.defaults import load_venue_defaults
 from margin.engine import VIEWS, compile_book
@@ -60,15 +57,6 @@ def two_base_portfolio(per_base: int = 250) -> dict[str, object]:
                                   "leverage": 5, "margin_mode": mode})
     return {"format": "margin-portfolio/1", "venue": "binance-usdm", "position_mode": "hedge",
             "collateral": {"USDT": 40_000_000.0}, "prices": prices, "tiers": tiers, "positions": positions}
-
-
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
 
 
 def run(name: str, resolved: Resolved, x: str, y: str, sample: int) -> None:

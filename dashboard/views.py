@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import pandas as pd
 import streamlit as st
 
+from margin import Resolved
+
 VIEW_TITLES = {"as_is": "As is (each position in its own mode)", "cross": "All cross", "isolated": "All isolated"}
 
 
@@ -25,3 +27,21 @@ def positions_table(view: dict[str, object]) -> pd.DataFrame:
             "liquidated": p["liquidated"],
         })
     return pd.DataFrame(rows)
+
+
+def page(title: str, *, need_positions: bool = True) -> tuple[str, Resolved]:
+    """The common head of a page: config, title, the current portfolio (text and resolved); stops the page
+    with a note when it holds no position and ``need_positions``."""
+    from dashboard import state
+    from margin import resolve
+
+    st.set_page_config(page_title=f"{title} · Margin Lab", page_icon="📉", layout="wide")
+    st.title(title)
+    state.ensure_portfolio()
+    text = state.current_text()
+    resolved = resolve(state.parse_cached(text))
+    st.caption(f"Portfolio: {state.current_source()}")
+    if need_positions and not resolved.legs:
+        st.info("The portfolio holds no position: load or add one on the Home page.")
+        st.stop()
+    return text, resolved

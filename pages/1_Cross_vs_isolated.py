@@ -8,13 +8,10 @@ from dashboard import state
 from dashboard.charts import grouped_bars
 from dashboard.compare import compare, value
 from dashboard.summary import money
+from dashboard.views import page
 
-st.set_page_config(page_title="Cross vs isolated · Margin Lab", page_icon="📉", layout="wide")
-st.title("Cross vs isolated")
-state.ensure_portfolio()
-st.caption(f"Portfolio: {state.current_source()}")
-
-doc = state.evaluate_cached(state.current_text())
+text, _ = page("Cross vs isolated")
+doc = state.evaluate_cached(text)
 cmp = compare(doc)
 if cmp.table.empty:
     st.info("The portfolio holds no position.")

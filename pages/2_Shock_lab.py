@@ -8,22 +8,13 @@ import streamlit as st
 from dashboard import state
 from dashboard.charts import equity_vs_move, margin_ratio_gauge
 from dashboard.summary import view_summary
-from dashboard.views import VIEW_TITLES
-from margin import resolve
+from dashboard.views import VIEW_TITLES, page
 from margin.scenarios import asset_betas, bases_of
 
-st.set_page_config(page_title="Shock lab · Margin Lab", page_icon="📉", layout="wide")
-st.title("Shock lab")
-state.ensure_portfolio()
-text = state.current_text()
-resolved = resolve(state.current_portfolio())
+text, resolved = page("Shock lab")
 assets = bases_of(resolved)
-st.caption(f"Portfolio: {state.current_source()}. Moves are relative to the current marks; every other "
-           "price follows the market move with its beta (or moves the same, with the toggle off).")
-
-if not resolved.legs:
-    st.info("The portfolio holds no position: there is nothing to shock.")
-    st.stop()
+st.caption("Moves are relative to the current marks; every other price follows the market move with its beta "
+           "(or moves the same, with the toggle off).")
 
 # defaults from the URL (a shared link reproduces the view); widgets keep their own state afterwards
 if "shock_move" not in st.session_state:

@@ -6,17 +6,10 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.charts import price_ladder
-from margin import resolve
+from dashboard.views import page
 from margin.scenarios import bases_of
 
-st.set_page_config(page_title="Liquidation map · Margin Lab", page_icon="📉", layout="wide")
-st.title("Liquidation map")
-state.ensure_portfolio()
-text = state.current_text()
-resolved = resolve(state.current_portfolio())
-if not resolved.legs:
-    st.info("The portfolio holds no position.")
-    st.stop()
+text, resolved = page("Liquidation map")
 
 doc = state.evaluate_cached(text)
 symbols = list(resolved.marks)

@@ -6,18 +6,10 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.charts import collateral_waterfall
-from dashboard.views import VIEW_TITLES
-from margin import resolve
+from dashboard.views import VIEW_TITLES, page
 from margin.scenarios import bases_of
 
-st.set_page_config(page_title="Contagion · Margin Lab", page_icon="📉", layout="wide")
-st.title("Contagion")
-state.ensure_portfolio()
-text = state.current_text()
-resolved = resolve(state.current_portfolio())
-if not resolved.legs:
-    st.info("The portfolio holds no position.")
-    st.stop()
+text, resolved = page("Contagion")
 st.caption("The shock is walked from no move to the full move; each pool that reaches its trigger is "
            "liquidated the way its venue does it (partially where the venue does, with its liquidation fee), "
            "and the walk goes on with what is left. With price impact, the forced selling moves prices further.")

@@ -7,13 +7,10 @@ import streamlit as st
 from dashboard import state
 from dashboard.charts import grouped_bars
 from dashboard.summary import view_summary
-from dashboard.views import VIEW_TITLES, positions_table
+from dashboard.views import VIEW_TITLES, page, positions_table
 
-st.set_page_config(page_title="Stress tests · Margin Lab", page_icon="📉", layout="wide")
-st.title("Stress tests")
-state.ensure_portfolio()
-text = state.current_text()
-st.caption(f"Portfolio: {state.current_source()}. Each preset replays a documented crash: the worst move of "
+text, _ = page("Stress tests", need_positions=False)
+st.caption("Each preset replays a documented crash: the worst move of "
            "every asset inside the event's window, from the shipped Binance prices, applied to today's marks.")
 
 measure = st.radio("Worst move measured on", ["close", "low"], horizontal=True, key="stress_measure",

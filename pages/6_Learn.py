@@ -6,16 +6,10 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.explain import explain
-from dashboard.views import VIEW_TITLES
-from margin import compile_book, resolve
+from dashboard.views import VIEW_TITLES, page
+from margin import compile_book
 
-st.set_page_config(page_title="Learn · Margin Lab", page_icon="📉", layout="wide")
-st.title("Learn: how your liquidation prices come about")
-state.ensure_portfolio()
-resolved = resolve(state.current_portfolio())
-if not resolved.legs:
-    st.info("The portfolio holds no position.")
-    st.stop()
+_, resolved = page("Learn: how your liquidation prices come about")
 
 st.markdown(
     "Every venue liquidates a margin **pool** when its **equity** (wallet balance plus unrealised PnL) falls to "
