@@ -111,7 +111,8 @@ for col, (view, body) in zip(cols, doc["modes"].items(), strict=True):
         ratio = "bankrupt" if s.bankrupt else ("-" if s.worst_margin_ratio is None else f"{s.worst_margin_ratio:.2%}")
         st.metric("Margin ratio (worst pool)", ratio)
         st.metric("Available", money(s.available))
-        near = "none" if s.nearest is None else f"{s.nearest[0]}: {s.nearest[1]:+.2%}"
-        st.metric("Nearest liquidation", near)
+        st.metric("Nearest liquidation (move of its price)", "none" if s.nearest is None else f"{s.nearest[1]:+.2%}")
+        if s.nearest is not None:
+            st.caption(s.nearest[0])
         if s.liquidated:
             st.error(f"Liquidated: {', '.join(s.liquidated)}")

@@ -52,24 +52,44 @@ def _figure(title: str) -> go.Figure:
     return fig
 
 
-def equity_vs_move(moves: FloatArray, equity: Mapping[str, FloatArray], maintenance: Mapping[str, FloatArray],
-                   settle: str, current: float | None = None) -> go.Figure:
-    """Equity and maintenance margin of each view against the market move (one settle asset)."""
-    fig = _figure(f"Equity and maintenance against the market move ({settle})")
+POOL_COLORS = ["#3b82f6", "#e4572e", "#2e9e6b", "#9b59b6", "#f0a202", "#17becf", "#8c564b", "#e377c2"]
+
+
+def pools_vs_move(moves: FloatArray, pools: Sequence[tuple[str, FloatArray, FloatArray]], settle: str,
+                  title: str, current: float | None = None) -> go.Figure:
+    """Each margin pool's equity (solid) and maintenance margin (dotted) against the market move, with a
+    marker where the pool is first liquidated going down and going up from no move."""
+    fig = _figure(title)
     x = 100.0 * np.asarray(moves)
-    for view, eq in equity.items():
-        label = VIEW_LABELS.get(view, view)
-        fig.add_trace(go.Scatter(
-            x=x, y=eq, mode="lines", name=f"equity, {label}", line={"color": VIEW_COLORS.get(view), "width": 2},
-            hovertemplate=f"move %{{x:.1f}} %<br>equity %{{y:,.2f}} {settle}<extra>{label}</extra>"))
-        fig.add_trace(go.Scatter(
-            x=x, y=maintenance[view], mode="lines", name=f"maintenance, {label}",
-            line={"color": VIEW_COLORS.get(view), "width": 1, "dash": "dot"},
-            hovertemplate=f"move %{{x:.1f}} %<br>maintenance %{{y:,.2f}} {settle}<extra>{label}</extra>"))
+    zero = int(np.argmin(np.abs(np.asarray(moves))))
+    for k, (label, eq, mm) in enumerate(pools):
+        color = POOL_COLORS[k % len(POOL_COLORS)]
+        fig.add_trace(go.Scatter(x=x, y=eq, mode="lines", name=f"{label}: equity", legendgroup=label,
+                                 line={"color": color, "width": 2},
+                                 hovertemplate=f"move %{{x:.1f}} %<br>equity %{{y:,.2f}} {settle}"
+                                               f"<extra>{label}</extra>"))
+        fig.add_trace(go.Scatter(x=x, y=mm, mode="lines", name=f"{label}: maintenance", legendgroup=label,
+                                 line={"color": color, "width": 1, "dash": "dot"}, showlegend=False,
+                                 hovertemplate=f"move %{{x:.1f}} %<br>maintenance %{{y:,.2f}} {settle}"
+                                               f"<extra>{label}</extra>"))
+        dead = np.asarray(eq) <= np.asarray(mm)
+        hits = []
+        down = np.flatnonzero(dead[: zero + 1])
+        if down.size:
+            hits.append(int(down[-1]))
+        up = np.flatnonzero(dead[zero:])
+        if up.size:
+            hits.append(zero + int(up[0]))
+        if hits:
+            fig.add_trace(go.Scatter(
+                x=x[hits], y=np.asarray(eq)[hits], mode="markers", showlegend=False, legendgroup=label,
+                marker={"symbol": "x", "size": 11, "color": COLORS["liquidation"]},
+                hovertemplate=f"{label} liquidated at %{{x:.1f}} %<extra></extra>"))
     if current is not None:
         fig.add_vline(x=100.0 * current, line={"color": COLORS["neutral"], "dash": "dash"})
     fig.update_xaxes(title="market move (%)", ticksuffix=" %")
     fig.update_yaxes(title=settle)
+    fig.update_layout(height=360, legend={"orientation": "h", "y": -0.35, "font": {"size": 11}})
     return fig
 
 
@@ -108,15 +128,17 @@ def price_ladder(symbol: str, settle: str, entry: Sequence[tuple[str, float]], m
         pts = [(lbl, p) for lbl, p in levels[view] if p is not None]
         fig.add_trace(go.Scatter(
             x=[VIEW_LABELS.get(view, view)] * len(pts), y=[p for _, p in pts], mode="markers+text",
-            marker={"symbol": "line-ew-open", "size": 40, "line": {"width": 4, "color": COLORS["liquidation"]}},
-            text=[f"liq. {lbl}" for lbl, _ in pts], textposition="middle right", name=f"liquidation ({view})",
+            marker={"symbol": "line-ew-open", "size": 40, "color": COLORS["liquidation"],
+                    "line": {"width": 4, "color": COLORS["liquidation"]}},
+            text=[f"liq. {lbl}" for lbl, _ in pts], textposition="top center", name=f"liquidation ({view})",
             hovertemplate=f"%{{text}}<br>%{{y:,.6g}} ({settle} per unit)<extra>{VIEW_LABELS.get(view, view)}</extra>",
             showlegend=False))
         if bankruptcy is not None:
             bpts = [(lbl, p) for lbl, p in bankruptcy.get(view, []) if p is not None]
             fig.add_trace(go.Scatter(
                 x=[VIEW_LABELS.get(view, view)] * len(bpts), y=[p for _, p in bpts], mode="markers",
-                marker={"symbol": "line-ew-open", "size": 30, "line": {"width": 2, "color": COLORS["bankruptcy"]}},
+                marker={"symbol": "line-ew-open", "size": 30, "color": COLORS["bankruptcy"],
+                        "line": {"width": 2, "color": COLORS["bankruptcy"]}},
                 text=[f"bankruptcy {lbl}" for lbl, _ in bpts], name=f"bankruptcy ({view})",
                 hovertemplate="%{text}<br>%{y:,.6g}<extra></extra>", showlegend=False))
     fig.update_yaxes(title=f"price ({symbol.split(':')[0].split('/')[1]})")

@@ -146,6 +146,8 @@ def market_sweep_cached(text: str, lo: float, hi: float, n: int, use_betas: bool
         book = ev.book
         out["views"][view] = {
             "pool_settle": book.pool_settle, "pool_mode": book.pool_mode,
+            "labels": [f"{book.pool_settle[g]} cross" if p is None else book.ids[p]
+                       for g, p in enumerate(book.pool_position)],
             "equity": ev.pool_equity, "maintenance": ev.pool_maintenance, "liquidated": ev.pool_liquidated,
             "has_positions": np.bincount(book.pool, minlength=book.n_pools) > 0,
         }

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from dashboard import state
-from dashboard.charts import equity_vs_move, margin_ratio_gauge
+from dashboard.charts import margin_ratio_gauge, pools_vs_move
 from dashboard.summary import view_summary
 from dashboard.views import VIEW_TITLES, page
 from margin.scenarios import asset_betas, bases_of
@@ -59,15 +58,16 @@ def shock_card() -> None:
     settle = settles[0]
     if len(settles) > 1:
         settle = st.radio("Settle asset of the chart", settles, horizontal=True, key="shock_settle")
-    equity, maint = {}, {}
-    for view, v in sweep["views"].items():
-        in_settle = np.array([s == settle for s in v["pool_settle"]])
-        equity[view] = v["equity"][:, in_settle].sum(axis=1)
-        maint[view] = v["maintenance"][:, in_settle & v["has_positions"]].sum(axis=1)
-    st.plotly_chart(equity_vs_move(sweep["moves"], equity, maint, settle, current=move / 100.0), width="stretch",
-                    key="equity_chart")
-    st.caption("Equity: wallet plus unrealised PnL of every pool in this settle asset; maintenance: the amount "
-               "the venue compares it with. A pool is liquidated where its own equity meets its own maintenance.")
+    chart_cols = st.columns(3)
+    for col, (view, v) in zip(chart_cols, sweep["views"].items(), strict=True):
+        pools = [(v["labels"][g], v["equity"][:, g], v["maintenance"][:, g]) for g in range(len(v["labels"]))
+                 if v["has_positions"][g] and v["pool_settle"][g] == settle]
+        col.plotly_chart(pools_vs_move(sweep["moves"], pools, settle, VIEW_TITLES[view], current=move / 100.0),
+                         width="stretch", key=f"pools_{view}")
+    st.caption("Each margin pool: its equity (wallet plus unrealised PnL, solid) and its maintenance margin (the "
+               "amount the venue compares equity with, dotted) against the market move; × marks where the pool "
+               "is liquidated. In cross margin one pool carries every position; isolated, each position is its "
+               "own pool.")
     with st.expander("Positions at this shock"):
         for view, body in doc["modes"].items():
             st.markdown(f"**{VIEW_TITLES[view]}**")

@@ -91,11 +91,17 @@ def test_compare_and_summary_on_mixed_book() -> None:
 
 def test_chart_builders() -> None:
     moves = np.linspace(-0.5, 0.5, 11)
-    fig = charts.equity_vs_move(moves, {"cross": moves * 10 + 5}, {"cross": np.ones(11)}, "USDT", current=0.1)
+    # one pool: equity 10·m + 5 crosses its maintenance 1 going down at m = −0.4 (the first grid point at or
+    # below the crossing is −0.4, where equity = 1); a second pool never does
+    fig = charts.pools_vs_move(moves, [("USDT cross", moves * 10 + 5, np.ones(11)),
+                                       ("ETH long", np.full(11, 50.0), np.ones(11))], "USDT", "t", current=0.1)
     assert fig.layout.template.layout.paper_bgcolor == "rgba(0,0,0,0)"
-    assert [t.name for t in fig.data] == ["equity, all cross", "maintenance, all cross"]
+    assert [t.name for t in fig.data][:2] == ["USDT cross: equity", "USDT cross: maintenance"]
     assert list(fig.data[0].x) == pytest.approx(list(100 * moves))
-    assert fig.data[0].line.color == charts.VIEW_COLORS["cross"]
+    assert fig.data[0].line.color == fig.data[1].line.color and fig.data[1].line.dash == "dot"
+    marker = fig.data[2]
+    assert list(marker.x) == pytest.approx([-40.0]) and marker.marker.color == charts.COLORS["liquidation"]
+    assert len(fig.data) == 5  # the second pool has no liquidation marker
     gauge = charts.margin_ratio_gauge(1.2, "x")
     assert gauge.data[0].value == pytest.approx(120.0) and gauge.data[0].gauge.bar.color == charts.COLORS["liquidation"]
     safe = charts.margin_ratio_gauge(0.2, "x")
