@@ -19,8 +19,9 @@ portfolio = state.current_portfolio()
 st.title("Margin Lab")
 st.caption("What happens to my account if prices move, and would isolated margin have saved me? Liquidation "
            "prices for the whole account, in cross and isolated margin, exactly as the venue computes them.")
+n_pos = len(portfolio.positions)
 st.info(f"Current portfolio: **{state.current_source()}** · venue **{portfolio.venue}** · "
-        f"{len(portfolio.positions)} positions · collateral {money(dict(portfolio.collateral))}")
+        f"{n_pos} position{'' if n_pos == 1 else 's'} · collateral {money(dict(portfolio.collateral))}")
 
 tab_sample, tab_upload, tab_edit, tab_import = st.tabs(["Sample portfolio", "Upload a file", "Edit positions",
                                                         "Import from exchange"])

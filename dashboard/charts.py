@@ -100,7 +100,7 @@ def margin_ratio_gauge(ratio: float | None, title: str) -> go.Figure:
         mode="gauge+number", value=min(value, 200.0), number={"suffix": " %", "valueformat": ".1f"},
         title={"text": title},
         gauge={
-            "axis": {"range": [0, 120], "ticksuffix": " %"},
+            "axis": {"range": [0, 120], "tickvals": [0, 50, 100], "ticktext": ["0 %", "50 %", "100 %"]},
             "bar": {"color": COLORS["liquidation"] if value >= 100 else COLORS["equity"]},
             "steps": [{"range": [0, 50], "color": "rgba(46,158,107,0.25)"},
                       {"range": [50, 80], "color": "rgba(240,162,2,0.25)"},
@@ -181,7 +181,7 @@ def collateral_waterfall(steps: Sequence[Mapping[str, object]], start: float, en
     prev = start
     for k, step in enumerate(steps, start=1):
         value = float(step.get("account_value", prev))  # type: ignore[arg-type]
-        labels.append(f"{k}. {step['event']}: {step['position']}")
+        labels.append(f"{k}. {str(step['event']).replace('_', ' ')}")
         measures.append("relative")
         values.append(value - prev)
         prev = value
@@ -195,8 +195,10 @@ def collateral_waterfall(steps: Sequence[Mapping[str, object]], start: float, en
         x=labels, y=values, measure=measures, textposition="outside",
         decreasing={"marker": {"color": COLORS["loss"]}}, increasing={"marker": {"color": COLORS["profit"]}},
         totals={"marker": {"color": COLORS["equity"]}},
-        hovertemplate=f"%{{x}}<br>%{{y:+,.2f}} {settle}<extra></extra>"))
+        customdata=["", *[str(st["position"]) for st in steps], "", ""],
+        hovertemplate=f"%{{x}} %{{customdata}}<br>%{{y:+,.2f}} {settle}<extra></extra>"))
     fig.update_yaxes(title=settle)
+    fig.update_xaxes(tickangle=-30, automargin=True)
     return fig
 
 

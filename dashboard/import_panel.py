@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from dashboard import state
-from dashboard.views import render_problems
+from dashboard.views import render_problems, table
 from margin import evaluate_portfolio
 
 KEY_RECONCILE = "ml_reconcile"
@@ -123,4 +123,4 @@ def render() -> None:
         st.subheader("Reconciliation with the exchange's own figures")
         st.caption("A missing exchange figure means the exchange reported nothing (null, 0 or empty): it is shown "
                    "as missing, not replaced by a number.")
-        st.dataframe(rows, hide_index=True, width="stretch")
+        table(rows, wide=("cause",))

@@ -192,15 +192,18 @@ def frontier_section(text: str, bases: list[str]) -> None:
     from dashboard.views import VIEW_TITLES
 
     c1, c2, c3, c4 = st.columns(4)
-    x = c1.selectbox("x asset", bases, index=bases.index(url_choice("x", bases, bases[0])), key="fr_x")
+    ranges = [0.1, 0.2, 0.3, 0.5, 0.7, 0.9]
+    views = list(VIEW_TITLES)
+    sticky("fr_x", url_choice("x", bases, bases[0]), bases)
+    x = c1.selectbox("x asset", bases, key="fr_x")
     others = [b for b in bases if b != x]
-    y_default = url_choice("y", bases, others[0])
-    y = c2.selectbox("y asset", others, index=others.index(y_default) if y_default in others else 0, key="fr_y")
-    rng = c3.select_slider("Range", options=[0.1, 0.2, 0.3, 0.5, 0.7, 0.9],
-                           value=url_float("range", 0.5, 0.1, 0.9) if url_float("range", 0.5, 0.1, 0.9) in
-                           (0.1, 0.2, 0.3, 0.5, 0.7, 0.9) else 0.5, format_func=lambda v: f"±{v:.0%}", key="fr_range")
-    view = c4.selectbox("Heatmap of", list(VIEW_TITLES), format_func=lambda v: VIEW_TITLES[v], key="fr_view",
-                        index=list(VIEW_TITLES).index(url_choice("view", list(VIEW_TITLES), "as_is")))
+    sticky("fr_y", url_choice("y", others, others[0]), others)
+    y = c2.selectbox("y asset", others, key="fr_y")
+    url_range = url_float("range", 0.5, 0.1, 0.9)
+    sticky("fr_range", url_range if url_range in ranges else 0.5, ranges)
+    rng = c3.select_slider("Range", options=ranges, format_func=lambda v: f"±{v:.0%}", key="fr_range")
+    sticky("fr_view", url_choice("view", views, "as_is"), views)
+    view = c4.selectbox("Heatmap of", views, format_func=lambda v: VIEW_TITLES[v], key="fr_view")
     set_url(x=x, y=y, range=rng, view=view)
     with st.spinner("Computing the 201 × 201 frontier..."):
         fr = frontier_cached(text, x, y, 201, float(rng))
@@ -244,12 +247,14 @@ def probability_section(text: str) -> None:
     missing = [b for b in bases_of(resolved) if lookup_asset(b) not in known]
     c1, c2, c3 = st.columns(3)
     horizons = ["1d", "3d", "7d", "14d", "30d"]
-    horizon = c1.selectbox("Horizon", horizons, index=horizons.index(url_choice("horizon", horizons, "7d")),
-                           key="risk_horizon")
     models = ["bootstrap", "student-t", "gbm"]
-    model = c2.selectbox("Model", models, index=models.index(url_choice("model", models, "bootstrap")),
-                         key="risk_model")
-    paths = c3.select_slider("Paths", options=[1000, 2000, 5000, 10000, 20000], value=5000, key="risk_paths")
+    path_options = [1000, 2000, 5000, 10000, 20000]
+    sticky("risk_horizon", url_choice("horizon", horizons, "7d"), horizons)
+    sticky("risk_model", url_choice("model", models, "bootstrap"), models)
+    sticky("risk_paths", 5000, path_options)
+    horizon = c1.selectbox("Horizon", horizons, key="risk_horizon")
+    model = c2.selectbox("Model", models, key="risk_model")
+    paths = c3.select_slider("Paths", options=path_options, key="risk_paths")
     set_url(horizon=horizon, model=model)
     vols: dict[str, float] = {}
     if missing:
@@ -258,9 +263,9 @@ def probability_section(text: str) -> None:
                    "year (the highest of the shipped assets) and they move with BTC; change it here.")
         cols = st.columns(min(len(missing), 4))
         for k, base in enumerate(missing):
+            sticky(f"risk_vol_{base}", round(top, 2))
             vols[base] = cols[k % len(cols)].number_input(f"{base} annual volatility", min_value=0.05,
-                                                          max_value=5.0, value=round(top, 2), step=0.05,
-                                                          key=f"risk_vol_{base}")
+                                                          max_value=5.0, step=0.05, key=f"risk_vol_{base}")
     settings = (text, horizon, model, int(paths), tuple(sorted(vols.items())))
     if st.button("Run the simulation", key="risk_run"):
         bar = st.progress(0.0, text="Simulating hourly paths...")
@@ -295,3 +300,22 @@ def cascade_cached(text: str, target: str, move: float, impact: str, strength: f
 
     return cascade(resolve(parse_cached(text)), {target: move}, impact=impact,
                    params={"strength": strength}).to_dict()
+
+
+def sticky(key: str, default: Any, options: Sequence[Any] | None = None) -> None:
+    """Seed widget ``key`` with its last value in this session, else ``default`` (usually from the URL).
+
+    Streamlit forgets the state of widgets a page did not draw, and sidebar navigation drops the URL's
+    query string, so a page's settings are also kept under a non-widget key. Call before creating the
+    widget (and create it without ``value``/``index``); a kept value no longer among ``options`` (the
+    portfolio changed) falls back to ``default``.
+    """
+    kept = f"_kept_{key}"
+    if key not in st.session_state:
+        value = st.session_state.get(kept, default)
+        if options is not None and value not in options:
+            value = default
+        st.session_state[key] = value
+    elif options is not None and st.session_state[key] not in options:
+        st.session_state[key] = default
+    st.session_state[kept] = st.session_state[key]

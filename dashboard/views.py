@@ -45,3 +45,22 @@ def page(title: str, *, need_positions: bool = True) -> tuple[str, Resolved]:
         st.info("The portfolio holds no position: load or add one on the Home page.")
         st.stop()
     return text, resolved
+
+
+PERCENT_COLUMNS = ("distance", "distance (cross)", "distance (isolated)", "mmr", "move", "BTC move", "probability",
+                   "95 % CI low", "95 % CI high", "relative")
+
+
+def table(data: object, *, percent: Sequence[str] = PERCENT_COLUMNS, wide: Sequence[str] = ()) -> None:
+    """A data table with fractions shown as percentages and amounts in the locale's number format."""
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    config: dict[str, object] = {}
+    for col in frame.columns:
+        if col in percent:
+            config[col] = st.column_config.NumberColumn(format="percent")
+        elif col in wide:
+            config[col] = st.column_config.TextColumn(width="large")
+        elif pd.api.types.is_float_dtype(frame[col]):
+            config[col] = st.column_config.NumberColumn(format="%.6g" if "price" in str(col) or col in (
+                "mark", "value", "exchange", "ours") else "localized")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)

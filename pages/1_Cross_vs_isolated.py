@@ -8,7 +8,7 @@ from dashboard import state
 from dashboard.charts import grouped_bars
 from dashboard.compare import compare, value
 from dashboard.summary import money
-from dashboard.views import page
+from dashboard.views import page, table
 
 text, _ = page("Cross vs isolated")
 doc = state.evaluate_cached(text)
@@ -22,7 +22,7 @@ for line in cmp.verdict:
     st.markdown(f"- {line}")
 
 st.subheader("Position by position")
-st.dataframe(cmp.table, hide_index=True, width="stretch")
+table(cmp.table)
 ids = list(cmp.table["position"])
 dist = {view: [None if value(v) is None else abs(float(v)) for v in cmp.table[f"distance ({view})"]]
         for view in ("cross", "isolated")}

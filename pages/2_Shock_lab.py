@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.charts import margin_ratio_gauge, pools_vs_move
 from dashboard.summary import view_summary
-from dashboard.views import VIEW_TITLES, page
+from dashboard.views import VIEW_TITLES, page, table
 from margin.scenarios import asset_betas, bases_of
 
 text, resolved = page("Shock lab")
@@ -15,18 +15,18 @@ assets = bases_of(resolved)
 st.caption("Moves are relative to the current marks; every other price follows the market move with its beta "
            "(or moves the same, with the toggle off).")
 
-# defaults from the URL (a shared link reproduces the view); widgets keep their own state afterwards
-if "shock_move" not in st.session_state:
-    st.session_state["shock_move"] = 100.0 * state.url_float("move", 0.0, -0.9, 0.9)
-    st.session_state["shock_betas"] = state.url_choice("betas", ["1", "0"], "1") == "1"
-    for a in assets:
-        st.session_state[f"shock_{a}"] = 100.0 * state.url_float(f"m_{a}", 0.0, -0.9, 0.9)
+# defaults from the URL (a shared link reproduces the view), then the session's last values (state.sticky)
+url_defaults = {"shock_move": 100.0 * state.url_float("move", 0.0, -0.9, 0.9),
+                "shock_betas": state.url_choice("betas", ["1", "0"], "1") == "1",
+                **{f"shock_{a}": 100.0 * state.url_float(f"m_{a}", 0.0, -0.9, 0.9) for a in assets}}
 
 betas, fallback = asset_betas(assets, None)
 
 
 @st.fragment
 def shock_card() -> None:
+    for key, default in url_defaults.items():
+        state.sticky(key, default)
     move = st.slider("Market move (BTC), %", -90.0, 90.0, step=0.5, key="shock_move")
     use_betas = st.toggle("Other assets follow BTC with their betas (off: every asset moves the same)",
                           key="shock_betas")
@@ -49,7 +49,8 @@ def shock_card() -> None:
         s = view_summary(body)
         with col:
             ratio = None if s.bankrupt else s.worst_margin_ratio
-            st.plotly_chart(margin_ratio_gauge(ratio, VIEW_TITLES[view]), width="stretch", key=f"gauge_{view}")
+            st.plotly_chart(margin_ratio_gauge(ratio, f"{VIEW_TITLES[view]}: worst pool"), width="stretch",
+                            key=f"gauge_{view}")
             if s.liquidated:
                 st.error("Liquidated: " + ", ".join(s.liquidated))
             else:
@@ -71,13 +72,13 @@ def shock_card() -> None:
     with st.expander("Positions at this shock"):
         for view, body in doc["modes"].items():
             st.markdown(f"**{VIEW_TITLES[view]}**")
-            st.dataframe([{"position": p["id"], "mark": p["mark_price"], "uPnL": p["unrealized_pnl"],
-                           "liquidation price": p["liquidation_price"], "liquidated": p["liquidated"]}
-                          for p in body["positions"]], hide_index=True, width="stretch")
+            table([{"position": p["id"], "mark": p["mark_price"], "uPnL": p["unrealized_pnl"],
+                    "liquidation price": p["liquidation_price"], "liquidated": p["liquidated"]}
+                   for p in body["positions"]])
 
 
 shock_card()
 
 with st.expander("Betas used (daily log returns against BTC, last 365 days of the shipped data)"):
-    st.dataframe([{"asset": a, "beta": betas[a], "source": "fallback 1.5 (no price history)" if a in fallback
-                   else "estimated"} for a in assets], hide_index=True)
+    table([{"asset": a, "beta": betas[a], "source": "fallback 1.5 (no price history)" if a in fallback
+            else "estimated"} for a in assets])

@@ -13,8 +13,8 @@ text, resolved = page("Liquidation map")
 
 doc = state.evaluate_cached(text)
 symbols = list(resolved.marks)
-symbol = st.selectbox("Symbol", symbols, index=symbols.index(state.url_choice("symbol", symbols, symbols[0])),
-                      key="map_symbol")
+state.sticky("map_symbol", state.url_choice("symbol", symbols, symbols[0]), symbols)
+symbol = st.selectbox("Symbol", symbols, key="map_symbol")
 state.set_url(symbol=symbol)
 entry = [(p.label, p.entry_price) for p in resolved.portfolio.positions if p.symbol == symbol]
 levels = {view: [(p["id"], p["liquidation_price"]) for p in body["positions"] if p["symbol"] == symbol]

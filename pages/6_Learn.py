@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import state
 from dashboard.explain import explain
-from dashboard.views import VIEW_TITLES, page
+from dashboard.views import VIEW_TITLES, page, table
 from margin import compile_book
 
 _, resolved = page("Learn: how your liquidation prices come about")
@@ -22,8 +22,8 @@ st.markdown(
 
 labels = [leg.position.label for leg in resolved.legs]
 ids = list(range(len(labels)))
-default = state.url_choice("position", labels, labels[0])
-pick = st.selectbox("Position", ids, index=labels.index(default), format_func=lambda k: labels[k], key="learn_pos")
+state.sticky("learn_pos", labels.index(state.url_choice("position", labels, labels[0])), ids)
+pick = st.selectbox("Position", ids, format_func=lambda k: labels[k], key="learn_pos")
 state.set_url(position=labels[pick])
 
 cols = st.columns(2)
@@ -33,7 +33,7 @@ for col, view in zip(cols, ("cross", "isolated"), strict=True):
         st.subheader(VIEW_TITLES[view])
         st.caption(f"Pool: {e.pool}")
         st.code(e.formula, language=None)
-        st.dataframe([{"term": t, "meaning": m, "value": v} for t, m, v in e.terms], hide_index=True, width="stretch")
+        table([{"term": t, "meaning": m, "value": v} for t, m, v in e.terms])
         if e.substituted:
             st.code(e.substituted, language=None)
         cf = "none (no positive price liquidates it)" if e.closed_form is None else f"{e.closed_form:,.6f}"
