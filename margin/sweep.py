@@ -123,17 +123,26 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
     new_terms = tier_terms(pos_idx, k_new)
     old_terms = tier_terms(pos_idx, k_old)
     weights = [(base[0] + fee_r, r), (base[1] + fee_ir, 1.0 / r), (base[2], 1.0 / (r * r)), (base[3], None)]
-    maintenance_t = np.zeros((n_g, n_s))  # (G, S): pools in rows, moves contiguous
+    maintenance_t: FloatArray | None = None  # (G, S): pools in rows, moves contiguous
     for j, (start, factor) in enumerate(weights):
         delta = new_terms[j] - old_terms[j]
         if not start.any() and not delta.any():
             continue
         first = np.bincount(pools, weights=start, minlength=n_g).astype(np.float64)
-        coef = _piecewise(first, s_at, pools[pos_idx], delta, n_s)
-        maintenance_t += coef if factor is None else coef * factor
+        coef = _piecewise(first, s_at, pools[pos_idx], delta, n_s)  # a fresh array: scaled in place
+        if factor is not None:
+            coef *= factor
+        if maintenance_t is None:
+            maintenance_t = coef
+        else:
+            maintenance_t += coef
+    if maintenance_t is None:
+        maintenance_t = np.zeros((n_g, n_s))
     maintenance = maintenance_t.T
     has_positions = np.bincount(pools, minlength=n_g) > 0
-    liquidated = has_positions & (equity <= maintenance)
+    liquidated_t = equity_t <= maintenance_t  # in the (G, S) layout both are contiguous in
+    liquidated_t &= has_positions[:, None]
+    liquidated = liquidated_t.T
     if not np.array_equal(order, np.arange(n_s)):
         back = np.empty_like(order)
         back[order] = np.arange(n_s)
