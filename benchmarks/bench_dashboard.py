@@ -116,7 +116,7 @@ def slider_moves(page: Any, moves: int, phases: list[tuple[float, float]]) -> li
     """Seconds from each key press to the chart's redraw; ``phases`` gets (key press → script run starts,
     script run start → end) of each move, to tell the browser's share from the server's."""
     page.get_by_test_id("stSidebarNav").get_by_text("Shock lab", exact=True).click()
-    cond = ("() => (" + READY + ")() && document.querySelectorAll('.js-plotly-plot').length >= 4 && "
+    cond = ("() => (" + READY + ")() && document.querySelectorAll('.js-plotly-plot').length >= 2 && "
             "document.querySelector('.js-plotly-plot .shapelayer path') !== null")
     wait_stable(page, cond)
     page.evaluate("""() => { window.__t0 = null; window.__run = [];

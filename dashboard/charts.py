@@ -55,60 +55,86 @@ def _figure(title: str) -> go.Figure:
 POOL_COLORS = ["#3b82f6", "#e4572e", "#2e9e6b", "#9b59b6", "#f0a202", "#17becf", "#8c564b", "#e377c2"]
 
 
-def pools_vs_move(moves: FloatArray, pools: Sequence[tuple[str, FloatArray, FloatArray]], settle: str,
-                  title: str, current: float | None = None) -> go.Figure:
-    """Each margin pool's equity (solid) and maintenance margin (dotted) against the market move, with a
-    marker where the pool is first liquidated going down and going up from no move."""
-    fig = _figure(title)
+def pools_vs_move(moves: FloatArray, panels: Mapping[str, Sequence[tuple[str, FloatArray, FloatArray]]],
+                  settle: str, current: float | None = None) -> go.Figure:
+    """One panel per view: each margin pool's equity (solid) and maintenance margin (dotted) against the
+    market move, with × where the pool is first liquidated going down and going up from no move.
+
+    Built as one figure with side-by-side axes (not ``make_subplots``, which costs ~100 ms per redraw)."""
+    titles = list(panels)
+    n = max(len(titles), 1)
+    gap = 0.03
     x = 100.0 * np.asarray(moves)
     zero = int(np.argmin(np.abs(np.asarray(moves))))
-    for k, (label, eq, mm) in enumerate(pools):
-        color = POOL_COLORS[k % len(POOL_COLORS)]
-        fig.add_trace(go.Scatter(x=x, y=eq, mode="lines", name=f"{label}: equity", legendgroup=label,
-                                 line={"color": color, "width": 2},
-                                 hovertemplate=f"move %{{x:.1f}} %<br>equity %{{y:,.2f}} {settle}"
-                                               f"<extra>{label}</extra>"))
-        fig.add_trace(go.Scatter(x=x, y=mm, mode="lines", name=f"{label}: maintenance", legendgroup=label,
-                                 line={"color": color, "width": 1, "dash": "dot"}, showlegend=False,
-                                 hovertemplate=f"move %{{x:.1f}} %<br>maintenance %{{y:,.2f}} {settle}"
-                                               f"<extra>{label}</extra>"))
-        dead = np.asarray(eq) <= np.asarray(mm)
-        hits = []
-        down = np.flatnonzero(dead[: zero + 1])
-        if down.size:
-            hits.append(int(down[-1]))
-        up = np.flatnonzero(dead[zero:])
-        if up.size:
-            hits.append(zero + int(up[0]))
-        if hits:
-            fig.add_trace(go.Scatter(
-                x=x[hits], y=np.asarray(eq)[hits], mode="markers", showlegend=False, legendgroup=label,
-                marker={"symbol": "x", "size": 11, "color": COLORS["liquidation"]},
-                hovertemplate=f"{label} liquidated at %{{x:.1f}} %<extra></extra>"))
-    if current is not None:
-        fig.add_vline(x=100.0 * current, line={"color": COLORS["neutral"], "dash": "dash"})
-    fig.update_xaxes(title="market move (%)", ticksuffix=" %")
-    fig.update_yaxes(title=settle)
-    fig.update_layout(height=360, legend={"orientation": "h", "y": -0.35, "font": {"size": 11}})
+    traces: list[go.Scatter] = []
+    layout: dict[str, object] = {}
+    shapes: list[dict[str, object]] = []
+    annotations: list[dict[str, object]] = []
+    seen: set[str] = set()
+    for k, title in enumerate(titles, start=1):
+        xa, ya = f"x{k if k > 1 else ''}", f"y{k if k > 1 else ''}"
+        lo, hi = (k - 1) / n + (gap if k > 1 else 0.0), k / n - (gap if k < n else 0.0)
+        layout[f"xaxis{k if k > 1 else ''}"] = {"domain": [lo, hi], "anchor": ya, "ticksuffix": " %",
+                                                "title": {"text": "market move (%)"}}
+        layout[f"yaxis{k if k > 1 else ''}"] = {"anchor": xa, **({"title": {"text": settle}} if k == 1 else {})}
+        annotations.append({"text": title, "x": (lo + hi) / 2, "y": 1.04, "xref": "paper", "yref": "paper",
+                            "showarrow": False, "xanchor": "center", "yanchor": "bottom", "font": {"size": 13}})
+        if current is not None:
+            shapes.append({"type": "line", "xref": xa, "yref": f"{ya} domain", "x0": 100.0 * current,
+                           "x1": 100.0 * current, "y0": 0, "y1": 1,
+                           "line": {"color": COLORS["neutral"], "dash": "dash"}})
+        for j, (label, eq, mm) in enumerate(panels[title]):
+            color = POOL_COLORS[j % len(POOL_COLORS)]
+            traces.append(go.Scatter(x=x, y=eq, mode="lines", name=label, legendgroup=label, xaxis=xa, yaxis=ya,
+                                     showlegend=label not in seen, line={"color": color, "width": 2},
+                                     hovertemplate=f"move %{{x:.1f}} %<br>equity %{{y:,.2f}} {settle}"
+                                                   f"<extra>{label}</extra>"))
+            seen.add(label)
+            traces.append(go.Scatter(x=x, y=mm, mode="lines", name=f"{label}: maintenance", legendgroup=label,
+                                     xaxis=xa, yaxis=ya, showlegend=False,
+                                     line={"color": color, "width": 1, "dash": "dot"},
+                                     hovertemplate=f"move %{{x:.1f}} %<br>maintenance %{{y:,.2f}} {settle}"
+                                                   f"<extra>{label}</extra>"))
+            dead = np.asarray(eq) <= np.asarray(mm)
+            hits = []
+            down = np.flatnonzero(dead[: zero + 1])
+            if down.size:
+                hits.append(int(down[-1]))
+            up = np.flatnonzero(dead[zero:])
+            if up.size:
+                hits.append(zero + int(up[0]))
+            if hits:
+                traces.append(go.Scatter(
+                    x=x[hits], y=np.asarray(eq)[hits], mode="markers", showlegend=False, legendgroup=label,
+                    xaxis=xa, yaxis=ya, marker={"symbol": "x", "size": 11, "color": COLORS["liquidation"]},
+                    hovertemplate=f"{label} liquidated at %{{x:.1f}} %<extra></extra>"))
+    fig = go.Figure(data=traces)
+    fig.update_layout(template=TEMPLATE, height=430, shapes=shapes, annotations=annotations,
+                      legend={"orientation": "h", "y": -0.25, "font": {"size": 11}},
+                      margin={"l": 10, "r": 10, "t": 40, "b": 10}, **layout)
     return fig
 
 
-def margin_ratio_gauge(ratio: float | None, title: str) -> go.Figure:
-    """Margin ratio (maintenance / equity) as a gauge; liquidation at 100 %."""
-    value = 100.0 if ratio is None else 100.0 * ratio
-    fig = go.Figure(go.Indicator(
-        mode="gauge+number", value=min(value, 200.0), number={"suffix": " %", "valueformat": ".1f"},
-        title={"text": title},
-        gauge={
-            "axis": {"range": [0, 120], "tickvals": [0, 50, 100], "ticktext": ["0 %", "50 %", "100 %"]},
-            "bar": {"color": COLORS["liquidation"] if value >= 100 else COLORS["equity"]},
-            "steps": [{"range": [0, 50], "color": "rgba(46,158,107,0.25)"},
-                      {"range": [50, 80], "color": "rgba(240,162,2,0.25)"},
-                      {"range": [80, 120], "color": "rgba(192,57,43,0.25)"}],
-            "threshold": {"line": {"color": COLORS["liquidation"], "width": 3}, "value": 100},
-        },
-    ))
-    fig.update_layout(template=TEMPLATE, height=220, margin={"l": 20, "r": 20, "t": 50, "b": 10})
+def margin_ratio_gauges(ratios: Mapping[str, float | None]) -> go.Figure:
+    """The margin ratio (maintenance / equity) of the worst pool of each view as gauges in one figure;
+    liquidation at 100 % (``None``: a pool at or below zero equity, shown as past 100 %)."""
+    fig = go.Figure()
+    n = max(len(ratios), 1)
+    for k, (title, ratio) in enumerate(ratios.items()):
+        value = 100.0 if ratio is None else 100.0 * ratio
+        fig.add_trace(go.Indicator(
+            mode="gauge+number", value=min(value, 200.0), number={"suffix": " %", "valueformat": ".1f"},
+            title={"text": title, "font": {"size": 14}}, domain={"x": [k / n + 0.02, (k + 1) / n - 0.02], "y": [0, 1]},
+            gauge={
+                "axis": {"range": [0, 120], "tickvals": [0, 50, 100], "ticktext": ["0 %", "50 %", "100 %"]},
+                "bar": {"color": COLORS["liquidation"] if value >= 100 else COLORS["equity"]},
+                "steps": [{"range": [0, 50], "color": "rgba(46,158,107,0.25)"},
+                          {"range": [50, 80], "color": "rgba(240,162,2,0.25)"},
+                          {"range": [80, 120], "color": "rgba(192,57,43,0.25)"}],
+                "threshold": {"line": {"color": COLORS["liquidation"], "width": 3}, "value": 100},
+            },
+        ))
+    fig.update_layout(template=TEMPLATE, height=230, margin={"l": 20, "r": 20, "t": 50, "b": 10})
     return fig
 
 

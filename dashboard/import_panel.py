@@ -44,9 +44,7 @@ def _secret_credentials(venue: str) -> dict[str, str] | None:
 
 
 def render() -> None:
-    from exchange.adapter import SUPPORTED_VENUES, Credentials, ExchangeError, fetch_account, fetch_public
-    from exchange.mapping import MappingError, apply_public, to_portfolio, validate
-    from exchange.reconcile import reconcile
+    from exchange.venues import SUPPORTED_VENUES
 
     st.info("Use a **read-only** API key. Keys stay in this browser session's memory only: never written to "
             "disk, logs, URLs or shared caches. Hyperliquid is read with a wallet address and no key.")
@@ -72,6 +70,11 @@ def render() -> None:
 
     c1, c2 = st.columns(2)
     if c1.button("Import account", key="imp_go", type="primary"):
+        # ccxt is loaded only when the user imports (it takes about half a second to import)
+        from exchange.adapter import Credentials, ExchangeError, fetch_account
+        from exchange.mapping import MappingError, to_portfolio, validate
+        from exchange.reconcile import reconcile
+
         if use_secrets and from_secrets:
             creds = Credentials(from_secrets.get("api_key", ""), from_secrets.get("secret", ""),
                                 from_secrets.get("password"))
@@ -95,6 +98,9 @@ def render() -> None:
             state.set_portfolio(portfolio, f"import: {venue} at {origin.get('fetched_at', '?')}")
             st.rerun()
     if c2.button("Refresh marks and tiers from the exchange (no key)", key="imp_public"):
+        from exchange.adapter import ExchangeError, fetch_public
+        from exchange.mapping import MappingError, apply_public, validate
+
         current = state.current_portfolio()
         try:
             public = fetch_public(venue, list(dict.fromkeys(p.symbol for p in current.positions)), api_url,

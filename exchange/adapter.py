@@ -33,20 +33,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-#: ccxt id → what the import does on it
-SUPPORTED_VENUES: dict[str, str] = {
-    "binanceusdm": "Binance USDⓈ-M futures (API key and secret)",
-    "binancecoinm": "Binance COIN-M futures (API key and secret)",
-    "bybit": "Bybit linear and inverse (API key and secret)",
-    "okx": "OKX swaps (API key, secret and passphrase)",
-    "hyperliquid": "Hyperliquid perpetuals (wallet address only, no key)",
-    "deribit": "Deribit futures and perpetuals; options listed, not margined (API key and secret)",
-}
-
-#: venues read with a wallet address instead of a key
-ADDRESS_VENUES = frozenset({"hyperliquid"})
-#: venues whose key needs a passphrase
-PASSWORD_VENUES = frozenset({"okx"})
+from .venues import ADDRESS_VENUES, PASSWORD_VENUES, SUPPORTED_VENUES  # noqa: E402  (ccxt-free, shared)
 
 #: ccxt options that keep market loading to the derivatives the import uses (and no private currency call)
 _MARKET_OPTIONS: dict[str, dict[str, Any]] = {

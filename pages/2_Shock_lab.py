@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import state
-from dashboard.charts import margin_ratio_gauge, pools_vs_move
+from dashboard.charts import margin_ratio_gauges, pools_vs_move
 from dashboard.summary import view_summary
 from dashboard.views import VIEW_TITLES, page, table
 from margin.scenarios import asset_betas, bases_of
@@ -41,35 +41,38 @@ def shock_card() -> None:
         if m == 0.0 and f"m_{a}" in st.query_params:
             del st.query_params[f"m_{a}"]
     base_text = state.shifted_text(text, extra)
-    doc = state.shock_set_cached(base_text, move / 100.0, (), use_betas, ())
-    sweep = state.market_sweep_cached(base_text, -0.9, 0.9, 361, use_betas, ())
-
-    cols = st.columns(3)
-    for col, (view, body) in zip(cols, doc["modes"].items(), strict=True):
-        s = view_summary(body)
-        with col:
-            ratio = None if s.bankrupt else s.worst_margin_ratio
-            st.plotly_chart(margin_ratio_gauge(ratio, f"{VIEW_TITLES[view]}: worst pool"), width="stretch",
-                            key=f"gauge_{view}")
-            if s.liquidated:
-                st.error("Liquidated: " + ", ".join(s.liquidated))
-            else:
-                st.success("No position liquidated")
     settles = list(dict.fromkeys(leg.settle for leg in resolved.legs))
     settle = settles[0]
     if len(settles) > 1:
         settle = st.radio("Settle asset of the chart", settles, horizontal=True, key="shock_settle")
-    chart_cols = st.columns(3)
-    for col, (view, v) in zip(chart_cols, sweep["views"].items(), strict=True):
-        pools = [(v["labels"][g], v["equity"][:, g], v["maintenance"][:, g]) for g in range(len(v["labels"]))
-                 if v["has_positions"][g] and v["pool_settle"][g] == settle]
-        col.plotly_chart(pools_vs_move(sweep["moves"], pools, settle, VIEW_TITLES[view], current=move / 100.0),
-                         width="stretch", key=f"pools_{view}")
+    # slots in page order; the chart is filled first so that it reaches the browser before the rest is
+    # computed (Streamlit sends each element as the script writes it)
+    gauge_slot = st.empty()
+    status_slot = st.empty()
+    chart_slot = st.empty()
+    sweep = state.market_sweep_cached(base_text, -0.9, 0.9, 181, use_betas, ())
+    panels = {VIEW_TITLES[view]: [(v["labels"][g], v["equity"][:, g], v["maintenance"][:, g])
+                                  for g in range(len(v["labels"]))
+                                  if v["has_positions"][g] and v["pool_settle"][g] == settle]
+              for view, v in sweep["views"].items()}
+    chart_slot.plotly_chart(pools_vs_move(sweep["moves"], panels, settle, current=move / 100.0), width="stretch",
+                            key="pools_chart")
+    doc = state.shock_set_cached(base_text, move / 100.0, (), use_betas, ())
+    summaries = {view: view_summary(body) for view, body in doc["modes"].items()}
+    gauge_slot.plotly_chart(margin_ratio_gauges({f"{VIEW_TITLES[v]}: worst pool": None if s.bankrupt
+                                                 else s.worst_margin_ratio for v, s in summaries.items()}),
+                            width="stretch", key="gauges")
+    cols = status_slot.container().columns(3)
+    for col, s in zip(cols, summaries.values(), strict=True):
+        if s.liquidated:
+            col.error("Liquidated: " + ", ".join(s.liquidated))
+        else:
+            col.success("No position liquidated")
     st.caption("Each margin pool: its equity (wallet plus unrealised PnL, solid) and its maintenance margin (the "
                "amount the venue compares equity with, dotted) against the market move; × marks where the pool "
                "is liquidated. In cross margin one pool carries every position; isolated, each position is its "
                "own pool.")
-    with st.expander("Positions at this shock"):
+    if st.toggle("Show the positions at this shock", key="shock_show_positions"):
         for view, body in doc["modes"].items():
             st.markdown(f"**{VIEW_TITLES[view]}**")
             table([{"position": p["id"], "mark": p["mark_price"], "uPnL": p["unrealized_pnl"],

@@ -93,19 +93,20 @@ def test_chart_builders() -> None:
     moves = np.linspace(-0.5, 0.5, 11)
     # one pool: equity 10·m + 5 crosses its maintenance 1 going down at m = −0.4 (the first grid point at or
     # below the crossing is −0.4, where equity = 1); a second pool never does
-    fig = charts.pools_vs_move(moves, [("USDT cross", moves * 10 + 5, np.ones(11)),
-                                       ("ETH long", np.full(11, 50.0), np.ones(11))], "USDT", "t", current=0.1)
+    fig = charts.pools_vs_move(moves, {"All cross": [("USDT cross", moves * 10 + 5, np.ones(11)),
+                                                     ("ETH long", np.full(11, 50.0), np.ones(11))]}, "USDT",
+                               current=0.1)
     assert fig.layout.template.layout.paper_bgcolor == "rgba(0,0,0,0)"
-    assert [t.name for t in fig.data][:2] == ["USDT cross: equity", "USDT cross: maintenance"]
+    assert [t.name for t in fig.data][:2] == ["USDT cross", "USDT cross: maintenance"]
     assert list(fig.data[0].x) == pytest.approx(list(100 * moves))
     assert fig.data[0].line.color == fig.data[1].line.color and fig.data[1].line.dash == "dot"
     marker = fig.data[2]
     assert list(marker.x) == pytest.approx([-40.0]) and marker.marker.color == charts.COLORS["liquidation"]
     assert len(fig.data) == 5  # the second pool has no liquidation marker
-    gauge = charts.margin_ratio_gauge(1.2, "x")
-    assert gauge.data[0].value == pytest.approx(120.0) and gauge.data[0].gauge.bar.color == charts.COLORS["liquidation"]
-    safe = charts.margin_ratio_gauge(0.2, "x")
-    assert safe.data[0].gauge.bar.color == charts.COLORS["equity"]
+    gauges = charts.margin_ratio_gauges({"a": 1.2, "b": 0.2, "c": None})
+    assert [g.value for g in gauges.data] == [pytest.approx(120.0), pytest.approx(20.0), pytest.approx(100.0)]
+    assert gauges.data[0].gauge.bar.color == charts.COLORS["liquidation"]
+    assert gauges.data[1].gauge.bar.color == charts.COLORS["equity"]
     ladder = charts.price_ladder("BTC/USDT:USDT", "USDT", [("long", 90000.0)], 97000.0,
                                  {"as_is": [("long", 80000.0)], "cross": [("long", None)]})
     assert list(ladder.data[0].y) == [80000.0] and len(ladder.data[1].y) == 0
