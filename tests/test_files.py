@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from examples import SECTION_1_EXAMPLE
 
 from margin.errors import PortfolioError
 from margin.files import (
@@ -22,28 +23,6 @@ from margin.files import (
     save_portfolio,
 )
 from margin.portfolio import Portfolio, Position, resolve
-
-# portfolio-format.md §1, verbatim: a file valid today stays valid.
-SECTION_1_EXAMPLE = """\
-{
-  "format": "margin-portfolio/1",
-  "venue": "binance-usdm",
-  "position_mode": "one-way",
-  "collateral": {"USDT": 25000.0},
-  "prices": {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0},
-  "tiers": {
-    "BTC/USDT:USDT": [
-      {"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 125, "maint_amount": 0}
-    ]
-  },
-  "positions": [
-    {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 95000.0,
-     "leverage": 10, "margin_mode": "cross"},
-    {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 4, "entry_price": 3300.0,
-     "leverage": 5, "margin_mode": "isolated", "isolated_margin": 2640.0}
-  ]
-}
-"""
 
 HEADER = "symbol,side,contracts,entry_price,leverage,margin_mode,isolated_margin\n"
 ROWS = (

@@ -11,30 +11,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from examples import example
 
 from margin.errors import PortfolioError, Problem
 from margin.files import parse_portfolio_json
 from margin.portfolio import Portfolio, portfolio_from_dict
 
-# The example of portfolio-format.md §1 (valid): BTC long cross, ETH short isolated.
-EXAMPLE: dict[str, Any] = {
-    "format": "margin-portfolio/1",
-    "venue": "binance-usdm",
-    "position_mode": "one-way",
-    "collateral": {"USDT": 25000.0},
-    "prices": {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0},
-    "tiers": {
-        "BTC/USDT:USDT": [
-            {"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 125, "maint_amount": 0}
-        ]
-    },
-    "positions": [
-        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 95000.0,
-         "leverage": 10, "margin_mode": "cross"},
-        {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 4, "entry_price": 3300.0,
-         "leverage": 5, "margin_mode": "isolated", "isolated_margin": 2640.0},
-    ],
-}
+EXAMPLE: dict[str, Any] = example()  # portfolio-format.md §1, verbatim (tests/examples.py)
 
 NUMBER_FIELDS = ("contracts", "entry_price", "leverage", "isolated_margin", "mark_price", "contract_size")
 
