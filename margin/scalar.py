@@ -105,13 +105,17 @@ def _leg_terms(book: Book, i: int, tier_index: int | None, inverse: bool) -> tup
 
 
 def _roots(a: float, b: float, c: float) -> list[float]:
+    """Real roots of ``a + b·x + c·x²``, in the form that avoids cancellation (Press et al., Numerical
+    Recipes §5.6: q = −(b + sign(b)·√disc)/2, roots q/c and a/q)."""
     if c == 0:
         return [] if b == 0 else [-a / b]
     disc = b * b - 4 * a * c
     if disc < 0:
         return []
-    r = math.sqrt(disc)
-    return [(-b - r) / (2 * c), (-b + r) / (2 * c)]
+    q = -0.5 * (b + math.copysign(math.sqrt(disc), b))
+    if q == 0:
+        return [0.0]
+    return [q / c, a / q]
 
 
 def liquidation_price(book: Book, i: int, prices: list[float] | None = None,

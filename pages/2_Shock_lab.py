@@ -45,29 +45,24 @@ def shock_card() -> None:
     settle = settles[0]
     if len(settles) > 1:
         settle = st.radio("Settle asset of the chart", settles, horizontal=True, key="shock_settle")
-    # slots in page order; the chart is filled first so that it reaches the browser before the rest is
-    # computed (Streamlit sends each element as the script writes it)
-    gauge_slot = st.empty()
-    status_slot = st.empty()
-    chart_slot = st.empty()
-    sweep = state.market_sweep_cached(base_text, -0.9, 0.9, 181, use_betas, ())
-    panels = {VIEW_TITLES[view]: [(v["labels"][g], v["equity"][:, g], v["maintenance"][:, g])
-                                  for g in range(len(v["labels"]))
-                                  if v["has_positions"][g] and v["pool_settle"][g] == settle]
-              for view, v in sweep["views"].items()}
-    chart_slot.plotly_chart(pools_vs_move(sweep["moves"], panels, settle, current=move / 100.0), width="stretch",
-                            key="pools_chart")
+    sweep = state.market_sweep_cached(base_text, -0.9, 0.9, 121, use_betas, ())
     doc = state.shock_set_cached(base_text, move / 100.0, (), use_betas, ())
     summaries = {view: view_summary(body) for view, body in doc["modes"].items()}
-    gauge_slot.plotly_chart(margin_ratio_gauges({f"{VIEW_TITLES[v]}: worst pool": None if s.bankrupt
-                                                 else s.worst_margin_ratio for v, s in summaries.items()}),
-                            width="stretch", key="gauges")
-    cols = status_slot.container().columns(3)
+    st.plotly_chart(margin_ratio_gauges({f"{VIEW_TITLES[v]}: worst pool": None if s.bankrupt
+                                         else s.worst_margin_ratio for v, s in summaries.items()}),
+                    width="stretch", key="gauges")
+    cols = st.columns(3)
     for col, s in zip(cols, summaries.values(), strict=True):
         if s.liquidated:
             col.error("Liquidated: " + ", ".join(s.liquidated))
         else:
             col.success("No position liquidated")
+    panels = {VIEW_TITLES[view]: [(v["labels"][g], v["equity"][:, g], v["maintenance"][:, g])
+                                  for g in range(len(v["labels"]))
+                                  if v["has_positions"][g] and v["pool_settle"][g] == settle]
+              for view, v in sweep["views"].items()}
+    st.plotly_chart(pools_vs_move(sweep["moves"], panels, settle, current=move / 100.0), width="stretch",
+                    key="pools_chart")
     st.caption("Each margin pool: its equity (wallet plus unrealised PnL, solid) and its maintenance margin (the "
                "amount the venue compares equity with, dotted) against the market move; × marks where the pool "
                "is liquidated. In cross margin one pool carries every position; isolated, each position is its "
