@@ -19,6 +19,7 @@ import streamlit as st
 from dashboard import state
 from dashboard.views import render_problems, table
 from margin import evaluate_portfolio
+from margin.marketdata import history_from_candles
 
 KEY_RECONCILE = "ml_reconcile"
 KEY_IMPORT_ERROR = "ml_import_error"
@@ -97,14 +98,14 @@ def render() -> None:
             origin = doc.get("origin") or {}
             state.set_portfolio(portfolio, f"import: {venue} at {origin.get('fetched_at', '?')}")
             st.rerun()
-    if c2.button("Refresh marks and tiers from the exchange (no key)", key="imp_public"):
+    if c2.button("Refresh marks, tiers and candles from the exchange (no key)", key="imp_public"):
         from exchange.adapter import ExchangeError, fetch_public
         from exchange.mapping import MappingError, apply_public, validate
 
         current = state.current_portfolio()
         try:
             public = fetch_public(venue, list(dict.fromkeys(p.symbol for p in current.positions)), api_url,
-                                  timeout_ms=timeout_ms, what=("marks", "tiers"))
+                                  timeout_ms=timeout_ms, what=("marks", "tiers", "ohlcv"), days=365)
             doc = apply_public(json.loads(state.current_text()), public)
             refreshed = validate(doc, venue)
         except ExchangeError as err:
@@ -114,9 +115,12 @@ def render() -> None:
                 str(p) for p in err.problems]
         else:
             st.session_state.pop(KEY_IMPORT_ERROR, None)
+            if public.ohlcv:
+                st.session_state[state.KEY_HISTORY] = {"venue": venue, "as_of": public.as_of,
+                                                       "history": history_from_candles(public.ohlcv)}
             missing = ", ".join(public.errors) or "nothing"
-            st.session_state[KEY_PUBLIC_NOTE] = (f"Marks and tiers as of {public.as_of} from {venue}; not "
-                                                 f"refreshed: {missing}.")
+            st.session_state[KEY_PUBLIC_NOTE] = (f"Marks, tiers and daily candles as of {public.as_of} from "
+                                                 f"{venue}; not refreshed: {missing}.")
             state.set_portfolio(refreshed, f"{state.current_source()} (refreshed {public.as_of})")
             st.rerun()
     if st.session_state.get(KEY_IMPORT_ERROR):

@@ -23,6 +23,7 @@ from margin.shocks import parse_shock
 KEY_DOC = "ml_portfolio_json"
 KEY_SOURCE = "ml_portfolio_source"
 KEY_SAMPLE = "ml_sample"
+KEY_HISTORY = "ml_market_history"
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -242,7 +243,9 @@ def probability_section(text: str) -> None:
     if not resolved.legs:
         st.info("The portfolio holds no position.")
         return
-    hist = load_daily_closes().window(366)
+    fetched, source_note = market_history(bases_of(resolved))
+    st.caption(source_note)
+    hist = fetched if fetched is not None else load_daily_closes().window(366)
     known = set(hist.assets)
     missing = [b for b in bases_of(resolved) if lookup_asset(b) not in known]
     c1, c2, c3 = st.columns(3)
@@ -266,11 +269,11 @@ def probability_section(text: str) -> None:
             sticky(f"risk_vol_{base}", round(top, 2))
             vols[base] = cols[k % len(cols)].number_input(f"{base} annual volatility", min_value=0.05,
                                                           max_value=5.0, step=0.05, key=f"risk_vol_{base}")
-    settings = (text, horizon, model, int(paths), tuple(sorted(vols.items())))
+    settings = (text, horizon, model, int(paths), tuple(sorted(vols.items())), source_note)
     if st.button("Run the simulation", key="risk_run"):
         bar = st.progress(0.0, text="Simulating hourly paths...")
         try:
-            doc = risk(resolved, horizon, paths=int(paths), seed=0, model=model, vols=vols,
+            doc = risk(resolved, horizon, paths=int(paths), seed=0, model=model, vols=vols, history=fetched,
                        progress=lambda f: bar.progress(min(f, 1.0), text=f"Simulating hourly paths... {f:.0%}"))
         except PortfolioError as err:
             bar.empty()
@@ -319,3 +322,22 @@ def sticky(key: str, default: Any, options: Sequence[Any] | None = None) -> None
     elif options is not None and st.session_state[key] not in options:
         st.session_state[key] = default
     st.session_state[kept] = st.session_state[key]
+
+
+def market_history(bases: Sequence[str]) -> tuple[Any, str]:
+    """The daily history refreshed from a venue's candles when it covers every base asset with enough
+    returns (``margin.marketdata.MIN_RETURNS``), else ``None`` (the shipped history is used), with a note
+    saying which and why."""
+    from margin.marketdata import MIN_RETURNS, covers
+    from margin.scenarios import lookup_asset
+
+    got = st.session_state.get(KEY_HISTORY)
+    if not got:
+        return None, "Volatility, correlation and betas: the shipped Binance daily closes (last 365 days)."
+    hist = got["history"]
+    short = covers(hist, [lookup_asset(b) for b in bases])
+    if short:
+        return None, (f"The daily candles refreshed from {got['venue']} (as of {got['as_of']}) have fewer than "
+                      f"{MIN_RETURNS} daily returns for {', '.join(short)}: the shipped Binance daily closes are "
+                      "used instead.")
+    return hist, f"Volatility, correlation and betas: {got['venue']} daily candles as of {got['as_of']}."

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -129,3 +130,36 @@ def betas(history: PriceHistory, assets: list[str], market: str = "BTC") -> dict
         cov = np.cov(x[ok], m[ok], ddof=1)
         out[a] = float(cov[0, 1] / cov[1, 1])
     return out
+
+
+#: fewest daily returns an asset needs before its volatility, correlations or beta are estimated from a history
+MIN_RETURNS = 60
+
+
+def history_from_candles(candles: Mapping[str, Sequence[Sequence[float]]]) -> PriceHistory:
+    """Daily closes per base asset from ccxt OHLCV rows ``[timestamp_ms, open, high, low, close, volume]``
+    keyed by unified symbol (a venue's public candles). The first symbol of each base asset is used; the
+    dates are the union of all rows (UTC days), a missing close is NaN."""
+    from datetime import UTC, datetime
+
+    by_base: dict[str, dict[str, float]] = {}
+    for symbol, rows in candles.items():
+        base = symbol.split("/")[0]
+        if base in by_base or not rows:
+            continue
+        by_base[base] = {datetime.fromtimestamp(float(r[0]) / 1000.0, UTC).strftime("%Y-%m-%d"): float(r[4])
+                         for r in rows if len(r) >= 5}
+    days = sorted({d for closes in by_base.values() for d in closes})
+    assets = tuple(by_base)
+    closes = np.array([[by_base[a].get(d, math.nan) for a in assets] for d in days], dtype=np.float64)
+    return PriceHistory(tuple(days), assets, closes.reshape(len(days), len(assets)), 24.0)
+
+
+def covers(history: PriceHistory, assets: Sequence[str], min_returns: int = MIN_RETURNS) -> list[str]:
+    """The assets of ``assets`` for which ``history`` has fewer than ``min_returns`` daily returns."""
+    r = history.log_returns()
+    short: list[str] = []
+    for a in assets:
+        if a not in history.assets or int(np.isfinite(r[:, history.assets.index(a)]).sum()) < min_returns:
+            short.append(a)
+    return short

@@ -20,7 +20,16 @@ url_defaults = {"shock_move": 100.0 * state.url_float("move", 0.0, -0.9, 0.9),
                 "shock_betas": state.url_choice("betas", ["1", "0"], "1") == "1",
                 **{f"shock_{a}": 100.0 * state.url_float(f"m_{a}", 0.0, -0.9, 0.9) for a in assets}}
 
-betas, fallback = asset_betas(assets, None)
+history, history_note = state.market_history(assets)
+if history is not None and "BTC" in history.assets:
+    from margin.marketdata import betas as estimate_betas
+    from margin.scenarios import lookup_asset
+
+    est = estimate_betas(history, [lookup_asset(a) for a in assets], "BTC")
+    betas, fallback = {a: est[lookup_asset(a)] for a in assets}, []
+else:
+    betas, fallback = asset_betas(assets, None)
+beta_pairs = tuple(sorted(betas.items()))
 
 
 @st.fragment
@@ -45,8 +54,8 @@ def shock_card() -> None:
     settle = settles[0]
     if len(settles) > 1:
         settle = st.radio("Settle asset of the chart", settles, horizontal=True, key="shock_settle")
-    sweep = state.market_sweep_cached(base_text, -0.9, 0.9, 121, use_betas, ())
-    doc = state.shock_set_cached(base_text, move / 100.0, (), use_betas, ())
+    sweep = state.market_sweep_cached(base_text, -0.9, 0.9, 121, use_betas, beta_pairs)
+    doc = state.shock_set_cached(base_text, move / 100.0, (), use_betas, beta_pairs)
     summaries = {view: view_summary(body) for view, body in doc["modes"].items()}
     st.plotly_chart(margin_ratio_gauges({f"{VIEW_TITLES[v]}: worst pool": None if s.bankrupt
                                          else s.worst_margin_ratio for v, s in summaries.items()}),
@@ -77,6 +86,7 @@ def shock_card() -> None:
 
 shock_card()
 
-with st.expander("Betas used (daily log returns against BTC, last 365 days of the shipped data)"):
+with st.expander("Betas used (daily log returns against BTC)"):
+    st.caption(history_note)
     table([{"asset": a, "beta": betas[a], "source": "fallback 1.5 (no price history)" if a in fallback
             else "estimated"} for a in assets])
