@@ -59,24 +59,24 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _column_map(frame: pd.DataFrame, key: str, value: str) -> dict[str, Any]:
+    """``{key cell: value cell}`` of the rows whose key cell is filled."""
+    out: dict[str, Any] = {}
+    for _, row in frame.iterrows():
+        name = _cell(row.get(key))
+        if name is not None:
+            out[str(name)] = _cell(row.get(value))
+    return out
+
+
 def portfolio_from_frames(base: Portfolio, venue: str, position_mode: str, positions: pd.DataFrame,
                           collateral: pd.DataFrame, prices: pd.DataFrame) -> Portfolio:
     """Validate the edited tables as a portfolio; raises :class:`margin.PortfolioError` naming rows."""
     doc: dict[str, Any] = {k: v for k, v in portfolio_to_dict(base).items() if k in ("tiers", "taker_fee",
                                                                                    "collateral_assets", "origin")}
     doc.update({"format": FORMAT, "venue": venue, "position_mode": position_mode})
-    coll: dict[str, Any] = {}
-    for _, row in collateral.iterrows():
-        asset = _cell(row.get("asset"))
-        if asset is not None:
-            coll[str(asset)] = _cell(row.get("amount"))
-    doc["collateral"] = coll
-    marks: dict[str, Any] = {}
-    for _, row in prices.iterrows():
-        symbol = _cell(row.get("symbol"))
-        if symbol is not None:
-            marks[str(symbol)] = _cell(row.get("mark_price"))
-    doc["prices"] = marks
+    doc["collateral"] = _column_map(collateral, "asset", "amount")
+    doc["prices"] = _column_map(prices, "symbol", "mark_price")
     recs: list[dict[str, Any]] = []
     paths: list[str] = []
     for n, (_, row) in enumerate(positions.iterrows(), start=1):

@@ -17,7 +17,7 @@ import streamlit as st
 
 from dashboard.samples import DEFAULT_SAMPLE, load_sample, sample_names
 from margin import Portfolio, PortfolioError, dump_portfolio_json, evaluate_portfolio, parse_portfolio_json, resolve
-from margin.scenarios import ShockSet, evaluate_shock_set, market_sweep
+from margin.scenarios import ShockSet, bases_of, evaluate_shock_set, market_sweep
 from margin.shocks import parse_shock
 
 KEY_DOC = "ml_portfolio_json"
@@ -126,13 +126,8 @@ def shock_set_cached(text: str, market_move: float, asset_moves: tuple[tuple[str
     resolved = resolve(parse_cached(text))
     relative = tuple(parse_shock(f"{a}={m}") for a, m in asset_moves if m != 0.0)
     shock_set = ShockSet(relative=relative, market_move=market_move if market_move != 0.0 else None,
-                         betas=dict(betas) if use_betas else {a: 1.0 for a in _bases(resolved)})
+                         betas=dict(betas) if use_betas else {a: 1.0 for a in bases_of(resolved)})
     return evaluate_shock_set(resolved, shock_set)
-
-
-def _bases(resolved: Any) -> list[str]:
-    from margin.scenarios import bases_of
-    return bases_of(resolved)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

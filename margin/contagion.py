@@ -909,8 +909,7 @@ def _merge_partials(steps: list[dict[str, object]]) -> list[dict[str, object]]:
             merged["move_last"] = row["move"]
             merged["price_last"] = row["price"]
             merged["symbol_move_last"] = row["symbol_move"]
-            for key in ("equity_after", "collateral_left", "positions_open", "maintenance_after", "account_value",
-                        "t_last"):
+            for key in ("equity_after", "collateral_left", "positions_open", "maintenance_after", "account_value"):
                 if key in row:
                     merged[key] = row[key]
             merged["t_last"] = row["t"]

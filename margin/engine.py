@@ -83,6 +83,11 @@ class Book:
     def n_pools(self) -> int:
         return len(self.pool_settle)
 
+    @cached_property
+    def summer(self) -> _PoolSummer:
+        """Sums position values into this book's pools (built once per book)."""
+        return _PoolSummer(self)
+
     def price_vector(self, prices: dict[str, float] | None = None) -> FloatArray:
         """Current marks with some symbols replaced."""
         out = self.marks.copy()
@@ -354,7 +359,7 @@ class Evaluation:
 
     @cached_property
     def pool_initial(self) -> FloatArray:
-        return _PoolSummer(self.book)(self.initial)
+        return self.book.summer(self.initial)
 
     @cached_property
     def position_liquidated(self) -> BoolArray:
@@ -397,7 +402,7 @@ def evaluate(book: Book, marks: FloatArray | None = None, state: PositionState |
         maintenance = np.where(book.at_entry, book.mm_entry, maintenance)
     if book.fee.any():
         maintenance = maintenance + book.fee * st.notional
-    summer = _PoolSummer(book)
+    summer = book.summer
     pool_upnl = st.pool_upnl(book, summer)
     pool_mm = summer(maintenance)
     wallet = book.wallet_at(None if collateral_prices is None else np.atleast_2d(collateral_prices))
@@ -611,7 +616,7 @@ def liquidation_prices(book: Book, evaluation: Evaluation | None = None) -> Pric
     inverse = book.symbol_inverse[g.sym]
     x_mark = ev.marks[:, g.sym]
     x_mark = np.where(inverse[None, :], 1.0 / x_mark, x_mark)
-    summer = _PoolSummer(book)
+    summer = book.summer
     wallet_abs = np.abs(np.broadcast_to(ev.pool_equity - ev.pool_upnl, ev.pool_equity.shape))
     scale_bk = (wallet_abs + summer(np.abs(ev.upnl)))[:, g.pool]
     scale_liq = scale_bk + summer(np.abs(ev.maintenance))[:, g.pool]

@@ -75,23 +75,24 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
     width = tiers.width
     sym = book.sym
     at_entry = book.at_entry
-    n_start = np.where(inv, n0 * (mark0 / (mark0 * r[0])), n0 * r[0]) if n_s else n0
+    n_start = np.where(inv, n0 / r[0], n0 * r[0]) if n_s else n0
     k0 = tiers.index(sym, n_start)
 
-    def coefficients(k: npt.NDArray[np.intp]) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        """Per-position coefficients of r, 1/r, 1/r² and the constant at tier ``k`` (at-entry: constant)."""
-        m = tiers.mmr[sym, k]
-        k_size = tiers.mmr_per_size[sym, k]
-        cum = tiers.cum[sym, k]
-        # linear: N0·r·(m + k·q) ; inverse: N0/r·m + k·N0²/r²
-        c_r = np.where(lin, n0 * (m + k_size * book.size), 0.0)
-        c_ir = np.where(inv, n0 * m, 0.0)
-        c_ir2 = np.where(inv, k_size * n0 * n0, 0.0)
-        const = -cum
-        return (np.where(at_entry, 0.0, c_r), np.where(at_entry, 0.0, c_ir), np.where(at_entry, 0.0, c_ir2),
-                np.where(at_entry, book.mm_entry, const))
+    def tier_terms(p: npt.NDArray[np.intp], k: npt.NDArray[np.intp]) -> tuple[FloatArray, ...]:
+        """Coefficients of r, 1/r, 1/r² and the constant of positions ``p`` at tiers ``k``:
+        linear N0·r·(m + k·q) − cum; inverse N0/r·m + k·N0²/r² − cum."""
+        m = tiers.mmr[sym[p], k]
+        k_size = tiers.mmr_per_size[sym[p], k]
+        cum = tiers.cum[sym[p], k]
+        lp = lin[p]
+        n = n0[p]
+        return (np.where(lp, n * (m + k_size * book.size[p]), 0.0), np.where(lp, 0.0, n * m),
+                np.where(lp, 0.0, k_size * n * n), -cum)
 
-    base = coefficients(k0)
+    # at the smallest move; positions valued at entry (Bybit isolated) carry a constant maintenance instead
+    c_r, c_ir, c_ir2, c_0 = tier_terms(np.arange(book.n_positions), k0)
+    base = (np.where(at_entry, 0.0, c_r), np.where(at_entry, 0.0, c_ir), np.where(at_entry, 0.0, c_ir2),
+            np.where(at_entry, book.mm_entry, c_0))
     fee_r = np.where(lin, book.fee * n0, 0.0)
     fee_ir = np.where(inv, book.fee * n0, 0.0)
     # crossings: tier k (1..K-1) of each position
@@ -110,15 +111,6 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
                     np.searchsorted(r, threshold[pos_idx, col], side="right"))
     keep = s_at < n_s
     pos_idx, k_new, k_old, s_at = pos_idx[keep], k_new[keep], k_old[keep], s_at[keep]
-
-    def tier_terms(p: npt.NDArray[np.intp], k: npt.NDArray[np.intp]) -> tuple[FloatArray, ...]:
-        m = tiers.mmr[sym[p], k]
-        k_size = tiers.mmr_per_size[sym[p], k]
-        cum = tiers.cum[sym[p], k]
-        lp = lin[p]
-        n = n0[p]
-        return (np.where(lp, n * (m + k_size * book.size[p]), 0.0), np.where(lp, 0.0, n * m),
-                np.where(lp, 0.0, k_size * n * n), -cum)
 
     new_terms = tier_terms(pos_idx, k_new)
     old_terms = tier_terms(pos_idx, k_old)
