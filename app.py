@@ -17,14 +17,19 @@ state.ensure_portfolio()
 portfolio = state.current_portfolio()
 
 st.title("Margin Lab")
-st.caption("What happens to my account if prices move, and would isolated margin have saved me? Liquidation "
-           "prices for the whole account, in cross and isolated margin, exactly as the venue computes them.")
+st.caption(
+    "What happens to my account if prices move, and would isolated margin have saved me? Liquidation "
+    "prices for the whole account, in cross and isolated margin, exactly as the venue computes them."
+)
 n_pos = len(portfolio.positions)
-st.info(f"Current portfolio: **{state.current_source()}** · venue **{portfolio.venue}** · "
-        f"{n_pos} position{'' if n_pos == 1 else 's'} · collateral {money(dict(portfolio.collateral))}")
+st.info(
+    f"Current portfolio: **{state.current_source()}** · venue **{portfolio.venue}** · "
+    f"{n_pos} position{'' if n_pos == 1 else 's'} · collateral {money(dict(portfolio.collateral))}"
+)
 
-tab_sample, tab_upload, tab_edit, tab_import = st.tabs(["Sample portfolio", "Upload a file", "Edit positions",
-                                                        "Import from exchange"])
+tab_sample, tab_upload, tab_edit, tab_import = st.tabs(
+    ["Sample portfolio", "Upload a file", "Edit positions", "Import from exchange"]
+)
 
 with tab_sample:
     names = sample_names()
@@ -35,8 +40,10 @@ with tab_sample:
         st.rerun()
 
 with tab_upload:
-    st.write("A portfolio JSON file (`margin-portfolio/1`), or a CSV of positions; a CSV takes the venue, "
-             "collateral and prices of the current portfolio.")
+    st.write(
+        "A portfolio JSON file (`margin-portfolio/1`), or a CSV of positions; a CSV takes the venue, "
+        "collateral and prices of the current portfolio."
+    )
     upload = st.file_uploader("Portfolio file", type=["json", "csv"], key="upload")
     if upload is not None and st.session_state.get("upload_done") != upload.file_id:
         st.session_state["upload_done"] = upload.file_id
@@ -47,8 +54,14 @@ with tab_upload:
         else:
             try:
                 if upload.name.lower().endswith(".csv"):
-                    loaded = portfolio_from_csv(text, portfolio.venue, portfolio.collateral, portfolio.prices,
-                                                portfolio.position_mode, source=upload.name)
+                    loaded = portfolio_from_csv(
+                        text,
+                        portfolio.venue,
+                        portfolio.collateral,
+                        portfolio.prices,
+                        portfolio.position_mode,
+                        source=upload.name,
+                    )
                 else:
                     loaded = parse_portfolio_json(text, upload.name)
             except PortfolioError as err:
@@ -58,19 +71,25 @@ with tab_upload:
                 state.set_portfolio(loaded, f"file: {upload.name}")
                 st.rerun()
     if st.session_state.get("upload_error"):
-        render_problems("The file was not loaded; the previous portfolio is still in force.",
-                        st.session_state["upload_error"])
+        render_problems(
+            "The file was not loaded; the previous portfolio is still in force.", st.session_state["upload_error"]
+        )
 
 with tab_edit:
     venues = sorted(VENUES)
     with st.form("edit_form"):
         c1, c2 = st.columns(2)
         venue = c1.selectbox("Venue", venues, index=venues.index(portfolio.venue), key="edit_venue")
-        mode = c2.selectbox("Position mode", ["one-way", "hedge"],
-                            index=0 if portfolio.position_mode == "one-way" else 1, key="edit_mode")
+        mode = c2.selectbox(
+            "Position mode",
+            ["one-way", "hedge"],
+            index=0 if portfolio.position_mode == "one-way" else 1,
+            key="edit_mode",
+        )
         st.caption("Positions (add, delete and edit rows)")
-        positions = st.data_editor(positions_frame(portfolio), num_rows="dynamic", key="edit_positions",
-                                   width="stretch")
+        positions = st.data_editor(
+            positions_frame(portfolio), num_rows="dynamic", key="edit_positions", width="stretch"
+        )
         c3, c4 = st.columns(2)
         with c3:
             st.caption("Collateral (wallet balance per asset)")
@@ -89,17 +108,28 @@ with tab_edit:
             state.set_portfolio(edited, "edited table")
             st.rerun()
     if st.session_state.get("edit_error"):
-        render_problems("The edits were not applied; the previous portfolio is still in force.",
-                        st.session_state["edit_error"])
+        render_problems(
+            "The edits were not applied; the previous portfolio is still in force.", st.session_state["edit_error"]
+        )
 
 with tab_import:
     import_panel.render()
 
 c1, c2 = st.columns(2)
-c1.download_button("Download portfolio (JSON)", state.current_text(), file_name="portfolio.json",
-                   mime="application/json", key="download_json")
-c2.download_button("Download positions (CSV)", dump_positions_csv(portfolio.positions), file_name="positions.csv",
-                   mime="text/csv", key="download_csv")
+c1.download_button(
+    "Download portfolio (JSON)",
+    state.current_text(),
+    file_name="portfolio.json",
+    mime="application/json",
+    key="download_json",
+)
+c2.download_button(
+    "Download positions (CSV)",
+    dump_positions_csv(portfolio.positions),
+    file_name="positions.csv",
+    mime="text/csv",
+    key="download_csv",
+)
 
 st.subheader("The account in each view")
 doc = state.evaluate_cached(state.current_text())

@@ -35,8 +35,10 @@ def plain_python_cascade(book: Book, marks: np.ndarray, n_events: int, fee: floa
     """Walk the rows; at the first row where a pool is triggered, fully close its position with the largest
     maintenance margin (fee on the notional), re-check, continue; stop after ``n_events`` events."""
     res = book.resolved
-    legs = [(int(book.sym[i]), int(book.pool[i]), res.legs[i], res.tables[res.legs[i].position.symbol])
-            for i in range(book.n_positions)]
+    legs = [
+        (int(book.sym[i]), int(book.pool[i]), res.legs[i], res.tables[res.legs[i].position.symbol])
+        for i in range(book.n_positions)
+    ]
     open_ = [True] * len(legs)
     wallet = list(book.pool_wallet.tolist())
     events = 0
@@ -82,8 +84,11 @@ def main() -> None:
     doc["collateral"] = {"USDT": 12_000_000.0}
     resolved = resolve(portfolio_from_dict(doc))
     n_pos = len(resolved.legs)
-    params = {"steps": STEPS, "daily_volume": {f"S{k:03d}": 2e7 for k in range(N_SYMBOLS)},
-              "daily_volatility": {f"S{k:03d}": 0.04 for k in range(N_SYMBOLS)}}
+    params = {
+        "steps": STEPS,
+        "daily_volume": {f"S{k:03d}": 2e7 for k in range(N_SYMBOLS)},
+        "daily_volatility": {f"S{k:03d}": 0.04 for k in range(N_SYMBOLS)},
+    }
     shock = ["ALL=-15%"]
     t0 = time.perf_counter()
     out = cascade(resolved, shock, impact="sqrt", params=params, views=("as_is",)).to_dict()
@@ -91,9 +96,11 @@ def main() -> None:
     mode = out["modes"]["as_is"]
     n_events = len(mode["steps"])
     print(f"book: {n_pos} positions on {N_SYMBOLS} symbols; shock {shock[0]} walked in {STEPS} steps; sqrt impact")
-    print(f"cascade: {n_events} step rows, {mode['positions_lost']} positions lost "
-          f"({mode['extra_positions_lost']} more through impact), {mode['iterations']} fixed-point runs, "
-          f"amplification {out['amplification']:.4f}; first call {first:.0f} ms")
+    print(
+        f"cascade: {n_events} step rows, {mode['positions_lost']} positions lost "
+        f"({mode['extra_positions_lost']} more through impact), {mode['iterations']} fixed-point runs, "
+        f"amplification {out['amplification']:.4f}; first call {first:.0f} ms"
+    )
 
     def run_array() -> None:
         cascade(resolved, shock, impact="sqrt", params=params, views=("as_is",))

@@ -36,17 +36,28 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-READY = ("() => { const a = document.querySelector('[data-testid=stApp]'); return a !== null && "
-         "a.dataset.testScriptState === 'notRunning' && a.dataset.testConnectionState === 'CONNECTED' && "
-         "document.querySelector('[data-testid=stStatusWidget]') === null && "
-         "document.querySelector('[data-stale=true]') === null; }")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY = (
+    "() => { const a = document.querySelector('[data-testid=stApp]'); return a !== null && "
+    "a.dataset.testScriptState === 'notRunning' && a.dataset.testConnectionState === 'CONNECTED' && "
+    "document.querySelector('[data-testid=stStatusWidget]') === null && "
+    "document.querySelector('[data-stale=true]') === null; }"
+)
 
 
 def largest_sample() -> str:
-    best = max((ROOT / "fixtures" / "portfolios").glob("*.json"),
-               key=lambda p: (len(json.loads(p.read_text())["positions"]), p.stat().st_size))
+    best = max(
+        (ROOT / "fixtures" / "portfolios").glob("*.json"),
+        key=lambda p: (len(json.loads(p.read_text())["positions"]), p.stat().st_size),
+    )
     return best.stem
 
 
@@ -60,9 +71,27 @@ def start_server(log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-             str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"], cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -90,8 +119,9 @@ def wait_stable(page: Any, condition: str, timeout_s: float = 30.0, hold_ms: flo
     ``hold_ms`` (in ms since the page's time origin)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        t = page.wait_for_function(f"() => ({condition})() ? performance.now() : false", polling="raf",
-                                   timeout=1000 * timeout_s).json_value()
+        t = page.wait_for_function(
+            f"() => ({condition})() ? performance.now() : false", polling="raf", timeout=1000 * timeout_s
+        ).json_value()
         text = page.locator("[data-testid=stMain]").inner_text()
         page.wait_for_timeout(hold_ms)
         if page.evaluate(f"({condition})()") and page.locator("[data-testid=stMain]").inner_text() == text:
@@ -116,8 +146,10 @@ def slider_moves(page: Any, moves: int, phases: list[tuple[float, float]]) -> li
     """Seconds from each key press to the chart's redraw; ``phases`` gets (key press → script run starts,
     script run start → end) of each move, to tell the browser's share from the server's."""
     page.get_by_test_id("stSidebarNav").get_by_text("Shock lab", exact=True).click()
-    cond = ("() => (" + READY + ")() && document.querySelectorAll('.js-plotly-plot').length >= 2 && "
-            "document.querySelector('.js-plotly-plot .shapelayer path') !== null")
+    cond = (
+        "() => (" + READY + ")() && document.querySelectorAll('.js-plotly-plot').length >= 2 && "
+        "document.querySelector('.js-plotly-plot .shapelayer path') !== null"
+    )
     wait_stable(page, cond)
     page.evaluate("""() => { window.__t0 = null; window.__run = [];
         document.addEventListener('keydown', () => { window.__t0 = performance.now(); window.__run = []; }, true);
@@ -127,15 +159,20 @@ def slider_moves(page: Any, moves: int, phases: list[tuple[float, float]]) -> li
     slider = page.locator("[data-testid=stSlider] input[type=range]").first
     out = []
     for k in range(moves):
-        marker = page.evaluate("() => Array.from(document.querySelectorAll('.js-plotly-plot .shapelayer path'))"
-                               ".map(e => e.getAttribute('d')).join('|')")
+        marker = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot .shapelayer path'))"
+            ".map(e => e.getAttribute('d')).join('|')"
+        )
         slider.focus()
         page.keyboard.press("ArrowLeft" if k % 10 < 5 else "ArrowRight")  # ±0.5 % per press, back and forth
         dt = page.wait_for_function(
             """m => { const d = Array.from(document.querySelectorAll('.js-plotly-plot .shapelayer path'))
                        .map(e => e.getAttribute('d')).join('|');
                      return (window.__t0 !== null && d !== m) ? performance.now() - window.__t0 : false; }""",
-            arg=marker, polling="raf", timeout=30_000).json_value()
+            arg=marker,
+            polling="raf",
+            timeout=30_000,
+        ).json_value()
         out.append(float(dt) / 1000.0)
         wait_stable(page, READY, hold_ms=300)
         run = page.evaluate("() => [window.__t0, window.__run]")
@@ -151,13 +188,17 @@ def page_switches(page: Any, rounds: int) -> dict[str, list[float]]:
     tour = [("app", ""), *page_titles()]
     for _ in range(rounds):
         for label, path in tour:
-            page.evaluate("() => { window.__click = null; document.addEventListener('click', "
-                          "() => { if (window.__click === null) window.__click = performance.now(); }, "
-                          "{capture: true, once: true}); }")
+            page.evaluate(
+                "() => { window.__click = null; document.addEventListener('click', "
+                "() => { if (window.__click === null) window.__click = performance.now(); }, "
+                "{capture: true, once: true}); }"
+            )
             page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
             page.wait_for_url(re.compile(rf"/{re.escape(path)}(\?.*)?$"))
-            cond = (f"() => ({READY})() && window.__click !== null && "
-                    "document.querySelector('[data-testid=stHeading] h1') !== null")
+            cond = (
+                f"() => ({READY})() && window.__click !== null && "
+                "document.querySelector('[data-testid=stHeading] h1') !== null"
+            )
             done = wait_stable(page, cond)
             start = float(page.evaluate("() => window.__click"))
             times.setdefault(label, []).append((done - start) / 1000.0)
@@ -165,8 +206,10 @@ def page_switches(page: Any, rounds: int) -> dict[str, list[float]]:
 
 
 def fmt(values: list[float]) -> str:
-    return (f"median {1000 * statistics.median(values):7.0f} ms  min {1000 * min(values):6.0f}  "
-            f"max {1000 * max(values):6.0f}  (n={len(values)})")
+    return (
+        f"median {1000 * statistics.median(values):7.0f} ms  min {1000 * min(values):6.0f}  "
+        f"max {1000 * max(values):6.0f}  (n={len(values)})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,8 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sync_playwright() as pw:
             context = pw.chromium.launch_persistent_context(
-                str(tmp / "profile"), executable_path=args.chromium, headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1400, "height": 1000})
+                str(tmp / "profile"),
+                executable_path=args.chromium,
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1400, "height": 1000},
+            )
             cold = first_page(context, url, sample)
             warm = [first_page(context, url, sample) for _ in range(args.sessions)]
             page = context.new_page()

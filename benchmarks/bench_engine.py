@@ -37,8 +37,12 @@ def build_portfolio(n_symbols: int = N_SYMBOLS) -> dict[str, object]:
     """Hedge-mode book: long and short per symbol; every 4th symbol isolated."""
     rng = np.random.default_rng(7)
     real = load_venue_defaults("binance-usdm", "binance-usdm.json").tiers
-    templates = [real["BTC/USDT:USDT"].to_records(), real["ETH/USDT:USDT"].to_records(),
-                 real["SOL/USDT:USDT"].to_records(), real["DOGE/USDT:USDT"].to_records()]
+    templates = [
+        real["BTC/USDT:USDT"].to_records(),
+        real["ETH/USDT:USDT"].to_records(),
+        real["SOL/USDT:USDT"].to_records(),
+        real["DOGE/USDT:USDT"].to_records(),
+    ]
     prices: dict[str, float] = {}
     tiers: dict[str, object] = {}
     positions: list[dict[str, object]] = []
@@ -51,17 +55,42 @@ def build_portfolio(n_symbols: int = N_SYMBOLS) -> dict[str, object]:
         for side in ("long", "short"):
             notional = float(rng.uniform(2_000, 400_000))
             entry = price * float(rng.uniform(0.9, 1.1))
-            positions.append({"symbol": sym, "side": side, "contracts": notional / entry, "entry_price": entry,
-                              "leverage": 5, "margin_mode": mode})
-    return {"format": "margin-portfolio/1", "venue": "binance-usdm", "position_mode": "hedge",
-            "collateral": {"USDT": 40_000_000.0}, "prices": prices, "tiers": tiers, "positions": positions}
+            positions.append(
+                {
+                    "symbol": sym,
+                    "side": side,
+                    "contracts": notional / entry,
+                    "entry_price": entry,
+                    "leverage": 5,
+                    "margin_mode": mode,
+                }
+            )
+    return {
+        "format": "margin-portfolio/1",
+        "venue": "binance-usdm",
+        "position_mode": "hedge",
+        "collateral": {"USDT": 40_000_000.0},
+        "prices": prices,
+        "tiers": tiers,
+        "positions": positions,
+    }
 
 
 def plain_python_sweep(book: Book, marks: np.ndarray) -> list[list[bool]]:
     """The straightforward loop: per scenario, per position, tier lookup, MM, pool sums, flags."""
     res = book.resolved
-    legs = [(int(book.sym[i]), int(book.pool[i]), res.legs[i], res.tables[res.legs[i].position.symbol],
-             bool(book.at_entry[i]), float(book.mm_entry[i]), float(book.fee[i])) for i in range(book.n_positions)]
+    legs = [
+        (
+            int(book.sym[i]),
+            int(book.pool[i]),
+            res.legs[i],
+            res.tables[res.legs[i].position.symbol],
+            bool(book.at_entry[i]),
+            float(book.mm_entry[i]),
+            float(book.fee[i]),
+        )
+        for i in range(book.n_positions)
+    ]
     occupied = [False] * book.n_pools
     for leg in legs:
         occupied[leg[1]] = True
@@ -98,8 +127,10 @@ def main() -> None:
     resolved = resolve(portfolio_from_dict(build_portfolio()))
     books = {v: compile_book(resolved, v) for v in VIEWS}
     n_pos = books["as_is"].n_positions
-    print(f"book: {n_pos} positions on {N_SYMBOLS} symbols, hedge mode; numpy {np.__version__}; "
-          f"python {sys.version.split()[0]}")
+    print(
+        f"book: {n_pos} positions on {N_SYMBOLS} symbols, hedge mode; numpy {np.__version__}; "
+        f"python {sys.version.split()[0]}"
+    )
 
     # 1. liquidation prices, three views
     def array_lp() -> None:
@@ -115,9 +146,11 @@ def main() -> None:
                 scalar.liquidation_price(b, i)
 
     t_loop = median_ms(loop_lp, 3) * n_pos / sample
-    print(f"liquidation prices, 3 views x {n_pos} positions: array {t_arr:.1f} ms, python loop {t_loop:.0f} ms"
-          f"{' (extrapolated from ' + str(sample) + ' positions)' if sample < n_pos else ''}; "
-          f"ratio {t_loop / t_arr:.0f}x")
+    print(
+        f"liquidation prices, 3 views x {n_pos} positions: array {t_arr:.1f} ms, python loop {t_loop:.0f} ms"
+        f"{' (extrapolated from ' + str(sample) + ' positions)' if sample < n_pos else ''}; "
+        f"ratio {t_loop / t_arr:.0f}x"
+    )
 
     # 2. sweep of uniform shocks
     shocks = np.linspace(-0.9, 1.0, N_SHOCKS)
@@ -142,11 +175,15 @@ def main() -> None:
             plain_python_sweep(b, marks[:rows])
 
     t_sweep_loop = median_ms(loop_sweep, 3) * N_SHOCKS / rows
-    print(f"sweep {N_SHOCKS} shocks x {n_pos} positions, 3 views: array {t_sweep:.1f} ms (median of 9), "
-          f"python loop {t_sweep_loop / 1e3:.1f} s (extrapolated from {rows} scenarios); "
-          f"ratio {t_sweep_loop / t_sweep:.0f}x")
-    print(f"  same sweep through the general price-matrix path (evaluate_views): {t_matrix:.1f} ms, "
-          f"ratio {t_sweep_loop / t_matrix:.0f}x")
+    print(
+        f"sweep {N_SHOCKS} shocks x {n_pos} positions, 3 views: array {t_sweep:.1f} ms (median of 9), "
+        f"python loop {t_sweep_loop / 1e3:.1f} s (extrapolated from {rows} scenarios); "
+        f"ratio {t_sweep_loop / t_sweep:.0f}x"
+    )
+    print(
+        f"  same sweep through the general price-matrix path (evaluate_views): {t_matrix:.1f} ms, "
+        f"ratio {t_sweep_loop / t_matrix:.0f}x"
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:.0f} MB")
 

@@ -53,10 +53,25 @@ def two_base_portfolio(per_base: int = 250) -> dict[str, object]:
             for side in ("long", "short"):
                 notional = float(rng.uniform(2_000, 400_000))
                 entry = price * float(rng.uniform(0.9, 1.1))
-                positions.append({"symbol": sym, "side": side, "contracts": notional / entry, "entry_price": entry,
-                                  "leverage": 5, "margin_mode": mode})
-    return {"format": "margin-portfolio/1", "venue": "binance-usdm", "position_mode": "hedge",
-            "collateral": {"USDT": 40_000_000.0}, "prices": prices, "tiers": tiers, "positions": positions}
+                positions.append(
+                    {
+                        "symbol": sym,
+                        "side": side,
+                        "contracts": notional / entry,
+                        "entry_price": entry,
+                        "leverage": 5,
+                        "margin_mode": mode,
+                    }
+                )
+    return {
+        "format": "margin-portfolio/1",
+        "venue": "binance-usdm",
+        "position_mode": "hedge",
+        "collateral": {"USDT": 40_000_000.0},
+        "prices": prices,
+        "tiers": tiers,
+        "positions": positions,
+    }
 
 
 def run(name: str, resolved: Resolved, x: str, y: str, sample: int) -> None:
@@ -81,9 +96,11 @@ def run(name: str, resolved: Resolved, x: str, y: str, sample: int) -> None:
             plain_python_sweep(b, marks)
 
     t_loop = median_ms(loop, 3) * STEPS * STEPS / sample
-    print(f"{name}: {n_pos} positions ({moving} in {x}/{y}), {STEPS}x{STEPS} grid, 3 views: "
-          f"frontier {t_arr:.1f} ms (median of 7), to_dict {t_json:.0f} ms; python loop {t_loop / 1e3:.0f} s "
-          f"(extrapolated from {sample} cells); ratio {t_loop / t_arr:.0f}x")
+    print(
+        f"{name}: {n_pos} positions ({moving} in {x}/{y}), {STEPS}x{STEPS} grid, 3 views: "
+        f"frontier {t_arr:.1f} ms (median of 7), to_dict {t_json:.0f} ms; python loop {t_loop / 1e3:.0f} s "
+        f"(extrapolated from {sample} cells); ratio {t_loop / t_arr:.0f}x"
+    )
 
 
 def main() -> None:

@@ -41,16 +41,32 @@ def build_resolved() -> Resolved:
         price = float(col[np.isfinite(col)][-1])
         sym = f"{asset}/USDT:USDT"
         prices[sym] = price
-        positions.append({"symbol": sym, "side": "short" if k % 3 == 2 else "long", "contracts": 50_000 / price,
-                          "entry_price": price, "leverage": 2 + k // 2,
-                          "margin_mode": "isolated" if k % 2 else "cross"})
-    return resolve(portfolio_from_dict({"format": "margin-portfolio/1", "venue": "binance-usdm",
-                                        "collateral": {"USDT": 150_000.0}, "prices": prices,
-                                        "positions": positions}))
+        positions.append(
+            {
+                "symbol": sym,
+                "side": "short" if k % 3 == 2 else "long",
+                "contracts": 50_000 / price,
+                "entry_price": price,
+                "leverage": 2 + k // 2,
+                "margin_mode": "isolated" if k % 2 else "cross",
+            }
+        )
+    return resolve(
+        portfolio_from_dict(
+            {
+                "format": "margin-portfolio/1",
+                "venue": "binance-usdm",
+                "collateral": {"USDT": 150_000.0},
+                "prices": prices,
+                "positions": positions,
+            }
+        )
+    )
 
 
-def plain_python(books: dict[str, Book], chol: list[list[float]], sig_h: list[float], n_paths: int,
-                 seed: int) -> dict[str, int]:
+def plain_python(
+    books: dict[str, Book], chol: list[list[float]], sig_h: list[float], n_paths: int, seed: int
+) -> dict[str, int]:
     """gbm, one path at a time, one hour at a time, one position at a time; liquidated paths per view."""
     rnd = random.Random(seed)
     first = books["as_is"]
@@ -95,9 +111,11 @@ def main() -> None:
     args = parser.parse_args()
     resolved = build_resolved()
     books = {v: compile_book(resolved, v) for v in VIEWS}
-    print(f"book: {books['as_is'].n_positions} positions on 10 assets, pools as_is/cross/isolated = "
-          f"{books['as_is'].n_pools}/{books['cross'].n_pools}/{books['isolated'].n_pools}; "
-          f"{PATHS:,} paths x {HOURS} hourly steps; numpy {np.__version__}; python {sys.version.split()[0]}")
+    print(
+        f"book: {books['as_is'].n_positions} positions on 10 assets, pools as_is/cross/isolated = "
+        f"{books['as_is'].n_pools}/{books['cross'].n_pools}/{books['isolated'].n_pools}; "
+        f"{PATHS:,} paths x {HOURS} hourly steps; numpy {np.__version__}; python {sys.version.split()[0]}"
+    )
     repeat = 1 if args.quick else 3
     results = {}
     for model in ("bootstrap", "student-t", "gbm"):
@@ -120,9 +138,11 @@ def main() -> None:
     t0 = time.perf_counter()
     plain_python(books, chol, sig_h, sample, 1)
     t_loop = (time.perf_counter() - t0) * PATHS / sample
-    print(f"  plain-Python loop (gbm): {t_loop:.0f} s for {PATHS:,} paths (extrapolated from {sample} paths); "
-          f"ratio {t_loop / results['gbm']:.0f}x vs the array gbm run, "
-          f"{t_loop / results['bootstrap']:.0f}x vs bootstrap")
+    print(
+        f"  plain-Python loop (gbm): {t_loop:.0f} s for {PATHS:,} paths (extrapolated from {sample} paths); "
+        f"ratio {t_loop / results['gbm']:.0f}x vs the array gbm run, "
+        f"{t_loop / results['bootstrap']:.0f}x vs bootstrap"
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:.0f} MB (target < 2048 MB); time target < 3 s on 2 cores (noisy, shared)")
 

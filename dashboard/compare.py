@@ -36,18 +36,20 @@ def compare(doc: dict[str, Any]) -> Comparison:
     for pid, c in pc.items():
         i = pi[pid]
         settle = iso_pools[pid]["settle"]
-        rows.append({
-            "position": pid,
-            "settle": settle,
-            "liq. price (cross)": c["liquidation_price"],
-            "distance (cross)": c["distance_to_liquidation"],
-            "liq. price (isolated)": i["liquidation_price"],
-            "distance (isolated)": i["distance_to_liquidation"],
-            "margin used (cross)": c["initial_margin"],
-            "margin used (isolated)": i["initial_margin"],
-            "worst-case loss (cross)": max(cross_pool[settle]["equity"], 0.0),
-            "worst-case loss (isolated)": max(iso_pools[pid]["equity"], 0.0),
-        })
+        rows.append(
+            {
+                "position": pid,
+                "settle": settle,
+                "liq. price (cross)": c["liquidation_price"],
+                "distance (cross)": c["distance_to_liquidation"],
+                "liq. price (isolated)": i["liquidation_price"],
+                "distance (isolated)": i["distance_to_liquidation"],
+                "margin used (cross)": c["initial_margin"],
+                "margin used (isolated)": i["initial_margin"],
+                "worst-case loss (cross)": max(cross_pool[settle]["equity"], 0.0),
+                "worst-case loss (isolated)": max(iso_pools[pid]["equity"], 0.0),
+            }
+        )
     table = pd.DataFrame(rows)
     tied: dict[str, dict[str, float]] = {}
     free: dict[str, dict[str, float]] = {}
@@ -74,30 +76,43 @@ def _verdict(table: pd.DataFrame, cross: dict[str, Any], iso: dict[str, Any]) ->
         dc, di = value(r["distance (cross)"]), value(r["distance (isolated)"])
         pid = r["position"]
         if di is not None and dc is None:
-            lines.append(f"**{pid}**: isolated, it is liquidated after a {abs(di):.1%} move; in cross the shared "
-                         "collateral covers it at any price on its losing side.")
+            lines.append(
+                f"**{pid}**: isolated, it is liquidated after a {abs(di):.1%} move; in cross the shared "
+                "collateral covers it at any price on its losing side."
+            )
         elif di is not None and dc is not None and abs(dc) > abs(di):
-            lines.append(f"**{pid}**: cross margin pushes its liquidation from {abs(di):.1%} to {abs(dc):.1%} away, "
-                         f"but a loss on it can take up to {r['worst-case loss (cross)']:,.2f} {r['settle']} of shared "
-                         f"collateral with it; isolated it can lose at most {r['worst-case loss (isolated)']:,.2f}.")
+            lines.append(
+                f"**{pid}**: cross margin pushes its liquidation from {abs(di):.1%} to {abs(dc):.1%} away, "
+                f"but a loss on it can take up to {r['worst-case loss (cross)']:,.2f} {r['settle']} of shared "
+                f"collateral with it; isolated it can lose at most {r['worst-case loss (isolated)']:,.2f}."
+            )
         elif di is None and dc is None:
-            lines.append(f"**{pid}**: with every other price held, no price of its own liquidates it in either "
-                         "mode.")
+            lines.append(f"**{pid}**: with every other price held, no price of its own liquidates it in either mode.")
         elif di is None and dc is not None:
-            lines.append(f"**{pid}**: isolated, its own margin covers it at any price on its losing side; in cross, "
-                         f"the losses of the other positions make it liquidatable after a {abs(dc):.1%} move.")
+            lines.append(
+                f"**{pid}**: isolated, its own margin covers it at any price on its losing side; in cross, "
+                f"the losses of the other positions make it liquidatable after a {abs(dc):.1%} move."
+            )
         elif dc is not None and di is not None and abs(dc) <= abs(di):
-            lines.append(f"**{pid}**: it is liquidated sooner in cross ({abs(dc):.1%}) than isolated ({abs(di):.1%}): "
-                         "losses elsewhere in the cross pool eat the collateral it would have used.")
+            lines.append(
+                f"**{pid}**: it is liquidated sooner in cross ({abs(dc):.1%}) than isolated ({abs(di):.1%}): "
+                "losses elsewhere in the cross pool eat the collateral it would have used."
+            )
     cross_liq = [p["id"] for p in cross["positions"] if p["liquidated"]]
     iso_liq = [p["id"] for p in iso["positions"] if p["liquidated"]]
     if cross_liq:
-        lines.append(f"At these prices the cross pool is already past its trigger: {', '.join(cross_liq)} would "
-                     "all be liquidated together.")
+        lines.append(
+            f"At these prices the cross pool is already past its trigger: {', '.join(cross_liq)} would "
+            "all be liquidated together."
+        )
     if iso_liq and not cross_liq:
-        lines.append(f"Isolated, {', '.join(iso_liq)} is already liquidated while the rest survives; in cross "
-                     "the pool absorbs it.")
-    lines.append("In short: cross margin buys distance to liquidation for every position with the whole wallet "
-                 "as the stake; isolated margin caps each position's loss at its own margin, so one bad trade "
-                 "cannot take the others down.")
+        lines.append(
+            f"Isolated, {', '.join(iso_liq)} is already liquidated while the rest survives; in cross "
+            "the pool absorbs it."
+        )
+    lines.append(
+        "In short: cross margin buys distance to liquidation for every position with the whole wallet "
+        "as the stake; isolated margin caps each position's loss at its own margin, so one bad trade "
+        "cannot take the others down."
+    )
     return lines

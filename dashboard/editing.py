@@ -15,18 +15,38 @@ import pandas as pd
 from margin import Portfolio, portfolio_from_dict, portfolio_to_dict
 from margin.portfolio import FORMAT
 
-POSITION_COLUMNS = ["id", "symbol", "side", "contracts", "entry_price", "leverage", "margin_mode",
-                    "isolated_margin", "contract_size", "mark_price"]
+POSITION_COLUMNS = [
+    "id",
+    "symbol",
+    "side",
+    "contracts",
+    "entry_price",
+    "leverage",
+    "margin_mode",
+    "isolated_margin",
+    "contract_size",
+    "mark_price",
+]
 NUMBER_COLUMNS = {"contracts", "entry_price", "leverage", "isolated_margin", "contract_size", "mark_price"}
 
 
 def positions_frame(portfolio: Portfolio) -> pd.DataFrame:
     rows = []
     for p in portfolio.positions:
-        rows.append({"id": p.id or None, "symbol": p.symbol, "side": p.side, "contracts": p.contracts,
-                     "entry_price": p.entry_price, "leverage": p.leverage, "margin_mode": p.margin_mode,
-                     "isolated_margin": p.isolated_margin, "contract_size": p.contract_size,
-                     "mark_price": p.mark_price})
+        rows.append(
+            {
+                "id": p.id or None,
+                "symbol": p.symbol,
+                "side": p.side,
+                "contracts": p.contracts,
+                "entry_price": p.entry_price,
+                "leverage": p.leverage,
+                "margin_mode": p.margin_mode,
+                "isolated_margin": p.isolated_margin,
+                "contract_size": p.contract_size,
+                "mark_price": p.mark_price,
+            }
+        )
     frame = pd.DataFrame(rows, columns=POSITION_COLUMNS)
     for col in NUMBER_COLUMNS:
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
@@ -36,14 +56,17 @@ def positions_frame(portfolio: Portfolio) -> pd.DataFrame:
 
 
 def collateral_frame(portfolio: Portfolio) -> pd.DataFrame:
-    return pd.DataFrame({"asset": list(portfolio.collateral), "amount": list(portfolio.collateral.values())},
-                        columns=["asset", "amount"]).astype({"asset": "object", "amount": "float64"})
+    return pd.DataFrame(
+        {"asset": list(portfolio.collateral), "amount": list(portfolio.collateral.values())},
+        columns=["asset", "amount"],
+    ).astype({"asset": "object", "amount": "float64"})
 
 
 def prices_frame(portfolio: Portfolio) -> pd.DataFrame:
     symbols = list(dict.fromkeys([*portfolio.prices, *(p.symbol for p in portfolio.positions)]))
-    return pd.DataFrame({"symbol": symbols, "mark_price": [portfolio.prices.get(s) for s in symbols]},
-                        columns=["symbol", "mark_price"]).astype({"symbol": "object", "mark_price": "float64"})
+    return pd.DataFrame(
+        {"symbol": symbols, "mark_price": [portfolio.prices.get(s) for s in symbols]}, columns=["symbol", "mark_price"]
+    ).astype({"symbol": "object", "mark_price": "float64"})
 
 
 def _cell(value: Any) -> Any:
@@ -69,11 +92,18 @@ def _column_map(frame: pd.DataFrame, key: str, value: str) -> dict[str, Any]:
     return out
 
 
-def portfolio_from_frames(base: Portfolio, venue: str, position_mode: str, positions: pd.DataFrame,
-                          collateral: pd.DataFrame, prices: pd.DataFrame) -> Portfolio:
+def portfolio_from_frames(
+    base: Portfolio,
+    venue: str,
+    position_mode: str,
+    positions: pd.DataFrame,
+    collateral: pd.DataFrame,
+    prices: pd.DataFrame,
+) -> Portfolio:
     """Validate the edited tables as a portfolio; raises :class:`margin.PortfolioError` naming rows."""
-    doc: dict[str, Any] = {k: v for k, v in portfolio_to_dict(base).items() if k in ("tiers", "taker_fee",
-                                                                                   "collateral_assets", "origin")}
+    doc: dict[str, Any] = {
+        k: v for k, v in portfolio_to_dict(base).items() if k in ("tiers", "taker_fee", "collateral_assets", "origin")
+    }
     doc.update({"format": FORMAT, "venue": venue, "position_mode": position_mode})
     doc["collateral"] = _column_map(collateral, "asset", "amount")
     doc["prices"] = _column_map(prices, "symbol", "mark_price")

@@ -55,36 +55,57 @@ def explain(book: Book, i: int) -> Explanation:
         ("UPNL₁", "unrealised PnL of the pool's other positions, at their marks", upnl),
     ]
     venue = res.venue
-    if res.tables[leg.position.symbol].tiers[0].mmr_per_size or any(
-            t.mmr_per_size for t in table.tiers):
-        return Explanation(leg.position.label, book.view, pool_name,
-                           "equity(P) = maintenance(P): WB + UPNL₁ + UPNL(P) = TMM₁ + N(P)·(mmr + k·n(P))",
-                           terms, "", None, engine_lp,
-                           "Deribit's maintenance rate grows with the position's size, so the equation is quadratic; "
-                           "the engine solves it exactly (margin-models.md §5.1).")
+    if res.tables[leg.position.symbol].tiers[0].mmr_per_size or any(t.mmr_per_size for t in table.tiers):
+        return Explanation(
+            leg.position.label,
+            book.view,
+            pool_name,
+            "equity(P) = maintenance(P): WB + UPNL₁ + UPNL(P) = TMM₁ + N(P)·(mmr + k·n(P))",
+            terms,
+            "",
+            None,
+            engine_lp,
+            "Deribit's maintenance rate grows with the position's size, so the equation is quadratic; "
+            "the engine solves it exactly (margin-models.md §5.1).",
+        )
     if bool(book.at_entry[i]):
         t = table.tier(leg.entry_notional)
         mm = leg.entry_notional * t.mmr - t.maint_amount
         iso = leg.isolated_margin
-        terms = [("IM+extra", "isolated margin of the position", iso), ("Q", "size", q), ("EP", "entry price", ep),
-                 ("MMR", "maintenance rate of the tier at the ENTRY notional", t.mmr),
-                 ("D", "MM deduction of that tier", t.maint_amount), ("MM", "Q·EP·MMR − D", mm)]
+        terms = [
+            ("IM+extra", "isolated margin of the position", iso),
+            ("Q", "size", q),
+            ("EP", "entry price", ep),
+            ("MMR", "maintenance rate of the tier at the ENTRY notional", t.mmr),
+            ("D", "MM deduction of that tier", t.maint_amount),
+            ("MM", "Q·EP·MMR − D", mm),
+        ]
         if leg.instrument.inverse:
             cf = bybit.isolated_inverse_liquidation_price(int(s), q, ep, iso, t.mmr, t.maint_amount)
             formula = "LP = Q / (Q/EP + s·(IM − MM))   (Bybit isolated inverse, MM at entry, §3.3)"
         else:
             cf = bybit.isolated_linear_liquidation_price(int(s), q, ep, iso, t.mmr, t.maint_amount)
             formula = "LP = EP − s·(IM + extra − MM)/Q   (Bybit isolated linear, MM at entry, §3.2)"
-        return Explanation(leg.position.label, book.view, pool_name, formula, terms,
-                           f"s = {s:+.0f}, Q = {q:g}, EP = {ep:g}, IM = {iso:,.6g}, MM = {mm:,.6g}",
-                           cf if cf > 0 else None, engine_lp,
-                           "Bybit values isolated maintenance at the entry notional, not at the liquidation price.")
+        return Explanation(
+            leg.position.label,
+            book.view,
+            pool_name,
+            formula,
+            terms,
+            f"s = {s:+.0f}, Q = {q:g}, EP = {ep:g}, IM = {iso:,.6g}, MM = {mm:,.6g}",
+            cf if cf > 0 else None,
+            engine_lp,
+            "Bybit values isolated maintenance at the entry notional, not at the liquidation price.",
+        )
     t = table.tier(q / probe if leg.instrument.inverse else q * probe)
     fee = float(book.fee[i])
     legs = {j: res.legs[j] for j in same}
-    terms += [("Q", "size (contracts × contract size)", q), ("EP", "entry price", ep),
-              ("MMR", "maintenance rate of the tier at the liquidation notional", t.mmr),
-              ("cum", "maintenance amount of that tier", t.maint_amount)]
+    terms += [
+        ("Q", "size (contracts × contract size)", q),
+        ("EP", "entry price", ep),
+        ("MMR", "maintenance rate of the tier at the liquidation notional", t.mmr),
+        ("cum", "maintenance amount of that tier", t.maint_amount),
+    ]
     if fee:
         terms.append(("fee", "taker fee reserved to close (counted in the trigger)", fee))
     if len(legs) == 2:
@@ -98,36 +119,68 @@ def explain(book: Book, i: int) -> Explanation:
         (ml, cl), (ms, cs) = tier_of(long_leg), tier_of(short_leg)
         if leg.instrument.inverse:
             cf = binance.coinm_liquidation_price(
-                wb, tmm, upnl, 1.0, long=binance.Leg(1, long_leg.size, long_leg.position.entry_price, ml, cl),
-                short=binance.Leg(-1, short_leg.size, short_leg.position.entry_price, ms, cs))
-            formula = ("LP = (Pos_L·MMR_L + Pos_S·MMR_S + Pos_L − Pos_S) / (WB − TMM₁ + UPNL₁ + cum_L + cum_S "
-                       "+ Pos_L/EP_L − Pos_S/EP_S)   (Binance COIN-M, hedge, §2; sizes in USD)")
+                wb,
+                tmm,
+                upnl,
+                1.0,
+                long=binance.Leg(1, long_leg.size, long_leg.position.entry_price, ml, cl),
+                short=binance.Leg(-1, short_leg.size, short_leg.position.entry_price, ms, cs),
+            )
+            formula = (
+                "LP = (Pos_L·MMR_L + Pos_S·MMR_S + Pos_L − Pos_S) / (WB − TMM₁ + UPNL₁ + cum_L + cum_S "
+                "+ Pos_L/EP_L − Pos_S/EP_S)   (Binance COIN-M, hedge, §2; sizes in USD)"
+            )
         else:
             cf = binance.usdm_liquidation_price(
-                wb, tmm, upnl, long=binance.Leg(1, long_leg.size, long_leg.position.entry_price, ml, cl),
-                short=binance.Leg(-1, short_leg.size, short_leg.position.entry_price, ms, cs))
-            formula = ("LP = (WB − TMM₁ + UPNL₁ + cum_L + cum_S − Pos_L·EP_L + Pos_S·EP_S) / "
-                       "(Pos_L·MMR_L + Pos_S·MMR_S − Pos_L + Pos_S)   (Binance USDⓈ-M, hedge: the long and the "
-                       "short share one price, §1.3)")
-        substituted = (f"long {long_leg.size:g} @ {long_leg.position.entry_price:g} (MMR {ml:.4%}, cum {cl:g}); "
-                       f"short {short_leg.size:g} @ {short_leg.position.entry_price:g} (MMR {ms:.4%}, cum {cs:g})")
+                wb,
+                tmm,
+                upnl,
+                long=binance.Leg(1, long_leg.size, long_leg.position.entry_price, ml, cl),
+                short=binance.Leg(-1, short_leg.size, short_leg.position.entry_price, ms, cs),
+            )
+            formula = (
+                "LP = (WB − TMM₁ + UPNL₁ + cum_L + cum_S − Pos_L·EP_L + Pos_S·EP_S) / "
+                "(Pos_L·MMR_L + Pos_S·MMR_S − Pos_L + Pos_S)   (Binance USDⓈ-M, hedge: the long and the "
+                "short share one price, §1.3)"
+            )
+        substituted = (
+            f"long {long_leg.size:g} @ {long_leg.position.entry_price:g} (MMR {ml:.4%}, cum {cl:g}); "
+            f"short {short_leg.size:g} @ {short_leg.position.entry_price:g} (MMR {ms:.4%}, cum {cs:g})"
+        )
     else:
         mmr = t.mmr + fee
         if leg.instrument.inverse:
             both = binance.Leg(int(s), q, ep, mmr, t.maint_amount)
             cf = binance.coinm_liquidation_price(wb, tmm, upnl, 1.0, both=both)
             formula = "LP = Q·(MMR + s) / (WB − TMM₁ + UPNL₁ + cum + s·Q/EP)   (inverse, §2; Q in USD)"
-            substituted = (f"= {q:g}·({mmr:.6g} {s:+.0f}) / ({wb:,.8g} − {tmm:,.8g} + {upnl:,.8g} + "
-                           f"{t.maint_amount:g} {s:+.0f}·{q:g}/{ep:g})")
+            substituted = (
+                f"= {q:g}·({mmr:.6g} {s:+.0f}) / ({wb:,.8g} − {tmm:,.8g} + {upnl:,.8g} + "
+                f"{t.maint_amount:g} {s:+.0f}·{q:g}/{ep:g})"
+            )
         else:
             cf = binance.usdm_liquidation_price(wb, tmm, upnl, both=binance.Leg(int(s), q, ep, mmr, t.maint_amount))
-            formula = ("LP = (WB − TMM₁ + UPNL₁ + cum − s·Q·EP) / (Q·(MMR − s))   (linear, §1.3; the fee is added "
-                       "to MMR on OKX)")
-            substituted = (f"= ({wb:,.2f} − {tmm:,.2f} + {upnl:,.2f} + {t.maint_amount:g} − ({s:+.0f})·{q:g}·{ep:g})"
-                           f" / ({q:g}·({mmr:.6g} − ({s:+.0f})))")
-    note = ("The tier is the one of the notional AT the liquidation price (bracket consistency, §1.3). "
-            f"Venue preset: {venue.name}.")
+            formula = (
+                "LP = (WB − TMM₁ + UPNL₁ + cum − s·Q·EP) / (Q·(MMR − s))   (linear, §1.3; the fee is added "
+                "to MMR on OKX)"
+            )
+            substituted = (
+                f"= ({wb:,.2f} − {tmm:,.2f} + {upnl:,.2f} + {t.maint_amount:g} − ({s:+.0f})·{q:g}·{ep:g})"
+                f" / ({q:g}·({mmr:.6g} − ({s:+.0f})))"
+            )
+    note = (
+        "The tier is the one of the notional AT the liquidation price (bracket consistency, §1.3). "
+        f"Venue preset: {venue.name}."
+    )
     if venue.name == "hyperliquid":
         note += " Hyperliquid's rate is 1/(2 × max leverage) with tier deductions (§6); the same equation."
-    return Explanation(leg.position.label, book.view, pool_name, formula, terms, substituted,
-                       cf if cf > 0 and math.isfinite(cf) else None, engine_lp, note)
+    return Explanation(
+        leg.position.label,
+        book.view,
+        pool_name,
+        formula,
+        terms,
+        substituted,
+        cf if cf > 0 and math.isfinite(cf) else None,
+        engine_lp,
+        note,
+    )

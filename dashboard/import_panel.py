@@ -47,8 +47,10 @@ def _secret_credentials(venue: str) -> dict[str, str] | None:
 def render() -> None:
     from exchange.venues import SUPPORTED_VENUES
 
-    st.info("Use a **read-only** API key. Keys stay in this browser session's memory only: never written to "
-            "disk, logs, URLs or shared caches. Hyperliquid is read with a wallet address and no key.")
+    st.info(
+        "Use a **read-only** API key. Keys stay in this browser session's memory only: never written to "
+        "disk, logs, URLs or shared caches. Hyperliquid is read with a wallet address and no key."
+    )
     venue = st.selectbox("Exchange", list(SUPPORTED_VENUES), key="imp_venue")
     from_secrets = _secret_credentials(venue)
     use_secrets = False
@@ -63,8 +65,11 @@ def render() -> None:
         if venue == "okx":
             c3.text_input("API passphrase", type="password", key="imp_password")
     with st.expander("Advanced"):
-        st.text_input("API URL (send every request to another scheme and host, keeping the paths: a regional "
-                      "domain, a proxy, or a local replay server)", key="imp_api_url")
+        st.text_input(
+            "API URL (send every request to another scheme and host, keeping the paths: a regional "
+            "domain, a proxy, or a local replay server)",
+            key="imp_api_url",
+        )
         st.number_input("Timeout per request (s)", min_value=1.0, max_value=60.0, value=10.0, key="imp_timeout")
     api_url = st.session_state.get("imp_api_url") or None
     timeout_ms = int(1000 * float(st.session_state.get("imp_timeout", 10.0)))
@@ -77,21 +82,31 @@ def render() -> None:
         from exchange.reconcile import reconcile
 
         if use_secrets and from_secrets:
-            creds = Credentials(from_secrets.get("api_key", ""), from_secrets.get("secret", ""),
-                                from_secrets.get("password"))
+            creds = Credentials(
+                from_secrets.get("api_key", ""), from_secrets.get("secret", ""), from_secrets.get("password")
+            )
         else:
-            creds = Credentials(st.session_state.get("imp_key", ""), st.session_state.get("imp_secret", ""),
-                                st.session_state.get("imp_password") or None)
+            creds = Credentials(
+                st.session_state.get("imp_key", ""),
+                st.session_state.get("imp_secret", ""),
+                st.session_state.get("imp_password") or None,
+            )
         try:
-            raw = fetch_account(venue, None if venue == "hyperliquid" else creds,
-                                st.session_state.get("imp_address") or None, api_url, timeout_ms=timeout_ms)
+            raw = fetch_account(
+                venue,
+                None if venue == "hyperliquid" else creds,
+                st.session_state.get("imp_address") or None,
+                api_url,
+                timeout_ms=timeout_ms,
+            )
             doc = to_portfolio(raw)
             portfolio = validate(doc, venue)
         except ExchangeError as err:
             st.session_state[KEY_IMPORT_ERROR] = [f"{venue}: {err}"]
         except MappingError as err:
             st.session_state[KEY_IMPORT_ERROR] = [f"{venue}: the account could not be read as a portfolio"] + [
-                str(p) for p in err.problems]
+                str(p) for p in err.problems
+            ]
         else:
             st.session_state.pop(KEY_IMPORT_ERROR, None)
             st.session_state[KEY_RECONCILE] = reconcile(doc, evaluate_portfolio(portfolio))
@@ -104,33 +119,47 @@ def render() -> None:
 
         current = state.current_portfolio()
         try:
-            public = fetch_public(venue, list(dict.fromkeys(p.symbol for p in current.positions)), api_url,
-                                  timeout_ms=timeout_ms, what=("marks", "tiers", "ohlcv"), days=365)
+            public = fetch_public(
+                venue,
+                list(dict.fromkeys(p.symbol for p in current.positions)),
+                api_url,
+                timeout_ms=timeout_ms,
+                what=("marks", "tiers", "ohlcv"),
+                days=365,
+            )
             doc = apply_public(json.loads(state.current_text()), public)
             refreshed = validate(doc, venue)
         except ExchangeError as err:
             st.session_state[KEY_IMPORT_ERROR] = [f"{venue}: {err}; the bundled data stays in use"]
         except MappingError as err:
             st.session_state[KEY_IMPORT_ERROR] = [f"{venue}: the refreshed data is not a valid portfolio"] + [
-                str(p) for p in err.problems]
+                str(p) for p in err.problems
+            ]
         else:
             st.session_state.pop(KEY_IMPORT_ERROR, None)
             if public.ohlcv:
-                st.session_state[state.KEY_HISTORY] = {"venue": venue, "as_of": public.as_of,
-                                                       "history": history_from_candles(public.ohlcv)}
+                st.session_state[state.KEY_HISTORY] = {
+                    "venue": venue,
+                    "as_of": public.as_of,
+                    "history": history_from_candles(public.ohlcv),
+                }
             missing = ", ".join(public.errors) or "nothing"
-            st.session_state[KEY_PUBLIC_NOTE] = (f"Marks, tiers and daily candles as of {public.as_of} from "
-                                                 f"{venue}; not refreshed: {missing}.")
+            st.session_state[KEY_PUBLIC_NOTE] = (
+                f"Marks, tiers and daily candles as of {public.as_of} from {venue}; not refreshed: {missing}."
+            )
             state.set_portfolio(refreshed, f"{state.current_source()} (refreshed {public.as_of})")
             st.rerun()
     if st.session_state.get(KEY_IMPORT_ERROR):
-        render_problems("Nothing was imported; the previous portfolio is still in force.",
-                        st.session_state[KEY_IMPORT_ERROR])
+        render_problems(
+            "Nothing was imported; the previous portfolio is still in force.", st.session_state[KEY_IMPORT_ERROR]
+        )
     if st.session_state.get(KEY_PUBLIC_NOTE):
         st.caption(st.session_state[KEY_PUBLIC_NOTE])
     rows: list[dict[str, Any]] | None = st.session_state.get(KEY_RECONCILE)
     if rows:
         st.subheader("Reconciliation with the exchange's own figures")
-        st.caption("A missing exchange figure means the exchange reported nothing (null, 0 or empty): it is shown "
-                   "as missing, not replaced by a number.")
+        st.caption(
+            "A missing exchange figure means the exchange reported nothing (null, 0 or empty): it is shown "
+            "as missing, not replaced by a number."
+        )
         table(rows, wide=("cause",))

@@ -43,8 +43,10 @@ def ensure_portfolio() -> None:
     wanted = st.query_params.get("sample")
     name = wanted if wanted in sample_names() else DEFAULT_SAMPLE
     if wanted is not None and wanted not in sample_names():
-        st.warning(f"URL parameter sample must be one of {', '.join(sample_names())}, got {wanted!r}; "
-                   f"showing {DEFAULT_SAMPLE}.")
+        st.warning(
+            f"URL parameter sample must be one of {', '.join(sample_names())}, got {wanted!r}; "
+            f"showing {DEFAULT_SAMPLE}."
+        )
     set_portfolio_text(sample_text(name), f"sample: {name}", sample=name)
 
 
@@ -121,18 +123,27 @@ def evaluate_cached(text: str, shocks: tuple[str, ...] = ()) -> dict[str, Any]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def shock_set_cached(text: str, market_move: float, asset_moves: tuple[tuple[str, float], ...],
-                     use_betas: bool, betas: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+def shock_set_cached(
+    text: str,
+    market_move: float,
+    asset_moves: tuple[tuple[str, float], ...],
+    use_betas: bool,
+    betas: tuple[tuple[str, float], ...],
+) -> dict[str, Any]:
     resolved = resolve(parse_cached(text))
     relative = tuple(parse_shock(f"{a}={m}") for a, m in asset_moves if m != 0.0)
-    shock_set = ShockSet(relative=relative, market_move=market_move if market_move != 0.0 else None,
-                         betas=dict(betas) if use_betas else {a: 1.0 for a in bases_of(resolved)})
+    shock_set = ShockSet(
+        relative=relative,
+        market_move=market_move if market_move != 0.0 else None,
+        betas=dict(betas) if use_betas else {a: 1.0 for a in bases_of(resolved)},
+    )
     return evaluate_shock_set(resolved, shock_set)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def market_sweep_cached(text: str, lo: float, hi: float, n: int, use_betas: bool,
-                        betas: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+def market_sweep_cached(
+    text: str, lo: float, hi: float, n: int, use_betas: bool, betas: tuple[tuple[str, float], ...]
+) -> dict[str, Any]:
     """Equity and maintenance per pool of each view along market moves (for the Shock lab chart)."""
     resolved = resolve(parse_cached(text))
     moves = np.linspace(lo, hi, n)
@@ -141,10 +152,14 @@ def market_sweep_cached(text: str, lo: float, hi: float, n: int, use_betas: bool
     for view, ev in sweep.views.items():
         book = ev.book
         out["views"][view] = {
-            "pool_settle": book.pool_settle, "pool_mode": book.pool_mode,
-            "labels": [f"{book.pool_settle[g]} cross" if p is None else book.ids[p]
-                       for g, p in enumerate(book.pool_position)],
-            "equity": ev.pool_equity, "maintenance": ev.pool_maintenance, "liquidated": ev.pool_liquidated,
+            "pool_settle": book.pool_settle,
+            "pool_mode": book.pool_mode,
+            "labels": [
+                f"{book.pool_settle[g]} cross" if p is None else book.ids[p] for g, p in enumerate(book.pool_position)
+            ],
+            "equity": ev.pool_equity,
+            "maintenance": ev.pool_maintenance,
+            "liquidated": ev.pool_liquidated,
             "has_positions": np.bincount(book.pool, minlength=book.n_pools) > 0,
         }
     return out
@@ -163,6 +178,7 @@ def shifted_text(text: str, asset_moves: tuple[tuple[str, float], ...]) -> str:
     portfolio = parse_cached(text)
     resolved = resolve(portfolio)
     from margin.instruments import parse_symbol
+
     prices = {}
     for symbol, mark in resolved.marks.items():
         inst = parse_symbol(symbol)
@@ -177,9 +193,12 @@ def frontier_cached(text: str, x: str, y: str, steps: int, range_: float) -> dic
     from margin.frontier import frontier
 
     result = frontier(resolve(parse_cached(text)), x, y, steps=steps, range_=range_)
-    return {"moves_x": result.moves_x, "moves_y": result.moves_y,
-            "ratio": {v: m.margin_ratio for v, m in result.modes.items()},
-            "liquidated": {v: m.liquidated for v, m in result.modes.items()}}
+    return {
+        "moves_x": result.moves_x,
+        "moves_y": result.moves_y,
+        "ratio": {v: m.margin_ratio for v, m in result.modes.items()},
+        "liquidated": {v: m.liquidated for v, m in result.modes.items()},
+    }
 
 
 def frontier_section(text: str, bases: list[str]) -> None:
@@ -203,10 +222,15 @@ def frontier_section(text: str, bases: list[str]) -> None:
     set_url(x=x, y=y, range=rng, view=view)
     with st.spinner("Computing the 201 × 201 frontier..."):
         fr = frontier_cached(text, x, y, 201, float(rng))
-    st.plotly_chart(frontier_heatmap(fr["moves_x"], fr["moves_y"], fr["ratio"][view], x, y,
-                                     boundaries=fr["ratio"], view=view), width="stretch", key="frontier")
-    st.caption("Colour: the worst pool's margin ratio (maintenance / equity) in the chosen view; lines: where "
-               "each view reaches 100 % and is liquidated. Every other price is held at its mark.")
+    st.plotly_chart(
+        frontier_heatmap(fr["moves_x"], fr["moves_y"], fr["ratio"][view], x, y, boundaries=fr["ratio"], view=view),
+        width="stretch",
+        key="frontier",
+    )
+    st.caption(
+        "Colour: the worst pool's margin ratio (maintenance / equity) in the chosen view; lines: where "
+        "each view reaches 100 % and is liquidated. Every other price is held at its mark."
+    )
     cols = st.columns(3)
     for col, (v, liq) in zip(cols, fr["liquidated"].items(), strict=True):
         col.metric(f"Cells liquidated, {VIEW_TITLES[v]}", f"{liq.mean():.1%}")
@@ -257,19 +281,30 @@ def probability_section(text: str) -> None:
     vols: dict[str, float] = {}
     if missing:
         top = max(annual_volatility(hist).values())
-        st.caption(f"No shipped price history for {', '.join(missing)}: their volatility is set to {top:.0%} a "
-                   "year (the highest of the shipped assets) and they move with BTC; change it here.")
+        st.caption(
+            f"No shipped price history for {', '.join(missing)}: their volatility is set to {top:.0%} a "
+            "year (the highest of the shipped assets) and they move with BTC; change it here."
+        )
         cols = st.columns(min(len(missing), 4))
         for k, base in enumerate(missing):
             sticky(f"risk_vol_{base}", round(top, 2))
-            vols[base] = cols[k % len(cols)].number_input(f"{base} annual volatility", min_value=0.05,
-                                                          max_value=5.0, step=0.05, key=f"risk_vol_{base}")
+            vols[base] = cols[k % len(cols)].number_input(
+                f"{base} annual volatility", min_value=0.05, max_value=5.0, step=0.05, key=f"risk_vol_{base}"
+            )
     settings = (text, horizon, model, int(paths), tuple(sorted(vols.items())), source_note)
     if st.button("Run the simulation", key="risk_run"):
         bar = st.progress(0.0, text="Simulating hourly paths...")
         try:
-            doc = risk(resolved, horizon, paths=int(paths), seed=0, model=model, vols=vols, history=fetched,
-                       progress=lambda f: bar.progress(min(f, 1.0), text=f"Simulating hourly paths... {f:.0%}"))
+            doc = risk(
+                resolved,
+                horizon,
+                paths=int(paths),
+                seed=0,
+                model=model,
+                vols=vols,
+                history=fetched,
+                progress=lambda f: bar.progress(min(f, 1.0), text=f"Simulating hourly paths... {f:.0%}"),
+            )
         except PortfolioError as err:
             bar.empty()
             st.error("\n".join(portfolio_error_lines(err)))
@@ -284,9 +319,17 @@ def probability_section(text: str) -> None:
     rows = []
     for view, body in doc["modes"].items():
         t = body["time_to_liquidation_hours"] or {}
-        rows.append({"view": VIEW_TITLES[view], "probability": body["probability"], "95 % CI low": body["ci95"][0],
-                     "95 % CI high": body["ci95"][1], "median hours to liquidation": t.get("p50"),
-                     "p5 hours": t.get("p5"), "p95 hours": t.get("p95")})
+        rows.append(
+            {
+                "view": VIEW_TITLES[view],
+                "probability": body["probability"],
+                "95 % CI low": body["ci95"][0],
+                "95 % CI high": body["ci95"][1],
+                "median hours to liquidation": t.get("p50"),
+                "p5 hours": t.get("p5"),
+                "p95 hours": t.get("p95"),
+            }
+        )
     st.dataframe(rows, hide_index=True, width="stretch")
     cum = {view: body.get("cumulative") for view, body in doc["modes"].items()}
     st.plotly_chart(cumulative_probability(cum), width="stretch", key="risk_chart")
@@ -296,8 +339,7 @@ def probability_section(text: str) -> None:
 def cascade_cached(text: str, target: str, move: float, impact: str, strength: float) -> dict[str, Any]:
     from margin.contagion import cascade
 
-    return cascade(resolve(parse_cached(text)), {target: move}, impact=impact,
-                   params={"strength": strength}).to_dict()
+    return cascade(resolve(parse_cached(text)), {target: move}, impact=impact, params={"strength": strength}).to_dict()
 
 
 def sticky(key: str, default: Any, options: Sequence[Any] | None = None) -> None:
@@ -332,7 +374,9 @@ def market_history(bases: Sequence[str]) -> tuple[Any, str]:
     hist = got["history"]
     short = covers(hist, [lookup_asset(b) for b in bases])
     if short:
-        return None, (f"The daily candles refreshed from {got['venue']} (as of {got['as_of']}) have fewer than "
-                      f"{MIN_RETURNS} daily returns for {', '.join(short)}: the shipped Binance daily closes are "
-                      "used instead.")
+        return None, (
+            f"The daily candles refreshed from {got['venue']} (as of {got['as_of']}) have fewer than "
+            f"{MIN_RETURNS} daily returns for {', '.join(short)}: the shipped Binance daily closes are "
+            "used instead."
+        )
     return hist, f"Volatility, correlation and betas: {got['venue']} daily candles as of {got['as_of']}."

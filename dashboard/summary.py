@@ -37,8 +37,9 @@ def view_summary(view: dict[str, Any]) -> ViewSummary:
         d = pos["distance_to_liquidation"]
         if d is not None and (nearest is None or abs(d) < abs(nearest[1])):
             nearest = (pos["id"], d)
-    return ViewSummary(equity, available, worst, bankrupt, nearest,
-                       [p["id"] for p in view["positions"] if p["liquidated"]])
+    return ViewSummary(
+        equity, available, worst, bankrupt, nearest, [p["id"] for p in view["positions"] if p["liquidated"]]
+    )
 
 
 def money(amounts: dict[str, float]) -> str:

@@ -20,12 +20,20 @@ def render_problems(headline: str, lines: Sequence[str]) -> None:
 def positions_table(view: dict[str, object]) -> pd.DataFrame:
     rows = []
     for p in view["positions"]:  # type: ignore[attr-defined]
-        rows.append({
-            "position": p["id"], "mark": p["mark_price"], "notional": p["notional"], "uPnL": p["unrealized_pnl"],
-            "maintenance": p["maintenance_margin"], "mmr": p["mmr"], "liquidation price": p["liquidation_price"],
-            "distance": p["distance_to_liquidation"], "bankruptcy price": p["bankruptcy_price"],
-            "liquidated": p["liquidated"],
-        })
+        rows.append(
+            {
+                "position": p["id"],
+                "mark": p["mark_price"],
+                "notional": p["notional"],
+                "uPnL": p["unrealized_pnl"],
+                "maintenance": p["maintenance_margin"],
+                "mmr": p["mmr"],
+                "liquidation price": p["liquidation_price"],
+                "distance": p["distance_to_liquidation"],
+                "bankruptcy price": p["bankruptcy_price"],
+                "liquidated": p["liquidated"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -47,8 +55,18 @@ def page(title: str, *, need_positions: bool = True) -> tuple[str, Resolved]:
     return text, resolved
 
 
-PERCENT_COLUMNS = ("distance", "distance (cross)", "distance (isolated)", "mmr", "move", "BTC move", "probability",
-                   "95 % CI low", "95 % CI high", "relative")
+PERCENT_COLUMNS = (
+    "distance",
+    "distance (cross)",
+    "distance (isolated)",
+    "mmr",
+    "move",
+    "BTC move",
+    "probability",
+    "95 % CI low",
+    "95 % CI high",
+    "relative",
+)
 
 
 def table(data: object, *, percent: Sequence[str] = PERCENT_COLUMNS, wide: Sequence[str] = ()) -> None:
@@ -61,6 +79,7 @@ def table(data: object, *, percent: Sequence[str] = PERCENT_COLUMNS, wide: Seque
         elif col in wide:
             config[col] = st.column_config.TextColumn(width="large")
         elif pd.api.types.is_float_dtype(frame[col]):
-            config[col] = st.column_config.NumberColumn(format="%.6g" if "price" in str(col) or col in (
-                "mark", "value", "exchange", "ours") else "localized")
+            config[col] = st.column_config.NumberColumn(
+                format="%.6g" if "price" in str(col) or col in ("mark", "value", "exchange", "ours") else "localized"
+            )
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)

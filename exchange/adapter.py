@@ -27,8 +27,16 @@ from urllib.parse import urlsplit, urlunsplit
 import ccxt  # type: ignore[import-untyped]
 
 __all__ = [
-    "SUPPORTED_VENUES", "Credentials", "ExchangeError", "PublicData", "RawAccount", "ccxt_version",
-    "fetch_account", "fetch_public", "make_exchange", "sanitize_url",
+    "SUPPORTED_VENUES",
+    "Credentials",
+    "ExchangeError",
+    "PublicData",
+    "RawAccount",
+    "ccxt_version",
+    "fetch_account",
+    "fetch_public",
+    "make_exchange",
+    "sanitize_url",
 ]
 
 T = TypeVar("T")
@@ -76,8 +84,19 @@ class Credentials:
         return cls(api_key=key, secret=secret, password=environ.get("MARGIN_API_PASSWORD") or None)
 
 
-KINDS = ("authentication", "permission", "rate_limit", "timeout", "network", "exchange_down", "malformed_response",
-         "not_supported", "bad_request", "exchange_error", "invalid_input")
+KINDS = (
+    "authentication",
+    "permission",
+    "rate_limit",
+    "timeout",
+    "network",
+    "exchange_down",
+    "malformed_response",
+    "not_supported",
+    "bad_request",
+    "exchange_error",
+    "invalid_input",
+)
 
 
 class ExchangeError(Exception):
@@ -113,8 +132,13 @@ def _rewrite(obj: Any, base: Any, implode: Callable[[str], str]) -> Any:
     return obj
 
 
-def make_exchange(venue: str, credentials: Credentials | None = None, api_url: str | None = None,
-                  address: str | None = None, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:
+def make_exchange(
+    venue: str,
+    credentials: Credentials | None = None,
+    api_url: str | None = None,
+    address: str | None = None,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> Any:
     """A ccxt client for ``venue`` (a key of :data:`SUPPORTED_VENUES`).
 
     ``api_url`` (``scheme://host[:port][/prefix]``) replaces the scheme and host of every URL in
@@ -122,8 +146,9 @@ def make_exchange(venue: str, credentials: Credentials | None = None, api_url: s
     :class:`ExchangeError` (``invalid_input``) for an unknown venue or a malformed ``api_url``.
     """
     if venue not in SUPPORTED_VENUES:
-        raise ExchangeError("invalid_input", f"unknown venue {venue!r}: supported venues are "
-                                             f"{', '.join(SUPPORTED_VENUES)}")
+        raise ExchangeError(
+            "invalid_input", f"unknown venue {venue!r}: supported venues are {', '.join(SUPPORTED_VENUES)}"
+        )
     config: dict[str, Any] = {"timeout": int(timeout_ms), "enableRateLimit": True}
     if credentials is not None:
         config["apiKey"] = credentials.api_key
@@ -146,15 +171,19 @@ def make_exchange(venue: str, credentials: Credentials | None = None, api_url: s
     if api_url:
         base = urlsplit(api_url)
         if base.scheme not in ("http", "https") or not base.hostname or base.query or base.username:
-            raise ExchangeError("invalid_input", f"--api-url must look like https://host[:port][/prefix] "
-                                                 f"(no user, query or key), got {sanitize_url(api_url) or api_url!r}")
+            raise ExchangeError(
+                "invalid_input",
+                f"--api-url must look like https://host[:port][/prefix] "
+                f"(no user, query or key), got {sanitize_url(api_url) or api_url!r}",
+            )
         exchange.urls["api"] = _rewrite(exchange.urls["api"], base, exchange.implode_hostname)
     # remember the status and headers of the last answer (for 403 vs 401 and Retry-After)
     exchange._margin_last = {"status": None, "headers": {}}
     original = exchange.on_rest_response
 
-    def on_rest_response(code: Any, reason: Any, url: Any, method: Any, headers: Any, body: Any,
-                         request_headers: Any, request_body: Any) -> Any:
+    def on_rest_response(
+        code: Any, reason: Any, url: Any, method: Any, headers: Any, body: Any, request_headers: Any, request_body: Any
+    ) -> Any:
         exchange._margin_last = {"status": int(code), "headers": dict(headers or {})}
         if 200 <= int(code) < 300:
             # ccxt hands a body that is not JSON to its parsers as a string, which can yield an empty result
@@ -190,12 +219,12 @@ def _exchange_text(err: Exception, secrets: Sequence[str]) -> str:
         rest = re.sub(r"^\S+\s+(GET|POST|PUT|DELETE)?\s*", "", rest).strip()
         code = re.match(r"(\d{3})\s*", rest)
         if code:
-            rest = rest[code.end():]
+            rest = rest[code.end() :]
             try:
                 phrase = HTTPStatus(int(code.group(1))).phrase
             except ValueError:
                 phrase = ""
-            rest = rest[len(phrase):].strip() if phrase and rest.startswith(phrase) else rest.strip()
+            rest = rest[len(phrase) :].strip() if phrase and rest.startswith(phrase) else rest.strip()
         detail = "" if "<" in rest or len(rest) > 160 else rest
     detail = _SECRETISH.sub(r"\1=***", detail)
     for s in secrets:
@@ -214,8 +243,9 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def map_error(err: Exception, venue: str, exchange: Any = None, secrets: Sequence[str] = (),
-              doing: str = "reading the account") -> ExchangeError:
+def map_error(
+    err: Exception, venue: str, exchange: Any = None, secrets: Sequence[str] = (), doing: str = "reading the account"
+) -> ExchangeError:
     """A specific :class:`ExchangeError` for a ccxt exception (or a parse failure inside ccxt)."""
     last = getattr(exchange, "_margin_last", None) or {}
     status = last.get("status")
@@ -224,47 +254,79 @@ def map_error(err: Exception, venue: str, exchange: Any = None, secrets: Sequenc
     said = f": the exchange said {detail!r}" if detail else ""
     where = f"{venue} ({doing})"
     if isinstance(err, ccxt.PermissionDenied) or (status == 403 and not isinstance(err, ccxt.RateLimitExceeded)):
-        return ExchangeError("permission", f"{where}: permission denied{said}. The API key works but may not read "
-                                           "this account: enable read access for futures/positions on the key, "
-                                           "check its IP whitelist, or the venue blocks your region (HTTP 403).")
+        return ExchangeError(
+            "permission",
+            f"{where}: permission denied{said}. The API key works but may not read "
+            "this account: enable read access for futures/positions on the key, "
+            "check its IP whitelist, or the venue blocks your region (HTTP 403).",
+        )
     if (isinstance(err, ccxt.AuthenticationError) or status == 401) and venue in ADDRESS_VENUES:
-        return ExchangeError("authentication", f"{where}: the exchange refused the request (HTTP {status}){said}. "
-                                               "This venue is read with --address only: check the address.")
+        return ExchangeError(
+            "authentication",
+            f"{where}: the exchange refused the request (HTTP {status}){said}. "
+            "This venue is read with --address only: check the address.",
+        )
     if isinstance(err, ccxt.AuthenticationError) or status == 401:
-        return ExchangeError("authentication", f"{where}: authentication failed{said}. Check MARGIN_API_KEY, "
-                                               "MARGIN_API_SECRET (and MARGIN_API_PASSWORD for OKX): wrong, expired or "
-                                               "for another account type (testnet vs live).")
+        return ExchangeError(
+            "authentication",
+            f"{where}: authentication failed{said}. Check MARGIN_API_KEY, "
+            "MARGIN_API_SECRET (and MARGIN_API_PASSWORD for OKX): wrong, expired or "
+            "for another account type (testnet vs live).",
+        )
     if isinstance(err, (ccxt.RateLimitExceeded, ccxt.DDoSProtection)) or status in (418, 429):
         wait = _retry_after(headers)
         hint = f"retry after {wait:g} s" if wait is not None else "wait a minute and retry"
-        return ExchangeError("rate_limit", f"{where}: rate limited by the exchange (HTTP {status or 429}){said}; "
-                                           f"{hint}.", retry_after=wait)
+        return ExchangeError(
+            "rate_limit",
+            f"{where}: rate limited by the exchange (HTTP {status or 429}){said}; {hint}.",
+            retry_after=wait,
+        )
     if isinstance(err, ccxt.RequestTimeout):
-        return ExchangeError("timeout", f"{where}: no answer within {int(getattr(exchange, 'timeout', 0)) / 1000:g} s "
-                                        "(network timeout). Check the connection or --api-url and retry.")
+        return ExchangeError(
+            "timeout",
+            f"{where}: no answer within {int(getattr(exchange, 'timeout', 0)) / 1000:g} s "
+            "(network timeout). Check the connection or --api-url and retry.",
+        )
     if isinstance(err, ccxt.InvalidNonce):
-        return ExchangeError("bad_request", f"{where}: the exchange rejected the request time{said}. Your computer's "
-                                            "clock is probably off: synchronise it and retry.")
+        return ExchangeError(
+            "bad_request",
+            f"{where}: the exchange rejected the request time{said}. Your computer's "
+            "clock is probably off: synchronise it and retry.",
+        )
     if isinstance(err, ccxt.ExchangeNotAvailable) or (status is not None and status >= 500):
         if status == 404:
-            return ExchangeError("exchange_down", f"{where}: the API answered 404 Not Found: the endpoint does not "
-                                                  "exist at this address (wrong --api-url?) or the venue moved it.")
+            return ExchangeError(
+                "exchange_down",
+                f"{where}: the API answered 404 Not Found: the endpoint does not "
+                "exist at this address (wrong --api-url?) or the venue moved it.",
+            )
         if status is not None and status < 500 and status not in (None, 200):
             return ExchangeError("bad_request", f"{where}: the exchange refused the request (HTTP {status}){said}.")
-        return ExchangeError("exchange_down", f"{where}: the exchange is unavailable or in maintenance "
-                                              f"(HTTP {status or 'error'}){said}. Try again later.")
+        return ExchangeError(
+            "exchange_down",
+            f"{where}: the exchange is unavailable or in maintenance "
+            f"(HTTP {status or 'error'}){said}. Try again later.",
+        )
     if isinstance(err, ccxt.NotSupported):
-        return ExchangeError("not_supported", f"{where}: not supported by ccxt {ccxt_version()} for this venue "
-                                              f"({detail or err.__class__.__name__}).")
+        return ExchangeError(
+            "not_supported",
+            f"{where}: not supported by ccxt {ccxt_version()} for this venue ({detail or err.__class__.__name__}).",
+        )
     if isinstance(err, (ccxt.BadSymbol, ccxt.BadRequest, ccxt.ArgumentsRequired)):
         return ExchangeError("bad_request", f"{where}: the exchange rejected the request{said}.")
     if isinstance(err, ccxt.BadResponse) or not isinstance(err, ccxt.BaseError):
-        return ExchangeError("malformed_response", f"{where}: the exchange's answer could not be read (truncated or "
-                                                   "not the expected JSON). Retry; if it persists the venue changed "
-                                                   f"its API (ccxt {ccxt_version()}).")
+        return ExchangeError(
+            "malformed_response",
+            f"{where}: the exchange's answer could not be read (truncated or "
+            "not the expected JSON). Retry; if it persists the venue changed "
+            f"its API (ccxt {ccxt_version()}).",
+        )
     if isinstance(err, ccxt.NetworkError):
-        return ExchangeError("network", f"{where}: network error, could not reach the exchange"
-                                        f"{': ' + detail if detail else ''}. Check the connection or --api-url.")
+        return ExchangeError(
+            "network",
+            f"{where}: network error, could not reach the exchange"
+            f"{': ' + detail if detail else ''}. Check the connection or --api-url.",
+        )
     return ExchangeError("exchange_error", f"{where}: the exchange returned an error{said}.")
 
 
@@ -301,8 +363,27 @@ class RawAccount:
 
 
 def _market_summary(m: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("id", "symbol", "base", "quote", "settle", "type", "spot", "swap", "future", "option", "contract",
-            "linear", "inverse", "contractSize", "expiry", "strike", "optionType", "taker", "maker")
+    keys = (
+        "id",
+        "symbol",
+        "base",
+        "quote",
+        "settle",
+        "type",
+        "spot",
+        "swap",
+        "future",
+        "option",
+        "contract",
+        "linear",
+        "inverse",
+        "contractSize",
+        "expiry",
+        "strike",
+        "optionType",
+        "taker",
+        "maker",
+    )
     out = {k: m.get(k) for k in keys}
     info = m.get("info")
     if isinstance(info, Mapping):
@@ -314,8 +395,11 @@ def _market_summary(m: Mapping[str, Any]) -> dict[str, Any]:
 def _positions(exchange: Any, venue: str, address: str | None) -> list[dict[str, Any]]:
     calls: list[dict[str, Any]]
     if venue == "bybit":
-        calls = [{"subType": "linear", "settleCoin": "USDT"}, {"subType": "linear", "settleCoin": "USDC"},
-                 {"subType": "inverse"}]
+        calls = [
+            {"subType": "linear", "settleCoin": "USDT"},
+            {"subType": "linear", "settleCoin": "USDC"},
+            {"subType": "inverse"},
+        ]
     elif venue == "hyperliquid":
         calls = [{"user": address}]
     else:
@@ -326,21 +410,31 @@ def _positions(exchange: Any, venue: str, address: str | None) -> list[dict[str,
     return [p for p in out if (p.get("contracts") or 0) > 0]
 
 
-def fetch_account(venue: str, credentials: Credentials | None = None, address: str | None = None,
-                  api_url: str | None = None, now: datetime | None = None,
-                  timeout_ms: int = DEFAULT_TIMEOUT_MS) -> RawAccount:
+def fetch_account(
+    venue: str,
+    credentials: Credentials | None = None,
+    address: str | None = None,
+    api_url: str | None = None,
+    now: datetime | None = None,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+) -> RawAccount:
     """Read one account (positions, collateral, tiers) from ``venue``; raises :class:`ExchangeError`."""
     if venue in ADDRESS_VENUES:
         if not address:
-            raise ExchangeError("invalid_input", f"{venue} is read with a wallet address: give --address 0x... "
-                                                 "(no API key is needed)")
+            raise ExchangeError(
+                "invalid_input", f"{venue} is read with a wallet address: give --address 0x... (no API key is needed)"
+            )
         if not re.fullmatch(r"0x[0-9a-fA-F]{40}", address):
-            raise ExchangeError("invalid_input", f"--address must be a 0x-prefixed 40-hex-digit wallet address, "
-                                                 f"got {address!r}")
+            raise ExchangeError(
+                "invalid_input", f"--address must be a 0x-prefixed 40-hex-digit wallet address, got {address!r}"
+            )
     elif credentials is None or not credentials.api_key or not credentials.secret:
-        raise ExchangeError("invalid_input", f"{venue} needs an API key: set MARGIN_API_KEY and MARGIN_API_SECRET"
-                                             + (" and MARGIN_API_PASSWORD" if venue in PASSWORD_VENUES else "")
-                                             + " in the environment (a read-only key is enough)")
+        raise ExchangeError(
+            "invalid_input",
+            f"{venue} needs an API key: set MARGIN_API_KEY and MARGIN_API_SECRET"
+            + (" and MARGIN_API_PASSWORD" if venue in PASSWORD_VENUES else "")
+            + " in the environment (a read-only key is enough)",
+        )
     elif venue in PASSWORD_VENUES and not credentials.password:
         raise ExchangeError("invalid_input", f"{venue} needs the API passphrase too: set MARGIN_API_PASSWORD")
     creds = None if venue in ADDRESS_VENUES else credentials
@@ -355,20 +449,28 @@ def fetch_account(venue: str, credentials: Credentials | None = None, address: s
     positions = call("reading positions", lambda: _positions(exchange, venue, address))
     params: dict[str, Any] = {"user": address} if venue == "hyperliquid" else {}
     balance = call("reading the balance", lambda: exchange.fetch_balance(params))
-    account = RawAccount(venue=venue, fetched_at=fetched, ccxt_version=ccxt_version(), api_url=sanitize_url(api_url),
-                         markets={s: _market_summary(m) for s, m in markets.items()
-                                  if any(p.get("symbol") == s for p in positions)},
-                         positions=positions, balance=balance)
+    account = RawAccount(
+        venue=venue,
+        fetched_at=fetched,
+        ccxt_version=ccxt_version(),
+        api_url=sanitize_url(api_url),
+        markets={s: _market_summary(m) for s, m in markets.items() if any(p.get("symbol") == s for p in positions)},
+        positions=positions,
+        balance=balance,
+    )
     symbols = sorted({str(p["symbol"]) for p in positions if not (markets.get(p["symbol"]) or {}).get("option")})
     _tiers(exchange, venue, symbols, account, secrets)
     if venue in ("binanceusdm", "binancecoinm") and any(p.get("leverage") is None for p in positions):
         try:
-            lev = _call(exchange, venue, secrets, "reading leverage settings",
-                        lambda: exchange.fetch_leverages(symbols))
+            lev = _call(
+                exchange, venue, secrets, "reading leverage settings", lambda: exchange.fetch_leverages(symbols)
+            )
             account.leverages = {str(k): dict(v) for k, v in lev.items()}
         except ExchangeError as err:
-            account.notes.append(f"leverage settings not read ({err.kind}): leverage derived from notional / "
-                                 "initial margin where the position omits it")
+            account.notes.append(
+                f"leverage settings not read ({err.kind}): leverage derived from notional / "
+                "initial margin where the position omits it"
+            )
     return account
 
 
@@ -378,8 +480,9 @@ def _tiers(exchange: Any, venue: str, symbols: list[str], account: RawAccount, s
     has = exchange.has
     if has.get("fetchLeverageTiers") is True:
         try:
-            tiers = _call(exchange, venue, secrets, "reading leverage tiers",
-                          lambda: exchange.fetch_leverage_tiers(symbols))
+            tiers = _call(
+                exchange, venue, secrets, "reading leverage tiers", lambda: exchange.fetch_leverage_tiers(symbols)
+            )
         except ExchangeError as err:
             for s in symbols:
                 account.tier_notes[s] = f"tiers not fetched ({err.kind}: {err.message})"
@@ -393,8 +496,13 @@ def _tiers(exchange: Any, venue: str, symbols: list[str], account: RawAccount, s
         for s in symbols:
             try:
                 sym = s
-                got = _call(exchange, venue, secrets, f"reading tiers of {s}",
-                            lambda sym=sym: exchange.fetch_market_leverage_tiers(sym))  # type: ignore[misc]
+                got = _call(
+                    exchange,
+                    venue,
+                    secrets,
+                    f"reading tiers of {s}",
+                    lambda sym=sym: exchange.fetch_market_leverage_tiers(sym),
+                )  # type: ignore[misc]
             except ExchangeError as err:
                 account.tier_notes[s] = f"tiers not fetched ({err.kind})"
                 continue
@@ -425,9 +533,15 @@ class PublicData:
     api_url: str | None = None
 
 
-def fetch_public(venue: str, symbols: Sequence[str], api_url: str | None = None, days: int = 90,
-                 now: datetime | None = None, timeout_ms: int = DEFAULT_TIMEOUT_MS,
-                 what: Sequence[str] = ("marks", "tiers", "ohlcv")) -> PublicData:
+def fetch_public(
+    venue: str,
+    symbols: Sequence[str],
+    api_url: str | None = None,
+    days: int = 90,
+    now: datetime | None = None,
+    timeout_ms: int = DEFAULT_TIMEOUT_MS,
+    what: Sequence[str] = ("marks", "tiers", "ohlcv"),
+) -> PublicData:
     """Mark prices, public tiers and daily candles for ``symbols``, without keys.
 
     Per-symbol failures are collected in ``errors`` (the caller keeps its bundled data for those); a failure
@@ -448,11 +562,16 @@ def fetch_public(venue: str, symbols: Sequence[str], api_url: str | None = None,
                     out.errors[f"mark {s}"] = "the ticker has no mark price"
             except ExchangeError as err:
                 out.errors[f"mark {s}"] = err.message
-        if "tiers" in what and exchange.has.get("fetchMarketLeverageTiers") is True and venue != "binanceusdm" \
-                and venue != "binancecoinm":
+        if (
+            "tiers" in what
+            and exchange.has.get("fetchMarketLeverageTiers") is True
+            and venue != "binanceusdm"
+            and venue != "binancecoinm"
+        ):
             try:
-                got = _call(exchange, venue, [], f"reading tiers of {s}",
-                            lambda s=s: exchange.fetch_market_leverage_tiers(s))  # type: ignore[misc]
+                got = _call(
+                    exchange, venue, [], f"reading tiers of {s}", lambda s=s: exchange.fetch_market_leverage_tiers(s)
+                )  # type: ignore[misc]
                 usable = [dict(t) for t in got if t.get("symbol") in (None, s)]
                 if usable:
                     out.tiers[s] = usable
@@ -462,8 +581,13 @@ def fetch_public(venue: str, symbols: Sequence[str], api_url: str | None = None,
                 out.errors[f"tiers {s}"] = err.message
         if "ohlcv" in what:
             try:
-                rows = _call(exchange, venue, [], f"reading daily candles of {s}",
-                             lambda s=s: exchange.fetch_ohlcv(s, "1d", None, days))  # type: ignore[misc]
+                rows = _call(
+                    exchange,
+                    venue,
+                    [],
+                    f"reading daily candles of {s}",
+                    lambda s=s: exchange.fetch_ohlcv(s, "1d", None, days),
+                )  # type: ignore[misc]
                 out.ohlcv[s] = [[float(x) for x in row] for row in rows]
             except ExchangeError as err:
                 out.errors[f"ohlcv {s}"] = err.message

@@ -40,9 +40,11 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m margin fetch",
-                description="Import an exchange account into a portfolio file (keys from MARGIN_API_KEY, "
-                            "MARGIN_API_SECRET, MARGIN_API_PASSWORD).")
+    p = _Parser(
+        prog="python -m margin fetch",
+        description="Import an exchange account into a portfolio file (keys from MARGIN_API_KEY, "
+        "MARGIN_API_SECRET, MARGIN_API_PASSWORD).",
+    )
     p.add_argument("venue", help=f"one of {', '.join(SUPPORTED_VENUES)}")
     p.add_argument("--address", help="wallet address (hyperliquid; no key needed)")
     p.add_argument("--api-url", help="send every request to this scheme://host[:port], keeping the paths")
@@ -67,18 +69,27 @@ def write_atomic(path: Path, text: str) -> None:
 def summary(doc: Mapping[str, Any], rows: list[dict[str, Any]], out: str) -> dict[str, Any]:
     origin = doc.get("origin") or {}
     return {
-        "out": out, "venue": doc["venue"], "exchange": origin.get("exchange"), "fetched_at": origin.get("fetched_at"),
-        "ccxt_version": origin.get("ccxt_version"), "positions": len(doc["positions"]),
-        "position_mode": doc.get("position_mode"), "collateral": doc["collateral"],
-        "tiers_source": origin.get("tiers_source"), "skipped": origin.get("skipped"), "notes": origin.get("notes"),
+        "out": out,
+        "venue": doc["venue"],
+        "exchange": origin.get("exchange"),
+        "fetched_at": origin.get("fetched_at"),
+        "ccxt_version": origin.get("ccxt_version"),
+        "positions": len(doc["positions"]),
+        "position_mode": doc.get("position_mode"),
+        "collateral": doc["collateral"],
+        "tiers_source": origin.get("tiers_source"),
+        "skipped": origin.get("skipped"),
+        "notes": origin.get("notes"),
         "reconciliation": rows,
     }
 
 
 def render(s: Mapping[str, Any]) -> str:
-    lines = [f"imported {s['positions']} position(s) from {s['exchange']} at {s['fetched_at']} "
-             f"(ccxt {s['ccxt_version']}) into {s['out']} (venue preset {s['venue']}, {s['position_mode']})",
-             "collateral: " + (", ".join(f"{a} {v:g}" for a, v in s["collateral"].items()) or "none")]
+    lines = [
+        f"imported {s['positions']} position(s) from {s['exchange']} at {s['fetched_at']} "
+        f"(ccxt {s['ccxt_version']}) into {s['out']} (venue preset {s['venue']}, {s['position_mode']})",
+        "collateral: " + (", ".join(f"{a} {v:g}" for a, v in s["collateral"].items()) or "none"),
+    ]
     for sym, src in (s["tiers_source"] or {}).items():
         lines.append(f"tiers {sym}: {src}")
     for sk in s["skipped"] or []:
@@ -112,8 +123,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = build_parser().parse_args(args_list)
     env = os.environ if environ is None else environ
     if args.venue not in SUPPORTED_VENUES:
-        print(f"error: unknown venue {args.venue!r}: supported venues are {', '.join(SUPPORTED_VENUES)}",
-              file=sys.stderr)
+        print(
+            f"error: unknown venue {args.venue!r}: supported venues are {', '.join(SUPPORTED_VENUES)}", file=sys.stderr
+        )
         return EXIT_INVALID
     out = Path(args.out)
     if not out.parent.is_dir():
@@ -130,8 +142,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         print(f"{args.out} was not changed.", file=sys.stderr)
         return EXIT_EXCHANGE
     except Exception as err:  # never a traceback; the class name only (messages may carry request details)
-        print(f"internal error: {err.__class__.__name__} while importing from {args.venue}; {args.out} was not "
-              "changed.", file=sys.stderr)
+        print(
+            f"internal error: {err.__class__.__name__} while importing from {args.venue}; {args.out} was not changed.",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL
     sys.stdout.write(text)
     return EXIT_OK

@@ -42,14 +42,27 @@ PRESETS: dict[str, str] = {
 }
 
 #: raw liquidation-price field per venue (to show what the exchange sent when ccxt gives nothing)
-RAW_LIQUIDATION = {"binanceusdm": "liquidationPrice", "binancecoinm": "liquidationPrice", "bybit": "liqPrice",
-                   "okx": "liqPx", "hyperliquid": "liquidationPx", "deribit": "estimated_liquidation_price"}
+RAW_LIQUIDATION = {
+    "binanceusdm": "liquidationPrice",
+    "binancecoinm": "liquidationPrice",
+    "bybit": "liqPrice",
+    "okx": "liqPx",
+    "hyperliquid": "liquidationPx",
+    "deribit": "estimated_liquidation_price",
+}
 RAW_MAINTENANCE = {"binanceusdm": "maintMargin", "bybit": "positionMM", "okx": "mmr", "deribit": "maintenance_margin"}
 
 STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "BFUSD", "USDP", "TUSD", "DAI", "USDE"})
 
-FIGURES = ("liquidationPrice", "maintenanceMargin", "marginRatio", "initialMargin", "notional", "markPrice",
-           "unrealizedPnl")
+FIGURES = (
+    "liquidationPrice",
+    "maintenanceMargin",
+    "marginRatio",
+    "initialMargin",
+    "notional",
+    "markPrice",
+    "unrealizedPnl",
+)
 
 
 class MappingError(ValueError):
@@ -89,8 +102,9 @@ def _clean(v: float) -> float:
 # --------------------------------------------------------------------------- collateral
 
 
-def _collateral(venue: str, balance: Mapping[str, Any], positions: list[dict[str, Any]]) -> tuple[
-        dict[str, float], str]:
+def _collateral(
+    venue: str, balance: Mapping[str, Any], positions: list[dict[str, Any]]
+) -> tuple[dict[str, float], str]:
     info = _info(balance)
     out: dict[str, float] = {}
     source = ""
@@ -101,7 +115,7 @@ def _collateral(venue: str, balance: Mapping[str, Any], positions: list[dict[str
                 out[str(a["asset"])] = v
         source = "Binance account assets[].walletBalance (wallet balance without unrealised PnL)"
     elif venue == "bybit":
-        lst = ((info.get("result") or {}).get("list") or [{}])
+        lst = (info.get("result") or {}).get("list") or [{}]
         for c in lst[0].get("coin") or []:
             v = _num(c.get("walletBalance"))
             if v:
@@ -134,8 +148,9 @@ def _collateral(venue: str, balance: Mapping[str, Any], positions: list[dict[str
     return {k: _clean(v) for k, v in out.items()}, source
 
 
-def _pooled(venue: str, balance: Mapping[str, Any], collateral: dict[str, float], settles: list[str],
-            notes: list[str]) -> dict[str, dict[str, Any]]:
+def _pooled(
+    venue: str, balance: Mapping[str, Any], collateral: dict[str, float], settles: list[str], notes: list[str]
+) -> dict[str, dict[str, Any]]:
     """Non-settle collateral backing the first cross pool, where the account pools collateral."""
     info = _info(balance)
     if not settles:
@@ -146,7 +161,8 @@ def _pooled(venue: str, balance: Mapping[str, Any], collateral: dict[str, float]
         total = _num(info.get("totalWalletBalance"))
         own = collateral.get(pool, 0.0)
         multi = info.get("multiAssetsMargin") is True or (
-            info.get("multiAssetsMargin") is None and total is not None and abs(total - own) > 1e-6 * max(1.0, total))
+            info.get("multiAssetsMargin") is None and total is not None and abs(total - own) > 1e-6 * max(1.0, total)
+        )
         if not multi:
             return {}
         for asset, amount in collateral.items():
@@ -157,11 +173,13 @@ def _pooled(venue: str, balance: Mapping[str, Any], collateral: dict[str, float]
             else:
                 notes.append(f"{asset} {amount:g} not counted as margin: no price for it in the account answer")
         if out:
-            notes.append("Binance Multi-Assets mode (totalWalletBalance differs from the settle asset's wallet): "
-                         f"{', '.join(out)} back the {pool} pool at price 1 with no haircut (assumed: Binance's "
-                         "collateral haircuts are not fetched)")
+            notes.append(
+                "Binance Multi-Assets mode (totalWalletBalance differs from the settle asset's wallet): "
+                f"{', '.join(out)} back the {pool} pool at price 1 with no haircut (assumed: Binance's "
+                "collateral haircuts are not fetched)"
+            )
     elif venue == "bybit":
-        lst = ((info.get("result") or {}).get("list") or [{}])
+        lst = (info.get("result") or {}).get("list") or [{}]
         if lst[0].get("accountType") != "UNIFIED":
             return {}
         for c in lst[0].get("coin") or []:
@@ -171,17 +189,20 @@ def _pooled(venue: str, balance: Mapping[str, Any], collateral: dict[str, float]
                 continue
             out[asset] = {"price": _clean(usd / equity), "haircut": 0.0, "pool": pool}
         if out:
-            notes.append(f"Bybit unified account: {', '.join(out)} back the {pool} pool at usdValue / equity (USD "
-                         "taken as the pool's settle asset) with no haircut (assumed: collateral value ratios not "
-                         "fetched)")
+            notes.append(
+                f"Bybit unified account: {', '.join(out)} back the {pool} pool at usdValue / equity (USD "
+                "taken as the pool's settle asset) with no haircut (assumed: collateral value ratios not "
+                "fetched)"
+            )
     return out
 
 
 # --------------------------------------------------------------------------- tiers
 
 
-def _tier_records(venue: str, tiers: list[dict[str, Any]], contract_size: float, mark: float,
-                  inverse: bool) -> tuple[list[dict[str, Any]], str]:
+def _tier_records(
+    venue: str, tiers: list[dict[str, Any]], contract_size: float, mark: float, inverse: bool
+) -> tuple[list[dict[str, Any]], str]:
     scale = 1.0
     how = "exchange"
     if venue == "okx":  # OKX position tiers are in contracts: notional = contracts × ctVal × mark (or / mark)
@@ -248,20 +269,34 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         side = p.get("side")
         contracts = _num(p.get("contracts"))
         if market.get("option"):
-            skipped.append({"symbol": symbol, "side": side, "contracts": contracts,
-                            "reason": "option: listed, not margined yet (the engine margins futures and perpetuals)"})
+            skipped.append(
+                {
+                    "symbol": symbol,
+                    "side": side,
+                    "contracts": contracts,
+                    "reason": "option: listed, not margined yet (the engine margins futures and perpetuals)",
+                }
+            )
             continue
         if side not in ("long", "short") or not contracts:
-            skipped.append({"symbol": symbol, "side": side, "contracts": contracts,
-                            "reason": "no side or size reported"})
+            skipped.append(
+                {"symbol": symbol, "side": side, "contracts": contracts, "reason": "no side or size reported"}
+            )
             continue
         inverse = bool(market.get("inverse")) if market else symbol.split(":")[-1].split("-")[0] == symbol.split("/")[0]
-        cs = (_num(market.get("contractSize")) or _num(p.get("contractSize"))
-              or defaults.contract_sizes.get(symbol) or 1.0)
+        cs = (
+            _num(market.get("contractSize"))
+            or _num(p.get("contractSize"))
+            or defaults.contract_sizes.get(symbol)
+            or 1.0
+        )
         pid = f"{symbol} {side}"
-        f: dict[str, str] = {"symbol": "position symbol", "side": "position side",
-                             "contract_size": "market contractSize (load_markets)",
-                             "entry_price": "position entryPrice"}
+        f: dict[str, str] = {
+            "symbol": "position symbol",
+            "side": "position side",
+            "contract_size": "market contractSize (load_markets)",
+            "entry_price": "position entryPrice",
+        }
         if venue == "deribit" and inverse:
             contracts = contracts / cs
             f["contracts"] = "position size (USD) / market contractSize: Deribit reports inverse size in USD"
@@ -271,8 +306,14 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         f["mark_price"] = mark_src
         entry = _figure(p.get("entryPrice"))
         if mark is None or entry is None:
-            skipped.append({"symbol": symbol, "side": side, "contracts": contracts,
-                            "reason": "no mark price" if mark is None else "no entry price"})
+            skipped.append(
+                {
+                    "symbol": symbol,
+                    "side": side,
+                    "contracts": contracts,
+                    "reason": "no mark price" if mark is None else "no entry price",
+                }
+            )
             continue
         # margin mode
         mode = p.get("marginMode")
@@ -299,8 +340,16 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
             if n and im:
                 lev = round(abs(n) / im, 2)
                 f["leverage"] = "derived: notional / initialMargin"
-        rec: dict[str, Any] = {"id": pid, "symbol": symbol, "side": side, "contracts": _clean(contracts),
-                               "contract_size": cs, "entry_price": entry, "mark_price": mark, "margin_mode": mode}
+        rec: dict[str, Any] = {
+            "id": pid,
+            "symbol": symbol,
+            "side": side,
+            "contracts": _clean(contracts),
+            "contract_size": cs,
+            "entry_price": entry,
+            "mark_price": mark,
+            "margin_mode": mode,
+        }
         if VENUES[preset].has_leverage and lev is not None and lev >= 1:
             rec["leverage"] = lev
         else:
@@ -329,13 +378,17 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
             hedge = True
         fig: dict[str, Any] = {k: _figure(p.get(k)) for k in FIGURES}
         reported = {}
-        for key, raw_key in (("liquidationPrice", RAW_LIQUIDATION.get(venue)),
-                             ("maintenanceMargin", RAW_MAINTENANCE.get(venue))):
+        for key, raw_key in (
+            ("liquidationPrice", RAW_LIQUIDATION.get(venue)),
+            ("maintenanceMargin", RAW_MAINTENANCE.get(venue)),
+        ):
             # the raw field wins: ccxt fills some gaps itself (e.g. an isolated Binance liquidation price)
             if raw_key and raw_key in info and _figure(info[raw_key]) is None:
                 if fig[key] is not None:
-                    notes.append(f"{pid}: the exchange sent {key} {info[raw_key]!r}; ccxt's own estimate "
-                                 f"{fig[key]:g} is not shown as the exchange's")
+                    notes.append(
+                        f"{pid}: the exchange sent {key} {info[raw_key]!r}; ccxt's own estimate "
+                        f"{fig[key]:g} is not shown as the exchange's"
+                    )
                 fig[key] = None
                 reported[key] = info[raw_key]
         fig["reported_raw"] = reported
@@ -373,12 +426,23 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         collateral.setdefault(s, 0.0)
     pooled = _pooled(venue, raw.balance, collateral, settles, notes)
     origin: dict[str, Any] = {
-        "exchange": venue, "fetched_at": raw.fetched_at, "ccxt_version": raw.ccxt_version, "api_url": raw.api_url,
-        "collateral_source": coll_source, "tiers_source": tiers_source, "fields": fields,
-        "exchange_figures": figures, "skipped": skipped, "notes": notes,
+        "exchange": venue,
+        "fetched_at": raw.fetched_at,
+        "ccxt_version": raw.ccxt_version,
+        "api_url": raw.api_url,
+        "collateral_source": coll_source,
+        "tiers_source": tiers_source,
+        "fields": fields,
+        "exchange_figures": figures,
+        "skipped": skipped,
+        "notes": notes,
     }
-    doc: dict[str, Any] = {"format": FORMAT, "venue": preset,
-                           "position_mode": "hedge" if hedge else "one-way", "collateral": collateral}
+    doc: dict[str, Any] = {
+        "format": FORMAT,
+        "venue": preset,
+        "position_mode": "hedge" if hedge else "one-way",
+        "collateral": collateral,
+    }
     if pooled:
         doc["collateral_assets"] = pooled
     doc["prices"] = prices
@@ -427,8 +491,14 @@ def apply_public(doc: Mapping[str, Any], public: Any) -> dict[str, Any]:
     if tiers:
         out["tiers"] = tiers
     origin = dict(out.get("origin") or {})
-    origin["public"] = {"venue": public.venue, "as_of": public.as_of, "api_url": public.api_url,
-                        "marks": sorted(public.marks), "tiers": used_tiers, "candles": sorted(public.ohlcv),
-                        "not_refreshed": dict(public.errors)}
+    origin["public"] = {
+        "venue": public.venue,
+        "as_of": public.as_of,
+        "api_url": public.api_url,
+        "marks": sorted(public.marks),
+        "tiers": used_tiers,
+        "candles": sorted(public.ohlcv),
+        "not_refreshed": dict(public.errors),
+    }
     out["origin"] = origin
     return out

@@ -19,8 +19,11 @@ from collections.abc import Mapping
 from typing import Any
 
 AGREE = 1e-6
-METRICS = (("liquidation_price", "liquidationPrice"), ("maintenance_margin", "maintenanceMargin"),
-           ("margin_ratio", "marginRatio"))
+METRICS = (
+    ("liquidation_price", "liquidationPrice"),
+    ("maintenance_margin", "maintenanceMargin"),
+    ("margin_ratio", "marginRatio"),
+)
 FEE_VENUES = frozenset({"okx"})
 
 
@@ -28,11 +31,19 @@ def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a), abs(b), 1e-300)
 
 
-def _cause(metric: str, exch: float | None, ours: float | None, fig: Mapping[str, Any], pos: Mapping[str, Any],
-           venue: str, reported: Mapping[str, Any]) -> str:
+def _cause(
+    metric: str,
+    exch: float | None,
+    ours: float | None,
+    fig: Mapping[str, Any],
+    pos: Mapping[str, Any],
+    venue: str,
+    reported: Mapping[str, Any],
+) -> str:
     if exch is None:
-        raw = reported.get({"liquidation_price": "liquidationPrice",
-                            "maintenance_margin": "maintenanceMargin"}.get(metric, ""), None)
+        raw = reported.get(
+            {"liquidation_price": "liquidationPrice", "maintenance_margin": "maintenanceMargin"}.get(metric, ""), None
+        )
         shown = "" if raw is None else f" (sent {raw!r})"
         return f"missing: the exchange reported nothing (null, 0 or ''){shown}"
     if ours is None:
@@ -55,8 +66,10 @@ def _cause(metric: str, exch: float | None, ours: float | None, fig: Mapping[str
     if metric == "margin_ratio":
         causes.append("definition: ccxt's per-position marginRatio vs our pool's maintenance / equity")
     if not causes:
-        causes.append("funding / wallet: the exchange's wallet, unsettled funding or collateral valuation differs "
-                      "from the imported collateral")
+        causes.append(
+            "funding / wallet: the exchange's wallet, unsettled funding or collateral valuation differs "
+            "from the imported collateral"
+        )
     return "; ".join(causes)
 
 
@@ -78,16 +91,24 @@ def reconcile(portfolio: Mapping[str, Any], evaluation: Mapping[str, Any]) -> li
         if fig is None:
             continue
         pool = next((p for p in pools if p["position"] == pos["id"]), None) or next(
-            (p for p in pools if p["mode"] == "cross" and p["settle"] == _settle(pos["symbol"])), None)
+            (p for p in pools if p["mode"] == "cross" and p["settle"] == _settle(pos["symbol"])), None
+        )
         for metric, key in METRICS:
             exch = fig.get(key)
             ours = pool.get("margin_ratio") if metric == "margin_ratio" and pool else pos.get(metric)
             diff = None if exch is None or ours is None else ours - exch
-            rows.append({
-                "id": pos["id"], "symbol": pos["symbol"], "metric": metric, "exchange": exch, "ours": ours,
-                "difference": diff, "relative": None if diff is None or not exch else diff / abs(exch),
-                "cause": _cause(metric, exch, ours, fig, pos, venue, fig.get("reported_raw") or {}),
-            })
+            rows.append(
+                {
+                    "id": pos["id"],
+                    "symbol": pos["symbol"],
+                    "metric": metric,
+                    "exchange": exch,
+                    "ours": ours,
+                    "difference": diff,
+                    "relative": None if diff is None or not exch else diff / abs(exch),
+                    "cause": _cause(metric, exch, ours, fig, pos, venue, fig.get("reported_raw") or {}),
+                }
+            )
     return rows
 
 
@@ -97,11 +118,23 @@ def _settle(symbol: str) -> str:
 
 def render_rows(rows: list[dict[str, Any]]) -> str:
     """A plain-text table of :func:`reconcile` rows."""
+
     def fmt(x: Any) -> str:
         return "missing" if x is None else f"{x:.6g}"
+
     head = ("position", "metric", "exchange", "ours", "diff", "rel.", "likely cause")
-    body = [(r["id"], r["metric"], fmt(r["exchange"]), fmt(r["ours"]), fmt(r["difference"]),
-             "-" if r["relative"] is None else f"{r['relative']:+.2%}", r["cause"]) for r in rows]
+    body = [
+        (
+            r["id"],
+            r["metric"],
+            fmt(r["exchange"]),
+            fmt(r["ours"]),
+            fmt(r["difference"]),
+            "-" if r["relative"] is None else f"{r['relative']:+.2%}",
+            r["cause"],
+        )
+        for r in rows
+    ]
     widths = [max(len(str(c)) for c in col) for col in zip(head, *body, strict=True)]
     widths[-1] = 0
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in (head, *body)]

@@ -134,8 +134,9 @@ class ReplayServer:
     def __enter__(self) -> ReplayServer:
         return self.start()
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.stop()
 
     def paths(self) -> list[str]:
@@ -161,8 +162,11 @@ class ReplayServer:
         with self._lock:
             self.requests.append(Request(method, parts.path, query, dict(handler.headers.items()), raw))
         route = next((r for r in self.routes if r.matches(method, parts.path, query, payload)), None)
-        status, body, headers = (route.status, _encode(route.body), dict(route.headers)) if route else (
-            404, _encode({"replay": f"no recorded response for {method} {parts.path}"}), {})
+        status, body, headers = (
+            (route.status, _encode(route.body), dict(route.headers))
+            if route
+            else (404, _encode({"replay": f"no recorded response for {method} {parts.path}"}), {})
+        )
         fault = self.fault
         if fault is not None and parts.path.startswith(fault.path_prefix):
             if fault.delay:
@@ -194,8 +198,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m exchange.replay --scenario NAME [--port N] [--log FILE]``."""
     from .scenarios import SCENARIOS, scenario_routes
 
-    parser = argparse.ArgumentParser(prog="python -m exchange.replay",
-                                     description="Serve recorded exchange responses on 127.0.0.1.")
+    parser = argparse.ArgumentParser(
+        prog="python -m exchange.replay", description="Serve recorded exchange responses on 127.0.0.1."
+    )
     parser.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--log", help="request log file (method, path, query names only)")

@@ -43,8 +43,11 @@ def _binanceusdm(positions: Any, account: Any) -> list[Route]:
         Route("GET", "/fapi/v1/exchangeInfo", _markets("fapi_v1_exchangeInfo")),
         Route("GET", "/fapi/v3/positionRisk", positions),
         Route("GET", "/fapi/v3/account", account),
-        Route("GET", "/fapi/v1/leverageBracket",
-              load_fixture("synthesized/binance_usdm_leverageBracket.json")["httpResponse"]),
+        Route(
+            "GET",
+            "/fapi/v1/leverageBracket",
+            load_fixture("synthesized/binance_usdm_leverageBracket.json")["httpResponse"],
+        ),
         Route("GET", "/fapi/v1/symbolConfig", _case("binance/fetchMarginMode.json", 0)),
         Route("GET", "/fapi/v1/klines", _case("binance/fetchOHLCV.json", 0)),
     ]
@@ -57,8 +60,10 @@ def binanceusdm() -> list[Route]:
 
 def binanceusdm_hedge() -> list[Route]:
     """Hedge mode: BTCUSDT long and short (cross) and an isolated ETHUSDT short (synthesized)."""
-    return _binanceusdm(load_fixture("synthesized/binance_usdm_positionRisk_hedge.json")["httpResponse"],
-                        _case("binance/fetchPositions.json", 2))
+    return _binanceusdm(
+        load_fixture("synthesized/binance_usdm_positionRisk_hedge.json")["httpResponse"],
+        _case("binance/fetchPositions.json", 2),
+    )
 
 
 def binanceusdm_empty() -> list[Route]:
@@ -72,8 +77,11 @@ def binancecoinm() -> list[Route]:
         Route("GET", "/dapi/v1/exchangeInfo", _markets("dapi_v1_exchangeInfo")),
         Route("GET", "/dapi/v1/positionRisk", _case("binance/fetchPositions.json", 3)),
         Route("GET", "/dapi/v1/account", load_fixture("synthesized/binance_coinm_account.json")["httpResponse"]),
-        Route("GET", "/dapi/v2/leverageBracket",
-              load_fixture("synthesized/binance_coinm_leverageBracket.json")["httpResponse"]),
+        Route(
+            "GET",
+            "/dapi/v2/leverageBracket",
+            load_fixture("synthesized/binance_coinm_leverageBracket.json")["httpResponse"],
+        ),
         Route("GET", "/dapi/v1/indexPriceKlines", _case("binance/fetchOHLCV.json", 1)),
     ]
 
@@ -81,20 +89,36 @@ def binancecoinm() -> list[Route]:
 def _bybit(linear: Any) -> list[Route]:
     markets = load_fixture("bybit/markets_raw_instruments_info.json")
     return [
-        Route("GET", "/v5/market/instruments-info", markets["v5_market_instruments_info_linear"],
-              query={"category": "linear"}),
-        Route("GET", "/v5/market/instruments-info", markets["v5_market_instruments_info_inverse"],
-              query={"category": "inverse"}),
+        Route(
+            "GET",
+            "/v5/market/instruments-info",
+            markets["v5_market_instruments_info_linear"],
+            query={"category": "linear"},
+        ),
+        Route(
+            "GET",
+            "/v5/market/instruments-info",
+            markets["v5_market_instruments_info_inverse"],
+            query={"category": "inverse"},
+        ),
         Route("GET", "/v5/position/list", linear, query={"category": "linear", "settleCoin": "USDT"}),
         Route("GET", "/v5/position/list", _empty("bybit_linear"), query={"category": "linear"}),
         Route("GET", "/v5/position/list", _empty("bybit_inverse"), query={"category": "inverse"}),
         Route("GET", "/v5/account/wallet-balance", _case("bybit/fetchBalance.json", 0)),
         Route("GET", "/v5/user/query-api", load_fixture("synthesized/bybit_account_info.json")["query_api"]),
         Route("GET", "/v5/account/info", load_fixture("synthesized/bybit_account_info.json")["account_info"]),
-        Route("GET", "/v5/market/risk-limit", _case("bybit/fetchLeverageTiers.json", 0),
-              query={"category": "inverse", "symbol": "BTCUSD"}),
-        Route("GET", "/v5/market/tickers", _case("bybit/fetchTicker.json", 0),
-              query={"category": "linear", "symbol": "BTCUSDT"}),
+        Route(
+            "GET",
+            "/v5/market/risk-limit",
+            _case("bybit/fetchLeverageTiers.json", 0),
+            query={"category": "inverse", "symbol": "BTCUSD"},
+        ),
+        Route(
+            "GET",
+            "/v5/market/tickers",
+            _case("bybit/fetchTicker.json", 0),
+            query={"category": "linear", "symbol": "BTCUSDT"},
+        ),
         Route("GET", "/v5/market/kline", _case("bybit/fetchOHLCV.json", 0)),
     ]
 
@@ -110,9 +134,12 @@ def bybit_empty() -> list[Route]:
 
 def _okx(positions: Any) -> list[Route]:
     return [
-        Route("GET", "/api/v5/public/instruments",
-              load_fixture("okx/markets_raw_public_instruments.json")["api_v5_public_instruments_SWAP"],
-              query={"instType": "SWAP"}),
+        Route(
+            "GET",
+            "/api/v5/public/instruments",
+            load_fixture("okx/markets_raw_public_instruments.json")["api_v5_public_instruments_SWAP"],
+            query={"instType": "SWAP"},
+        ),
         Route("GET", "/api/v5/account/positions", positions),
         Route("GET", "/api/v5/account/balance", load_fixture("synthesized/okx_account_balance.json")["httpResponse"]),
     ]
@@ -132,8 +159,12 @@ def okx_isolated() -> list[Route]:
 
 def _hyperliquid(state: Any) -> list[Route]:
     return [
-        Route("POST", "/info", load_fixture("synthesized/hyperliquid_metaAndAssetCtxs.json")["httpResponse"],
-              json_match={"type": "metaAndAssetCtxs"}),
+        Route(
+            "POST",
+            "/info",
+            load_fixture("synthesized/hyperliquid_metaAndAssetCtxs.json")["httpResponse"],
+            json_match={"type": "metaAndAssetCtxs"},
+        ),
         Route("POST", "/info", state, json_match={"type": "clearinghouseState"}),
         Route("POST", "/info", _case("hyperliquid/fetchOHLCV.json", 0), json_match={"type": "candleSnapshot"}),
         # not recorded: ccxt asks for the account abstraction before fetch_balance; Hyperliquid answers a JSON

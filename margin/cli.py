@@ -54,11 +54,17 @@ def _load(args: argparse.Namespace) -> Portfolio:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            raise PortfolioError([Problem(str(path), "does not exist or cannot be read", None,
-                                          show_value=False)]) from None
-        return portfolio_from_csv(text, venue=args.venue, collateral=_pairs(args.collateral, "--collateral"),
-                                  prices=_pairs(args.price, "--price"), position_mode=args.position_mode,
-                                  source=path.name)
+            raise PortfolioError(
+                [Problem(str(path), "does not exist or cannot be read", None, show_value=False)]
+            ) from None
+        return portfolio_from_csv(
+            text,
+            venue=args.venue,
+            collateral=_pairs(args.collateral, "--collateral"),
+            prices=_pairs(args.price, "--price"),
+            position_mode=args.position_mode,
+            source=path.name,
+        )
     return load_portfolio(path)
 
 
@@ -87,26 +93,48 @@ def render_table(doc: dict[str, Any]) -> str:
         for p in body["pools"]:
             name = f"{p['settle']} {p['mode']}" + (f" [{p['position']}]" if p["position"] else "")
             ratio = "-" if p["margin_ratio"] is None else f"{p['margin_ratio']:.2%}"
-            rows.append((name, _fmt(p["equity"]), _fmt(p["maintenance_margin"]), _fmt(p["initial_margin"]), ratio,
-                         _fmt(p["available"]), _fmt(p["liquidated"])))
+            rows.append(
+                (
+                    name,
+                    _fmt(p["equity"]),
+                    _fmt(p["maintenance_margin"]),
+                    _fmt(p["initial_margin"]),
+                    ratio,
+                    _fmt(p["available"]),
+                    _fmt(p["liquidated"]),
+                )
+            )
         lines.extend(_grid(head, rows))
         lines.append("")
         head = ("position", "mark", "notional", "uPnL", "maint.", "liq. price", "distance", "bankr.", "liquidated")
         rows = []
         for q in body["positions"]:
             dist = "-" if q["distance_to_liquidation"] is None else f"{q['distance_to_liquidation']:+.2%}"
-            rows.append((q["id"], _fmt(q["mark_price"], 4), _fmt(q["notional"]), _fmt(q["unrealized_pnl"]),
-                         _fmt(q["maintenance_margin"]), _fmt(q["liquidation_price"], 4), dist,
-                         _fmt(q["bankruptcy_price"], 4), _fmt(q["liquidated"])))
+            rows.append(
+                (
+                    q["id"],
+                    _fmt(q["mark_price"], 4),
+                    _fmt(q["notional"]),
+                    _fmt(q["unrealized_pnl"]),
+                    _fmt(q["maintenance_margin"]),
+                    _fmt(q["liquidation_price"], 4),
+                    dist,
+                    _fmt(q["bankruptcy_price"], 4),
+                    _fmt(q["liquidated"]),
+                )
+            )
         lines.extend(_grid(head, rows))
     return "\n".join(lines) + "\n"
 
 
 def _grid(head: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     widths = [max(len(str(c)) for c in col) for col in zip(head, *rows, strict=True)]
+
     def line(cells: Sequence[str]) -> str:
-        return "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths,
-                                                                                                        strict=True)))
+        return "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
     return [line(head), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
@@ -121,19 +149,29 @@ def _add_input(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m margin", description="Margin Lab: margin and liquidation of a portfolio.")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser,
-                                metavar="{evaluate,stress,frontier,cascade,risk,fetch}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="{evaluate,stress,frontier,cascade,risk,fetch}"
+    )
     sub.add_parser("fetch", help="import an exchange account into a portfolio file (python -m margin fetch -h)")
     ev = sub.add_parser("evaluate", help="margin, equity and liquidation prices in the three views")
     _add_input(ev)
-    ev.add_argument("--shock", action="append", default=[], metavar="TARGET=PCT",
-                    help="move marks: BTC=-20%%, BTC/USDT:USDT=-0.2, ALL=-10%% (repeatable, compounding)")
+    ev.add_argument(
+        "--shock",
+        action="append",
+        default=[],
+        metavar="TARGET=PCT",
+        help="move marks: BTC=-20%%, BTC/USDT:USDT=-0.2, ALL=-10%% (repeatable, compounding)",
+    )
     st = sub.add_parser("stress", help="apply a crash preset (stress --list names them)")
     st.add_argument("portfolio", nargs="?", help="JSON portfolio file (or CSV with --venue/--collateral/--price)")
     st.add_argument("--preset", help="preset name (see --list)")
     st.add_argument("--list", action="store_true", help="list the presets with their windows and sources")
-    st.add_argument("--measure", default="close", choices=("close", "low"),
-                    help="worst hourly close (default) or worst hourly low (wicks) of the window")
+    st.add_argument(
+        "--measure",
+        default="close",
+        choices=("close", "low"),
+        help="worst hourly close (default) or worst hourly low (wicks) of the window",
+    )
     st.add_argument("--format", choices=("json", "table"), default="table")
     st.add_argument("--venue")
     st.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT")
@@ -142,8 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     ca = sub.add_parser("cascade", help="step-by-step liquidation cascade of a shock, cross vs isolated")
     _add_input(ca)
     ca.add_argument("--shock", action="append", default=[], metavar="TARGET=PCT", help="as in evaluate (required)")
-    ca.add_argument("--impact", default="none", choices=("none", "sqrt", "linear"),
-                    help="price impact of forced selling: none, square-root law, or linear depth")
+    ca.add_argument(
+        "--impact",
+        default="none",
+        choices=("none", "sqrt", "linear"),
+        help="price impact of forced selling: none, square-root law, or linear depth",
+    )
     ca.add_argument("--strength", type=float, default=1.0, help="impact coefficient Y (default 1)")
     rk = sub.add_parser("risk", help="probability of liquidation over a horizon (Monte Carlo and closed form)")
     _add_input(rk)
@@ -151,8 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     rk.add_argument("--paths", type=int, default=10000)
     rk.add_argument("--seed", type=int, default=0)
     rk.add_argument("--model", default="bootstrap", choices=("bootstrap", "student-t", "gbm"))
-    rk.add_argument("--vol", action="append", default=[], metavar="ASSET=ANNUAL_VOL",
-                    help="an asset's annualised volatility (BTC=0.6) instead of the one estimated from history")
+    rk.add_argument(
+        "--vol",
+        action="append",
+        default=[],
+        metavar="ASSET=ANNUAL_VOL",
+        help="an asset's annualised volatility (BTC=0.6) instead of the one estimated from history",
+    )
     fr = sub.add_parser("frontier", help="liquidation frontier over joint moves of two assets")
     _add_input(fr)
     fr.add_argument("--x", required=True, help="base asset on the x axis (e.g. BTC)")
@@ -186,12 +233,14 @@ def cmd_stress(args: argparse.Namespace) -> str:
         lines = []
         for p in presets:
             lines.append(f"{p['name']}: {p['title']} — {_window(p['window'])}; BTC {p['btc_move']:+.2%}")
-            lines.extend(f"    source: {src['title']}" + (f" <{src['url']}>" if src.get("url") else "")
-                         for src in p["sources"])
+            lines.extend(
+                f"    source: {src['title']}" + (f" <{src['url']}>" if src.get("url") else "") for src in p["sources"]
+            )
         return "\n".join(lines) + "\n"
     if not args.portfolio or not args.preset:
-        raise PortfolioError([Problem("stress", "needs PORTFOLIO and --preset NAME (or --list)", None,
-                                      show_value=False)])
+        raise PortfolioError(
+            [Problem("stress", "needs PORTFOLIO and --preset NAME (or --list)", None, show_value=False)]
+        )
     doc = stress(resolve(_load(args)), args.preset, args.measure)
     if args.format == "json":
         return json.dumps(doc, indent=2, allow_nan=False) + "\n"
@@ -210,8 +259,10 @@ def cmd_frontier(args: argparse.Namespace) -> str:
     doc = result.to_dict()
     if args.format == "json":
         return json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    lines = [f"liquidation frontier: {doc['x']} (x) and {doc['y']} (y), {len(doc['moves_x'])} × "
-             f"{len(doc['moves_y'])} moves from {doc['moves_x'][0]:+.0%} to {doc['moves_x'][-1]:+.0%}"]
+    lines = [
+        f"liquidation frontier: {doc['x']} (x) and {doc['y']} (y), {len(doc['moves_x'])} × "
+        f"{len(doc['moves_y'])} moves from {doc['moves_x'][0]:+.0%} to {doc['moves_x'][-1]:+.0%}"
+    ]
     for view, body in doc["modes"].items():
         liq = body["liquidated"]
         n = sum(sum(1 for c in row if c) for row in liq)
@@ -230,21 +281,35 @@ def cmd_cascade(args: argparse.Namespace) -> str:
     if not args.shock:
         raise PortfolioError([Problem("--shock", "is required: at least one TARGET=MOVE", None, show_value=False)])
     shocks = [parse_shock(s) for s in args.shock]
-    doc: dict[str, Any] = cascade(resolve(_load(args)), shocks, impact=args.impact,
-                                  params={"strength": args.strength}).to_dict()
+    doc: dict[str, Any] = cascade(
+        resolve(_load(args)), shocks, impact=args.impact, params={"strength": args.strength}
+    ).to_dict()
     if args.format == "json":
         return json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    lines = [f"cascade of {', '.join(args.shock)} with impact {doc['impact']}: amplification "
-             f"{doc['amplification']:.3f}" if doc.get("amplification") is not None else
-             f"cascade of {', '.join(args.shock)} with impact {doc['impact']}"]
+    lines = [
+        f"cascade of {', '.join(args.shock)} with impact {doc['impact']}: amplification {doc['amplification']:.3f}"
+        if doc.get("amplification") is not None
+        else f"cascade of {', '.join(args.shock)} with impact {doc['impact']}"
+    ]
     for view, body in doc["modes"].items():
         lines.append("")
-        lines.append(f"== {view} == positions lost {body['positions_lost']}, loss {body['loss']:,.2f}, "
-                     f"collateral left {body['collateral_left']:,.2f}")
+        lines.append(
+            f"== {view} == positions lost {body['positions_lost']}, loss {body['loss']:,.2f}, "
+            f"collateral left {body['collateral_left']:,.2f}"
+        )
         head = ("move", "event", "position", "equity before", "equity after", "collateral left", "open")
-        rows = [(f"{st['move']:+.2%}" if st.get("move") is not None else "-", st["event"], st["position"],
-                 _fmt(st["equity_before"]), _fmt(st["equity_after"]), _fmt(st["collateral_left"]),
-                 str(st.get("positions_open", ""))) for st in body["steps"]]
+        rows = [
+            (
+                f"{st['move']:+.2%}" if st.get("move") is not None else "-",
+                st["event"],
+                st["position"],
+                _fmt(st["equity_before"]),
+                _fmt(st["equity_after"]),
+                _fmt(st["collateral_left"]),
+                str(st.get("positions_open", "")),
+            )
+            for st in body["steps"]
+        ]
         lines.extend(_grid(head, rows) if rows else ["  no liquidation"])
     return "\n".join(lines) + "\n"
 
@@ -252,23 +317,39 @@ def cmd_cascade(args: argparse.Namespace) -> str:
 def cmd_risk(args: argparse.Namespace) -> str:
     from .risk import parse_vols, risk
 
-    doc: dict[str, Any] = risk(resolve(_load(args)), args.horizon, paths=args.paths, seed=args.seed,
-                               model=args.model, vols=parse_vols(args.vol))
+    doc: dict[str, Any] = risk(
+        resolve(_load(args)),
+        args.horizon,
+        paths=args.paths,
+        seed=args.seed,
+        model=args.model,
+        vols=parse_vols(args.vol),
+    )
     if args.format == "json":
         return json.dumps(doc, indent=2, allow_nan=False) + "\n"
-    lines = [f"probability of liquidation within {doc['horizon_hours']} h ({doc['paths']:,} paths, model "
-             f"{args.model}, seed {doc['seed']}; a touch at an hourly close liquidates)"]
+    lines = [
+        f"probability of liquidation within {doc['horizon_hours']} h ({doc['paths']:,} paths, model "
+        f"{args.model}, seed {doc['seed']}; a touch at an hourly close liquidates)"
+    ]
     for view, body in doc["modes"].items():
         lo, hi = body["ci95"]
         t = body["time_to_liquidation_hours"]
-        when = "" if t is None or t.get("p50") is None else (
-            f"; time to liquidation p5/p50/p95 {t['p5']:.0f}/{t['p50']:.0f}/{t['p95']:.0f} h")
+        when = (
+            ""
+            if t is None or t.get("p50") is None
+            else (f"; time to liquidation p5/p50/p95 {t['p5']:.0f}/{t['p50']:.0f}/{t['p95']:.0f} h")
+        )
         lines.append(f"  {view}: {body['probability']:.2%} (95 % CI {lo:.2%} to {hi:.2%}){when}")
     return "\n".join(lines) + "\n"
 
 
-COMMANDS = {"evaluate": cmd_evaluate, "stress": cmd_stress, "frontier": cmd_frontier, "cascade": cmd_cascade,
-            "risk": cmd_risk}
+COMMANDS = {
+    "evaluate": cmd_evaluate,
+    "stress": cmd_stress,
+    "frontier": cmd_frontier,
+    "cascade": cmd_cascade,
+    "risk": cmd_risk,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

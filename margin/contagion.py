@@ -169,8 +169,9 @@ LIQUIDATION_RULES: dict[str, LiquidationRules] = {
     "okx": LiquidationRules(None, "tiers", source="margin-models.md §4 (O1, O2)"),
     "hyperliquid": LiquidationRules(None, "chunks", backstop=2.0 / 3.0, source="margin-models.md §6 (H1)"),
     "dydx": LiquidationRules(0.005, "none", source="margin-models.md §7 (liquidations.go)"),
-    "deribit": LiquidationRules(0.0075, "restore", fee_by_base={"BTC": 0.0075, "ETH": 0.009},
-                                source="margin-models.md §5.1 (D1), §10"),
+    "deribit": LiquidationRules(
+        0.0075, "restore", fee_by_base={"BTC": 0.0075, "ETH": 0.009}, source="margin-models.md §5.1 (D1), §10"
+    ),
 }
 
 
@@ -204,8 +205,9 @@ def default_daily_volatilities() -> dict[str, float]:
     return {a: v / math.sqrt(365.0) for a, v in annual_volatility(hist).items() if math.isfinite(v)}
 
 
-def impact_move(law: str, flow: float, *, daily_volatility: float, daily_volume: float, depth: float,
-                strength: float = 1.0) -> float:
+def impact_move(
+    law: str, flow: float, *, daily_volatility: float, daily_volume: float, depth: float, strength: float = 1.0
+) -> float:
     """Relative price move caused by a signed forced flow ``flow`` (quote notional, sells negative).
 
     ``sqrt``: ``sign(F)·Y·σ_daily·√(|F|/V_daily)`` (Tóth et al. 2011; Bouchaud et al. 2018);
@@ -224,9 +226,23 @@ def impact_move(law: str, flow: float, *, daily_volatility: float, daily_volume:
 
 # --------------------------------------------------------------------------- parameters
 
-_PARAM_KEYS = ("steps", "fill", "order", "fee", "takeover", "partial", "strength", "daily_volatility",
-               "daily_volume", "depth", "tolerance", "max_iterations", "merge_partials", "impact_steps",
-               "restore_ratio")
+_PARAM_KEYS = (
+    "steps",
+    "fill",
+    "order",
+    "fee",
+    "takeover",
+    "partial",
+    "strength",
+    "daily_volatility",
+    "daily_volume",
+    "depth",
+    "tolerance",
+    "max_iterations",
+    "merge_partials",
+    "impact_steps",
+    "restore_ratio",
+)
 
 
 @dataclass(frozen=True)
@@ -254,8 +270,9 @@ def _positive_number(v: object) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v)) and v > 0
 
 
-def _rate_map(name: str, value: object, problems: list[Problem], *, allow_zero: bool = False,
-              upper: float | None = None) -> dict[str, float]:
+def _rate_map(
+    name: str, value: object, problems: list[Problem], *, allow_zero: bool = False, upper: float | None = None
+) -> dict[str, float]:
     def ok(v: object) -> bool:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)):
             return False
@@ -263,8 +280,7 @@ def _rate_map(name: str, value: object, problems: list[Problem], *, allow_zero: 
 
     rule = f"must be a number {'>= 0' if allow_zero else '> 0'}" + (f" and < {upper:g}" if upper else "")
     if not isinstance(value, Mapping):
-        problems.append(Problem(f"params.{name}", f"must be an object of symbol or base asset: value ({rule})",
-                                value))
+        problems.append(Problem(f"params.{name}", f"must be an object of symbol or base asset: value ({rule})", value))
         return {}
     out: dict[str, float] = {}
     for k, v in value.items():
@@ -286,8 +302,7 @@ def parse_params(params: Mapping[str, object] | CascadeParams | None) -> Cascade
         raise PortfolioError([Problem("params", "must be an object", params)])
     for k in params:
         if k not in _PARAM_KEYS:
-            problems.append(Problem(f"params.{k}", f"is not a cascade parameter ({', '.join(_PARAM_KEYS)})",
-                                    params[k]))
+            problems.append(Problem(f"params.{k}", f"is not a cascade parameter ({', '.join(_PARAM_KEYS)})", params[k]))
     kw: dict[str, Any] = {}
     for key, lo, hi in (("steps", 1, 100_000), ("impact_steps", 1, 100_000), ("max_iterations", 1, 10_000)):
         if key in params:
@@ -332,10 +347,14 @@ def parse_params(params: Mapping[str, object] | CascadeParams | None) -> Cascade
         v = params["fee"]
         if isinstance(v, Mapping):
             kw["fee"] = _rate_map("fee", v, problems, allow_zero=True, upper=0.1)
-        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)) \
-                or not 0 <= v < 0.1:
-            problems.append(Problem("params.fee", "must be a rate >= 0 and < 0.1 (0.005 = 0.5 %) or an object "
-                                                  "of symbol or base asset: rate", v))
+        elif isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(float(v)) or not 0 <= v < 0.1:
+            problems.append(
+                Problem(
+                    "params.fee",
+                    "must be a rate >= 0 and < 0.1 (0.005 = 0.5 %) or an object of symbol or base asset: rate",
+                    v,
+                )
+            )
         else:
             kw["fee"] = float(v)
     for key in ("daily_volatility", "daily_volume", "depth"):
@@ -373,17 +392,34 @@ class ImpactModel:
     def moves(self, flow: FloatArray) -> FloatArray:
         """Per-symbol moves from per-symbol forced flows (summed per base asset)."""
         per_base = np.bincount(self.of_symbol, weights=flow, minlength=len(self.bases))
-        d = np.array([impact_move(self.law, float(f), daily_volatility=float(s), daily_volume=float(v),
-                                  depth=float(dp), strength=self.strength)
-                      for f, s, v, dp in zip(per_base, self.daily_volatility, self.daily_volume, self.depth,
-                                             strict=True)])
+        d = np.array(
+            [
+                impact_move(
+                    self.law,
+                    float(f),
+                    daily_volatility=float(s),
+                    daily_volume=float(v),
+                    depth=float(dp),
+                    strength=self.strength,
+                )
+                for f, s, v, dp in zip(per_base, self.daily_volatility, self.daily_volume, self.depth, strict=True)
+            ]
+        )
         return d[self.of_symbol] if d.size else np.zeros(len(self.of_symbol))
 
     def describe(self) -> dict[str, object]:
-        return {"law": self.law, "strength": self.strength,
-                "per_base": {b: {"daily_volatility": float(self.daily_volatility[k]),
-                                 "daily_volume": float(self.daily_volume[k]), "depth": float(self.depth[k])}
-                             for k, b in enumerate(self.bases)}}
+        return {
+            "law": self.law,
+            "strength": self.strength,
+            "per_base": {
+                b: {
+                    "daily_volatility": float(self.daily_volatility[k]),
+                    "daily_volume": float(self.daily_volume[k]),
+                    "depth": float(self.depth[k]),
+                }
+                for k, b in enumerate(self.bases)
+            },
+        }
 
 
 def impact_model(symbols: Sequence[str], law: str, params: CascadeParams) -> ImpactModel:
@@ -416,8 +452,15 @@ def impact_model(symbols: Sequence[str], law: str, params: CascadeParams) -> Imp
         sig.append(sigma)
         vol.append(volume)
         dep.append(dv if dv is not None else 0.1 * volume / sigma)
-    return ImpactModel(law, params.strength, tuple(bases), np.array(of_symbol, dtype=np.intp), np.array(sig),
-                       np.array(vol), np.array(dep))
+    return ImpactModel(
+        law,
+        params.strength,
+        tuple(bases),
+        np.array(of_symbol, dtype=np.intp),
+        np.array(sig),
+        np.array(vol),
+        np.array(dep),
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -503,13 +546,23 @@ class CascadeResult:
             "initial_move": self.initial_move,
             "amplification": self.amplification,
             "modes": {v: m.to_dict() for v, m in self.modes.items()},
-            "comparison": {v: {"loss": m.loss, "positions_lost": m.positions_lost,
-                               "collateral_left": m.collateral_left,
-                               "extra_positions_lost": m.positions_lost - m.positions_lost_without_impact}
-                           for v, m in self.modes.items()},
+            "comparison": {
+                v: {
+                    "loss": m.loss,
+                    "positions_lost": m.positions_lost,
+                    "collateral_left": m.collateral_left,
+                    "extra_positions_lost": m.positions_lost - m.positions_lost_without_impact,
+                }
+                for v, m in self.modes.items()
+            },
             "impact_model": self.impact_model,
-            "params": {"steps": self.params.steps, "fill": self.params.fill, "order": self.params.order,
-                       "takeover": self.params.takeover, "partial": self.params.partial},
+            "params": {
+                "steps": self.params.steps,
+                "fill": self.params.fill,
+                "order": self.params.order,
+                "takeover": self.params.takeover,
+                "partial": self.params.partial,
+            },
         }
 
 
@@ -527,8 +580,9 @@ class _Path:
 class _Run:
     """One view along one path: the state that liquidations change, and the event loop."""
 
-    def __init__(self, book: Book, path: _Path, rules: LiquidationRules, params: CascadeParams,
-                 main: int | None) -> None:
+    def __init__(
+        self, book: Book, path: _Path, rules: LiquidationRules, params: CascadeParams, main: int | None
+    ) -> None:
         self.book0 = book
         self.path = path
         self.rules = rules
@@ -550,9 +604,12 @@ class _Run:
         self.steps: list[dict[str, object]] = []
         self._cur_c: FloatArray | None = None if path.coll is None else path.coll[0]
         self.fee_rate = np.array([self._fee_rate(i) for i in range(n)])
-        self.labels = [f"cross {book.pool_settle[k]}" if book.pool_mode[k] == "cross"
-                       else f"isolated {book.ids[int(book.pool_position[k])]}"  # type: ignore[arg-type]
-                       for k in range(g)]
+        self.labels = [
+            f"cross {book.pool_settle[k]}"
+            if book.pool_mode[k] == "cross"
+            else f"isolated {book.ids[int(book.pool_position[k])]}"  # type: ignore[arg-type]
+            for k in range(g)
+        ]
         self.base_marks = path.marks[0]
         ev0 = self._eval(path.marks[:1], None if path.coll is None else path.coll[:1])
         self.start_upnl = ev0.upnl[0].copy()
@@ -576,8 +633,14 @@ class _Run:
         return r.fee if r.fee is not None else float(self.book0.resolved.taker_fee)
 
     def _book(self) -> Book:
-        return replace(self.book0, size=self.size, mm_entry=self.mm_entry, mmr_entry=self.mmr_entry,
-                       pool_wallet=self.book0.pool_wallet + self.adj, collateral_weight=self.cw)
+        return replace(
+            self.book0,
+            size=self.size,
+            mm_entry=self.mm_entry,
+            mmr_entry=self.mmr_entry,
+            pool_wallet=self.book0.pool_wallet + self.adj,
+            collateral_weight=self.cw,
+        )
 
     @dataclass
     class _Eval:
@@ -598,8 +661,7 @@ class _Run:
             corr = np.zeros((marks.shape[0], bk.n_pools))
             np.add.at(corr.T, bk.pool[closed], ev.maintenance[:, closed].T)
             mm_pool = mm_pool - corr
-        wallet = np.broadcast_to(bk.wallet_at(None if coll is None else np.atleast_2d(coll)),
-                                 ev.pool_equity.shape)
+        wallet = np.broadcast_to(bk.wallet_at(None if coll is None else np.atleast_2d(coll)), ev.pool_equity.shape)
         return _Run._Eval(ev.upnl, ev.maintenance, ev.notional, ev.pool_equity, mm_pool, wallet)
 
     def _xc_row(self) -> FloatArray | None:
@@ -626,7 +688,7 @@ class _Run:
             trig = self._triggered(ev)[0]
             if trig.any():
                 # the pool furthest past its trigger first, then pool order
-                gap = (ev.pool_equity[0] - ev.pool_maintenance[0])
+                gap = ev.pool_equity[0] - ev.pool_maintenance[0]
                 g = int(np.flatnonzero(trig)[np.argmin(gap[trig])])
                 self._liquidate_pool(g, cur, cur_c, cur_t, cur_phase)
                 events += 1
@@ -709,8 +771,7 @@ class _Run:
             self._close(i, f, g, ev, x, t, phase, drained, "market" if f >= 1.0 else self.rules.partial)
 
     def _drained(self, ev: _Run._Eval, members: npt.NDArray[np.intp]) -> dict[str, float]:
-        pnl = self.realised[members] + np.where(self.open[members], ev.upnl[0, members], 0.0) \
-            - self.start_upnl[members]
+        pnl = self.realised[members] + np.where(self.open[members], ev.upnl[0, members], 0.0) - self.start_upnl[members]
         order = np.argsort(pnl, kind="stable")[:5]
         return {self.book0.ids[int(members[j])]: float(pnl[j]) for j in order}
 
@@ -779,9 +840,23 @@ class _Run:
     def _account_value(self, ev: _Run._Eval) -> float:
         return float(ev.pool_equity[0].sum())
 
-    def _record(self, i: int, event: str, g: int, eq_before: float, x: FloatArray, t: float, phase: str,
-                fee: float, frac: float, closed_notional: float, realised: float, drained: dict[str, float],
-                mechanism: str, xc: FloatArray | None = None) -> None:
+    def _record(
+        self,
+        i: int,
+        event: str,
+        g: int,
+        eq_before: float,
+        x: FloatArray,
+        t: float,
+        phase: str,
+        fee: float,
+        frac: float,
+        closed_notional: float,
+        realised: float,
+        drained: dict[str, float],
+        mechanism: str,
+        xc: FloatArray | None = None,
+    ) -> None:
         bk = self.book0
         ev = self._eval(x[None, :], None if xc is None else xc[None, :])
         j = int(bk.sym[i])
@@ -811,8 +886,18 @@ class _Run:
         }
         self.steps.append(row)
 
-    def _close(self, i: int, f: float, g: int, ev: _Run._Eval, x: FloatArray, t: float, phase: str,
-               drained: dict[str, float], mechanism: str) -> None:
+    def _close(
+        self,
+        i: int,
+        f: float,
+        g: int,
+        ev: _Run._Eval,
+        x: FloatArray,
+        t: float,
+        phase: str,
+        drained: dict[str, float],
+        mechanism: str,
+    ) -> None:
         bk = self.book0
         eq_before = float(ev.pool_equity[0, g])
         notional = float(ev.notional[0, i])
@@ -852,8 +937,17 @@ class _Run:
         self.mmr_entry[i] = tier.mmr + tier.mmr_per_size * coin
         self.mm_entry[i] = ne * self.mmr_entry[i] - tier.maint_amount
 
-    def _close_all(self, g: int, ev: _Run._Eval, x: FloatArray, t: float, phase: str, event: str,
-                   mechanism: str, drained: dict[str, float]) -> None:
+    def _close_all(
+        self,
+        g: int,
+        ev: _Run._Eval,
+        x: FloatArray,
+        t: float,
+        phase: str,
+        event: str,
+        mechanism: str,
+        drained: dict[str, float],
+    ) -> None:
         """Every open position of pool ``g`` closed at once; the pool's collateral is lost (to the insurance
         fund / liquidator vault; negative equity absorbed by the insurance fund)."""
         bk = self.book0
@@ -876,8 +970,21 @@ class _Run:
             self.insurance += -eq_before
         self.adj[g] -= wallet
         for n_done, i in enumerate(members):
-            self._record(int(i), event, g, eq_before if n_done == 0 else 0.0, x, t, phase, 0.0, 1.0,
-                         float(ev.notional[0, i]), float(ev.upnl[0, i]), drained, mechanism)
+            self._record(
+                int(i),
+                event,
+                g,
+                eq_before if n_done == 0 else 0.0,
+                x,
+                t,
+                phase,
+                0.0,
+                1.0,
+                float(ev.notional[0, i]),
+                float(ev.upnl[0, i]),
+                drained,
+                mechanism,
+            )
 
     # ---- summary
     def summary(self) -> tuple[dict[str, dict[str, float]], float | None, float | None]:
@@ -901,8 +1008,12 @@ def _merge_partials(steps: list[dict[str, object]]) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     for row in steps:
         prev = out[-1] if out else None
-        if (prev is not None and prev["event"] == "partially_liquidated" and row["event"] == "partially_liquidated"
-                and prev["position"] == row["position"]):
+        if (
+            prev is not None
+            and prev["event"] == "partially_liquidated"
+            and row["event"] == "partially_liquidated"
+            and prev["position"] == row["position"]
+        ):
             # the row says where the liquidation started (move, price, equity before: the first partial)
             # and where it ended (the last partial's move, price, equity and collateral after)
             merged = dict(prev)
@@ -916,7 +1027,8 @@ def _merge_partials(steps: list[dict[str, object]]) -> list[dict[str, object]]:
             for key in ("fee", "closed_notional", "realized_pnl"):
                 merged[key] = float(prev[key]) + float(row[key])  # type: ignore[arg-type]
             merged["closed_fraction"] = 1.0 - (1.0 - float(prev["closed_fraction"])) * (  # type: ignore[arg-type]
-                1.0 - float(row["closed_fraction"]))  # type: ignore[arg-type]
+                1.0 - float(row["closed_fraction"])
+            )  # type: ignore[arg-type]
             merged["merged_events"] = int(prev.get("merged_events", 1)) + 1  # type: ignore[call-overload]
             out[-1] = merged
         else:
@@ -945,23 +1057,38 @@ def _leg(start: FloatArray, end: FloatArray, steps: int, t0: float, t1: float) -
     return start[None, :] + frac[:, None] * (end - start)[None, :], t0 + frac * (t1 - t0)
 
 
-def _simulate(resolved: Resolved, base: _Path, law: str, params: CascadeParams, views: tuple[str, ...],
-              main: int | None, path_move: FloatArray) -> tuple[dict[str, ViewCascade], ImpactModel | None]:
+def _simulate(
+    resolved: Resolved,
+    base: _Path,
+    law: str,
+    params: CascadeParams,
+    views: tuple[str, ...],
+    main: int | None,
+    path_move: FloatArray,
+) -> tuple[dict[str, ViewCascade], ImpactModel | None]:
     rules = LIQUIDATION_RULES.get(resolved.venue.name, LIQUIDATION_RULES["generic"])
     books = {v: compile_book(resolved, v) for v in views}
     symbols = next(iter(books.values())).symbols
     model = impact_model(symbols, law, params) if law != "none" else None
     out: dict[str, ViewCascade] = {}
     for view, book in books.items():
+
         def run_with(d: FloatArray, book: Book = book) -> _Run:
             path = base
             if np.any(d != 0.0):
                 end = base.marks[-1]
                 leg, tt = _leg(end, end * (1.0 + d), params.impact_steps, 0.0, 1.0)
-                coll = None if base.coll is None else np.vstack([base.coll,
-                                                                np.repeat(base.coll[-1:], leg.shape[0] - 1, 0)])
-                path = _Path(np.vstack([base.marks, leg[1:]]), coll,
-                             base.phase + ["impact"] * (leg.shape[0] - 1), np.concatenate([base.t, tt[1:]]))
+                coll = (
+                    None
+                    if base.coll is None
+                    else np.vstack([base.coll, np.repeat(base.coll[-1:], leg.shape[0] - 1, 0)])
+                )
+                path = _Path(
+                    np.vstack([base.marks, leg[1:]]),
+                    coll,
+                    base.phase + ["impact"] * (leg.shape[0] - 1),
+                    np.concatenate([base.t, tt[1:]]),
+                )
             r = _Run(book, path, rules, params, main)
             r.run()
             return r
@@ -988,20 +1115,34 @@ def _simulate(resolved: Resolved, base: _Path, law: str, params: CascadeParams, 
             amp = float(final[main] / path_move[main])
         steps = _merge_partials(run.steps) if params.merge_partials else run.steps
         out[view] = ViewCascade(
-            view=view, steps=steps, positions_lost=int((~run.open).sum()),
-            positions_reduced=int((run.reduced & run.open).sum()), positions_open=int(run.open.sum()),
-            collateral_start=c0, collateral_left=c1, by_settle=by, fees=float(run.fees.sum()),
-            insurance_fund=run.insurance, impact={s: float(d[j]) for j, s in enumerate(symbols) if d[j] != 0.0},
-            final_moves=final_moves, amplification=amp, iterations=iterations, converged=converged,
+            view=view,
+            steps=steps,
+            positions_lost=int((~run.open).sum()),
+            positions_reduced=int((run.reduced & run.open).sum()),
+            positions_open=int(run.open.sum()),
+            collateral_start=c0,
+            collateral_left=c1,
+            by_settle=by,
+            fees=float(run.fees.sum()),
+            insurance_fund=run.insurance,
+            impact={s: float(d[j]) for j, s in enumerate(symbols) if d[j] != 0.0},
+            final_moves=final_moves,
+            amplification=amp,
+            iterations=iterations,
+            converged=converged,
             positions_lost_without_impact=int((~plain.open).sum()),
             flows={s: float(run.flow[j]) for j, s in enumerate(symbols) if run.flow[j] != 0.0},
         )
     return out, model
 
 
-def cascade(resolved: Resolved, shocks: Sequence[Shock | str] | Mapping[str, float], impact: str = "none",
-            params: Mapping[str, object] | CascadeParams | None = None,
-            views: Sequence[str] = ("cross", "isolated", "as_is")) -> CascadeResult:
+def cascade(
+    resolved: Resolved,
+    shocks: Sequence[Shock | str] | Mapping[str, float],
+    impact: str = "none",
+    params: Mapping[str, object] | CascadeParams | None = None,
+    views: Sequence[str] = ("cross", "isolated", "as_is"),
+) -> CascadeResult:
     """Liquidation cascade of an instant shock, walked from 0 to the full move (module docstring).
 
     ``shocks``: :class:`Shock` objects, ``"BTC=-20%"`` strings, or ``{target: move}`` (targets as in
@@ -1038,14 +1179,26 @@ def cascade(resolved: Resolved, shocks: Sequence[Shock | str] | Mapping[str, flo
     initial = None if main is None else float(move_vec[main])
     path = _Path(marks, coll, ["shock"] * marks.shape[0], t)
     modes, model = _simulate(resolved, path, law, p, vs, main, move_vec)
-    return CascadeResult(venue=resolved.venue.name, kind="shock", moves=moves, impact=law,
-                         main_symbol=None if main is None else symbols[main], initial_move=initial, modes=modes,
-                         impact_model=None if model is None else model.describe(), params=p)
+    return CascadeResult(
+        venue=resolved.venue.name,
+        kind="shock",
+        moves=moves,
+        impact=law,
+        main_symbol=None if main is None else symbols[main],
+        initial_move=initial,
+        modes=modes,
+        impact_model=None if model is None else model.describe(),
+        params=p,
+    )
 
 
-def cascade_path(resolved: Resolved, marks_path: FloatArray, impact: str = "none",
-                 params: Mapping[str, object] | CascadeParams | None = None,
-                 views: Sequence[str] = ("cross", "isolated", "as_is")) -> CascadeResult:
+def cascade_path(
+    resolved: Resolved,
+    marks_path: FloatArray,
+    impact: str = "none",
+    params: Mapping[str, object] | CascadeParams | None = None,
+    views: Sequence[str] = ("cross", "isolated", "as_is"),
+) -> CascadeResult:
     """Liquidation cascade along a price path: (T, n_symbols) marks, columns in ``resolved.marks`` order,
     walked as given (row 0 is the start; ``t`` of a step is its row index, fractional at a crossing)."""
     law = _impact_name(impact)
@@ -1054,8 +1207,15 @@ def cascade_path(resolved: Resolved, marks_path: FloatArray, impact: str = "none
     symbols = list(resolved.marks)
     m = np.asarray(marks_path, dtype=np.float64)
     if m.ndim != 2 or m.shape[1] != len(symbols) or m.shape[0] < 1:
-        raise PortfolioError([Problem("marks_path", f"must be a (T, {len(symbols)}) array of marks (columns "
-                                                    f"{', '.join(symbols)})", tuple(np.shape(m)))])
+        raise PortfolioError(
+            [
+                Problem(
+                    "marks_path",
+                    f"must be a (T, {len(symbols)}) array of marks (columns {', '.join(symbols)})",
+                    tuple(np.shape(m)),
+                )
+            ]
+        )
     if not np.all(np.isfinite(m)) or np.any(m <= 0):
         raise PortfolioError([Problem("marks_path", "must hold finite marks > 0", "non-positive or NaN entries")])
     backing = resolved.portfolio.collateral_assets
@@ -1066,9 +1226,17 @@ def cascade_path(resolved: Resolved, marks_path: FloatArray, impact: str = "none
     path = _Path(m, coll, ["path"] * m.shape[0], np.arange(m.shape[0], dtype=np.float64))
     modes, model = _simulate(resolved, path, law, p, vs, main, end_moves)
     moves = {s: float(end_moves[j]) for j, s in enumerate(symbols) if end_moves[j] != 0}
-    return CascadeResult(venue=resolved.venue.name, kind="path", moves=moves, impact=law,
-                         main_symbol=None if main is None else symbols[main], initial_move=initial, modes=modes,
-                         impact_model=None if model is None else model.describe(), params=p)
+    return CascadeResult(
+        venue=resolved.venue.name,
+        kind="path",
+        moves=moves,
+        impact=law,
+        main_symbol=None if main is None else symbols[main],
+        initial_move=initial,
+        modes=modes,
+        impact_model=None if model is None else model.describe(),
+        params=p,
+    )
 
 
 def path_from_history(resolved: Resolved, closes: FloatArray, assets: Sequence[str]) -> tuple[FloatArray, list[str]]:
@@ -1104,7 +1272,20 @@ def path_from_history(resolved: Resolved, closes: FloatArray, assets: Sequence[s
 
 
 __all__ = [
-    "EVENTS", "IMPACT_LAWS", "LIQUIDATION_RULES", "CascadeParams", "CascadeResult", "ImpactModel",
-    "LiquidationRules", "ViewCascade", "cascade", "cascade_path", "default_daily_volatilities",
-    "default_daily_volumes", "impact_model", "impact_move", "parse_params", "path_from_history",
+    "EVENTS",
+    "IMPACT_LAWS",
+    "LIQUIDATION_RULES",
+    "CascadeParams",
+    "CascadeResult",
+    "ImpactModel",
+    "LiquidationRules",
+    "ViewCascade",
+    "cascade",
+    "cascade_path",
+    "default_daily_volatilities",
+    "default_daily_volumes",
+    "impact_model",
+    "impact_move",
+    "parse_params",
+    "path_from_history",
 ]

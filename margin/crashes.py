@@ -124,30 +124,45 @@ class Preset:
         own = self.betas.get(base)
         if own is not None:
             return own, f"own beta over {self.beta_window['start']}..{self.beta_window['end']}"
-        return self.default_beta, ("default beta: median beta of the shipped non-BTC assets over "
-                                   f"{self.beta_window['start']}..{self.beta_window['end']}")
+        return self.default_beta, (
+            "default beta: median beta of the shipped non-BTC assets over "
+            f"{self.beta_window['start']}..{self.beta_window['end']}"
+        )
 
 
 # ---------------------------------------------------------------- loading
 
+
 def _shock(d: dict[str, Any]) -> CollateralShock:
     return CollateralShock(
-        asset=d["asset"], kind=d["kind"], low_price=float(d["low_price"]), time=d["time"],
-        estimate=bool(d["estimate"]), basis=d["basis"], sources=tuple(d["sources"]),
-        peg=float(d.get("peg", 1.0)), underlying=d.get("underlying"),
+        asset=d["asset"],
+        kind=d["kind"],
+        low_price=float(d["low_price"]),
+        time=d["time"],
+        estimate=bool(d["estimate"]),
+        basis=d["basis"],
+        sources=tuple(d["sources"]),
+        peg=float(d.get("peg", 1.0)),
+        underlying=d.get("underlying"),
         underlying_price=None if d.get("underlying_price") is None else float(d["underlying_price"]),
     )
 
 
 def _preset(d: dict[str, Any]) -> Preset:
     return Preset(
-        name=d["name"], title=d["title"], description=d["description"], data=d["data"], event=d.get("event"),
-        window=dict(d["window"]), sources=tuple(d["sources"]),
+        name=d["name"],
+        title=d["title"],
+        description=d["description"],
+        data=d["data"],
+        event=d.get("event"),
+        window=dict(d["window"]),
+        sources=tuple(d["sources"]),
         reference={k: float(v) for k, v in d["reference"].items()},
         moves={m: {k: float(v) for k, v in d["moves"][m].items()} for m in MEASURES},
         trough_time=dict(d["trough_time"]),
         betas={k: None if v is None else float(v) for k, v in d["betas"].items()},
-        default_beta=float(d["default_beta"]), beta_window=dict(d["beta_window"]),
+        default_beta=float(d["default_beta"]),
+        beta_window=dict(d["beta_window"]),
         collateral_shocks=tuple(_shock(c) for c in d["collateral_shocks"]),
     )
 
@@ -161,12 +176,20 @@ def load_presets(path: str | None = None) -> tuple[Preset, ...]:
 
 def list_presets() -> list[dict[str, Any]]:
     """Name, title, window, sources, assets covered, collateral shocks and whether a path exists."""
-    return [{
-        "name": p.name, "title": p.title, "window": dict(p.window), "data": p.data,
-        "sources": [dict(s) for s in p.sources], "assets": list(p.assets),
-        "collateral_shocks": [c.asset for c in p.collateral_shocks], "has_path": p.has_path,
-        "btc_move": p.moves["close"][MARKET],
-    } for p in load_presets()]
+    return [
+        {
+            "name": p.name,
+            "title": p.title,
+            "window": dict(p.window),
+            "data": p.data,
+            "sources": [dict(s) for s in p.sources],
+            "assets": list(p.assets),
+            "collateral_shocks": [c.asset for c in p.collateral_shocks],
+            "has_path": p.has_path,
+            "btc_move": p.moves["close"][MARKET],
+        }
+        for p in load_presets()
+    ]
 
 
 def get_preset(name: str) -> Preset:
@@ -179,6 +202,7 @@ def get_preset(name: str) -> Preset:
 
 
 # ---------------------------------------------------------------- applying to a portfolio
+
 
 def lookup_base(base: str) -> str:
     """``1000PEPE`` → ``PEPE``, ``kPEPE`` → ``PEPE``; upper case otherwise unchanged."""
@@ -203,8 +227,7 @@ def asset_move(preset: Preset, base: str, measure: str = "close") -> tuple[float
     beta, rule = preset.beta(base)
     m_btc = moves[MARKET]
     move = math.exp(beta * math.log1p(m_btc)) - 1.0
-    return move, {"beta": beta, "rule": rule, "btc_move": m_btc,
-                  "formula": "(1 + btc_move) ** beta - 1"}
+    return move, {"beta": beta, "rule": rule, "btc_move": m_btc, "formula": "(1 + btc_move) ** beta - 1"}
 
 
 def _collateral_matches(preset: Preset, resolved: Resolved) -> dict[str, CollateralShock]:
@@ -212,8 +235,9 @@ def _collateral_matches(preset: Preset, resolved: Resolved) -> dict[str, Collate
     return {name: shocks[name.upper()] for name in resolved.portfolio.collateral_assets if name.upper() in shocks}
 
 
-def preset_moves(preset: Preset, resolved: Resolved, measure: str = "close"
-                 ) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
+def preset_moves(
+    preset: Preset, resolved: Resolved, measure: str = "close"
+) -> tuple[dict[str, float], dict[str, float], dict[str, Any]]:
     """``(symbol_moves, collateral_moves, notes)`` of ``preset`` on ``resolved``.
 
     ``notes``: ``asset_moves`` (base → move), ``fallbacks`` (base → β rule), ``collateral_not_held``
@@ -242,12 +266,15 @@ def preset_moves(preset: Preset, resolved: Resolved, measure: str = "close"
     settles = {s.upper() for s in resolved.settles}
     for c in preset.collateral_shocks:
         if c.asset.upper() in settles and c.asset.upper() not in held:
-            text.append(f"{c.asset} is a settle asset of this portfolio: amounts are counted in {c.asset}, so its "
-                        "depeg against USD does not move the pool (list it in collateral_assets to model it)")
+            text.append(
+                f"{c.asset} is a settle asset of this portfolio: amounts are counted in {c.asset}, so its "
+                "depeg against USD does not move the pool (list it in collateral_assets to model it)"
+            )
         if c.estimate and c.asset.upper() in held:
             text.append(f"{c.asset} shock is an estimate: {c.basis}")
     notes: dict[str, Any] = {
-        "asset_moves": asset_moves, "fallbacks": fallbacks,
+        "asset_moves": asset_moves,
+        "fallbacks": fallbacks,
         "collateral_not_held": [c.asset for c in preset.collateral_shocks if c.asset.upper() not in held],
         "notes": text,
     }
@@ -275,8 +302,10 @@ def stress(resolved: Resolved, name: str, measure: str = "close") -> dict[str, A
         "moves": notes["asset_moves"],
         "symbol_moves": symbol_moves,
         "collateral_moves": collateral_moves,
-        "collateral_sources": {a: {"basis": c.basis, "estimate": c.estimate, "sources": [dict(s) for s in c.sources]}
-                               for a, c in _collateral_matches(preset, resolved).items()},
+        "collateral_sources": {
+            a: {"basis": c.basis, "estimate": c.estimate, "sources": [dict(s) for s in c.sources]}
+            for a, c in _collateral_matches(preset, resolved).items()
+        },
         "collateral_not_held": notes["collateral_not_held"],
         "fallbacks": notes["fallbacks"],
         "path_available": preset.has_path,
@@ -286,6 +315,7 @@ def stress(resolved: Resolved, name: str, measure: str = "close") -> dict[str, A
 
 
 # ---------------------------------------------------------------- paths
+
 
 def _window_history(preset: Preset) -> PriceHistory:
     if preset.data == "intraday" and preset.event is not None:
@@ -308,8 +338,7 @@ def asset_path(preset: Preset, base: str) -> FloatArray:
     return np.exp(beta * np.log(btc))
 
 
-def preset_path(preset: Preset, resolved: Resolved
-                ) -> tuple[tuple[str, ...], FloatArray, FloatArray | None]:
+def preset_path(preset: Preset, resolved: Resolved) -> tuple[tuple[str, ...], FloatArray, FloatArray | None]:
     """``(times, marks (T, n_symbols), collateral_prices (T, n_collateral_assets) or None)``.
 
     Columns of ``marks`` follow ``resolved.symbols`` (the engine's ``book.symbols``); columns of the
@@ -319,8 +348,11 @@ def preset_path(preset: Preset, resolved: Resolved
     """
     hist = _window_history(preset)
     times = hist.times
-    marks = np.column_stack([resolved.marks[s] * asset_path(preset, _base_of(s)) for s in resolved.symbols]) \
-        if resolved.symbols else np.zeros((len(times), 0))
+    marks = (
+        np.column_stack([resolved.marks[s] * asset_path(preset, _base_of(s)) for s in resolved.symbols])
+        if resolved.symbols
+        else np.zeros((len(times), 0))
+    )
     backing = resolved.portfolio.collateral_assets
     if not backing:
         return times, marks, None
@@ -342,6 +374,7 @@ def preset_path(preset: Preset, resolved: Resolved
 
 # ---------------------------------------------------------------- deriving the recorded numbers
 
+
 def _read_bars(path: Path) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return list(csv.DictReader(fh))
@@ -361,7 +394,7 @@ def derive(definition: dict[str, Any], market_dir: Path = MARKET_DIR) -> dict[st
     if definition["data"] == "intraday":
         event = definition["event"]
         for f in sorted((market_dir / "intraday").glob(f"{event}_*_1h.csv")):
-            asset = f.name[len(event) + 1: -len("_1h.csv")]
+            asset = f.name[len(event) + 1 : -len("_1h.csv")]
             bars = _read_bars(f)
             ref = float(bars[0]["open"])
             closes = [float(b["close"]) for b in bars]
@@ -394,8 +427,9 @@ def derive(definition: dict[str, Any], market_dir: Path = MARKET_DIR) -> dict[st
     r = window.log_returns()
     m = r[:, window.assets.index(MARKET)]
     alts = [a for a in window.assets if a != MARKET]
-    enough = [a for a in alts if int(np.sum(np.isfinite(r[:, window.assets.index(a)]) & np.isfinite(m)))
-              >= BETA_MIN_RETURNS]
+    enough = [
+        a for a in alts if int(np.sum(np.isfinite(r[:, window.assets.index(a)]) & np.isfinite(m))) >= BETA_MIN_RETURNS
+    ]
     est = betas(window, enough, MARKET)
     out["reference"] = reference
     out["moves"] = moves
@@ -420,16 +454,16 @@ def build_presets_file(definitions: list[dict[str, Any]] | None = None, path: Pa
         "format": "margin-crash-presets/1",
         "definitions": {
             "reference": "hourly events: open of the window's first 1h bar; daily event: close of the day before "
-                         "the window (daily_close.csv)",
+            "the window (daily_close.csv)",
             "moves.close": "min(1h closes in the window) / reference - 1 (daily closes for the daily event)",
             "moves.low": "min(1h lows in the window) / reference - 1, single extreme prints included (daily "
-                         "event: equal to moves.close, daily lows are not shipped)",
+            "event: equal to moves.close, daily lows are not shipped)",
             "trough_time": "bar of the lowest close",
             "betas": "margin.marketdata.betas (log returns vs BTC) over the 365 daily closes ending the day before "
-                     "the window; null when fewer than 180 joint returns",
+            "the window; null when fewer than 180 joint returns",
             "default_beta": "median of the non-null betas; assets without data move by (1 + BTC move) ** beta - 1",
             "collateral_shocks": "peg: move = low_price / peg - 1; discount: move = (1 + underlying move) * "
-                                 "(low_price / underlying_price) - 1",
+            "(low_price / underlying_price) - 1",
         },
         "presets": [derive(d) for d in definitions],
     }

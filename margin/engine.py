@@ -384,8 +384,12 @@ def _as_marks(book: Book, marks: FloatArray | None) -> FloatArray:
     return np.atleast_2d(np.asarray(marks, dtype=np.float64))
 
 
-def evaluate(book: Book, marks: FloatArray | None = None, state: PositionState | None = None,
-             collateral_prices: FloatArray | None = None) -> Evaluation:
+def evaluate(
+    book: Book,
+    marks: FloatArray | None = None,
+    state: PositionState | None = None,
+    collateral_prices: FloatArray | None = None,
+) -> Evaluation:
     """Evaluate ``book`` at ``marks`` (n_symbols,) or (S, n_symbols); results carry a scenario axis.
 
     ``state`` may be shared between the views of one portfolio (it does not depend on the view);
@@ -409,12 +413,21 @@ def evaluate(book: Book, marks: FloatArray | None = None, state: PositionState |
     equity = wallet + pool_upnl
     has_positions = np.bincount(book.pool, minlength=book.n_pools) > 0
     pool_liq = has_positions & (equity <= pool_mm)
-    return Evaluation(book=book, marks=m, state=st, maintenance=maintenance, pool_upnl=pool_upnl,
-                      pool_equity=equity, pool_maintenance=pool_mm, pool_liquidated=pool_liq)
+    return Evaluation(
+        book=book,
+        marks=m,
+        state=st,
+        maintenance=maintenance,
+        pool_upnl=pool_upnl,
+        pool_equity=equity,
+        pool_maintenance=pool_mm,
+        pool_liquidated=pool_liq,
+    )
 
 
-def evaluate_views(books: dict[str, Book], marks: FloatArray | None = None,
-                   collateral_prices: FloatArray | None = None) -> dict[str, Evaluation]:
+def evaluate_views(
+    books: dict[str, Book], marks: FloatArray | None = None, collateral_prices: FloatArray | None = None
+) -> dict[str, Evaluation]:
     """Evaluate several views of one portfolio at the same marks, sharing the position arrays."""
     first = next(iter(books.values()))
     m = _as_marks(first, marks)
@@ -446,8 +459,13 @@ def groups_of(book: Book) -> Groups:
     pos = np.arange(book.n_positions)
     long[inv[book.sign > 0]] = pos[book.sign > 0]
     short[inv[book.sign < 0]] = pos[book.sign < 0]
-    return Groups(pool=(uniq // n_sym).astype(np.intp), sym=(uniq % n_sym).astype(np.intp), long=long,
-                  short=short, of_position=inv.astype(np.intp))
+    return Groups(
+        pool=(uniq // n_sym).astype(np.intp),
+        sym=(uniq % n_sym).astype(np.intp),
+        long=long,
+        short=short,
+        of_position=inv.astype(np.intp),
+    )
 
 
 def _quadratic_roots(a: FloatArray, b: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -497,8 +515,16 @@ CANCELLATION_ULPS = 64.0
 PRICE_RTOL = 1e-12
 
 
-def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark: FloatArray,
-           inverse: BoolArray, maintenance: bool, scale: FloatArray) -> FloatArray:
+def _solve(
+    book: Book,
+    groups: Groups,
+    const: FloatArray,
+    f0: FloatArray,
+    x_mark: FloatArray,
+    inverse: BoolArray,
+    maintenance: bool,
+    scale: FloatArray,
+) -> FloatArray:
     """Trigger-crossing mark price of every (scenario, group); NaN where none. Shapes (S, n_groups)."""
     tiers = book.tiers
     table = groups.sym[None, :, None]  # (1, Gr, 1)
@@ -552,8 +578,7 @@ def _solve(book: Book, groups: Groups, const: FloatArray, f0: FloatArray, x_mark
     A = a[None, :, :] + const[:, :, None]
     # a constant that is only the rounding residue of cancelling terms is zero: the crossing is then at
     # x = 0, i.e. P = 0 (linear) or P = ∞ (inverse), which is no liquidation price
-    A = np.where(np.abs(A) <= CANCELLATION_ULPS * np.finfo(np.float64).eps * (a_abs[None] + scale[:, :, None]),
-                 0.0, A)
+    A = np.where(np.abs(A) <= CANCELLATION_ULPS * np.finfo(np.float64).eps * (a_abs[None] + scale[:, :, None]), 0.0, A)
     B = np.broadcast_to(b[None], A.shape)
     C = np.broadcast_to(c[None], A.shape)
     r1, r2 = _quadratic_roots(A, B, C)

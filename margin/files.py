@@ -37,16 +37,24 @@ def _reject_constant(name: str) -> float:
 def parse_portfolio_json(text: str, source: str = "portfolio") -> Portfolio:
     """A portfolio from JSON text; raises :class:`PortfolioError`."""
     if not text.strip():
-        raise PortfolioError([Problem("(file)", "is empty: expected a JSON portfolio object", None,
-                                      show_value=False)], source)
+        raise PortfolioError(
+            [Problem("(file)", "is empty: expected a JSON portfolio object", None, show_value=False)], source
+        )
     try:
         data = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as err:
-        raise PortfolioError([Problem(f"line {err.lineno} column {err.colno}", f"is not valid JSON ({err.msg})",
-                                      None, show_value=False)], source) from None
+        raise PortfolioError(
+            [
+                Problem(
+                    f"line {err.lineno} column {err.colno}", f"is not valid JSON ({err.msg})", None, show_value=False
+                )
+            ],
+            source,
+        ) from None
     except ValueError as err:
-        raise PortfolioError([Problem("(file)", f"is not valid JSON ({err})", None, show_value=False)],
-                             source) from None
+        raise PortfolioError(
+            [Problem("(file)", f"is not valid JSON ({err})", None, show_value=False)], source
+        ) from None
     return portfolio_from_dict(data, source)
 
 
@@ -66,19 +74,23 @@ def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[P
     Rows are reported as ``row N`` counting the header as row 1.
     """
     if not text.strip():
-        raise PortfolioError([Problem("(file)", "is empty: expected a header row and one row per position", None,
-                                      show_value=False)], source)
+        raise PortfolioError(
+            [Problem("(file)", "is empty: expected a header row and one row per position", None, show_value=False)],
+            source,
+        )
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as err:
-        raise PortfolioError([Problem("(file)", f"is not valid CSV ({err})", None, show_value=False)],
-                             source) from None
+        raise PortfolioError([Problem("(file)", f"is not valid CSV ({err})", None, show_value=False)], source) from None
     header = [h.strip() for h in rows[0]]
     problems: list[Problem] = []
     for name in header:
         if name not in POSITION_FIELDS:
-            problems.append(Problem(f"header column {name!r}", f"is not a position field (fields: "
-                                                               f"{', '.join(POSITION_FIELDS)})", name))
+            problems.append(
+                Problem(
+                    f"header column {name!r}", f"is not a position field (fields: {', '.join(POSITION_FIELDS)})", name
+                )
+            )
     for name in ("symbol", "side", "contracts", "entry_price"):
         if name not in header:
             problems.append(Problem(f"header column {name!r}", "is required", None, show_value=False))
@@ -136,14 +148,23 @@ def dump_positions_csv(positions: list[Position] | tuple[Position, ...]) -> str:
     return out.getvalue()
 
 
-def portfolio_from_csv(text: str, venue: str, collateral: Mapping[str, float],
-                       prices: Mapping[str, float] | None = None, position_mode: str = "one-way",
-                       source: str = "positions.csv") -> Portfolio:
+def portfolio_from_csv(
+    text: str,
+    venue: str,
+    collateral: Mapping[str, float],
+    prices: Mapping[str, float] | None = None,
+    position_mode: str = "one-way",
+    source: str = "positions.csv",
+) -> Portfolio:
     """A portfolio from a positions CSV plus venue, collateral and prices given elsewhere."""
     rows = read_positions_csv(text, source)
     data = {
-        "format": FORMAT, "venue": venue, "position_mode": position_mode, "collateral": dict(collateral),
-        "prices": dict(prices or {}), "positions": [position_to_dict(p) for p, _ in rows],
+        "format": FORMAT,
+        "venue": venue,
+        "position_mode": position_mode,
+        "collateral": dict(collateral),
+        "prices": dict(prices or {}),
+        "positions": [position_to_dict(p) for p, _ in rows],
     }
     return portfolio_from_dict(data, source, position_paths=[path for _, path in rows])
 
@@ -156,8 +177,9 @@ def load_portfolio(path: str | Path) -> Portfolio:
     except FileNotFoundError:
         raise PortfolioError([Problem(str(p), "does not exist", None, show_value=False)]) from None
     except (OSError, UnicodeDecodeError) as err:
-        raise PortfolioError([Problem(str(p), f"cannot be read ({err.__class__.__name__})", None,
-                                      show_value=False)]) from None
+        raise PortfolioError(
+            [Problem(str(p), f"cannot be read ({err.__class__.__name__})", None, show_value=False)]
+        ) from None
     return parse_portfolio_json(text, p.name)
 
 

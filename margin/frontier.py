@@ -169,8 +169,7 @@ class FrontierView:
         edge[:, 1:] |= alive[:, :-1]
         edge[:, :-1] |= alive[:, 1:]
         iy, ix = np.nonzero(liq & edge)
-        return {"down": down, "up": up, "left": left, "right": right,
-                "cells": np.stack([ix, iy], axis=1).tolist()}
+        return {"down": down, "up": up, "left": left, "right": right, "cells": np.stack([ix, iy], axis=1).tolist()}
 
 
 def _switches(liq: BoolArray, moves: FloatArray) -> tuple[list[float | None], list[float | None]]:
@@ -214,10 +213,14 @@ class FrontierResult:
         for view, fv in self.modes.items():
             mr = fv.margin_ratio.astype(object)
             mr[~np.isfinite(fv.margin_ratio)] = None
-            modes[view] = {"liquidated": fv.liquidated.tolist(), "margin_ratio": mr.tolist(),
-                           "boundary": fv.boundary()}
-        return {"x": self.x, "y": self.y, "moves_x": self.moves_x.tolist(), "moves_y": self.moves_y.tolist(),
-                "modes": modes}
+            modes[view] = {"liquidated": fv.liquidated.tolist(), "margin_ratio": mr.tolist(), "boundary": fv.boundary()}
+        return {
+            "x": self.x,
+            "y": self.y,
+            "moves_x": self.moves_x.tolist(),
+            "moves_y": self.moves_y.tolist(),
+            "modes": modes,
+        }
 
 
 def _check_asset(name: str, flag: str, bases: Sequence[str]) -> tuple[str | None, list[Problem]]:
@@ -227,8 +230,9 @@ def _check_asset(name: str, flag: str, bases: Sequence[str]) -> tuple[str | None
     return None, [Problem(flag, f"must be a base asset of the portfolio's positions ({', '.join(bases)})", name)]
 
 
-def _validate(resolved: Resolved, x: str, y: str, steps: int, range_: float,
-              views: Iterable[str]) -> tuple[str, str, tuple[str, ...]]:
+def _validate(
+    resolved: Resolved, x: str, y: str, steps: int, range_: float, views: Iterable[str]
+) -> tuple[str, str, tuple[str, ...]]:
     bases = base_assets(resolved)
     ax, problems = _check_asset(x, "--x", bases)
     ay, more = _check_asset(y, "--y", bases)
@@ -237,10 +241,13 @@ def _validate(resolved: Resolved, x: str, y: str, steps: int, range_: float,
         problems.append(Problem("--y", "must differ from --x", y))
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not MIN_STEPS <= steps <= MAX_STEPS:
         problems.append(Problem("--steps", f"must be an integer from {MIN_STEPS} to {MAX_STEPS}", steps))
-    if (isinstance(range_, bool) or not isinstance(range_, (int, float)) or not np.isfinite(range_)
-            or not 0.0 < range_ <= MAX_RANGE):
-        problems.append(Problem("--range", f"must be a fraction in (0, {MAX_RANGE}] (moves stay above -100%)",
-                                range_))
+    if (
+        isinstance(range_, bool)
+        or not isinstance(range_, (int, float))
+        or not np.isfinite(range_)
+        or not 0.0 < range_ <= MAX_RANGE
+    ):
+        problems.append(Problem("--range", f"must be a fraction in (0, {MAX_RANGE}] (moves stay above -100%)", range_))
     views = tuple(views)
     bad = [v for v in views if v not in VIEWS]
     if bad or not views:
@@ -251,8 +258,9 @@ def _validate(resolved: Resolved, x: str, y: str, steps: int, range_: float,
     return ax, ay, views
 
 
-def frontier(resolved: Resolved, x: str, y: str, steps: int = 201, range_: float = 0.5,
-             views: Iterable[str] = VIEWS) -> FrontierResult:
+def frontier(
+    resolved: Resolved, x: str, y: str, steps: int = 201, range_: float = 0.5, views: Iterable[str] = VIEWS
+) -> FrontierResult:
     """Liquidation state of every view over the grid of joint moves of base assets ``x`` and ``y``.
 
     ``moves_x = moves_y = linspace(−range_, +range_, steps)``; a move multiplies the mark of every
@@ -275,8 +283,15 @@ def frontier(resolved: Resolved, x: str, y: str, steps: int = 201, range_: float
     return FrontierResult(x=ax, y=ay, moves_x=moves, moves_y=moves.copy(), modes=modes)
 
 
-def _frontier_view(book: Book, moves_x: FloatArray, moves_y: FloatArray, in_x: IntArray, in_y: IntArray,
-                   rest: IntArray, factor: FloatArray) -> FrontierView:
+def _frontier_view(
+    book: Book,
+    moves_x: FloatArray,
+    moves_y: FloatArray,
+    in_x: IntArray,
+    in_y: IntArray,
+    rest: IntArray,
+    factor: FloatArray,
+) -> FrontierView:
     n_g = book.n_pools
     pool = book.pool
     has_positions = np.bincount(pool, minlength=n_g) > 0
@@ -316,9 +331,21 @@ def _frontier_view(book: Book, moves_x: FloatArray, moves_y: FloatArray, in_x: I
         m3 = (base_mm[cb] + m_x[:, cb])[None, :, :] + m_y[:, None, cb]
         liquidated |= np.any(e3 <= m3, axis=2)
         worst = np.maximum(worst, _ratio(e3, m3).max(axis=2))
-    return FrontierView(view=book.view, book=book, moves_x=moves_x, moves_y=moves_y, has_positions=has_positions,
-                        base_equity=base_equity, base_maintenance=base_mm, equity_x=eq_x, maintenance_x=m_x,
-                        equity_y=eq_y, maintenance_y=m_y, liquidated=liquidated, margin_ratio=worst)
+    return FrontierView(
+        view=book.view,
+        book=book,
+        moves_x=moves_x,
+        moves_y=moves_y,
+        has_positions=has_positions,
+        base_equity=base_equity,
+        base_maintenance=base_mm,
+        equity_x=eq_x,
+        maintenance_x=m_x,
+        equity_y=eq_y,
+        maintenance_y=m_y,
+        liquidated=liquidated,
+        margin_ratio=worst,
+    )
 
 
 # --------------------------------------------------------------------------- smallest moves
@@ -331,8 +358,15 @@ def _search_grids() -> tuple[FloatArray, FloatArray]:
     return down, up
 
 
-def _smallest(book: Book, key: IntArray, n_keys: int, grid: FloatArray, change: FloatArray, net0: FloatArray,
-              start_net: FloatArray) -> FloatArray:
+def _smallest(
+    book: Book,
+    key: IntArray,
+    n_keys: int,
+    grid: FloatArray,
+    change: FloatArray,
+    net0: FloatArray,
+    start_net: FloatArray,
+) -> FloatArray:
     """For each key (a group of positions moving together): the move nearest 0 along ``grid`` (ordered
     outward from 0) at which ``start_net[key] + Σ_group Δ(upnl − mm) ≤ 0``, refined by bisection; NaN
     where none on the grid; 0 where already ≤ 0. ``change``: (S, P) ``upnl − mm − net0`` of every
@@ -423,20 +457,31 @@ def smallest_moves(resolved: Resolved, view: str = "as_is") -> dict[str, Any]:
     pool_entry: dict[int, dict[str, Any]] = {}
     for g in np.flatnonzero(np.bincount(book.pool, minlength=n_g) > 0).tolist():
         held = [k for k in range(len(assets)) if counts[g, k] > 0]
-        entry: dict[str, Any] = {"pool": g, "settle": book.pool_settle[g], "mode": book.pool_mode[g],
-                 "positions": [book.ids[i] for i in np.flatnonzero(book.pool == g).tolist()],
-                 "liquidated_now": bool(pool_net[g] <= 0),
-                 "uniform": _pair(res["u_down"][g], res["u_up"][g]),
-                 "assets": {assets[k]: _pair(a_down[g, k], a_up[g, k]) for k in held}}
+        entry: dict[str, Any] = {
+            "pool": g,
+            "settle": book.pool_settle[g],
+            "mode": book.pool_mode[g],
+            "positions": [book.ids[i] for i in np.flatnonzero(book.pool == g).tolist()],
+            "liquidated_now": bool(pool_net[g] <= 0),
+            "uniform": _pair(res["u_down"][g], res["u_up"][g]),
+            "assets": {assets[k]: _pair(a_down[g, k], a_up[g, k]) for k in held},
+        }
         pools_out.append(entry)
         pool_entry[g] = entry
     positions_out = []
     for i in range(n_p):
         own = pool_entry[int(book.pool[i])]
         asset = assets[int(asset_of[i])]
-        positions_out.append({"id": book.ids[i], "pool": own["pool"], "asset": asset,
-                              "uniform": own["uniform"], "own_asset": own["assets"][asset],
-                              "assets": own["assets"]})
+        positions_out.append(
+            {
+                "id": book.ids[i],
+                "pool": own["pool"],
+                "asset": asset,
+                "uniform": own["uniform"],
+                "own_asset": own["assets"][asset],
+                "assets": own["assets"],
+            }
+        )
 
     def nearest(values: FloatArray, sign: float) -> float:
         finite = values[np.isfinite(values)]
@@ -447,6 +492,11 @@ def smallest_moves(resolved: Resolved, view: str = "as_is") -> dict[str, Any]:
     for k, asset in enumerate(assets):
         in_pool = has & (counts[:, k] > 0)
         top_assets[asset] = _pair(nearest(a_down[in_pool, k], -1.0), nearest(a_up[in_pool, k], 1.0))
-    return {"view": view, "search": {"down": DOWN_LIMIT, "up": UP_LIMIT},
-            "uniform": _pair(nearest(res["u_down"][has], -1.0), nearest(res["u_up"][has], 1.0)),
-            "assets": top_assets, "pools": pools_out, "positions": positions_out}
+    return {
+        "view": view,
+        "search": {"down": DOWN_LIMIT, "up": UP_LIMIT},
+        "uniform": _pair(nearest(res["u_down"][has], -1.0), nearest(res["u_up"][has], 1.0)),
+        "assets": top_assets,
+        "pools": pools_out,
+        "positions": positions_out,
+    }

@@ -147,8 +147,11 @@ def history_from_candles(candles: Mapping[str, Sequence[Sequence[float]]]) -> Pr
         base = symbol.split("/")[0]
         if base in by_base or not rows:
             continue
-        by_base[base] = {datetime.fromtimestamp(float(r[0]) / 1000.0, UTC).strftime("%Y-%m-%d"): float(r[4])
-                         for r in rows if len(r) >= 5}
+        by_base[base] = {
+            datetime.fromtimestamp(float(r[0]) / 1000.0, UTC).strftime("%Y-%m-%d"): float(r[4])
+            for r in rows
+            if len(r) >= 5
+        }
     days = sorted({d for closes in by_base.values() for d in closes})
     assets = tuple(by_base)
     closes = np.array([[by_base[a].get(d, math.nan) for a in assets] for d in days], dtype=np.float64)

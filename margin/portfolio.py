@@ -19,12 +19,30 @@ from .tiers import TierTable, parse_tier_table
 from .venues import VENUES, Venue
 
 FORMAT = "margin-portfolio/1"
-TOP_FIELDS = ("format", "venue", "position_mode", "collateral", "collateral_assets", "prices", "tiers", "taker_fee",
-              "positions", "origin")
+TOP_FIELDS = (
+    "format",
+    "venue",
+    "position_mode",
+    "collateral",
+    "collateral_assets",
+    "prices",
+    "tiers",
+    "taker_fee",
+    "positions",
+    "origin",
+)
 COLLATERAL_ASSET_FIELDS = ("price", "haircut", "pool")
 POSITION_FIELDS = (
-    "id", "symbol", "side", "contracts", "contract_size", "entry_price", "mark_price", "leverage",
-    "margin_mode", "isolated_margin",
+    "id",
+    "symbol",
+    "side",
+    "contracts",
+    "contract_size",
+    "entry_price",
+    "mark_price",
+    "leverage",
+    "margin_mode",
+    "isolated_margin",
 )
 SIDES = ("long", "short")
 MARGIN_MODES = ("cross", "isolated")
@@ -91,9 +109,7 @@ class Portfolio:
     def with_prices(self, prices: Mapping[str, float]) -> Portfolio:
         """The same book at other mark prices (position-level marks replaced too)."""
         merged = {**self.prices, **prices}
-        positions = tuple(
-            replace(p, mark_price=None) if p.symbol in prices else p for p in self.positions
-        )
+        positions = tuple(replace(p, mark_price=None) if p.symbol in prices else p for p in self.positions)
         return replace(self, prices=merged, positions=positions)
 
 
@@ -158,8 +174,9 @@ def _bad_number(value: object, *, positive: bool = False, minimum: float | None 
     return None
 
 
-def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str] | None = None,
-            prior: Sequence[Problem] = ()) -> Resolved:
+def resolve(
+    portfolio: Portfolio, source: str | None = None, paths: Sequence[str] | None = None, prior: Sequence[Problem] = ()
+) -> Resolved:
     """Check every rule of the format and fill in venue defaults; raise with all problems.
 
     ``paths`` names each position in messages (default ``positions[i]``; a CSV gives ``row N``);
@@ -173,8 +190,13 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
     if portfolio.position_mode not in POSITION_MODES:
         problems.append(Problem("position_mode", "must be 'one-way' or 'hedge'", portfolio.position_mode))
     elif venue is not None and portfolio.position_mode not in venue.position_modes:
-        problems.append(Problem("position_mode", f"must be one of {sorted(venue.position_modes)} on {venue.name}",
-                                portfolio.position_mode))
+        problems.append(
+            Problem(
+                "position_mode",
+                f"must be one of {sorted(venue.position_modes)} on {venue.name}",
+                portfolio.position_mode,
+            )
+        )
     for asset, amount in portfolio.collateral.items():
         rule = _bad_number(amount, minimum=0.0)
         if rule:
@@ -190,8 +212,11 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
             problems.append(Problem("taker_fee", rule or "must be < 0.1 (a rate, 0.0005 = 0.05 %)", taker_fee))
     fee = 0.0
     if venue is not None and defaults is not None:
-        fee = float(taker_fee) if isinstance(taker_fee, (int, float)) else (
-            defaults.taker_fee if defaults.taker_fee is not None else venue.taker_fee)
+        fee = (
+            float(taker_fee)
+            if isinstance(taker_fee, (int, float))
+            else (defaults.taker_fee if defaults.taker_fee is not None else venue.taker_fee)
+        )
 
     def path_of(j: int) -> str:
         return paths[j] if paths is not None else f"positions[{j}]"
@@ -210,8 +235,13 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
         if inst is None:
             problems.append(Problem(f"{path}.symbol", "must be a ccxt unified symbol BASE/QUOTE:SETTLE", pos.symbol))
         elif venue is not None and inst.kind not in venue.contract_kinds:
-            problems.append(Problem(f"{path}.symbol", f"must be a {' or '.join(sorted(venue.contract_kinds))} "
-                                                      f"contract on {venue.name}", pos.symbol))
+            problems.append(
+                Problem(
+                    f"{path}.symbol",
+                    f"must be a {' or '.join(sorted(venue.contract_kinds))} contract on {venue.name}",
+                    pos.symbol,
+                )
+            )
         if pos.side not in SIDES:
             problems.append(Problem(f"{path}.side", "must be 'long' or 'short'", pos.side))
         if pos.margin_mode not in MARGIN_MODES:
@@ -220,8 +250,11 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
             rule = _bad_number(value, positive=positive)
             if rule:
                 problems.append(Problem(f"{path}.{name}", rule, value))
-        for name, opt in (("contract_size", pos.contract_size), ("mark_price", pos.mark_price),
-                          ("isolated_margin", pos.isolated_margin)):
+        for name, opt in (
+            ("contract_size", pos.contract_size),
+            ("mark_price", pos.mark_price),
+            ("isolated_margin", pos.isolated_margin),
+        ):
             if opt is not None:
                 rule = _bad_number(opt, positive=True)
                 if rule:
@@ -238,31 +271,51 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
             continue
         key = (pos.symbol, pos.side)
         if key in seen_sides:
-            problems.append(Problem(f"{path}", f"duplicates the {pos.side} {pos.symbol} of {path_of(seen_sides[key])}"
-                                               " (one long and one short per symbol)", None, show_value=False))
+            problems.append(
+                Problem(
+                    f"{path}",
+                    f"duplicates the {pos.side} {pos.symbol} of {path_of(seen_sides[key])}"
+                    " (one long and one short per symbol)",
+                    None,
+                    show_value=False,
+                )
+            )
             continue
         seen_sides[key] = i
         if portfolio.position_mode == "one-way" and pos.symbol in seen_symbol:
-            problems.append(Problem(f"{path}.side", f"one-way mode allows one position per symbol; "
-                                                    f"{path_of(seen_symbol[pos.symbol])} already holds {pos.symbol}"
-                                                    " (use position_mode 'hedge')", pos.side))
+            problems.append(
+                Problem(
+                    f"{path}.side",
+                    f"one-way mode allows one position per symbol; "
+                    f"{path_of(seen_symbol[pos.symbol])} already holds {pos.symbol}"
+                    " (use position_mode 'hedge')",
+                    pos.side,
+                )
+            )
             continue
         seen_symbol.setdefault(pos.symbol, i)
         if venue is None or defaults is None:
             continue
         if venue.settle_assets is not None and inst.settle not in venue.settle_assets:
-            problems.append(Problem(f"{path}.symbol", f"must settle in {sorted(venue.settle_assets)} on {venue.name}",
-                                    pos.symbol))
+            problems.append(
+                Problem(f"{path}.symbol", f"must settle in {sorted(venue.settle_assets)} on {venue.name}", pos.symbol)
+            )
             continue
         # mark price
         mark = pos.mark_price if pos.mark_price is not None else portfolio.prices.get(pos.symbol)
         if mark is None:
-            problems.append(Problem(f"{path}.mark_price", f"is required: no prices[{pos.symbol!r}] either", None,
-                                    show_value=False))
+            problems.append(
+                Problem(f"{path}.mark_price", f"is required: no prices[{pos.symbol!r}] either", None, show_value=False)
+            )
             continue
         if pos.symbol in marks and marks[pos.symbol] != float(mark):
-            problems.append(Problem(f"{path}.mark_price", f"must equal the mark of {pos.symbol} given elsewhere "
-                                                          f"({marks[pos.symbol]:g})", mark))
+            problems.append(
+                Problem(
+                    f"{path}.mark_price",
+                    f"must equal the mark of {pos.symbol} given elsewhere ({marks[pos.symbol]:g})",
+                    mark,
+                )
+            )
             continue
         marks[pos.symbol] = float(mark)
         # tiers
@@ -275,17 +328,23 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
                 tier_sources[pos.symbol] = f"{venue.name} defaults ({defaults.as_of or 'shipped'})"
         if table is None:
             where = f"{venue.name} has no default tiers for it" if venue.tiers_file else f"{venue.name} has no defaults"
-            problems.append(Problem(f"{path}.symbol", f"has no tier table ({where}): give tiers[{pos.symbol!r}]",
-                                    pos.symbol))
+            problems.append(
+                Problem(f"{path}.symbol", f"has no tier table ({where}): give tiers[{pos.symbol!r}]", pos.symbol)
+            )
             continue
         tables[pos.symbol] = table
         # contract size
         size_per = pos.contract_size if pos.contract_size is not None else defaults.contract_sizes.get(pos.symbol)
         if size_per is None:
             if inst.inverse:
-                problems.append(Problem(f"{path}.contract_size", f"is required for an inverse contract ({venue.name} "
-                                                                 f"has no default for {pos.symbol})", None,
-                                        show_value=False))
+                problems.append(
+                    Problem(
+                        f"{path}.contract_size",
+                        f"is required for an inverse contract ({venue.name} has no default for {pos.symbol})",
+                        None,
+                        show_value=False,
+                    )
+                )
                 continue
             size_per = 1.0
         size = float(pos.contracts) * float(size_per)
@@ -293,14 +352,25 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
         entry_tier = table.tier(entry_notional)
         leverage = None if pos.leverage is None else float(pos.leverage)
         if leverage is None and entry_tier.imr is None:
-            problems.append(Problem(f"{path}.leverage", f"is required on {venue.name} (the tier at the entry "
-                                                        "notional gives no imr)", None, show_value=False))
+            problems.append(
+                Problem(
+                    f"{path}.leverage",
+                    f"is required on {venue.name} (the tier at the entry notional gives no imr)",
+                    None,
+                    show_value=False,
+                )
+            )
             continue
         if leverage is not None and entry_tier.max_leverage is not None and leverage > entry_tier.max_leverage:
-            problems.append(Problem(f"{path}.leverage", f"must be <= {entry_tier.max_leverage:g}, the maximum of the "
-                                                        f"tier at the entry notional {entry_notional:.2f} "
-                                                        f"{inst.settle}",
-                                    pos.leverage))
+            problems.append(
+                Problem(
+                    f"{path}.leverage",
+                    f"must be <= {entry_tier.max_leverage:g}, the maximum of the "
+                    f"tier at the entry notional {entry_notional:.2f} "
+                    f"{inst.settle}",
+                    pos.leverage,
+                )
+            )
             continue
         if pos.isolated_margin is not None:
             iso = float(pos.isolated_margin)
@@ -309,8 +379,19 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
             iso = entry_notional * (entry_tier.imr + entry_tier.imr_per_size * size_coin)
         else:
             iso = entry_notional / float(leverage or 1.0)
-        legs.append(Leg(index=i, position=pos, instrument=inst, contract_size=float(size_per), size=size,
-                        mark=float(mark), leverage=leverage, isolated_margin=iso, entry_notional=entry_notional))
+        legs.append(
+            Leg(
+                index=i,
+                position=pos,
+                instrument=inst,
+                contract_size=float(size_per),
+                size=size,
+                mark=float(mark),
+                leverage=leverage,
+                isolated_margin=iso,
+                entry_notional=entry_notional,
+            )
+        )
 
     for symbol in portfolio.tiers:
         if parse_symbol(symbol) is None:
@@ -320,8 +401,13 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
     settles: list[str] = [a for a in portfolio.collateral if a not in backing]
     for leg in legs:
         if leg.settle in backing:
-            problems.append(Problem(f"collateral_assets.{leg.settle}", f"cannot back another pool: positions settle "
-                                                                      f"in {leg.settle}", leg.settle))
+            problems.append(
+                Problem(
+                    f"collateral_assets.{leg.settle}",
+                    f"cannot back another pool: positions settle in {leg.settle}",
+                    leg.settle,
+                )
+            )
         elif leg.settle not in settles:
             settles.append(leg.settle)
     for asset, ca in backing.items():
@@ -335,19 +421,37 @@ def resolve(portfolio: Portfolio, source: str | None = None, paths: Sequence[str
         if rule or (not rule and ca.haircut >= 1):
             problems.append(Problem(f"{cpath}.haircut", rule or "must be >= 0 and < 1", ca.haircut))
         if ca.pool not in settles:
-            problems.append(Problem(f"{cpath}.pool", f"must be the settle asset of a cross pool "
-                                                     f"({', '.join(settles) or 'none'})", ca.pool))
+            problems.append(
+                Problem(
+                    f"{cpath}.pool",
+                    f"must be the settle asset of a cross pool ({', '.join(settles) or 'none'})",
+                    ca.pool,
+                )
+            )
     if not problems:
         for settle in settles:
             held = sum(leg.isolated_margin for leg in legs if leg.isolated and leg.settle == settle)
             have = float(portfolio.collateral.get(settle, 0.0))
             if held > have * (1 + 1e-12) + 1e-12:
-                problems.append(Problem(f"collateral.{settle}", f"must cover the isolated margins of the isolated "
-                                                                f"positions settling in it ({held:.8g})", have))
+                problems.append(
+                    Problem(
+                        f"collateral.{settle}",
+                        f"must cover the isolated margins of the isolated positions settling in it ({held:.8g})",
+                        have,
+                    )
+                )
     if problems or venue is None:
         raise PortfolioError(problems, source)
-    return Resolved(portfolio=portfolio, venue=venue, legs=tuple(legs), tables=tables, marks=marks,
-                    taker_fee=fee, settles=tuple(settles), tier_sources=tier_sources)
+    return Resolved(
+        portfolio=portfolio,
+        venue=venue,
+        legs=tuple(legs),
+        tables=tables,
+        marks=marks,
+        taker_fee=fee,
+        settles=tuple(settles),
+        tier_sources=tier_sources,
+    )
 
 
 def validate(portfolio: Portfolio) -> list[Problem]:
@@ -362,8 +466,9 @@ def validate(portfolio: Portfolio) -> list[Problem]:
 # --------------------------------------------------------------------------- dict (JSON) form
 
 
-def portfolio_from_dict(data: object, source: str | None = None,
-                        position_paths: Sequence[str] | None = None) -> Portfolio:
+def portfolio_from_dict(
+    data: object, source: str | None = None, position_paths: Sequence[str] | None = None
+) -> Portfolio:
     """Build and validate a portfolio from its JSON object (``portfolio-format.md`` §1).
 
     Raises :class:`PortfolioError` naming every problem; nothing is returned from a partly valid file.
@@ -373,15 +478,15 @@ def portfolio_from_dict(data: object, source: str | None = None,
         raise PortfolioError([Problem("(top level)", "must be a JSON object", type(data).__name__)], source)
     for key in data:
         if key not in TOP_FIELDS:
-            problems.append(Problem(str(key), f"is not a portfolio field (fields: {', '.join(TOP_FIELDS)})",
-                                    data[key]))
+            problems.append(Problem(str(key), f"is not a portfolio field (fields: {', '.join(TOP_FIELDS)})", data[key]))
     fmt = data.get("format")
     if fmt != FORMAT:
         problems.append(Problem("format", f"must be {FORMAT!r}", fmt))
     venue = data.get("venue")
     if not isinstance(venue, str):
-        problems.append(Problem("venue", "is required (a venue preset name)" if venue is None else "must be a string",
-                                venue))
+        problems.append(
+            Problem("venue", "is required (a venue preset name)" if venue is None else "must be a string", venue)
+        )
     mode = data.get("position_mode", "one-way")
     collateral = data.get("collateral")
     coll: dict[str, float] = {}
@@ -428,8 +533,9 @@ def portfolio_from_dict(data: object, source: str | None = None,
             bad = False
             for key in rec:
                 if key not in COLLATERAL_ASSET_FIELDS:
-                    problems.append(Problem(f"{cpath}.{key}", "is not a collateral asset field (price, haircut, pool)",
-                                            rec[key]))
+                    problems.append(
+                        Problem(f"{cpath}.{key}", "is not a collateral asset field (price, haircut, pool)", rec[key])
+                    )
                     bad = True
             for key in ("price", "haircut"):
                 rule = _bad_number(rec.get(key), positive=key == "price", minimum=0.0 if key == "haircut" else None)
@@ -440,12 +546,14 @@ def portfolio_from_dict(data: object, source: str | None = None,
                     problems.append(Problem(f"{cpath}.{key}", rule, rec.get(key)))
                     bad = True
             if not isinstance(rec.get("pool"), str):
-                problems.append(Problem(f"{cpath}.pool", "is required: the settle asset of the pool it backs",
-                                        rec.get("pool")))
+                problems.append(
+                    Problem(f"{cpath}.pool", "is required: the settle asset of the pool it backs", rec.get("pool"))
+                )
                 bad = True
             if not bad:
                 collateral_assets[str(asset)] = CollateralAsset(
-                    price=float(rec["price"]), haircut=float(rec["haircut"]), pool=str(rec["pool"]))
+                    price=float(rec["price"]), haircut=float(rec["haircut"]), pool=str(rec["pool"])
+                )
     origin = data.get("origin")
     if origin is not None and not isinstance(origin, Mapping):
         problems.append(Problem("origin", "must be an object", origin))
@@ -465,7 +573,10 @@ def portfolio_from_dict(data: object, source: str | None = None,
                 paths.append(path)
     portfolio = Portfolio(
         venue=venue if isinstance(venue, str) else "",
-        collateral=coll, positions=tuple(positions), prices=prices, tiers=tiers,
+        collateral=coll,
+        positions=tuple(positions),
+        prices=prices,
+        tiers=tiers,
         position_mode=mode if isinstance(mode, str) else str(mode),
         taker_fee=taker_fee if isinstance(taker_fee, (int, float)) and not isinstance(taker_fee, bool) else None,
         collateral_assets=collateral_assets,
@@ -485,17 +596,23 @@ def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Pr
         return None, [Problem(path, "must be an object", rec)]
     for key in rec:
         if key not in POSITION_FIELDS:
-            problems.append(Problem(f"{path}.{key}", f"is not a position field (fields: {', '.join(POSITION_FIELDS)})",
-                                    rec[key]))
+            problems.append(
+                Problem(f"{path}.{key}", f"is not a position field (fields: {', '.join(POSITION_FIELDS)})", rec[key])
+            )
     for key in ("symbol", "side", "contracts", "entry_price"):
         if rec.get(key) is None:
             problems.append(Problem(f"{path}.{key}", "is required", None, show_value=False))
     for key in ("symbol", "side", "margin_mode", "id"):
         if rec.get(key) is not None and not isinstance(rec.get(key), str):
             problems.append(Problem(f"{path}.{key}", "must be a string", rec.get(key)))
-    for key, positive, minimum in (("contracts", True, None), ("entry_price", True, None),
-                                   ("contract_size", True, None), ("mark_price", True, None),
-                                   ("isolated_margin", True, None), ("leverage", False, 1.0)):
+    for key, positive, minimum in (
+        ("contracts", True, None),
+        ("entry_price", True, None),
+        ("contract_size", True, None),
+        ("mark_price", True, None),
+        ("isolated_margin", True, None),
+        ("leverage", False, 1.0),
+    ):
         value = rec.get(key)
         if value is None:
             continue
@@ -520,8 +637,12 @@ def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Pr
 
 def position_to_dict(pos: Position) -> dict[str, object]:
     """A position as a format §1 object (optional fields only when set)."""
-    out: dict[str, object] = {"symbol": pos.symbol, "side": pos.side, "contracts": pos.contracts,
-                              "entry_price": pos.entry_price}
+    out: dict[str, object] = {
+        "symbol": pos.symbol,
+        "side": pos.side,
+        "contracts": pos.contracts,
+        "entry_price": pos.entry_price,
+    }
     if pos.id:
         out["id"] = pos.id
     for key in ("contract_size", "mark_price", "leverage", "isolated_margin"):
@@ -546,8 +667,9 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, object]:
     if portfolio.taker_fee is not None:
         out["taker_fee"] = portfolio.taker_fee
     if portfolio.collateral_assets:
-        out["collateral_assets"] = {a: {"price": c.price, "haircut": c.haircut, "pool": c.pool}
-                                    for a, c in portfolio.collateral_assets.items()}
+        out["collateral_assets"] = {
+            a: {"price": c.price, "haircut": c.haircut, "pool": c.pool} for a, c in portfolio.collateral_assets.items()
+        }
     out["positions"] = [position_to_dict(p) for p in portfolio.positions]
     if portfolio.origin is not None:
         out["origin"] = portfolio.origin

@@ -46,19 +46,21 @@ class ViewResult:
         out: list[dict[str, object]] = []
         for g in range(b.n_pools):
             pos = b.pool_position[g]
-            out.append({
-                "settle": b.pool_settle[g],
-                "mode": b.pool_mode[g],
-                "position": None if pos is None else b.ids[pos],
-                "equity": float(ev.pool_equity[0, g]),
-                "wallet_balance": float(self.wallet[g]),
-                "unrealized_pnl": float(ev.pool_upnl[0, g]),
-                "initial_margin": float(ev.pool_initial[0, g]),
-                "maintenance_margin": float(ev.pool_maintenance[0, g]),
-                "margin_ratio": _num(ratio[g]),
-                "available": float(ev.pool_available[0, g]),
-                "liquidated": bool(ev.pool_liquidated[0, g]),
-            })
+            out.append(
+                {
+                    "settle": b.pool_settle[g],
+                    "mode": b.pool_mode[g],
+                    "position": None if pos is None else b.ids[pos],
+                    "equity": float(ev.pool_equity[0, g]),
+                    "wallet_balance": float(self.wallet[g]),
+                    "unrealized_pnl": float(ev.pool_upnl[0, g]),
+                    "initial_margin": float(ev.pool_initial[0, g]),
+                    "maintenance_margin": float(ev.pool_maintenance[0, g]),
+                    "margin_ratio": _num(ratio[g]),
+                    "available": float(ev.pool_available[0, g]),
+                    "liquidated": bool(ev.pool_liquidated[0, g]),
+                }
+            )
         return out
 
     def positions(self) -> list[dict[str, object]]:
@@ -67,31 +69,37 @@ class ViewResult:
         for i, leg in enumerate(b.resolved.legs):
             mark = float(ev.mark[0, i])
             lp = _num(lv.liquidation[0, i])
-            out.append({
-                "id": b.ids[i],
-                "symbol": leg.position.symbol,
-                "side": leg.position.side,
-                "contracts": leg.position.contracts,
-                "notional": float(ev.notional[0, i]),
-                "entry_price": leg.position.entry_price,
-                "mark_price": mark,
-                "unrealized_pnl": float(ev.upnl[0, i]),
-                "initial_margin": float(ev.initial[0, i]),
-                "maintenance_margin": float(ev.maintenance[0, i]),
-                "mmr": float(ev.mmr[0, i]),
-                "liquidation_price": lp,
-                "bankruptcy_price": _num(lv.bankruptcy[0, i]),
-                "distance_to_liquidation": None if lp is None else lp / mark - 1.0,
-                "liquidated": bool(ev.position_liquidated[0, i]),
-            })
+            out.append(
+                {
+                    "id": b.ids[i],
+                    "symbol": leg.position.symbol,
+                    "side": leg.position.side,
+                    "contracts": leg.position.contracts,
+                    "notional": float(ev.notional[0, i]),
+                    "entry_price": leg.position.entry_price,
+                    "mark_price": mark,
+                    "unrealized_pnl": float(ev.upnl[0, i]),
+                    "initial_margin": float(ev.initial[0, i]),
+                    "maintenance_margin": float(ev.maintenance[0, i]),
+                    "mmr": float(ev.mmr[0, i]),
+                    "liquidation_price": lp,
+                    "bankruptcy_price": _num(lv.bankruptcy[0, i]),
+                    "distance_to_liquidation": None if lp is None else lp / mark - 1.0,
+                    "liquidated": bool(ev.position_liquidated[0, i]),
+                }
+            )
         return out
 
     def to_dict(self) -> dict[str, object]:
         return {"pools": self.pools(), "positions": self.positions()}
 
 
-def evaluate_view(resolved: Resolved, view: str, prices: dict[str, float] | None = None,
-                  collateral_prices: dict[str, float] | None = None) -> ViewResult:
+def evaluate_view(
+    resolved: Resolved,
+    view: str,
+    prices: dict[str, float] | None = None,
+    collateral_prices: dict[str, float] | None = None,
+) -> ViewResult:
     """Compile ``view`` and evaluate it at ``prices`` (default: the portfolio's marks) and, for
     non-settle collateral, ``collateral_prices`` (default: the prices in the file)."""
     book = compile_book(resolved, view)
@@ -127,4 +135,3 @@ def nearest_liquidation(view: dict[str, object]) -> tuple[str, float] | None:
         if d is not None and (best is None or abs(d) < abs(best[1])):
             best = (pos["id"], d)
     return best
-

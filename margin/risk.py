@@ -112,8 +112,13 @@ def normal_cdf(x: npt.ArrayLike) -> FloatArray:
 # --------------------------------------------------------------------------- closed form
 
 
-def first_passage_probability(barrier_ratio: npt.ArrayLike, sigma_annual: npt.ArrayLike, horizon_hours: npt.ArrayLike,
-                              mu_annual: npt.ArrayLike = 0.0, direction: str | None = None) -> FloatArray:
+def first_passage_probability(
+    barrier_ratio: npt.ArrayLike,
+    sigma_annual: npt.ArrayLike,
+    horizon_hours: npt.ArrayLike,
+    mu_annual: npt.ArrayLike = 0.0,
+    direction: str | None = None,
+) -> FloatArray:
     """Probability that a GBM price touches ``b × S_0`` within the horizon (continuous monitoring).
 
     ``direction`` ``"down"``: ``P(min_{t≤T} S_t/S_0 ≤ b)`` (a long's liquidation level, b < 1);
@@ -128,8 +133,9 @@ def first_passage_probability(barrier_ratio: npt.ArrayLike, sigma_annual: npt.Ar
     ``b = ∞`` up gives 0; a NaN barrier (no liquidation price) gives 0; ``σ = 0`` or ``T = 0`` follows the
     deterministic path ``νt``. Vectorised: every argument broadcasts.
     """
-    b, sigma, hours, mu = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in
-                                                (barrier_ratio, sigma_annual, horizon_hours, mu_annual)))
+    b, sigma, hours, mu = np.broadcast_arrays(
+        *(np.asarray(v, dtype=np.float64) for v in (barrier_ratio, sigma_annual, horizon_hours, mu_annual))
+    )
     if direction not in (None, "down", "up"):
         raise ValueError(f"direction must be 'down', 'up' or None, got {direction!r}")
     if np.any(sigma < 0) or np.any(hours < 0):
@@ -191,8 +197,10 @@ _UNIT_HOURS = {"h": 1.0, "d": 24.0, "w": 168.0}
 
 def parse_horizon(text: str) -> int:
     """``"7d"`` → 168, ``"36h"`` → 36, ``"2w"`` → 336: a whole number of hours from 1 to 8,760."""
-    rule = (f"must be a whole number of hours from 1 to {MAX_HORIZON_HOURS}, written <number>h, <number>d or "
-            "<number>w (e.g. 7d, 36h, 2w)")
+    rule = (
+        f"must be a whole number of hours from 1 to {MAX_HORIZON_HOURS}, written <number>h, <number>d or "
+        "<number>w (e.g. 7d, 36h, 2w)"
+    )
     match = _HORIZON.match(text) if isinstance(text, str) else None
     if match is None:
         raise PortfolioError([Problem("--horizon", rule, text)])
@@ -229,8 +237,13 @@ def _vol_problems(vols: Mapping[str, object]) -> list[Problem]:
     problems = []
     for name, value in vols.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 < float(value) <= MAX_VOL):
-            problems.append(Problem(f"--vol {name}", f"must be an annualised volatility in (0, {MAX_VOL:g}], "
-                                    "as a fraction (0.6 for 60 %)", value))
+            problems.append(
+                Problem(
+                    f"--vol {name}",
+                    f"must be an annualised volatility in (0, {MAX_VOL:g}], as a fraction (0.6 for 60 %)",
+                    value,
+                )
+            )
     return problems
 
 
@@ -271,7 +284,7 @@ class MarketModel:
     @property
     def hourly_drift(self) -> FloatArray:
         """Log drift per hour ``−σ²/2 / 8760``: zero expected price change (μ = 0)."""
-        return np.asarray(-0.5 * self.vol ** 2 / HOURS_PER_YEAR, dtype=np.float64)
+        return np.asarray(-0.5 * self.vol**2 / HOURS_PER_YEAR, dtype=np.float64)
 
     def draw(self, rng: np.random.Generator, steps: int, paths: int) -> FloatArray:
         """Hourly log returns, float64, laid out (A, steps, paths): one row of paths per asset and step."""
@@ -349,9 +362,14 @@ def _factor(corr: FloatArray) -> FloatArray:
         return np.asarray(v * np.sqrt(np.clip(w, 0.0, None)), dtype=np.float64)
 
 
-def build_model(assets: Sequence[str], model: str = "bootstrap", vols: Mapping[str, float] | None = None,
-                history: PriceHistory | None = None, window_days: int = WINDOW_DAYS,
-                df: float = STUDENT_DF) -> MarketModel:
+def build_model(
+    assets: Sequence[str],
+    model: str = "bootstrap",
+    vols: Mapping[str, float] | None = None,
+    history: PriceHistory | None = None,
+    window_days: int = WINDOW_DAYS,
+    df: float = STUDENT_DF,
+) -> MarketModel:
     """Volatilities, correlation and (bootstrap) resampling rows of ``assets`` over the last ``window_days``.
 
     Raises :class:`PortfolioError` naming every asset that has neither history nor ``--vol``.
@@ -367,10 +385,18 @@ def build_model(assets: Sequence[str], model: str = "bootstrap", vols: Mapping[s
     missing = [a for a in assets if not has_hist[a] and a not in vols]
     if missing:
         shipped = ", ".join(a for a in win.assets if counts[a] >= MIN_RETURNS)
-        raise PortfolioError([Problem(f"asset {a}", f"has no price history (fewer than {MIN_RETURNS} daily returns "
-                                      f"in the last {window_days} days of fixtures/market-data; with history: "
-                                      f"{shipped}); give its annual volatility, e.g. --vol {a}=0.9",
-                                      show_value=False) for a in missing])
+        raise PortfolioError(
+            [
+                Problem(
+                    f"asset {a}",
+                    f"has no price history (fewer than {MIN_RETURNS} daily returns "
+                    f"in the last {window_days} days of fixtures/market-data; with history: "
+                    f"{shipped}); give its annual volatility, e.g. --vol {a}=0.9",
+                    show_value=False,
+                )
+                for a in missing
+            ]
+        )
     hist_assets = [a for a in assets if has_hist[a]]
     proxied = tuple(a for a in assets if not has_hist[a])
     cols = list(hist_assets)
@@ -388,8 +414,11 @@ def build_model(assets: Sequence[str], model: str = "bootstrap", vols: Mapping[s
         try:
             c_cols = correlation(win, cols)
         except ValueError as exc:
-            problem = Problem("assets " + ", ".join(cols), f"need {MIN_RETURNS} common days of price history in "
-                              f"the last {window_days} days ({exc})", show_value=False)
+            problem = Problem(
+                "assets " + ", ".join(cols),
+                f"need {MIN_RETURNS} common days of price history in the last {window_days} days ({exc})",
+                show_value=False,
+            )
             raise PortfolioError([problem]) from exc
     for i, a in enumerate(hist_assets):
         for j, b in enumerate(hist_assets):
@@ -406,17 +435,29 @@ def build_model(assets: Sequence[str], model: str = "bootstrap", vols: Mapping[s
                     corr[pos[a], pos[b]] = rho * rho
     vol = np.array([target[a] for a in assets], dtype=np.float64)
     first, last = (win.times[0], win.times[-1]) if win.times else ("", "")
-    window: dict[str, object] = {"from": first, "to": last, "days": window_days,
-                                 "source": "fixtures/market-data/daily_close.csv"}
+    window: dict[str, object] = {
+        "from": first,
+        "to": last,
+        "days": window_days,
+        "source": "fixtures/market-data/daily_close.csv",
+    }
     rows = mix = None
     noise = np.zeros(n_a)
     if model == "bootstrap" and n_a:
         r = returns[:, [win.assets.index(c) for c in cols]] if cols else np.zeros((0, 0))
         r = r[np.all(np.isfinite(r), axis=1)] if cols else np.zeros((1, 0))
         if cols and r.shape[0] < MIN_RETURNS:
-            raise PortfolioError([Problem("assets " + ", ".join(cols), f"need {MIN_RETURNS} days in the last "
-                                          f"{window_days} on which all have a price to bootstrap, got {r.shape[0]}; "
-                                          "use --model gbm or student-t", show_value=False)])
+            raise PortfolioError(
+                [
+                    Problem(
+                        "assets " + ", ".join(cols),
+                        f"need {MIN_RETURNS} days in the last "
+                        f"{window_days} on which all have a price to bootstrap, got {r.shape[0]}; "
+                        "use --model gbm or student-t",
+                        show_value=False,
+                    )
+                ]
+            )
         r = r - r.mean(axis=0)
         if cols:
             sd = r.std(axis=0, ddof=1) * math.sqrt(DAYS_PER_YEAR)
@@ -431,9 +472,21 @@ def build_model(assets: Sequence[str], model: str = "bootstrap", vols: Mapping[s
             mix[cols.index("BTC"), pos[a]] = rho * target[a] / target["BTC"]
             noise[pos[a]] = math.sqrt(max(0.0, 1.0 - rho * rho)) * target[a] / math.sqrt(HOURS_PER_YEAR)
         window["common_days"] = int(rows.shape[0])
-    return MarketModel(name=model, assets=tuple(assets), vol=vol, corr=corr, sources=sources, window=window,
-                       df=df, proxy_rho=rho, proxied=proxied, rows=rows, mix=mix, noise=noise,
-                       factor=_factor(corr) if n_a else np.zeros((0, 0)))
+    return MarketModel(
+        name=model,
+        assets=tuple(assets),
+        vol=vol,
+        corr=corr,
+        sources=sources,
+        window=window,
+        df=df,
+        proxy_rho=rho,
+        proxied=proxied,
+        rows=rows,
+        mix=mix,
+        noise=noise,
+        factor=_factor(corr) if n_a else np.zeros((0, 0)),
+    )
 
 
 # --------------------------------------------------------------------------- trigger of every pool
@@ -515,8 +568,12 @@ class Triggers:
                     refs[view].append(("cross", cross_keys[key]))
         self.n_cross = len(cross_members)
         self.n_unique = self.n_cross + len(iso)
-        self.view_pools = {v: np.array([-1 if kind == "none" else (k if kind == "cross" else self.n_cross + k)
-                                        for kind, k in r], dtype=np.intp) for v, r in refs.items()}
+        self.view_pools = {
+            v: np.array(
+                [-1 if kind == "none" else (k if kind == "cross" else self.n_cross + k) for kind, k in r], dtype=np.intp
+            )
+            for v, r in refs.items()
+        }
         self.cross_rows = [None if bool(mm.all()) else np.flatnonzero(mm) for mm in cross_members]
         self.cross_wallet = np.array(cross_wallet, dtype=np.float64)
         self.cross_coll = np.column_stack(cross_coll) if cross_coll and cross_coll[0].size else None
@@ -555,8 +612,9 @@ class Triggers:
             net[cross] = self._cross_tiers(mark[cross], net[cross], cross, base[cross], top[cross])
         return np.asarray(net, dtype=np.float64)
 
-    def _cross_tiers(self, sub: FloatArray, net: FloatArray, rows: IntArray, base: IntArray,
-                     top: IntArray) -> FloatArray:
+    def _cross_tiers(
+        self, sub: FloatArray, net: FloatArray, rows: IntArray, base: IntArray, top: IntArray
+    ) -> FloatArray:
         """``net`` of the rows whose paths straddle tier floors: from the tier at the base of the range,
         add each further tier's change of coefficients where the mark has crossed its floor (floors are
         crossed in order, so the tier is ``base`` plus the number of floors crossed)."""
@@ -605,8 +663,9 @@ class Triggers:
                 moved = collateral_prices - self.book.collateral_price[:, None]
                 vals[: self.n_cross] += self.cross_coll.T @ moved
         if self.iso_plain.size:
-            vals[self.n_cross + self.iso_plain] = net[self.iso_pos[self.iso_plain]] + \
-                self.iso_wallet[self.iso_plain][:, None]
+            vals[self.n_cross + self.iso_plain] = (
+                net[self.iso_pos[self.iso_plain]] + self.iso_wallet[self.iso_plain][:, None]
+            )
         if self.iso_entry.size:
             pos = self.iso_pos[self.iso_entry]
             mk = mark[pos]
@@ -648,10 +707,17 @@ class Simulation:
         return f.min(axis=1) if f.shape[1] else np.full(self.paths, NEVER, dtype=np.int32)
 
 
-def simulate(resolved: Resolved, horizon_hours: int, paths: int = DEFAULT_PATHS, seed: int = 0,
-             model: str | MarketModel = "bootstrap", vols: Mapping[str, float] | None = None,
-             history: PriceHistory | None = None, views: Sequence[str] = VIEWS,
-             progress: Callable[[float], None] | None = None) -> Simulation:
+def simulate(
+    resolved: Resolved,
+    horizon_hours: int,
+    paths: int = DEFAULT_PATHS,
+    seed: int = 0,
+    model: str | MarketModel = "bootstrap",
+    vols: Mapping[str, float] | None = None,
+    history: PriceHistory | None = None,
+    views: Sequence[str] = VIEWS,
+    progress: Callable[[float], None] | None = None,
+) -> Simulation:
     """Run the Monte Carlo: paths × hourly steps, first touch of every pool of every view.
 
     ``progress`` (optional) is called with the fraction of the horizon simulated after each chunk of steps.
@@ -727,8 +793,13 @@ def _times_summary(hours: FloatArray) -> dict[str, float | list[float] | None]:
     half = Z95 * math.sqrt(n * 0.25)
     lo = int(max(1, math.floor(n * 0.5 - half)))
     hi = int(min(n, math.ceil(n * 0.5 + half) + 1))
-    return {"p5": float(q[0]), "p50": float(q[1]), "p95": float(q[2]), "mean": float(hours.mean()),
-            "p50_ci95": [float(srt[lo - 1]), float(srt[hi - 1])]}
+    return {
+        "p5": float(q[0]),
+        "p50": float(q[1]),
+        "p95": float(q[2]),
+        "mean": float(hours.mean()),
+        "p50_ci95": [float(srt[lo - 1]), float(srt[hi - 1])],
+    }
 
 
 def _checkpoints(horizon: int) -> list[int]:
@@ -745,13 +816,18 @@ def _summary(first: npt.NDArray[np.int32], horizon: int) -> dict[str, object]:
     hours = np.sort(first[hit]).astype(np.float64)
     marks = _checkpoints(horizon)
     cumulative = np.searchsorted(hours, np.array(marks, dtype=np.float64), side="right") / max(n, 1)
-    return {"probability": k / n if n else 0.0, "ci95": [lo, hi], "liquidated_paths": k,
-            "time_to_liquidation_hours": _times_summary(hours),
-            "cumulative": {"hours": marks, "probability": [float(c) for c in cumulative]}}
+    return {
+        "probability": k / n if n else 0.0,
+        "ci95": [lo, hi],
+        "liquidated_paths": k,
+        "time_to_liquidation_hours": _times_summary(hours),
+        "cumulative": {"hours": marks, "probability": [float(c) for c in cumulative]},
+    }
 
 
-def _volatilities(resolved: Resolved, vols: Mapping[str, float] | None,
-                  history: PriceHistory | None) -> dict[str, float]:
+def _volatilities(
+    resolved: Resolved, vols: Mapping[str, float] | None, history: PriceHistory | None
+) -> dict[str, float]:
     assets = list(dict.fromkeys(leg.instrument.base for leg in resolved.legs))
     if not assets:
         return {}
@@ -759,10 +835,15 @@ def _volatilities(resolved: Resolved, vols: Mapping[str, float] | None,
     return {a: float(v) for a, v in zip(m.assets, m.vol, strict=True)}
 
 
-def position_first_passage(resolved: Resolved, view: str = "as_is", horizon_hours: int = 168,
-                           vols: Mapping[str, float] | None = None, mu_annual: float = 0.0,
-                           history: PriceHistory | None = None,
-                           asset_vols: Mapping[str, float] | None = None) -> list[dict[str, object]]:
+def position_first_passage(
+    resolved: Resolved,
+    view: str = "as_is",
+    horizon_hours: int = 168,
+    vols: Mapping[str, float] | None = None,
+    mu_annual: float = 0.0,
+    history: PriceHistory | None = None,
+    asset_vols: Mapping[str, float] | None = None,
+) -> list[dict[str, object]]:
     """Closed-form probability (:func:`first_passage_probability`) that each position's mark touches
     its liquidation price (:func:`margin.engine.liquidation_prices`, other prices held) within the horizon.
 
@@ -792,19 +873,28 @@ def position_first_passage(resolved: Resolved, view: str = "as_is", horizon_hour
     count = np.bincount(book.pool, minlength=book.n_pools)
     out = []
     for i, leg in enumerate(resolved.legs):
-        out.append({
-            "id": book.ids[i], "symbol": leg.position.symbol, "asset": assets[i], "side": leg.position.side,
-            "pool": int(book.pool[i]), "mark": float(mark[i]),
-            "liquidation_price": None if math.isnan(lp[i]) else float(lp[i]),
-            "barrier_ratio": None if math.isnan(ratio[i]) else float(ratio[i]),
-            "volatility": float(sigma[i]), "probability": float(p[i]), "probability_hourly": float(p_hourly[i]),
-            "exact": bool(count[book.pool[i]] == 1),
-        })
+        out.append(
+            {
+                "id": book.ids[i],
+                "symbol": leg.position.symbol,
+                "asset": assets[i],
+                "side": leg.position.side,
+                "pool": int(book.pool[i]),
+                "mark": float(mark[i]),
+                "liquidation_price": None if math.isnan(lp[i]) else float(lp[i]),
+                "barrier_ratio": None if math.isnan(ratio[i]) else float(ratio[i]),
+                "volatility": float(sigma[i]),
+                "probability": float(p[i]),
+                "probability_hourly": float(p_hourly[i]),
+                "exact": bool(count[book.pool[i]] == 1),
+            }
+        )
     return out
 
 
-def _check(horizon_hours: int | str, paths: int, seed: int, model: str,
-           vols: Mapping[str, float] | None, assets: Sequence[str]) -> int:
+def _check(
+    horizon_hours: int | str, paths: int, seed: int, model: str, vols: Mapping[str, float] | None, assets: Sequence[str]
+) -> int:
     problems: list[Problem] = []
     hours = 0
     if isinstance(horizon_hours, str):
@@ -812,10 +902,14 @@ def _check(horizon_hours: int | str, paths: int, seed: int, model: str,
             hours = parse_horizon(horizon_hours)
         except PortfolioError as exc:
             problems.extend(exc.problems)
-    elif isinstance(horizon_hours, bool) or not isinstance(horizon_hours, (int, np.integer)) or \
-            not 1 <= int(horizon_hours) <= MAX_HORIZON_HOURS:
-        problems.append(Problem("--horizon", f"must be a whole number of hours from 1 to {MAX_HORIZON_HOURS}",
-                                horizon_hours))
+    elif (
+        isinstance(horizon_hours, bool)
+        or not isinstance(horizon_hours, (int, np.integer))
+        or not 1 <= int(horizon_hours) <= MAX_HORIZON_HOURS
+    ):
+        problems.append(
+            Problem("--horizon", f"must be a whole number of hours from 1 to {MAX_HORIZON_HOURS}", horizon_hours)
+        )
     else:
         hours = int(horizon_hours)
     if isinstance(paths, bool) or not isinstance(paths, (int, np.integer)) or not 1 <= int(paths) <= MAX_PATHS:
@@ -827,16 +921,28 @@ def _check(horizon_hours: int | str, paths: int, seed: int, model: str,
     problems.extend(_vol_problems(vols or {}))
     for name in vols or {}:
         if name not in assets:
-            problems.append(Problem(f"--vol {name}", f"names no asset of the portfolio (assets: "
-                                    f"{', '.join(assets) or 'none'})", show_value=False))
+            problems.append(
+                Problem(
+                    f"--vol {name}",
+                    f"names no asset of the portfolio (assets: {', '.join(assets) or 'none'})",
+                    show_value=False,
+                )
+            )
     if problems:
         raise PortfolioError(problems)
     return hours
 
 
-def risk(resolved: Resolved, horizon_hours: int | str, paths: int = DEFAULT_PATHS, seed: int = 0,
-         model: str = "bootstrap", vols: Mapping[str, float] | None = None,
-         history: PriceHistory | None = None, progress: Callable[[float], None] | None = None) -> dict[str, object]:
+def risk(
+    resolved: Resolved,
+    horizon_hours: int | str,
+    paths: int = DEFAULT_PATHS,
+    seed: int = 0,
+    model: str = "bootstrap",
+    vols: Mapping[str, float] | None = None,
+    history: PriceHistory | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> dict[str, object]:
     """The JSON document of ``python -m margin risk`` (format §5): probability of liquidation per view.
 
     ``{"horizon_hours", "paths", "seed", "model": {parameters used}, "modes": {VIEW: {"probability",
@@ -860,9 +966,17 @@ def risk(resolved: Resolved, horizon_hours: int | str, paths: int = DEFAULT_PATH
             if not members:
                 continue
             pool_sum = _summary(sim.first[view][:, g], hours)
-            pools.append({"pool": g, "settle": book.pool_settle[g], "mode": book.pool_mode[g], "positions": members,
-                          "probability": pool_sum["probability"], "ci95": pool_sum["ci95"],
-                          "time_to_liquidation_hours": pool_sum["time_to_liquidation_hours"]})
+            pools.append(
+                {
+                    "pool": g,
+                    "settle": book.pool_settle[g],
+                    "mode": book.pool_mode[g],
+                    "positions": members,
+                    "probability": pool_sum["probability"],
+                    "ci95": pool_sum["ci95"],
+                    "time_to_liquidation_hours": pool_sum["time_to_liquidation_hours"],
+                }
+            )
         summary["pools"] = pools
         summary["positions"] = position_first_passage(resolved, view, hours, asset_vols=asset_vols)
         modes[view] = summary

@@ -118,8 +118,7 @@ def _roots(a: float, b: float, c: float) -> list[float]:
     return [q / c, a / q]
 
 
-def liquidation_price(book: Book, i: int, prices: list[float] | None = None,
-                      maintenance: bool = True) -> float | None:
+def liquidation_price(book: Book, i: int, prices: list[float] | None = None, maintenance: bool = True) -> float | None:
     """Liquidation (or, with ``maintenance=False``, bankruptcy) price of position ``i``.
 
     Format §2: the price of its symbol at which its pool's equity meets the trigger, other prices

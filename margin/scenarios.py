@@ -88,8 +88,12 @@ def _history(window_days: int) -> PriceHistory:
     return load_daily_closes().window(window_days + 1)
 
 
-def asset_betas(assets: Sequence[str], given: Mapping[str, float] | None, window_days: int = DEFAULT_WINDOW_DAYS,
-                market: str = MARKET_ASSET) -> tuple[dict[str, float], list[str]]:
+def asset_betas(
+    assets: Sequence[str],
+    given: Mapping[str, float] | None,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+    market: str = MARKET_ASSET,
+) -> tuple[dict[str, float], list[str]]:
     """β of each base asset against ``market``: given by hand, else estimated from daily returns over
     ``window_days``; an asset with neither gets :data:`FALLBACK_BETA` (listed in the second result)."""
     hist = _history(window_days)
@@ -115,8 +119,9 @@ def asset_betas(assets: Sequence[str], given: Mapping[str, float] | None, window
     return out, fallbacks
 
 
-def asset_volatilities(assets: Sequence[str], given: Mapping[str, float] | None = None,
-                       window_days: int = DEFAULT_WINDOW_DAYS) -> dict[str, float]:
+def asset_volatilities(
+    assets: Sequence[str], given: Mapping[str, float] | None = None, window_days: int = DEFAULT_WINDOW_DAYS
+) -> dict[str, float]:
     """Annualised volatility per base asset: given by hand, else from daily closes over ``window_days``.
 
     Raises :class:`PortfolioError` for an asset with neither (naming the asset and the fix).
@@ -132,8 +137,14 @@ def asset_volatilities(assets: Sequence[str], given: Mapping[str, float] | None 
         elif name in hist.assets and math.isfinite(annual_volatility(hist, [name])[name]):
             out[base] = annual_volatility(hist, [name])[name]
         else:
-            problems.append(Problem("--vol", f"has no volatility for {base}: it has no shipped price history; "
-                                             f"set it by hand ({base}=0.8 for 80 % a year)", base))
+            problems.append(
+                Problem(
+                    "--vol",
+                    f"has no volatility for {base}: it has no shipped price history; "
+                    f"set it by hand ({base}=0.8 for 80 % a year)",
+                    base,
+                )
+            )
     if problems:
         raise PortfolioError(problems)
     return out
@@ -160,8 +171,13 @@ def resolve_moves(resolved: Resolved, shock_set: ShockSet) -> ResolvedMoves:
             for a in assets:
                 move = beta_used[a] * m
                 if move <= -1:
-                    problems.append(Problem(f"beta.{a}", f"times the market move {m:+.1%} takes {a} to or below "
-                                                         "zero (a move of -100% or below)", beta_used[a]))
+                    problems.append(
+                        Problem(
+                            f"beta.{a}",
+                            f"times the market move {m:+.1%} takes {a} to or below zero (a move of -100% or below)",
+                            beta_used[a],
+                        )
+                    )
                 asset_factor[a] *= 1 + move
     if shock_set.sigma is not None:
         if not math.isfinite(shock_set.sigma):
@@ -183,8 +199,13 @@ def resolve_moves(resolved: Resolved, shock_set: ShockSet) -> ResolvedMoves:
         relative = {}
     for name, move in shock_set.collateral.items():
         if name not in backing:
-            problems.append(Problem(f"collateral.{name}", f"is not a collateral asset of the portfolio "
-                                                          f"({', '.join(backing) or 'none'})", name))
+            problems.append(
+                Problem(
+                    f"collateral.{name}",
+                    f"is not a collateral asset of the portfolio ({', '.join(backing) or 'none'})",
+                    name,
+                )
+            )
         elif not math.isfinite(move) or move <= -1:
             problems.append(Problem(f"collateral.{name}", "must be above -100%", move))
         else:
@@ -229,8 +250,13 @@ class MarketSweep:
     views: dict[str, Evaluation]
 
 
-def market_sweep(resolved: Resolved, moves: FloatArray, betas_given: Mapping[str, float] | None = None,
-                 use_betas: bool = True, window_days: int = DEFAULT_WINDOW_DAYS) -> MarketSweep:
+def market_sweep(
+    resolved: Resolved,
+    moves: FloatArray,
+    betas_given: Mapping[str, float] | None = None,
+    use_betas: bool = True,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+) -> MarketSweep:
     """Evaluate every view at every market move ``m`` of ``moves``: symbol marks × (1 + β × m)
     (β = 1 for all when ``use_betas`` is false: a uniform move). Moves that would take an asset to or
     below zero are clipped at −99.99 % for that asset (and only that asset)."""

@@ -65,14 +65,16 @@ def combine(shocks: Iterable[Shock], symbols: Sequence[str], collateral_assets: 
         hit += [a for a in collateral_assets if a.upper() == shock.target.upper()]
         if not hit:
             names = ", ".join([*symbols, *collateral_assets])
-            problems.append(Problem("--shock", f"target matches no symbol or collateral asset of the portfolio "
-                                               f"({names})", shock.target))
+            problems.append(
+                Problem(
+                    "--shock", f"target matches no symbol or collateral asset of the portfolio ({names})", shock.target
+                )
+            )
         for s in hit:
             applied.setdefault(s, []).append(shock.move)
     if problems:
         raise PortfolioError(problems)
-    return {s: moves[0] if len(moves) == 1 else math.prod(1.0 + m for m in moves) - 1.0
-            for s, moves in applied.items()}
+    return {s: moves[0] if len(moves) == 1 else math.prod(1.0 + m for m in moves) - 1.0 for s, moves in applied.items()}
 
 
 def shocked_prices(marks: dict[str, float], moves: dict[str, float]) -> dict[str, float]:

@@ -86,13 +86,21 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
         cum = tiers.cum[sym[p], k]
         lp = lin[p]
         n = n0[p]
-        return (np.where(lp, n * (m + k_size * book.size[p]), 0.0), np.where(lp, 0.0, n * m),
-                np.where(lp, 0.0, k_size * n * n), -cum)
+        return (
+            np.where(lp, n * (m + k_size * book.size[p]), 0.0),
+            np.where(lp, 0.0, n * m),
+            np.where(lp, 0.0, k_size * n * n),
+            -cum,
+        )
 
     # at the smallest move; positions valued at entry (Bybit isolated) carry a constant maintenance instead
     c_r, c_ir, c_ir2, c_0 = tier_terms(np.arange(book.n_positions), k0)
-    base = (np.where(at_entry, 0.0, c_r), np.where(at_entry, 0.0, c_ir), np.where(at_entry, 0.0, c_ir2),
-            np.where(at_entry, book.mm_entry, c_0))
+    base = (
+        np.where(at_entry, 0.0, c_r),
+        np.where(at_entry, 0.0, c_ir),
+        np.where(at_entry, 0.0, c_ir2),
+        np.where(at_entry, book.mm_entry, c_0),
+    )
     fee_r = np.where(lin, book.fee * n0, 0.0)
     fee_ir = np.where(inv, book.fee * n0, 0.0)
     # crossings: tier k (1..K-1) of each position
@@ -107,8 +115,11 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
     pos_idx, col = np.nonzero(crossing)
     k_new = np.where(lin[pos_idx], col + 1, col)  # tier after the crossing
     k_old = np.where(lin[pos_idx], col, col + 1)
-    s_at = np.where(lin[pos_idx], np.searchsorted(r, threshold[pos_idx, col], side="left"),
-                    np.searchsorted(r, threshold[pos_idx, col], side="right"))
+    s_at = np.where(
+        lin[pos_idx],
+        np.searchsorted(r, threshold[pos_idx, col], side="left"),
+        np.searchsorted(r, threshold[pos_idx, col], side="right"),
+    )
     keep = s_at < n_s
     pos_idx, k_new, k_old, s_at = pos_idx[keep], k_new[keep], k_old[keep], s_at[keep]
 
@@ -139,12 +150,14 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
         back = np.empty_like(order)
         back[order] = np.arange(n_s)
         equity, maintenance, liquidated = equity[back], maintenance[back], liquidated[back]
-    return SweepResult(book=book, moves=moves, pool_equity=equity, pool_maintenance=maintenance,
-                       pool_liquidated=liquidated)
+    return SweepResult(
+        book=book, moves=moves, pool_equity=equity, pool_maintenance=maintenance, pool_liquidated=liquidated
+    )
 
 
-def _piecewise(start: FloatArray, s_at: npt.NDArray[np.intp], g_at: npt.NDArray[np.intp], delta: FloatArray,
-               n_s: int) -> FloatArray:
+def _piecewise(
+    start: FloatArray, s_at: npt.NDArray[np.intp], g_at: npt.NDArray[np.intp], delta: FloatArray, n_s: int
+) -> FloatArray:
     """(G, S) array: row g is ``start[g]`` plus every ``delta`` of row g from its index ``s_at`` on.
 
     A difference array summed segment by segment: the few changes of each row are accumulated on

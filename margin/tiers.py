@@ -39,7 +39,13 @@ RECURRENCE_ABS_TOL = 1e-6
 RECURRENCE_REL_TOL = 1e-9
 
 _TIER_FIELDS = (
-    "min_notional", "max_notional", "mmr", "max_leverage", "maint_amount", "imr", "mmr_per_size",
+    "min_notional",
+    "max_notional",
+    "mmr",
+    "max_leverage",
+    "maint_amount",
+    "imr",
+    "mmr_per_size",
     "imr_per_size",
 )
 
@@ -113,9 +119,7 @@ def cum_step(floor_n: float, mmr_n: float, mmr_prev: float, cum_prev: float) -> 
     return cum_prev + floor_n * (mmr_n - mmr_prev)
 
 
-def recurrence_problems(
-    tiers: Sequence[Mapping[str, object]] | Sequence[Tier], path: str = "tiers"
-) -> list[Problem]:
+def recurrence_problems(tiers: Sequence[Mapping[str, object]] | Sequence[Tier], path: str = "tiers") -> list[Problem]:
     """Tiers whose given maintenance amount breaks the recurrence of §1.1 [bracket_cum_recurrence].
 
     A table that breaks it (for example freqtrade's hand-made AAVE fixture, §11.2) gives a
@@ -144,9 +148,7 @@ def recurrence_problems(
     return problems
 
 
-def _num(
-    rec: Mapping[str, object], key: str, path: str, problems: list[Problem], *, required: bool
-) -> float | None:
+def _num(rec: Mapping[str, object], key: str, path: str, problems: list[Problem], *, required: bool) -> float | None:
     if key not in rec or rec[key] is None:
         if required:
             problems.append(Problem(f"{path}.{key}", "is required", None, show_value=False))
@@ -196,8 +198,11 @@ def parse_tier_table(records: object, path: str) -> tuple[TierTable | None, list
             if lev is not None:
                 mmr = 1.0 / (2.0 * lev)  # Hyperliquid: half the initial margin at max leverage (§6)
             elif "max_leverage" not in rec:
-                problems.append(Problem(f"{rpath}.mmr", "is required (or max_leverage, rate 1/(2·max_leverage))",
-                                        None, show_value=False))
+                problems.append(
+                    Problem(
+                        f"{rpath}.mmr", "is required (or max_leverage, rate 1/(2·max_leverage))", None, show_value=False
+                    )
+                )
         if mmr is not None and not (0 <= mmr < 1):
             problems.append(Problem(f"{rpath}.mmr", "must be >= 0 and < 1", mmr))
         if imr is not None and not (0 < imr <= 1):
@@ -205,42 +210,60 @@ def parse_tier_table(records: object, path: str) -> tuple[TierTable | None, list
         for key, val in (("mmr_per_size", mps), ("imr_per_size", ips)):
             if val is not None and val < 0:
                 problems.append(Problem(f"{rpath}.{key}", "must be >= 0", val))
-        parsed.append({"lo": lo, "hi": hi, "mmr": mmr, "lev": lev, "cum": cum, "imr": imr,
-                       "mps": mps, "ips": ips, "has_cum": 1.0 if "maint_amount" in rec else 0.0})
+        parsed.append(
+            {
+                "lo": lo,
+                "hi": hi,
+                "mmr": mmr,
+                "lev": lev,
+                "cum": cum,
+                "imr": imr,
+                "mps": mps,
+                "ips": ips,
+                "has_cum": 1.0 if "maint_amount" in rec else 0.0,
+            }
+        )
     if problems:
         return None, problems
     n = len(parsed)
     if parsed[0]["lo"] != 0:
-        problems.append(Problem(f"{path}[0].min_notional", "must be 0 (the first tier starts at zero notional)",
-                                parsed[0]["lo"]))
+        problems.append(
+            Problem(f"{path}[0].min_notional", "must be 0 (the first tier starts at zero notional)", parsed[0]["lo"])
+        )
     for k, rec in enumerate(parsed):
         rpath = f"{path}[{k}]"
         if rec["hi"] is None and k < n - 1:
-            problems.append(Problem(f"{rpath}.max_notional", "may be null only on the last tier", None,
-                                    show_value=False))
+            problems.append(
+                Problem(f"{rpath}.max_notional", "may be null only on the last tier", None, show_value=False)
+            )
         if rec["hi"] is not None and rec["lo"] is not None and rec["hi"] <= rec["lo"]:
             problems.append(Problem(f"{rpath}.max_notional", f"must be > min_notional ({rec['lo']:g})", rec["hi"]))
         if k + 1 < n and rec["hi"] is not None and parsed[k + 1]["lo"] != rec["hi"]:
-            problems.append(Problem(f"{path}[{k + 1}].min_notional",
-                                    f"must equal the previous tier's max_notional ({rec['hi']:g}): "
-                                    "tiers are contiguous",
-                                    parsed[k + 1]["lo"]))
+            problems.append(
+                Problem(
+                    f"{path}[{k + 1}].min_notional",
+                    f"must equal the previous tier's max_notional ({rec['hi']:g}): tiers are contiguous",
+                    parsed[k + 1]["lo"],
+                )
+            )
         if k > 0:
             prev_mmr, this_mmr = parsed[k - 1]["mmr"], rec["mmr"]
             if prev_mmr is not None and this_mmr is not None and this_mmr < prev_mmr:
                 problems.append(Problem(f"{rpath}.mmr", f"must be >= the previous tier's mmr ({prev_mmr:g})", this_mmr))
     given = [bool(r["has_cum"]) for r in parsed]
     if any(given) and not all(given):
-        problems.append(Problem(f"{path}", "must give maint_amount on every tier or on none", None,
-                                show_value=False))
+        problems.append(Problem(f"{path}", "must give maint_amount on every tier or on none", None, show_value=False))
     mmrs = [float(r["mmr"] or 0.0) for r in parsed]
     lows = [float(r["lo"] or 0.0) for r in parsed]
     if all(given) and all(r["mmr"] is not None and r["cum"] is not None for r in parsed):
         # checked even when the structure is broken, so that every problem is reported at once
         cums = [float(r["cum"] or 0.0) for r in parsed]
-        problems.extend(recurrence_problems(
-            [{"min_notional": lo, "mmr": m, "maint_amount": c} for lo, m, c in zip(lows, mmrs, cums, strict=True)],
-            path))
+        problems.extend(
+            recurrence_problems(
+                [{"min_notional": lo, "mmr": m, "maint_amount": c} for lo, m, c in zip(lows, mmrs, cums, strict=True)],
+                path,
+            )
+        )
     if problems:
         return None, problems
     if all(given):

@@ -24,10 +24,15 @@ for line in cmp.verdict:
 st.subheader("Position by position")
 table(cmp.table)
 ids = list(cmp.table["position"])
-dist = {view: [None if value(v) is None else abs(float(v)) for v in cmp.table[f"distance ({view})"]]
-        for view in ("cross", "isolated")}
-st.plotly_chart(grouped_bars(ids, dist, "Distance to liquidation (a missing bar: no liquidation price)", "%",
-                             percent=True), width="stretch", key="dist_chart")
+dist = {
+    view: [None if value(v) is None else abs(float(v)) for v in cmp.table[f"distance ({view})"]]
+    for view in ("cross", "isolated")
+}
+st.plotly_chart(
+    grouped_bars(ids, dist, "Distance to liquidation (a missing bar: no liquidation price)", "%", percent=True),
+    width="stretch",
+    key="dist_chart",
+)
 
 st.subheader("Capital efficiency")
 c1, c2 = st.columns(2)

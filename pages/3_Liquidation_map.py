@@ -17,15 +17,22 @@ state.sticky("map_symbol", state.url_choice("symbol", symbols, symbols[0]), symb
 symbol = st.selectbox("Symbol", symbols, key="map_symbol")
 state.set_url(symbol=symbol)
 entry = [(p.label, p.entry_price) for p in resolved.portfolio.positions if p.symbol == symbol]
-levels = {view: [(p["id"], p["liquidation_price"]) for p in body["positions"] if p["symbol"] == symbol]
-          for view, body in doc["modes"].items()}
-bankrupt = {view: [(p["id"], p["bankruptcy_price"]) for p in body["positions"] if p["symbol"] == symbol]
-            for view, body in doc["modes"].items()}
+levels = {
+    view: [(p["id"], p["liquidation_price"]) for p in body["positions"] if p["symbol"] == symbol]
+    for view, body in doc["modes"].items()
+}
+bankrupt = {
+    view: [(p["id"], p["bankruptcy_price"]) for p in body["positions"] if p["symbol"] == symbol]
+    for view, body in doc["modes"].items()
+}
 settle = next(leg.settle for leg in resolved.legs if leg.position.symbol == symbol)
-st.plotly_chart(price_ladder(symbol, settle, entry, resolved.marks[symbol], levels, bankrupt), width="stretch",
-                key="ladder")
-st.caption("Red ticks: liquidation price in each view; purple: bankruptcy price (equity zero). A view with no tick "
-           "has no liquidation price for this symbol with every other price held.")
+st.plotly_chart(
+    price_ladder(symbol, settle, entry, resolved.marks[symbol], levels, bankrupt), width="stretch", key="ladder"
+)
+st.caption(
+    "Red ticks: liquidation price in each view; purple: bankruptcy price (equity zero). A view with no tick "
+    "has no liquidation price for this symbol with every other price held."
+)
 
 st.subheader("Liquidation frontier")
 bases = bases_of(resolved)

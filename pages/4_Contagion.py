@@ -10,9 +10,11 @@ from dashboard.views import VIEW_TITLES, page
 from margin.scenarios import bases_of
 
 text, resolved = page("Contagion")
-st.caption("The shock is walked from no move to the full move; each pool that reaches its trigger is "
-           "liquidated the way its venue does it (partially where the venue does, with its liquidation fee), "
-           "and the walk goes on with what is left. With price impact, the forced selling moves prices further.")
+st.caption(
+    "The shock is walked from no move to the full move; each pool that reaches its trigger is "
+    "liquidated the way its venue does it (partially where the venue does, with its liquidation fee), "
+    "and the walk goes on with what is left. With price impact, the forced selling moves prices further."
+)
 
 targets = ["ALL", *bases_of(resolved)]
 impacts = ["none", "sqrt", "linear"]
@@ -23,8 +25,13 @@ state.sticky("ct_strength", state.url_float("strength", 1.0, 0.0, 5.0))
 c1, c2, c3, c4 = st.columns(4)
 target = c1.selectbox("Shock on", targets, key="ct_target")
 move = c2.slider("Move, %", -90.0, 90.0, step=1.0, key="ct_move")
-impact = c3.radio("Price impact of forced selling", impacts, horizontal=True, key="ct_impact",
-                  format_func=lambda v: {"none": "off", "sqrt": "square-root law", "linear": "linear depth"}[v])
+impact = c3.radio(
+    "Price impact of forced selling",
+    impacts,
+    horizontal=True,
+    key="ct_impact",
+    format_func=lambda v: {"none": "off", "sqrt": "square-root law", "linear": "linear depth"}[v],
+)
 strength = c4.slider("Impact strength Y", 0.0, 5.0, step=0.25, key="ct_strength", disabled=impact == "none")
 state.set_url(target=target, move=move / 100.0, impact=impact, strength=strength)
 if move == 0.0:
@@ -47,16 +54,36 @@ for col, view in ((left, "cross"), (right, "isolated")):
     settle = next(iter(body.get("by_settle") or {"": None}))
     with col:
         st.subheader(VIEW_TITLES[view])
-        st.plotly_chart(collateral_waterfall(body["steps"], body["collateral_start"], body["collateral_left"],
-                                             settle, "Account value through the cascade"), width="stretch",
-                        key=f"water_{view}")
+        st.plotly_chart(
+            collateral_waterfall(
+                body["steps"],
+                body["collateral_start"],
+                body["collateral_left"],
+                settle,
+                "Account value through the cascade",
+            ),
+            width="stretch",
+            key=f"water_{view}",
+        )
         if body["steps"]:
-            st.dataframe([{"move": s["move"], "event": s["event"], "position": s["position"],
-                           "equity before": s["equity_before"], "equity after": s["equity_after"],
-                           "collateral left": s["collateral_left"], "positions open": s.get("positions_open"),
-                           "fee": s.get("fee"), "drained by": ", ".join(f"{k} {v:,.0f}" for k, v in
-                                                                      (s.get("drained_by") or {}).items())}
-                          for s in body["steps"]], hide_index=True, width="stretch",
-                         column_config={"move": st.column_config.NumberColumn(format="percent")})
+            st.dataframe(
+                [
+                    {
+                        "move": s["move"],
+                        "event": s["event"],
+                        "position": s["position"],
+                        "equity before": s["equity_before"],
+                        "equity after": s["equity_after"],
+                        "collateral left": s["collateral_left"],
+                        "positions open": s.get("positions_open"),
+                        "fee": s.get("fee"),
+                        "drained by": ", ".join(f"{k} {v:,.0f}" for k, v in (s.get("drained_by") or {}).items()),
+                    }
+                    for s in body["steps"]
+                ],
+                hide_index=True,
+                width="stretch",
+                column_config={"move": st.column_config.NumberColumn(format="percent")},
+            )
         else:
             st.success("No pool reaches its trigger along this shock.")

@@ -18,7 +18,8 @@ st.markdown(
     "on one props up the others. In **isolated** margin each position is a pool of its own holding only its "
     "isolated margin: it dies alone, and can never lose more than that margin.\n\n"
     "The **liquidation price** of a position is the price of its symbol, every other price held, at which its "
-    "pool's equity meets its maintenance margin, with the tier of the notional at that price.")
+    "pool's equity meets its maintenance margin, with the tier of the notional at that price."
+)
 
 labels = [leg.position.label for leg in resolved.legs]
 ids = list(range(len(labels)))

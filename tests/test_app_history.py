@@ -28,8 +28,12 @@ def _long_history() -> object:
     n = 200
     m = rng.normal(0, 0.03, n)
     out = {}
-    for symbol, beta in (("BTC/USDT:USDT", 1.0), ("ETH/USDT:USDT", 1.3), ("SOL/USDT:USDT", 1.6),
-                         ("WIF/USDT:USDT", 2.0)):
+    for symbol, beta in (
+        ("BTC/USDT:USDT", 1.0),
+        ("ETH/USDT:USDT", 1.3),
+        ("SOL/USDT:USDT", 1.6),
+        ("WIF/USDT:USDT", 2.0),
+    ):
         steps = beta * m + rng.normal(0, 0.01, n)
         closes = 100.0 * np.exp(np.concatenate([[0.0], np.cumsum(steps)]))
         out[symbol] = [[1_700_006_400_000 + k * DAY_MS, c, c, c, c, 1.0] for k, c in enumerate(closes)]
@@ -54,14 +58,18 @@ def test_refresh_with_short_candles_keeps_the_shipped_history() -> None:
         assert got["venue"] == "bybit" and len(got["history"].times) >= 1
         at.switch_page("pages/5_Stress_tests.py").run()
         assert not at.exception
-        assert any("fewer than 60 daily returns" in c and "shipped Binance daily closes are used" in c
-                   for c in _captions(at)), _captions(at)
+        assert any(
+            "fewer than 60 daily returns" in c and "shipped Binance daily closes are used" in c for c in _captions(at)
+        ), _captions(at)
 
 
 def test_long_candle_history_drives_probability_and_betas() -> None:
     at = AppTest.from_file(str(ROOT / "pages" / "5_Stress_tests.py"), default_timeout=120)
-    at.session_state[KEY_HISTORY] = {"venue": "binanceusdm", "as_of": "2026-11-21T09:00:00Z",
-                                     "history": _long_history()}
+    at.session_state[KEY_HISTORY] = {
+        "venue": "binanceusdm",
+        "as_of": "2026-11-21T09:00:00Z",
+        "history": _long_history(),
+    }
     at.run()
     assert not at.exception
     assert any("binanceusdm daily candles as of 2026-11-21T09:00:00Z" in c for c in _captions(at)), _captions(at)
@@ -71,8 +79,11 @@ def test_long_candle_history_drives_probability_and_betas() -> None:
     at.button(key="risk_run").click().run()
     assert not at.exception and not at.error
     shock = AppTest.from_file(str(ROOT / "pages" / "2_Shock_lab.py"), default_timeout=120)
-    shock.session_state[KEY_HISTORY] = {"venue": "binanceusdm", "as_of": "2026-11-21T09:00:00Z",
-                                        "history": _long_history()}
+    shock.session_state[KEY_HISTORY] = {
+        "venue": "binanceusdm",
+        "as_of": "2026-11-21T09:00:00Z",
+        "history": _long_history(),
+    }
     shock.run()
     assert not shock.exception
     table = shock.dataframe[-1].value

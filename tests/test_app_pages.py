@@ -22,10 +22,37 @@ APP = str(ROOT / "app.py")
 KEY_DOC = "ml_portfolio_json"
 SUBMIT = "FormSubmitter:edit_form-Apply edits"
 # page settings the URL may hold (shared links); nothing else may appear there
-URL_SETTINGS = {"sample", "move", "betas", "symbol", "x", "y", "range", "view", "preset", "measure", "horizon",
-                "model", "position"}
-PORTFOLIO_WORDS = {"positions", "collateral", "prices", "portfolio", "contracts", "entry_price", "key", "secret",
-                   "password", "api_key", "imp_key", "imp_secret", "imp_password", "tiers"}
+URL_SETTINGS = {
+    "sample",
+    "move",
+    "betas",
+    "symbol",
+    "x",
+    "y",
+    "range",
+    "view",
+    "preset",
+    "measure",
+    "horizon",
+    "model",
+    "position",
+}
+PORTFOLIO_WORDS = {
+    "positions",
+    "collateral",
+    "prices",
+    "portfolio",
+    "contracts",
+    "entry_price",
+    "key",
+    "secret",
+    "password",
+    "api_key",
+    "imp_key",
+    "imp_secret",
+    "imp_password",
+    "tiers",
+}
 
 
 def open_app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
@@ -136,14 +163,29 @@ def test_upload_good_csv_takes_venue_collateral_and_prices_of_current() -> None:
 
 BAD_FILES = {
     "not json": ("bad.json", b"{not json", "is not valid JSON"),
-    "not utf-8": ("latin.json", "{\"venue\": \"bin\u00e9\"}".encode("latin-1"), "must be UTF-8 text"),
-    "leverage 0": ("lev.json", json.dumps({
-        "format": "margin-portfolio/1", "venue": "binance-usdm", "collateral": {"USDT": 1000.0},
-        "prices": {"BTC/USDT:USDT": 97000.0},
-        "positions": [{"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.1, "entry_price": 95000.0,
-                       "leverage": 0}]}).encode(), "positions[0].leverage must be >= 1, got 0"),
-    "unknown venue": ("venue.json", json.dumps({"format": "margin-portfolio/1", "venue": "kraken", "collateral": {},
-                                                "prices": {}, "positions": []}).encode(), "venue"),
+    "not utf-8": ("latin.json", '{"venue": "bin\u00e9"}'.encode("latin-1"), "must be UTF-8 text"),
+    "leverage 0": (
+        "lev.json",
+        json.dumps(
+            {
+                "format": "margin-portfolio/1",
+                "venue": "binance-usdm",
+                "collateral": {"USDT": 1000.0},
+                "prices": {"BTC/USDT:USDT": 97000.0},
+                "positions": [
+                    {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.1, "entry_price": 95000.0, "leverage": 0}
+                ],
+            }
+        ).encode(),
+        "positions[0].leverage must be >= 1, got 0",
+    ),
+    "unknown venue": (
+        "venue.json",
+        json.dumps(
+            {"format": "margin-portfolio/1", "venue": "kraken", "collateral": {}, "prices": {}, "positions": []}
+        ).encode(),
+        "venue",
+    ),
     "csv bad side": ("pos.csv", b"symbol,side,contracts,entry_price,leverage\nBTC/USDT:USDT,up,1,96000,10\n", "side"),
     "empty file": ("empty.json", b"", "JSON"),
 }
@@ -171,8 +213,12 @@ def test_malformed_upload_shows_message_and_keeps_portfolio(case: str) -> None:
 # ----------------------------------------------------------------------------- table edits
 
 
-def edit(at: AppTest, positions: dict[str, Any] | None = None, collateral: dict[str, Any] | None = None,
-         prices: dict[str, Any] | None = None) -> AppTest:
+def edit(
+    at: AppTest,
+    positions: dict[str, Any] | None = None,
+    collateral: dict[str, Any] | None = None,
+    prices: dict[str, Any] | None = None,
+) -> AppTest:
     blank = {"edited_rows": {}, "added_rows": [], "deleted_rows": []}
     at.session_state["edit_positions"] = {**blank, **(positions or {})}
     at.session_state["edit_collateral"] = {**blank, **(collateral or {})}
@@ -198,8 +244,7 @@ def test_good_edit_of_collateral_and_price() -> None:
     """Collateral 30,000 → 40,000 and the BTC mark 97,000 → 99,000: uPnL BTC 0.5 × 7,000 = 3,500; equity
     40,000 + 3,500 + 1,500 + 1,000 − 240 = 45,760 USDT."""
     at = open_app()
-    edit(at, collateral={"edited_rows": {0: {"amount": 40000.0}}},
-         prices={"edited_rows": {0: {"mark_price": 99000.0}}})
+    edit(at, collateral={"edited_rows": {0: {"amount": 40000.0}}}, prices={"edited_rows": {0: {"mark_price": 99000.0}}})
     assert not at.error
     assert metrics(at)["Equity"] == ["45,760.00 USDT"] * 3
 
@@ -208,9 +253,10 @@ BAD_EDITS: dict[str, tuple[dict[str, Any], str]] = {
     "leverage 0": ({"positions": {"edited_rows": {0: {"leverage": 0}}}}, "table row 1.leverage must be >= 1"),
     "negative contracts": ({"positions": {"edited_rows": {1: {"contracts": -3.0}}}}, "table row 2.contracts"),
     "bad side": ({"positions": {"edited_rows": {2: {"side": "sideways"}}}}, "table row 3.side"),
-    "added row without symbol": ({"positions": {"added_rows": [{"side": "long", "contracts": 1.0,
-                                                                "entry_price": 10.0, "leverage": 5.0}]}},
-                                 "table row 5.symbol"),
+    "added row without symbol": (
+        {"positions": {"added_rows": [{"side": "long", "contracts": 1.0, "entry_price": 10.0, "leverage": 5.0}]}},
+        "table row 5.symbol",
+    ),
     "negative mark": ({"prices": {"edited_rows": {0: {"mark_price": -1.0}}}}, "BTC/USDT:USDT"),
     "collateral deleted": ({"collateral": {"deleted_rows": [0]}}, "collateral"),
 }
@@ -270,8 +316,10 @@ def test_shock_url_reproduces_view() -> None:
     at = open_app({"move": "-0.4", "betas": "0"}, page=SHOCK)
     assert at.slider(key="shock_move").value == -40.0
     assert at.toggle(key="shock_betas").value is False
-    assert texts(at.error) == ["Liquidated: WIF long 20x isolated",
-                               "Liquidated: BTC/USDT:USDT long, ETH/USDT:USDT long, WIF long 20x isolated"]
+    assert texts(at.error) == [
+        "Liquidated: WIF long 20x isolated",
+        "Liquidated: BTC/USDT:USDT long, ETH/USDT:USDT long, WIF long 20x isolated",
+    ]
     assert texts(at.success) == ["No position liquidated"]
     assert not at.warning
 
@@ -336,8 +384,9 @@ BAD_URLS: list[tuple[str, dict[str, str], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("page", "query", "phrase"), BAD_URLS, ids=[f"{p.split('/')[-1]}-{next(iter(q))}"
-                                                                      for p, q, _ in BAD_URLS])
+@pytest.mark.parametrize(
+    ("page", "query", "phrase"), BAD_URLS, ids=[f"{p.split('/')[-1]}-{next(iter(q))}" for p, q, _ in BAD_URLS]
+)
 def test_bad_url_parameter_warns_and_uses_default(page: str, query: dict[str, str], phrase: str) -> None:
     at = AppTest.from_file(APP, default_timeout=120)
     for k, v in query.items():
@@ -359,8 +408,9 @@ def test_url_parameters_of_other_pages_reproduce_view() -> None:
     at = open_app({"sample": "hedged-pair", "measure": "low"}, page="pages/5_Stress_tests.py")
     assert at.radio(key="stress_measure").value == "low"
     assert "sample: hedged-pair" in " ".join(texts(at.caption))
-    at = open_app({"symbol": "ETH/USDT:USDT", "range": "0.3", "x": "ETH", "y": "SOL"},
-                  page="pages/3_Liquidation_map.py")
+    at = open_app(
+        {"symbol": "ETH/USDT:USDT", "range": "0.3", "x": "ETH", "y": "SOL"}, page="pages/3_Liquidation_map.py"
+    )
     assert at.selectbox(key="map_symbol").value == "ETH/USDT:USDT"
     assert at.select_slider(key="fr_range").value == 0.3
     assert (at.selectbox(key="fr_x").value, at.selectbox(key="fr_y").value) == ("ETH", "SOL")
@@ -373,8 +423,9 @@ def test_url_parameters_of_other_pages_reproduce_view() -> None:
 ERRORS = {c["description"]: c["httpResponse"] for c in load_fixture("errors/binance_errors.json")["cases"]}
 
 
-def import_account(at: AppTest, url: str, key: str = "test-key-0001", secret: str = "test-secret-0001",
-                   timeout: float = 10.0) -> AppTest:
+def import_account(
+    at: AppTest, url: str, key: str = "test-key-0001", secret: str = "test-secret-0001", timeout: float = 10.0
+) -> AppTest:
     at.selectbox(key="imp_venue").set_value("binanceusdm")
     at.text_input(key="imp_key").input(key)
     at.text_input(key="imp_secret").input(secret)
@@ -401,19 +452,34 @@ def test_import_from_replay_server_shows_reconciliation() -> None:
 
 
 FAULTS: dict[str, tuple[Fault, float, tuple[str, ...]]] = {
-    "401 invalid key": (Fault(401, ERRORS["invalid key / IP / permission"]), 10.0,
-                        ("authentication failed", "Invalid API-key, IP, or permissions for action.")),
-    "400 bad signature": (Fault(400, ERRORS["bad signature (wrong secret)"]), 10.0,
-                          ("Signature for this request is not valid.",)),
+    "401 invalid key": (
+        Fault(401, ERRORS["invalid key / IP / permission"]),
+        10.0,
+        ("authentication failed", "Invalid API-key, IP, or permissions for action."),
+    ),
+    "400 bad signature": (
+        Fault(400, ERRORS["bad signature (wrong secret)"]),
+        10.0,
+        ("Signature for this request is not valid.",),
+    ),
     "403 forbidden": (Fault(403, "<html>403 Forbidden</html>"), 10.0, ("permission denied", "HTTP 403")),
-    "429 retry-after": (Fault(429, ERRORS["rate limited"], {"Retry-After": "7"}), 10.0,
-                        ("rate limited", "retry after 7 s")),
-    "503": (Fault(503, '{"code":-1001,"msg":"Internal error; unable to process your request."}'), 10.0,
-            ("HTTP 503", "Internal error; unable to process your request.")),
+    "429 retry-after": (
+        Fault(429, ERRORS["rate limited"], {"Retry-After": "7"}),
+        10.0,
+        ("rate limited", "retry after 7 s"),
+    ),
+    "503": (
+        Fault(503, '{"code":-1001,"msg":"Internal error; unable to process your request."}'),
+        10.0,
+        ("HTTP 503", "Internal error; unable to process your request."),
+    ),
     "timeout": (Fault(200, "", delay=1.6), 1.0, ("no answer within 1 s",)),
     "truncated json": (Fault(truncate=40), 10.0, ("could not be read", "truncated")),
-    "later call fails": (Fault(401, ERRORS["invalid key / IP / permission"], path_prefix="/fapi/v3/positionRisk"),
-                         10.0, ("(reading positions)",)),
+    "later call fails": (
+        Fault(401, ERRORS["invalid key / IP / permission"], path_prefix="/fapi/v3/positionRisk"),
+        10.0,
+        ("(reading positions)",),
+    ),
 }
 
 
@@ -463,4 +529,3 @@ def test_public_refresh_failure_keeps_bundled_data() -> None:
     errors = texts(at.error)
     assert len(errors) == 1 and "the bundled data stays in use" in errors[0]
     assert at.session_state[KEY_DOC] == before
-

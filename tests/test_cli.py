@@ -94,12 +94,8 @@ def assert_invalid(proc: subprocess.CompletedProcess[str], *needles: str) -> Non
         assert needle in proc.stderr, (needle, proc.stderr)
 
 
-def pool(
-    view: dict[str, Any], mode: str, position: str | None = None, settle: str = "USDT"
-) -> dict[str, Any]:
-    hits = [
-        p for p in view["pools"] if p["mode"] == mode and p["position"] == position and p["settle"] == settle
-    ]
+def pool(view: dict[str, Any], mode: str, position: str | None = None, settle: str = "USDT") -> dict[str, Any]:
+    hits = [p for p in view["pools"] if p["mode"] == mode and p["position"] == position and p["settle"] == settle]
     assert len(hits) == 1, view["pools"]
     return hits[0]
 
@@ -423,9 +419,9 @@ def test_empty_positions(tmp_path: Path) -> None:
     doc = evaluate_ok(write_json(tmp_path, data))
     for view in VIEWS:
         assert doc["modes"][view]["positions"] == []
-        assert [
-            (p["settle"], p["mode"], p["equity"], p["liquidated"]) for p in doc["modes"][view]["pools"]
-        ] == [("USDT", "cross", 100.0, False)]
+        assert [(p["settle"], p["mode"], p["equity"], p["liquidated"]) for p in doc["modes"][view]["pools"]] == [
+            ("USDT", "cross", 100.0, False)
+        ]
 
 
 # --------------------------------------------------------------------------- --shock
@@ -577,9 +573,7 @@ def _inverse_without_size(d: dict[str, Any]) -> None:
         collateral={"ETH": 10.0},
         prices={"ETH/USD:ETH": 3400.0},
         tiers={"ETH/USD:ETH": [{"min_notional": 0, "max_notional": None, "mmr": 0.005, "max_leverage": 100}]},
-        positions=[
-            {"symbol": "ETH/USD:ETH", "side": "long", "contracts": 100, "entry_price": 3300.0, "leverage": 10}
-        ],
+        positions=[{"symbol": "ETH/USD:ETH", "side": "long", "contracts": 100, "entry_price": 3300.0, "leverage": 10}],
     )
 
 
@@ -627,9 +621,7 @@ BAD_BOOKS: list[tuple[str, Callable[[dict[str, Any]], object], tuple[str, ...]]]
 ]
 
 
-@pytest.mark.parametrize(
-    ("change", "needles"), [(c, n) for _, c, n in BAD_BOOKS], ids=[b[0] for b in BAD_BOOKS]
-)
+@pytest.mark.parametrize(("change", "needles"), [(c, n) for _, c, n in BAD_BOOKS], ids=[b[0] for b in BAD_BOOKS])
 def test_bad_portfolio_through_cli(
     tmp_path: Path, change: Callable[[dict[str, Any]], object], needles: tuple[str, ...]
 ) -> None:
@@ -732,9 +724,7 @@ def test_header_only_csv_through_cli(tmp_path: Path) -> None:
 )
 def test_bad_csv_context_through_cli(tmp_path: Path, args: tuple[str, ...], needle: str) -> None:
     path = tmp_path / "positions.csv"
-    path.write_text(
-        "symbol,side,contracts,entry_price,leverage\nBTC/USDT:USDT,long,0.5,95000,10\n", encoding="utf-8"
-    )
+    path.write_text("symbol,side,contracts,entry_price,leverage\nBTC/USDT:USDT,long,0.5,95000,10\n", encoding="utf-8")
     assert_invalid(run("evaluate", path, "--format", "json", *args), needle)
 
 
@@ -749,9 +739,7 @@ def test_directory_instead_of_file(tmp_path: Path) -> None:
     assert_invalid(run("evaluate", folder, "--format", "json"), "folder.json")
 
 
-@pytest.mark.parametrize(
-    "args", [("evaluate",), ("evaluate", "x.json", "--format", "xml"), ("frobnicate",), ()]
-)
+@pytest.mark.parametrize("args", [("evaluate",), ("evaluate", "x.json", "--format", "xml"), ("frobnicate",), ()])
 def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
     proc = run(*args)
     assert proc.returncode == 2

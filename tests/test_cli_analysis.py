@@ -18,8 +18,9 @@ MIXED = str(ROOT / "fixtures" / "portfolios" / "mixed-cross-isolated.json")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "margin", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "margin", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_stress_list() -> None:
@@ -46,11 +47,14 @@ def test_stress_json_shape() -> None:
     assert pools[0]["mode"] == "cross" and pools[0]["liquidated"] is False
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (("--preset", "nope"), "--preset must be one of"),
-    (("--preset", "ftx-2022-11", "--measure", "mid"), "invalid choice"),
-    ((), "needs PORTFOLIO and --preset"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--preset", "nope"), "--preset must be one of"),
+        (("--preset", "ftx-2022-11", "--measure", "mid"), "invalid choice"),
+        ((), "needs PORTFOLIO and --preset"),
+    ],
+)
 def test_stress_bad_input(args: tuple[str, ...], needle: str) -> None:
     out = run("stress", MIXED, *args)
     assert out.returncode == 2
@@ -70,13 +74,16 @@ def test_frontier_json_shape() -> None:
         assert len(doc["modes"][view]["margin_ratio"]) == 21
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (("--x", "BTC", "--y", "DOGE"), "--y must be a base asset"),
-    (("--x", "BTC", "--y", "btc"), "--y must differ from --x"),
-    (("--x", "BTC", "--y", "ETH", "--steps", "2"), "--steps"),
-    (("--x", "BTC", "--y", "ETH", "--range", "1.5"), "--range"),
-    (("--x", "BTC", "--y", "ETH", "--steps", "many"), "invalid int value"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--x", "BTC", "--y", "DOGE"), "--y must be a base asset"),
+        (("--x", "BTC", "--y", "btc"), "--y must differ from --x"),
+        (("--x", "BTC", "--y", "ETH", "--steps", "2"), "--steps"),
+        (("--x", "BTC", "--y", "ETH", "--range", "1.5"), "--range"),
+        (("--x", "BTC", "--y", "ETH", "--steps", "many"), "invalid int value"),
+    ],
+)
 def test_frontier_bad_input(args: tuple[str, ...], needle: str) -> None:
     out = run("frontier", MIXED, *args)
     assert out.returncode == 2, out.stdout
@@ -106,26 +113,29 @@ def test_cascade_json_shape_and_comparison() -> None:
 
 def test_cascade_impact_never_loses_fewer_positions() -> None:
     plain = json.loads(run("cascade", MIXED, "--shock", "ALL=-15%", "--format", "json").stdout)
-    hit = json.loads(run("cascade", MIXED, "--shock", "ALL=-15%", "--impact", "sqrt", "--strength", "3",
-                         "--format", "json").stdout)
+    hit = json.loads(
+        run("cascade", MIXED, "--shock", "ALL=-15%", "--impact", "sqrt", "--strength", "3", "--format", "json").stdout
+    )
     for view in ("cross", "isolated", "as_is"):
         assert hit["modes"][view]["positions_lost"] >= plain["modes"][view]["positions_lost"]
     assert hit["amplification"] >= 1.0
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    ((), "--shock is required"),
-    (("--shock", "ALL=-20%", "--impact", "cubic"), "invalid choice"),
-    (("--shock", "DOGE=-20%"), "matches no symbol"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        ((), "--shock is required"),
+        (("--shock", "ALL=-20%", "--impact", "cubic"), "invalid choice"),
+        (("--shock", "DOGE=-20%"), "matches no symbol"),
+    ],
+)
 def test_cascade_bad_input(args: tuple[str, ...], needle: str) -> None:
     out = run("cascade", MIXED, *args)
     assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr
 
 
 def test_risk_json_is_seeded_and_shaped() -> None:
-    args = ("risk", BTC_LONG, "--horizon", "3d", "--paths", "500", "--seed", "7", "--model", "gbm", "--format",
-            "json")
+    args = ("risk", BTC_LONG, "--horizon", "3d", "--paths", "500", "--seed", "7", "--model", "gbm", "--format", "json")
     a, b = run(*args), run(*args)
     assert a.returncode == 0, a.stderr
     assert a.stdout == b.stdout  # seeded and reproducible
@@ -137,12 +147,15 @@ def test_risk_json_is_seeded_and_shaped() -> None:
         assert t is None or {"p5", "p50", "p95"} <= set(t)
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (("--horizon", "soon"), "--horizon"),
-    (("--horizon", "7d", "--model", "magic"), "invalid choice"),
-    (("--horizon", "7d", "--vol", "BTC=abc"), "--vol"),
-    (("--horizon", "7d", "--paths", "0"), "--paths"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--horizon", "soon"), "--horizon"),
+        (("--horizon", "7d", "--model", "magic"), "invalid choice"),
+        (("--horizon", "7d", "--vol", "BTC=abc"), "--vol"),
+        (("--horizon", "7d", "--paths", "0"), "--paths"),
+    ],
+)
 def test_risk_bad_input(args: tuple[str, ...], needle: str) -> None:
     out = run("risk", BTC_LONG, *args)
     assert out.returncode == 2 and needle in out.stderr and "Traceback" not in out.stderr

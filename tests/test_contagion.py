@@ -32,14 +32,28 @@ def alt_btc_portfolio() -> dict[str, object]:
     leverage 50 (isolated margin 2,000); the two isolated margins use the whole wallet.
     """
     return {
-        "format": "margin-portfolio/1", "venue": "generic", "collateral": {"USDT": 12000.0},
+        "format": "margin-portfolio/1",
+        "venue": "generic",
+        "collateral": {"USDT": 12000.0},
         "prices": {"ALT/USDT:USDT": 10.0, "BTC/USDT:USDT": 100000.0},
         "tiers": {"ALT/USDT:USDT": _tier(0.004), "BTC/USDT:USDT": _tier(0.004)},
         "positions": [
-            {"id": "ALT", "symbol": "ALT/USDT:USDT", "side": "long", "contracts": 20000, "entry_price": 10.0,
-             "leverage": 20},
-            {"id": "BTC", "symbol": "BTC/USDT:USDT", "side": "long", "contracts": 1, "entry_price": 100000.0,
-             "leverage": 50},
+            {
+                "id": "ALT",
+                "symbol": "ALT/USDT:USDT",
+                "side": "long",
+                "contracts": 20000,
+                "entry_price": 10.0,
+                "leverage": 20,
+            },
+            {
+                "id": "BTC",
+                "symbol": "BTC/USDT:USDT",
+                "side": "long",
+                "contracts": 1,
+                "entry_price": 100000.0,
+                "leverage": 50,
+            },
         ],
     }
 
@@ -144,10 +158,21 @@ def test_gap_shock_is_bankrupt() -> None:
     """1 BTC long @ 100,000 on 1,000 USDT, gap of −5 % (one step, filled at the step's marks):
     equity = 1,000 − 5,000 = −4,000 ≤ 0 → bankrupt; the insurance fund takes 4,000; nothing left."""
     doc = {
-        "format": "margin-portfolio/1", "venue": "generic", "collateral": {"USDT": 1000.0},
-        "prices": {"BTC/USDT:USDT": 100000.0}, "tiers": {"BTC/USDT:USDT": _tier(0.004)},
-        "positions": [{"id": "BTC", "symbol": "BTC/USDT:USDT", "side": "long", "contracts": 1,
-                       "entry_price": 100000.0, "leverage": 100}],
+        "format": "margin-portfolio/1",
+        "venue": "generic",
+        "collateral": {"USDT": 1000.0},
+        "prices": {"BTC/USDT:USDT": 100000.0},
+        "tiers": {"BTC/USDT:USDT": _tier(0.004)},
+        "positions": [
+            {
+                "id": "BTC",
+                "symbol": "BTC/USDT:USDT",
+                "side": "long",
+                "contracts": 1,
+                "entry_price": 100000.0,
+                "leverage": 100,
+            }
+        ],
     }
     res = resolve(portfolio_from_dict(doc))
     out = cascade(res, ["BTC=-5%"], params={"steps": 1, "fill": "step"}).to_dict()
@@ -175,10 +200,20 @@ def test_hyperliquid_liquidates_in_20_percent_chunks() -> None:
     exceeds 100k; then the rest is closed in full.
     """
     doc = {
-        "format": "margin-portfolio/1", "venue": "hyperliquid", "collateral": {"USDC": 10000.0},
+        "format": "margin-portfolio/1",
+        "venue": "hyperliquid",
+        "collateral": {"USDC": 10000.0},
         "prices": {"BTC/USDC:USDC": 100000.0},
-        "positions": [{"id": "BTC", "symbol": "BTC/USDC:USDC", "side": "long", "contracts": 2,
-                       "entry_price": 100000.0, "leverage": 20}],
+        "positions": [
+            {
+                "id": "BTC",
+                "symbol": "BTC/USDC:USDC",
+                "side": "long",
+                "contracts": 2,
+                "entry_price": 100000.0,
+                "leverage": 20,
+            }
+        ],
     }
     res = resolve(portfolio_from_dict(doc))
     out = cascade(res, ["BTC=-15%"], params={"fee": 0.0, "merge_partials": False}, views=("cross",)).to_dict()
@@ -213,10 +248,21 @@ def test_binance_style_restore_is_partial() -> None:
     → f ≥ 0.2 × 1,989.80 / (1,989.80 − 0.004 × 99,489.80) = 397.959 / 1,591.837 = 0.25.
     """
     doc = {
-        "format": "margin-portfolio/1", "venue": "generic", "collateral": {"USDT": 2500.0},
-        "prices": {"ALT/USDT:USDT": 10.0}, "tiers": {"ALT/USDT:USDT": _tier(0.02, 50)},
-        "positions": [{"id": "ALT", "symbol": "ALT/USDT:USDT", "side": "long", "contracts": 10000,
-                       "entry_price": 10.0, "leverage": 10}],
+        "format": "margin-portfolio/1",
+        "venue": "generic",
+        "collateral": {"USDT": 2500.0},
+        "prices": {"ALT/USDT:USDT": 10.0},
+        "tiers": {"ALT/USDT:USDT": _tier(0.02, 50)},
+        "positions": [
+            {
+                "id": "ALT",
+                "symbol": "ALT/USDT:USDT",
+                "side": "long",
+                "contracts": 10000,
+                "entry_price": 10.0,
+                "leverage": 10,
+            }
+        ],
     }
     res = resolve(portfolio_from_dict(doc))
     out = cascade(res, ["ALT=-1%"], params={"merge_partials": False}, views=("cross",)).to_dict()
@@ -235,12 +281,27 @@ def test_binance_style_restore_is_partial() -> None:
 
 def ladder_portfolio() -> dict[str, object]:
     """Eight isolated BTC longs @ 100,000 with leverage 5..40: liquidation prices staggered below."""
-    positions = [{"id": f"L{lev}", "symbol": "BTC/USDT:USDT", "side": "long", "contracts": 1,
-                  "entry_price": 100000.0, "leverage": lev, "margin_mode": "isolated"}
-                 for lev in (5, 8, 10, 12, 15, 20, 30, 40)]
-    return {"format": "margin-portfolio/1", "venue": "generic", "position_mode": "one-way",
-            "collateral": {"USDT": 200000.0}, "prices": {"BTC/USDT:USDT": 100000.0},
-            "tiers": {"BTC/USDT:USDT": _tier(0.004)}, "positions": positions}
+    positions = [
+        {
+            "id": f"L{lev}",
+            "symbol": "BTC/USDT:USDT",
+            "side": "long",
+            "contracts": 1,
+            "entry_price": 100000.0,
+            "leverage": lev,
+            "margin_mode": "isolated",
+        }
+        for lev in (5, 8, 10, 12, 15, 20, 30, 40)
+    ]
+    return {
+        "format": "margin-portfolio/1",
+        "venue": "generic",
+        "position_mode": "one-way",
+        "collateral": {"USDT": 200000.0},
+        "prices": {"BTC/USDT:USDT": 100000.0},
+        "tiers": {"BTC/USDT:USDT": _tier(0.004)},
+        "positions": positions,
+    }
 
 
 def _ladder() -> object:
@@ -280,8 +341,13 @@ def test_impact_amplifies_monotonically_and_never_saves_a_position() -> None:
     params = {"daily_volatility": {"BTC": 0.03}, "daily_volume": {"BTC": 5e6}}
     amps, lost = [], []
     for strength in (0.0, 0.1, 0.3, 1.0, 3.0):
-        out = cascade(res, ["BTC=-12%"], impact="sqrt", params={**params, "strength": strength},  # type: ignore[arg-type]
-                      views=("as_is",)).to_dict()
+        out = cascade(
+            res,
+            ["BTC=-12%"],
+            impact="sqrt",
+            params={**params, "strength": strength},  # type: ignore[arg-type]
+            views=("as_is",),
+        ).to_dict()
         mode = out["modes"]["as_is"]
         assert mode["converged"]
         assert mode["positions_lost"] >= mode["positions_lost"] - mode["extra_positions_lost"]
@@ -302,8 +368,13 @@ def test_linear_impact_fixed_point() -> None:
     the flows being the notionals, at their fill prices, of the positions that the walk down to
     (1 − 0.12)(1 + D) liquidates; every BTC contract moves by the same D."""
     res = _ladder()
-    out = cascade(res, ["BTC=-12%"], impact="linear",  # type: ignore[arg-type]
-                  params={"depth": {"BTC": 1e7}}, views=("as_is",)).to_dict()
+    out = cascade(
+        res,
+        ["BTC=-12%"],
+        impact="linear",  # type: ignore[arg-type]
+        params={"depth": {"BTC": 1e7}},
+        views=("as_is",),
+    ).to_dict()
     mode = out["modes"]["as_is"]
     d = mode["impact"].get("BTC/USDT:USDT", 0.0)
     sold = sum(mode["forced_flow"].values())  # every contract of the ladder is on BTC: one impact
@@ -343,8 +414,11 @@ def test_bad_inputs_give_clear_errors() -> None:
     with pytest.raises(PortfolioError, match=r"impact must be one of none, sqrt, linear, got 'cubic'"):
         cascade(res, ["ALT=-10%"], impact="cubic")
     with pytest.raises(PortfolioError) as err:
-        cascade(res, ["ALT=-10%"], params={"steps": 0, "fill": "teleport", "bogus": 1, "fee": 0.5,
-                                           "daily_volume": {"BTC": -1}})
+        cascade(
+            res,
+            ["ALT=-10%"],
+            params={"steps": 0, "fill": "teleport", "bogus": 1, "fee": 0.5, "daily_volume": {"BTC": -1}},
+        )
     paths = {p.path for p in err.value.problems}
     assert paths == {"params.steps", "params.fill", "params.bogus", "params.fee", "params.daily_volume['BTC']"}
     with pytest.raises(PortfolioError, match="matches no symbol"):

@@ -30,8 +30,16 @@ from margin.report import evaluate_view
 ROOT = Path(__file__).resolve().parent.parent
 MARKET = ROOT / "fixtures" / "market-data"
 SAMPLES = sorted((ROOT / "fixtures" / "portfolios").glob("*.json"))
-NAMES = ["covid-2020-03-12", "may-2021-05-19", "luna-2022-05", "ftx-2022-11", "usdc-depeg-2023-03",
-         "yen-carry-2024-08-05", "tariff-2025-02-03", "cascade-2025-10-10"]
+NAMES = [
+    "covid-2020-03-12",
+    "may-2021-05-19",
+    "luna-2022-05",
+    "ftx-2022-11",
+    "usdc-depeg-2023-03",
+    "yen-carry-2024-08-05",
+    "tariff-2025-02-03",
+    "cascade-2025-10-10",
+]
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -48,8 +56,11 @@ def _recompute(preset_name: str) -> dict[str, tuple[float, float, float]]:
             asset = f.name.split("_")[-2]
             rows = _rows(f)
             ref = float(rows[0]["open"])
-            out[asset] = (ref, min(float(r["close"]) for r in rows) / ref - 1.0,
-                          min(float(r["low"]) for r in rows) / ref - 1.0)
+            out[asset] = (
+                ref,
+                min(float(r["close"]) for r in rows) / ref - 1.0,
+                min(float(r["low"]) for r in rows) / ref - 1.0,
+            )
     else:
         daily = _rows(MARKET / "daily_close.csv")
         start, end = p.window["start"][:10], p.window["end"][:10]
@@ -118,6 +129,7 @@ def _sample(path: Path) -> Resolved:
 
 # ------------------------------------------------------------------ recorded numbers vs data
 
+
 @pytest.mark.parametrize("name", NAMES)
 def test_recorded_moves_recomputed_from_csv(name: str) -> None:
     p = get_preset(name)
@@ -173,6 +185,7 @@ def test_list_presets_has_all_events_with_sources_and_windows() -> None:
 
 # ------------------------------------------------------------------ every preset on every sample
 
+
 @pytest.mark.parametrize("sample", SAMPLES, ids=[s.stem for s in SAMPLES])
 def test_every_preset_runs_clean_on_every_sample(sample: Path) -> None:
     resolved = _sample(sample)
@@ -189,8 +202,11 @@ def test_every_preset_runs_clean_on_every_sample(sample: Path) -> None:
             for symbol, move in doc["symbol_moves"].items():
                 assert -1.0 < move < 1.0
                 mark = resolved.marks[symbol]
-                assert any(p["mark_price"] == pytest.approx(mark * (1 + move), rel=1e-12)
-                           for p in doc["modes"]["as_is"]["positions"] if p["symbol"] == symbol)
+                assert any(
+                    p["mark_price"] == pytest.approx(mark * (1 + move), rel=1e-12)
+                    for p in doc["modes"]["as_is"]["positions"]
+                    if p["symbol"] == symbol
+                )
         times, marks, coll = preset_path(get_preset(name), resolved)
         assert marks.shape == (len(times), len(resolved.symbols))
         assert np.all(np.isfinite(marks)) and np.all(marks > 0)
@@ -211,15 +227,27 @@ def test_path_trough_equals_instant_close_move() -> None:
 
 # ------------------------------------------------------------------ collateral shocks
 
+
 def _collateral_portfolio() -> dict[str, Any]:
     return {
-        "format": "margin-portfolio/1", "venue": "binance-usdm",
+        "format": "margin-portfolio/1",
+        "venue": "binance-usdm",
         "collateral": {"USDT": 10000.0, "USDE": 5000.0, "WBETH": 2.0},
-        "collateral_assets": {"USDE": {"price": 0.999, "haircut": 0.1, "pool": "USDT"},
-                              "WBETH": {"price": 4700.0, "haircut": 0.05, "pool": "USDT"}},
+        "collateral_assets": {
+            "USDE": {"price": 0.999, "haircut": 0.1, "pool": "USDT"},
+            "WBETH": {"price": 4700.0, "haircut": 0.05, "pool": "USDT"},
+        },
         "prices": {"BTC/USDT:USDT": 100000.0},
-        "positions": [{"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 100000.0,
-                       "leverage": 10, "margin_mode": "cross"}],
+        "positions": [
+            {
+                "symbol": "BTC/USDT:USDT",
+                "side": "long",
+                "contracts": 0.5,
+                "entry_price": 100000.0,
+                "leverage": 10,
+                "margin_mode": "cross",
+            }
+        ],
     }
 
 
@@ -250,7 +278,8 @@ def test_collateral_shocks_move_the_wallet_by_hand_worked_amounts() -> None:
     del only_usde["collateral"]["WBETH"], only_usde["collateral_assets"]["WBETH"]
     usde = _resolved(only_usde)
     assert _cross_wallet(stress(usde, "cascade-2025-10-10")["modes"]["cross"]) == pytest.approx(
-        14495.5 - 1573.425, rel=1e-12)
+        14495.5 - 1573.425, rel=1e-12
+    )
 
 
 def test_collateral_path_applies_the_low_in_its_bar() -> None:
@@ -287,16 +316,18 @@ def test_usdc_depeg_on_usdc_collateral_asset_and_settle_note() -> None:
 
 # ------------------------------------------------------------------ fallback β rule
 
+
 def test_fallback_beta_for_bases_without_data() -> None:
     """TRX and 1000PEPE are not in the shipped data: 1 + move = (1 + m_BTC)^β with β the event's median beta.
     ``1000PEPE`` is looked up as PEPE."""
     data = {
-        "format": "margin-portfolio/1", "venue": "binance-usdm", "collateral": {"USDT": 10000.0},
+        "format": "margin-portfolio/1",
+        "venue": "binance-usdm",
+        "collateral": {"USDT": 10000.0},
         "prices": {"TRX/USDT:USDT": 0.25, "1000PEPE/USDT:USDT": 0.012, "BTC/USDT:USDT": 100000.0},
         "positions": [
             {"symbol": "TRX/USDT:USDT", "side": "long", "contracts": 10000, "entry_price": 0.25, "leverage": 5},
-            {"symbol": "1000PEPE/USDT:USDT", "side": "short", "contracts": 100000, "entry_price": 0.012,
-             "leverage": 5},
+            {"symbol": "1000PEPE/USDT:USDT", "side": "short", "contracts": 100000, "entry_price": 0.012, "leverage": 5},
             {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.01, "entry_price": 100000.0, "leverage": 5},
         ],
     }
@@ -326,6 +357,7 @@ def test_unlisted_shipped_asset_uses_fallback_in_2020() -> None:
 
 
 # ------------------------------------------------------------------ errors
+
 
 def test_unknown_preset_is_a_clear_error() -> None:
     resolved = _sample(ROOT / "fixtures" / "portfolios" / "btc-long.json")

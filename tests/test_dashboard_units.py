@@ -93,9 +93,12 @@ def test_chart_builders() -> None:
     moves = np.linspace(-0.5, 0.5, 11)
     # one pool: equity 10·m + 5 crosses its maintenance 1 going down at m = −0.4 (the first grid point at or
     # below the crossing is −0.4, where equity = 1); a second pool never does
-    fig = charts.pools_vs_move(moves, {"All cross": [("USDT cross", moves * 10 + 5, np.ones(11)),
-                                                     ("ETH long", np.full(11, 50.0), np.ones(11))]}, "USDT",
-                               current=0.1)
+    fig = charts.pools_vs_move(
+        moves,
+        {"All cross": [("USDT cross", moves * 10 + 5, np.ones(11)), ("ETH long", np.full(11, 50.0), np.ones(11))]},
+        "USDT",
+        current=0.1,
+    )
     assert fig.layout.template.layout.paper_bgcolor == "rgba(0,0,0,0)"
     assert [t.name for t in fig.data][:2] == ["USDT cross", "USDT cross: maintenance"]
     assert list(fig.data[0].x) == pytest.approx(list(100 * moves))
@@ -107,16 +110,19 @@ def test_chart_builders() -> None:
     assert [g.value for g in gauges.data] == [pytest.approx(120.0), pytest.approx(20.0), pytest.approx(100.0)]
     assert gauges.data[0].gauge.bar.color == charts.COLORS["liquidation"]
     assert gauges.data[1].gauge.bar.color == charts.COLORS["equity"]
-    ladder = charts.price_ladder("BTC/USDT:USDT", "USDT", [("long", 90000.0)], 97000.0,
-                                 {"as_is": [("long", 80000.0)], "cross": [("long", None)]})
+    ladder = charts.price_ladder(
+        "BTC/USDT:USDT", "USDT", [("long", 90000.0)], 97000.0, {"as_is": [("long", 80000.0)], "cross": [("long", None)]}
+    )
     assert list(ladder.data[0].y) == [80000.0] and len(ladder.data[1].y) == 0
     ratio = np.array([[0.5, 1.5], [np.inf, 0.2]])
-    heat = charts.frontier_heatmap(np.array([-0.1, 0.1]), np.array([-0.1, 0.1]), ratio, "BTC", "ETH",
-                                   boundaries={"cross": ratio})
+    heat = charts.frontier_heatmap(
+        np.array([-0.1, 0.1]), np.array([-0.1, 0.1]), ratio, "BTC", "ETH", boundaries={"cross": ratio}
+    )
     assert heat.data[0].z[1][0] == 200.0 and heat.data[0].z[0][1] == 150.0
     assert heat.data[1].contours.start == 1
-    water = charts.collateral_waterfall([{"event": "liquidated", "position": "A", "account_value": 40.0}],
-                                        100.0, 25.0, "USDT", "t")
+    water = charts.collateral_waterfall(
+        [{"event": "liquidated", "position": "A", "account_value": 40.0}], 100.0, 25.0, "USDT", "t"
+    )
     # start 100; down to 40 at the event (−60); further down to 25 by the end (−15); total 25
     assert list(water.data[0].y) == [100.0, -60.0, -15.0, 0.0]
     assert list(water.data[0].measure) == ["absolute", "relative", "relative", "total"]
@@ -127,5 +133,6 @@ def test_chart_builders() -> None:
 def test_samples_dir_has_all() -> None:
     assert len(SAMPLES) >= 6
     assert SAMPLES[0] == "mixed-cross-isolated"
-    assert all((Path(__file__).resolve().parents[1] / "fixtures" / "portfolios" / f"{n}.json").is_file()
-               for n in SAMPLES)
+    assert all(
+        (Path(__file__).resolve().parents[1] / "fixtures" / "portfolios" / f"{n}.json").is_file() for n in SAMPLES
+    )

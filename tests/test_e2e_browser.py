@@ -28,9 +28,11 @@ from exchange.replay import ReplayServer
 from exchange.scenarios import scenario_routes
 from tests.conftest import PAGES, ROOT, SCREENSHOTS, AppServer
 
-IDLE = ("() => { const a = document.querySelector('[data-testid=stApp]'); return a !== null && "
-        "a.dataset.testScriptState === 'notRunning' && a.dataset.testConnectionState === 'CONNECTED' && "
-        "document.querySelector('[data-testid=stStatusWidget]') === null; }")
+IDLE = (
+    "() => { const a = document.querySelector('[data-testid=stApp]'); return a !== null && "
+    "a.dataset.testScriptState === 'notRunning' && a.dataset.testConnectionState === 'CONNECTED' && "
+    "document.querySelector('[data-testid=stStatusWidget]') === null; }"
+)
 NONE_LIQUIDATED = "No position liquidated"
 AS_IS_36 = "Liquidated: WIF long 20x isolated"
 ISOLATED_36 = "Liquidated: BTC/USDT:USDT long, ETH/USDT:USDT long, WIF long 20x isolated"
@@ -197,8 +199,9 @@ def test_shared_url_reproduces_the_view(app_server: AppServer, page: Any, browse
         other.bring_to_front()  # a background tab draws no chart
         other.goto(shared)
         settle(other, ISOLATED_36)
-        other.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .indicatorlayer .number')"
-                                ".length === 3")
+        other.wait_for_function(
+            "() => document.querySelectorAll('.js-plotly-plot .indicatorlayer .number').length === 3"
+        )
         assert shock_slider(other).get_attribute("aria-valuetext") == "-36.00"
         assert alerts(other) == [AS_IS_36, NONE_LIQUIDATED, ISOLATED_36]
         assert eventually(lambda: gauges(other) == seen), (gauges(other), seen)

@@ -46,8 +46,14 @@ def test_binanceusdm_one_way_cross_with_exchange_tiers_and_origin() -> None:
     doc, server = imported("binanceusdm", "binanceusdm")
     # ccxt called: markets, leverage brackets (for its own position parsing), positions, account, brackets
     # again (fetch_leverage_tiers), and symbolConfig for the leverage the v3 positionRisk omits
-    assert server.paths() == ["GET /fapi/v1/exchangeInfo", "GET /fapi/v1/leverageBracket", "GET /fapi/v3/positionRisk",
-                              "GET /fapi/v3/account", "GET /fapi/v1/leverageBracket", "GET /fapi/v1/symbolConfig"]
+    assert server.paths() == [
+        "GET /fapi/v1/exchangeInfo",
+        "GET /fapi/v1/leverageBracket",
+        "GET /fapi/v3/positionRisk",
+        "GET /fapi/v3/account",
+        "GET /fapi/v1/leverageBracket",
+        "GET /fapi/v1/symbolConfig",
+    ]
     assert doc["venue"] == "binance-usdm" and doc["position_mode"] == "one-way"
     # raw account assets: USDT walletBalance "3.72964781", USDC "22.00000000"; Multi-Assets mode because
     # totalWalletBalance 25.72610060 != the USDT wallet, so USDC backs the USDT pool
@@ -56,12 +62,25 @@ def test_binanceusdm_one_way_cross_with_exchange_tiers_and_origin() -> None:
     (pos,) = doc["positions"]
     # raw positionRisk: positionAmt "0.009", entryPrice "67445.9", markPrice "67502.68519858";
     # symbolConfig leverage "20"
-    assert pos == {"id": "BTC/USDT:USDT long", "symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.009,
-                   "contract_size": 1.0, "entry_price": 67445.9, "mark_price": 67502.68519858, "margin_mode": "cross",
-                   "leverage": 20.0}
+    assert pos == {
+        "id": "BTC/USDT:USDT long",
+        "symbol": "BTC/USDT:USDT",
+        "side": "long",
+        "contracts": 0.009,
+        "contract_size": 1.0,
+        "entry_price": 67445.9,
+        "mark_price": 67502.68519858,
+        "margin_mode": "cross",
+        "leverage": 20.0,
+    }
     # tiers from the exchange (leverageBracket): first bracket 0-50000 at 0.4 %, cum 0, 125x
-    assert doc["tiers"]["BTC/USDT:USDT"][0] == {"min_notional": 0.0, "max_notional": 50000.0, "mmr": 0.004,
-                                                "max_leverage": 125.0, "maint_amount": 0.0}
+    assert doc["tiers"]["BTC/USDT:USDT"][0] == {
+        "min_notional": 0.0,
+        "max_notional": 50000.0,
+        "mmr": 0.004,
+        "max_leverage": 125.0,
+        "maint_amount": 0.0,
+    }
     origin = doc["origin"]
     assert origin["exchange"] == "binanceusdm" and origin["fetched_at"] == "2024-07-28T10:06:06Z"
     assert origin["ccxt_version"].startswith("4.") and origin["api_url"] == server.url
@@ -101,8 +120,12 @@ def test_binancecoinm_inverse_contracts() -> None:
     assert pos["symbol"] == "BTC/USD:BTC" and pos["side"] == "short" and pos["contracts"] == 3.0
     assert pos["contract_size"] == 100.0 and pos["leverage"] == 20.0
     assert doc["venue"] == "binance-coinm" and doc["collateral"] == {"BTC": 0.00023156}
-    assert doc["tiers"]["BTC/USD:BTC"][1] == {"min_notional": 5.0, "max_notional": 10.0, "mmr": 0.005,
-                                              "maint_amount": 0.005}
+    assert doc["tiers"]["BTC/USD:BTC"][1] == {
+        "min_notional": 5.0,
+        "max_notional": 10.0,
+        "mmr": 0.005,
+        "maint_amount": 0.005,
+    }
     # notional at mark 68234.2: 300 / 68234.2 = 0.0043966 BTC (raw notionalValue "-0.00439662")
     ev = as_is(doc)["BTC/USD:BTC short"]
     assert ev["notional"] == pytest.approx(300 / 68234.2, rel=1e-12)
@@ -121,8 +144,9 @@ def test_bybit_unified_account_multi_collateral_and_implied_tier() -> None:
     assert doc["collateral_assets"]["BTC"]["price"] == pytest.approx(82669.24739887 / 0.85581394, rel=1e-10)
     # no risk-limit recorded for LTCUSDT and no shipped Bybit table: one tier at positionMM / positionValue
     # = 0.81072399 / 77.519375 = 1.04583 %
-    assert doc["tiers"]["LTC/USDT:USDT"] == [{"min_notional": 0.0, "max_notional": None,
-                                              "mmr": pytest.approx(0.81072399 / 77.519375, rel=1e-10)}]
+    assert doc["tiers"]["LTC/USDT:USDT"] == [
+        {"min_notional": 0.0, "max_notional": None, "mmr": pytest.approx(0.81072399 / 77.519375, rel=1e-10)}
+    ]
     assert doc["origin"]["tiers_source"]["LTC/USDT:USDT"].startswith("implied")
     assert as_is(doc)["LTC/USDT:USDT long"]["liquidation_price"] is None  # 92k USD of collateral: none
 
@@ -134,8 +158,12 @@ def test_okx_hedged_linear_and_inverse_cross() -> None:
     assert pos["LTC/USDT:USDT long"]["contracts"] == 2.0 and pos["LTC/USDT:USDT long"]["contract_size"] == 1.0
     inv = pos["BTC/USD:BTC long"]
     # raw: pos "1", avgPx "91957.1", markPx "92057.4", lever "20"; ctVal 100 USD
-    assert (inv["contracts"], inv["contract_size"], inv["entry_price"], inv["mark_price"]) == (1.0, 100.0, 91957.1,
-                                                                                            92057.4)
+    assert (inv["contracts"], inv["contract_size"], inv["entry_price"], inv["mark_price"]) == (
+        1.0,
+        100.0,
+        91957.1,
+        92057.4,
+    )
     assert doc["collateral"] == {"USDT": 100.0, "BTC": 0.01}  # cashBal of the synthesized balance
     figs = doc["origin"]["exchange_figures"]["LTC/USDT:USDT long"]
     assert figs["liquidationPrice"] is None and figs["reported_raw"] == {"liquidationPrice": ""}
@@ -190,11 +218,14 @@ def test_deribit_inverse_size_in_usd_and_option_listed_not_margined() -> None:
     assert doc["collateral"] == {"BTC": 0.0}  # summaries BTC balance "0.0" kept as the pool of the position
 
 
-@pytest.mark.parametrize(("venue", "scenario", "address", "collateral"), [
-    ("binanceusdm", "binanceusdm-empty", None, {"USDT": 31.022612}),
-    ("hyperliquid", "hyperliquid-empty", ADDRESS, {"USDC": 20.454862}),
-    ("bybit", "bybit-empty", None, None),
-])
+@pytest.mark.parametrize(
+    ("venue", "scenario", "address", "collateral"),
+    [
+        ("binanceusdm", "binanceusdm-empty", None, {"USDT": 31.022612}),
+        ("hyperliquid", "hyperliquid-empty", ADDRESS, {"USDC": 20.454862}),
+        ("bybit", "bybit-empty", None, None),
+    ],
+)
 def test_empty_account(venue: str, scenario: str, address: str | None, collateral: dict[str, float] | None) -> None:
     doc, _ = imported(venue, scenario, address)
     assert doc["positions"] == [] and doc["origin"]["exchange_figures"] == {}

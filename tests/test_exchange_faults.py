@@ -32,19 +32,31 @@ def body(description: str) -> Any:
 
 # (fault, expected kind, phrases the message must contain)
 FAULTS: dict[str, tuple[Fault, str, tuple[str, ...]]] = {
-    "401 invalid key": (Fault(401, body("invalid key / IP / permission")), "authentication",
-                        ("authentication failed", "Invalid API-key, IP, or permissions for action.", "MARGIN_API_KEY")),
+    "401 invalid key": (
+        Fault(401, body("invalid key / IP / permission")),
+        "authentication",
+        ("authentication failed", "Invalid API-key, IP, or permissions for action.", "MARGIN_API_KEY"),
+    ),
     "401 key format": (Fault(401, body("bad key format")), "authentication", ("API-key format invalid.",)),
-    "400 bad signature": (Fault(400, body("bad signature (wrong secret)")), "authentication",
-                          ("Signature for this request is not valid.", "MARGIN_API_SECRET")),
+    "400 bad signature": (
+        Fault(400, body("bad signature (wrong secret)")),
+        "authentication",
+        ("Signature for this request is not valid.", "MARGIN_API_SECRET"),
+    ),
     "400 clock skew": (Fault(400, body("clock skew (recvWindow)")), "bad_request", ("recvWindow", "clock")),
     "403 forbidden": (Fault(403, "<html>403 Forbidden</html>"), "permission", ("permission denied", "HTTP 403")),
-    "429 retry-after": (Fault(429, body("rate limited"), {"Retry-After": "7"}), "rate_limit",
-                        ("rate limited", "HTTP 429", "retry after 7 s", "Too much request weight used")),
+    "429 retry-after": (
+        Fault(429, body("rate limited"), {"Retry-After": "7"}),
+        "rate_limit",
+        ("rate limited", "HTTP 429", "retry after 7 s", "Too much request weight used"),
+    ),
     "418 ip ban": (Fault(418, body("IP banned after 429s")), "rate_limit", ("HTTP 418", "IP banned")),
     "500": (Fault(500, ""), "exchange_down", ("unavailable or in maintenance", "HTTP 500")),
-    "503 with body": (Fault(503, '{"code":-1001,"msg":"Internal error; unable to process your request."}'),
-                      "exchange_down", ("HTTP 503", "Internal error; unable to process your request.")),
+    "503 with body": (
+        Fault(503, '{"code":-1001,"msg":"Internal error; unable to process your request."}'),
+        "exchange_down",
+        ("HTTP 503", "Internal error; unable to process your request."),
+    ),
     "timeout": (Fault(200, "", delay=1.6), "timeout", ("no answer within 1 s", "timeout")),
     "truncated json": (Fault(truncate=40), "malformed_response", ("could not be read", "truncated")),
     "html page": (Fault(200, "<html>maintenance</html>"), "malformed_response", ("could not be read",)),
@@ -75,10 +87,16 @@ def test_fault_on_a_later_call_names_the_step() -> None:
     assert err.value.kind == "authentication" and "(reading positions)" in err.value.message
 
 
-@pytest.mark.parametrize(("scenario", "venue", "address"), [
-    ("bybit", "bybit", None), ("okx", "okx", None), ("hyperliquid", "hyperliquid", "0x" + "ab" * 20),
-    ("deribit", "deribit", None), ("binancecoinm", "binancecoinm", None),
-])
+@pytest.mark.parametrize(
+    ("scenario", "venue", "address"),
+    [
+        ("bybit", "bybit", None),
+        ("okx", "okx", None),
+        ("hyperliquid", "hyperliquid", "0x" + "ab" * 20),
+        ("deribit", "deribit", None),
+        ("binancecoinm", "binancecoinm", None),
+    ],
+)
 def test_other_venues_map_5xx_and_truncation(scenario: str, venue: str, address: str | None) -> None:
     creds = Credentials("test-key-0001", "test-secret-0001", "test-pass-0001")
     for fault, kind in ((Fault(503, ""), "exchange_down"), (Fault(truncate=30), "malformed_response")):
@@ -107,15 +125,31 @@ def test_not_supported_and_generic_mapping() -> None:
 def run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("MARGIN_API_")}
     base.update(env)
-    return subprocess.run([sys.executable, "-m", "exchange", "fetch", *args], capture_output=True, text=True,
-                          env=base, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "exchange", "fetch", *args],
+        capture_output=True,
+        text=True,
+        env=base,
+        cwd=cwd,
+        timeout=60,
+    )
 
 
 KEYS = {"MARGIN_API_KEY": "test-key-0001", "MARGIN_API_SECRET": "test-secret-0001"}
 
 
-@pytest.mark.parametrize("name", ["401 invalid key", "403 forbidden", "429 retry-after", "503 with body", "timeout",
-                                  "truncated json", "400 clock skew"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "401 invalid key",
+        "403 forbidden",
+        "429 retry-after",
+        "503 with body",
+        "timeout",
+        "truncated json",
+        "400 clock skew",
+    ],
+)
 def test_cli_fault_keeps_previous_portfolio(name: str, tmp_path: Path) -> None:
     fault, _, phrases = FAULTS[name]
     out = tmp_path / "account.json"
@@ -140,18 +174,22 @@ def test_cli_success_writes_portfolio_and_reconciliation(tmp_path: Path) -> None
     assert "imported 1 position(s) from binanceusdm" in proc.stdout
     assert "liquidation_price" in proc.stdout and "exchange vs ours" in proc.stdout
     from margin.files import load_portfolio
+
     portfolio = load_portfolio(out)  # saved like any portfolio, origin kept
     assert portfolio.venue == "binance-usdm" and portfolio.origin is not None
     assert portfolio.origin["exchange"] == "binanceusdm"
 
 
-@pytest.mark.parametrize(("args", "env", "phrase"), [
-    (["binanceusdm"], {}, "MARGIN_API_KEY"),
-    (["kraken"], KEYS, "unknown venue 'kraken'"),
-    (["hyperliquid"], {}, "--address"),
-    (["okx"], KEYS, "MARGIN_API_PASSWORD"),
-    (["binanceusdm", "--api-url", "ftp://example"], KEYS, "--api-url must look like"),
-])
+@pytest.mark.parametrize(
+    ("args", "env", "phrase"),
+    [
+        (["binanceusdm"], {}, "MARGIN_API_KEY"),
+        (["kraken"], KEYS, "unknown venue 'kraken'"),
+        (["hyperliquid"], {}, "--address"),
+        (["okx"], KEYS, "MARGIN_API_PASSWORD"),
+        (["binanceusdm", "--api-url", "ftp://example"], KEYS, "--api-url must look like"),
+    ],
+)
 def test_cli_invalid_input_exit_2(args: list[str], env: dict[str, str], phrase: str, tmp_path: Path) -> None:
     out = tmp_path / "p.json"
     proc = run_cli([*args, "--out", str(out)], env, tmp_path)

@@ -23,13 +23,22 @@ NOW = datetime(2025, 1, 14, 14, 47, 3, tzinfo=UTC)
 
 def test_fetch_public_bybit_marks_and_candles_without_keys() -> None:
     with ReplayServer(scenario_routes("bybit")) as server:
-        data = fetch_public("bybit", ["BTC/USDT:USDT", "LTC/USDT:USDT"], server.url, days=3, now=NOW,
-                            timeout_ms=2000, what=("marks", "ohlcv"))
+        data = fetch_public(
+            "bybit",
+            ["BTC/USDT:USDT", "LTC/USDT:USDT"],
+            server.url,
+            days=3,
+            now=NOW,
+            timeout_ms=2000,
+            what=("marks", "ohlcv"),
+        )
     assert all("X-BAPI-API-KEY" not in r.headers and "X-BAPI-SIGN" not in r.headers for r in server.requests)
     # raw ticker markPrice of BTCUSDT in fixtures/exchange-responses/bybit/fetchTicker.json
     from exchange.scenarios import load_fixture
-    raw_mark = float(load_fixture("bybit/fetchTicker.json")["cases"][0]["httpResponse"]["result"]["list"][0]
-                     ["markPrice"])
+
+    raw_mark = float(
+        load_fixture("bybit/fetchTicker.json")["cases"][0]["httpResponse"]["result"]["list"][0]["markPrice"]
+    )
     assert data.marks["BTC/USDT:USDT"] == raw_mark and data.as_of == "2025-01-14T14:47:03Z"
     # kline: bybit answers newest first, ccxt returns oldest first
     candles = data.ohlcv["BTC/USDT:USDT"]
@@ -42,8 +51,9 @@ def test_apply_public_refreshes_marks_with_as_of_and_keeps_the_rest() -> None:
     doc = portfolio_to_dict(load_portfolio("fixtures/portfolios/btc-long.json"))
     before = json.dumps(doc, sort_keys=True)
     symbol = doc["positions"][0]["symbol"]
-    public = PublicData(venue="bybit", as_of="2025-01-14T14:47:03Z", marks={symbol: 101234.5},
-                        errors={"ohlcv " + symbol: "offline"})
+    public = PublicData(
+        venue="bybit", as_of="2025-01-14T14:47:03Z", marks={symbol: 101234.5}, errors={"ohlcv " + symbol: "offline"}
+    )
     out = apply_public(doc, public)
     assert out["prices"][symbol] == 101234.5 and "mark_price" not in out["positions"][0]
     assert out["origin"]["public"]["as_of"] == "2025-01-14T14:47:03Z"
@@ -67,4 +77,8 @@ def test_fetch_public_tiers_where_public() -> None:
     # "0.5", maxLeverage "100.00" (illustrative values, as the docs give them)
     (tier,) = data.tiers["BTC/USD:BTC"]
     assert (tier["minNotional"], tier["maxNotional"], tier["maintenanceMarginRate"], tier["maxLeverage"]) == (
-        0, 150, 0.5, 100)
+        0,
+        150,
+        0.5,
+        100,
+    )

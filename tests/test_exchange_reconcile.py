@@ -21,8 +21,9 @@ from margin.report import evaluate_portfolio
 
 def rows_of(venue: str, scenario: str, address: str | None = None) -> dict[tuple[str, str], dict[str, Any]]:
     with ReplayServer(scenario_routes(scenario)) as server:
-        raw = fetch_account(venue, None if address else Credentials("k" * 16, "s" * 16, "p" * 8), address,
-                            server.url, timeout_ms=3000)
+        raw = fetch_account(
+            venue, None if address else Credentials("k" * 16, "s" * 16, "p" * 8), address, server.url, timeout_ms=3000
+        )
     doc = to_portfolio(raw)
     rows = reconcile(doc, evaluate_portfolio(validate(doc)))
     assert render_rows(rows).count("\n") == len(rows) + 1

@@ -56,16 +56,49 @@ def test_sentinel_credentials_are_written_nowhere(tmp_path: Path) -> None:
     log = tmp_path / "replay.log"
     out = tmp_path / "account.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARGIN_API_")}
-    env.update({"MARGIN_API_KEY": key, "MARGIN_API_SECRET": secret, "MARGIN_API_PASSWORD": password,
-                "TMPDIR": str(tmp_path)})
+    env.update(
+        {"MARGIN_API_KEY": key, "MARGIN_API_SECRET": secret, "MARGIN_API_PASSWORD": password, "TMPDIR": str(tmp_path)}
+    )
     with ReplayServer(scenario_routes("binanceusdm"), log_path=log) as server:
-        ok = subprocess.run([sys.executable, "-m", "exchange", "fetch", "binanceusdm", "--api-url", server.url,
-                             "--out", str(out), "--format", "json"], capture_output=True, text=True, env=env,
-                            cwd=tmp_path, timeout=60)
+        ok = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "exchange",
+                "fetch",
+                "binanceusdm",
+                "--api-url",
+                server.url,
+                "--out",
+                str(out),
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+        )
         server.fault = Fault(401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})
-        failed = subprocess.run([sys.executable, "-m", "exchange", "fetch", "binanceusdm", "--api-url", server.url,
-                                 "--out", str(tmp_path / "other.json")], capture_output=True, text=True, env=env,
-                                cwd=tmp_path, timeout=60)
+        failed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "exchange",
+                "fetch",
+                "binanceusdm",
+                "--api-url",
+                server.url,
+                "--out",
+                str(tmp_path / "other.json"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+        )
         received = list(server.requests)
     assert ok.returncode == 0, ok.stderr
     assert failed.returncode == 4

@@ -25,10 +25,7 @@ from margin.files import (
 from margin.portfolio import Portfolio, Position, resolve
 
 HEADER = "symbol,side,contracts,entry_price,leverage,margin_mode,isolated_margin\n"
-ROWS = (
-    "BTC/USDT:USDT,long,0.5,95000,10,cross,\n"
-    "ETH/USDT:USDT,short,4,3300,5,isolated,2640\n"
-)
+ROWS = "BTC/USDT:USDT,long,0.5,95000,10,cross,\nETH/USDT:USDT,short,4,3300,5,isolated,2640\n"
 
 
 def csv_error(text: str) -> PortfolioError:
@@ -49,9 +46,22 @@ def test_section_1_example_parses() -> None:
     assert p.prices == {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0}
     btc, eth = p.positions
     assert (btc.symbol, btc.side, btc.contracts, btc.entry_price, btc.leverage, btc.margin_mode) == (
-        "BTC/USDT:USDT", "long", 0.5, 95000.0, 10.0, "cross")
-    assert (eth.symbol, eth.side, eth.contracts, eth.entry_price, eth.leverage, eth.margin_mode,
-            eth.isolated_margin) == ("ETH/USDT:USDT", "short", 4.0, 3300.0, 5.0, "isolated", 2640.0)
+        "BTC/USDT:USDT",
+        "long",
+        0.5,
+        95000.0,
+        10.0,
+        "cross",
+    )
+    assert (
+        eth.symbol,
+        eth.side,
+        eth.contracts,
+        eth.entry_price,
+        eth.leverage,
+        eth.margin_mode,
+        eth.isolated_margin,
+    ) == ("ETH/USDT:USDT", "short", 4.0, 3300.0, 5.0, "isolated", 2640.0)
     # default ids: "<symbol> <side>"
     assert [q.label for q in p.positions] == ["BTC/USDT:USDT long", "ETH/USDT:USDT short"]
     # the file's BTC table (one tier, 0.4 %) replaces the default; ETH takes binance-usdm's defaults
@@ -82,25 +92,54 @@ def test_json_save_load_round_trip(tmp_path: Path) -> None:
 
 def test_json_round_trip_keeps_optional_fields(tmp_path: Path) -> None:
     """ids, marks on positions, contract sizes, taker fee, hedge mode, uncapped and derived tiers."""
-    text = json.dumps({
-        "format": "margin-portfolio/1", "venue": "generic", "position_mode": "hedge",
-        "collateral": {"USDT": 5000.0, "BTC": 0.5}, "prices": {}, "taker_fee": 0.0004,
-        "tiers": {
-            "BTC/USDT:USDT": [
-                {"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 125},
-                {"min_notional": 50000, "max_notional": None, "mmr": 0.005, "max_leverage": 100},
+    text = json.dumps(
+        {
+            "format": "margin-portfolio/1",
+            "venue": "generic",
+            "position_mode": "hedge",
+            "collateral": {"USDT": 5000.0, "BTC": 0.5},
+            "prices": {},
+            "taker_fee": 0.0004,
+            "tiers": {
+                "BTC/USDT:USDT": [
+                    {"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 125},
+                    {"min_notional": 50000, "max_notional": None, "mmr": 0.005, "max_leverage": 100},
+                ],
+                "BTC/USD:BTC": [{"min_notional": 0, "max_notional": None, "mmr": 0.005, "max_leverage": 100}],
+            },
+            "positions": [
+                {
+                    "id": "a",
+                    "symbol": "BTC/USDT:USDT",
+                    "side": "long",
+                    "contracts": 0.1,
+                    "entry_price": 95000,
+                    "mark_price": 97000,
+                    "leverage": 20,
+                },
+                {
+                    "id": "b",
+                    "symbol": "BTC/USDT:USDT",
+                    "side": "short",
+                    "contracts": 0.05,
+                    "entry_price": 96000,
+                    "mark_price": 97000,
+                    "leverage": 20,
+                    "margin_mode": "isolated",
+                },
+                {
+                    "id": "c",
+                    "symbol": "BTC/USD:BTC",
+                    "side": "long",
+                    "contracts": 100,
+                    "contract_size": 100,
+                    "entry_price": 90000,
+                    "mark_price": 97000,
+                    "leverage": 5,
+                },
             ],
-            "BTC/USD:BTC": [{"min_notional": 0, "max_notional": None, "mmr": 0.005, "max_leverage": 100}],
-        },
-        "positions": [
-            {"id": "a", "symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.1, "entry_price": 95000,
-             "mark_price": 97000, "leverage": 20},
-            {"id": "b", "symbol": "BTC/USDT:USDT", "side": "short", "contracts": 0.05, "entry_price": 96000,
-             "mark_price": 97000, "leverage": 20, "margin_mode": "isolated"},
-            {"id": "c", "symbol": "BTC/USD:BTC", "side": "long", "contracts": 100, "contract_size": 100,
-             "entry_price": 90000, "mark_price": 97000, "leverage": 5},
-        ],
-    })
+        }
+    )
     original = parse_portfolio_json(text, "book.json")
     path = tmp_path / "book.json"
     save_portfolio(original, path)
@@ -153,10 +192,18 @@ def test_load_non_utf8_file(tmp_path: Path) -> None:
 def test_csv_parses_rows_in_order() -> None:
     positions = parse_positions_csv(HEADER + ROWS, "positions.csv")
     assert positions == [
-        Position(symbol="BTC/USDT:USDT", side="long", contracts=0.5, entry_price=95000.0, leverage=10.0,
-                 margin_mode="cross"),
-        Position(symbol="ETH/USDT:USDT", side="short", contracts=4.0, entry_price=3300.0, leverage=5.0,
-                 margin_mode="isolated", isolated_margin=2640.0),
+        Position(
+            symbol="BTC/USDT:USDT", side="long", contracts=0.5, entry_price=95000.0, leverage=10.0, margin_mode="cross"
+        ),
+        Position(
+            symbol="ETH/USDT:USDT",
+            side="short",
+            contracts=4.0,
+            entry_price=3300.0,
+            leverage=5.0,
+            margin_mode="isolated",
+            isolated_margin=2640.0,
+        ),
     ]
 
 
@@ -179,11 +226,18 @@ def test_csv_bad_number_names_the_row() -> None:
     assert [str(p) for p in err.problems] == ["row 3.leverage must be a number, got 'abc'"]
 
 
-@pytest.mark.parametrize(("cell", "rule"), [
-    ("nan", "must be a finite number"), ("inf", "must be a finite number"),
-    ("-inf", "must be a finite number"),
-    ("1,5", None), ("0", "must be > 0"), ("-2", "must be > 0"), ("ten", "must be a number"),
-])
+@pytest.mark.parametrize(
+    ("cell", "rule"),
+    [
+        ("nan", "must be a finite number"),
+        ("inf", "must be a finite number"),
+        ("-inf", "must be a finite number"),
+        ("1,5", None),
+        ("0", "must be > 0"),
+        ("-2", "must be > 0"),
+        ("ten", "must be a number"),
+    ],
+)
 def test_csv_bad_contracts(cell: str, rule: str | None) -> None:
     text = "symbol,side,contracts,entry_price,leverage\nBTC/USDT:USDT,long," + cell + ",95000,10\n"
     err = csv_error(text)
@@ -215,8 +269,9 @@ def test_header_only_csv_is_valid_with_no_positions() -> None:
     assert p.collateral == {"USDT": 100.0}
 
 
-@pytest.mark.parametrize(("row", "found"), [("BTC/USDT:USDT,long,0.5\n", 3),
-                                            ("BTC/USDT:USDT,long,0.5,95000,10,cross,,extra\n", 8)])
+@pytest.mark.parametrize(
+    ("row", "found"), [("BTC/USDT:USDT,long,0.5\n", 3), ("BTC/USDT:USDT,long,0.5,95000,10,cross,,extra\n", 8)]
+)
 def test_csv_wrong_cell_count(row: str, found: int) -> None:
     err = csv_error(HEADER + row)
     assert [str(p) for p in err.problems] == [f"row 2 must have 7 cells like the header, got {found}"]
@@ -248,8 +303,13 @@ def test_csv_unterminated_quote() -> None:
 
 
 def test_portfolio_from_csv() -> None:
-    p = portfolio_from_csv(HEADER + ROWS, venue="binance-usdm", collateral={"USDT": 25000.0},
-                           prices={"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0}, source="pos.csv")
+    p = portfolio_from_csv(
+        HEADER + ROWS,
+        venue="binance-usdm",
+        collateral={"USDT": 25000.0},
+        prices={"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0},
+        source="pos.csv",
+    )
     assert isinstance(p, Portfolio)
     assert p.venue == "binance-usdm"
     assert p.collateral == {"USDT": 25000.0}
@@ -267,8 +327,10 @@ def test_portfolio_from_csv_with_mark_price_column() -> None:
 
 
 def test_portfolio_from_csv_hedge_mode() -> None:
-    text = ("symbol,side,contracts,entry_price,leverage\nBTC/USDT:USDT,long,0.5,95000,10\n"
-            "BTC/USDT:USDT,short,0.2,96000,10\n")
+    text = (
+        "symbol,side,contracts,entry_price,leverage\nBTC/USDT:USDT,long,0.5,95000,10\n"
+        "BTC/USDT:USDT,short,0.2,96000,10\n"
+    )
     prices = {"BTC/USDT:USDT": 97000.0}
     p = portfolio_from_csv(text, "binance-usdm", {"USDT": 1000.0}, prices, position_mode="hedge")
     assert [q.side for q in p.positions] == ["long", "short"]
@@ -277,14 +339,18 @@ def test_portfolio_from_csv_hedge_mode() -> None:
     assert "one-way" in info.value.message
 
 
-@pytest.mark.parametrize(("venue", "collateral", "prices", "needle"), [
-    ("kraken", {"USDT": 1000.0}, {"BTC/USDT:USDT": 97000.0}, "venue"),
-    ("binance-usdm", {"USDT": -1.0}, {"BTC/USDT:USDT": 97000.0}, "collateral.USDT"),
-    ("binance-usdm", {"USDT": 1000.0}, {}, "mark_price"),
-    ("binance-usdm", {"USDT": 1000.0}, {"BTC/USDT:USDT": 0.0}, "must be > 0"),
-])
-def test_portfolio_from_csv_bad_context(venue: str, collateral: dict[str, float], prices: dict[str, float],
-                                        needle: str) -> None:
+@pytest.mark.parametrize(
+    ("venue", "collateral", "prices", "needle"),
+    [
+        ("kraken", {"USDT": 1000.0}, {"BTC/USDT:USDT": 97000.0}, "venue"),
+        ("binance-usdm", {"USDT": -1.0}, {"BTC/USDT:USDT": 97000.0}, "collateral.USDT"),
+        ("binance-usdm", {"USDT": 1000.0}, {}, "mark_price"),
+        ("binance-usdm", {"USDT": 1000.0}, {"BTC/USDT:USDT": 0.0}, "must be > 0"),
+    ],
+)
+def test_portfolio_from_csv_bad_context(
+    venue: str, collateral: dict[str, float], prices: dict[str, float], needle: str
+) -> None:
     text = "symbol,side,contracts,entry_price,leverage\nBTC/USDT:USDT,long,0.5,95000,10\n"
     with pytest.raises(PortfolioError) as info:
         portfolio_from_csv(text, venue, collateral, prices, source="pos.csv")
@@ -297,12 +363,17 @@ def test_portfolio_from_csv_rule_problem_names_the_row() -> None:
 
     Row 3 holds BTC at 126×; the BTC tier at 0.5 × 95,000 = 47,500 allows 125× at most.
     """
-    text = ("symbol,side,contracts,entry_price,leverage\n"
-            "ETH/USDT:USDT,short,4,3300,5\n"
-            "BTC/USDT:USDT,long,0.5,95000,126\n")
+    text = (
+        "symbol,side,contracts,entry_price,leverage\nETH/USDT:USDT,short,4,3300,5\nBTC/USDT:USDT,long,0.5,95000,126\n"
+    )
     with pytest.raises(PortfolioError) as info:
-        portfolio_from_csv(text, "binance-usdm", {"USDT": 25000.0},
-                           {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0}, source="pos.csv")
+        portfolio_from_csv(
+            text,
+            "binance-usdm",
+            {"USDT": 25000.0},
+            {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0},
+            source="pos.csv",
+        )
     message = info.value.message
     assert "must be <= 125" in message
     assert "row 3" in message

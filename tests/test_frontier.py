@@ -50,16 +50,34 @@ BTC_DOWN = 25140 / 0.498 / 97000 - 1  # −0.4795677…
 
 def _section1() -> dict[str, Any]:
     return {
-        "format": "margin-portfolio/1", "venue": "binance-usdm", "position_mode": "one-way",
+        "format": "margin-portfolio/1",
+        "venue": "binance-usdm",
+        "position_mode": "one-way",
         "collateral": {"USDT": 25000.0},
         "prices": {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0},
-        "tiers": {"BTC/USDT:USDT": [{"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 125,
-                                     "maint_amount": 0}]},
+        "tiers": {
+            "BTC/USDT:USDT": [
+                {"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 125, "maint_amount": 0}
+            ]
+        },
         "positions": [
-            {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 95000.0, "leverage": 10,
-             "margin_mode": "cross"},
-            {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 4, "entry_price": 3300.0, "leverage": 5,
-             "margin_mode": "isolated", "isolated_margin": 2640.0},
+            {
+                "symbol": "BTC/USDT:USDT",
+                "side": "long",
+                "contracts": 0.5,
+                "entry_price": 95000.0,
+                "leverage": 10,
+                "margin_mode": "cross",
+            },
+            {
+                "symbol": "ETH/USDT:USDT",
+                "side": "short",
+                "contracts": 4,
+                "entry_price": 3300.0,
+                "leverage": 5,
+                "margin_mode": "isolated",
+                "isolated_margin": 2640.0,
+            },
         ],
     }
 
@@ -67,26 +85,51 @@ def _section1() -> dict[str, Any]:
 def _synthetic(venue: str) -> dict[str, Any]:
     """Hedge-mode book with tiers, an inverse contract (its own BTC pool), cross and isolated legs:
     OKX reserves the closing fee in the trigger, Bybit values isolated maintenance at entry."""
-    linear = [{"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 50},
-              {"min_notional": 50000, "max_notional": 250000, "mmr": 0.005, "max_leverage": 40},
-              {"min_notional": 250000, "max_notional": None, "mmr": 0.01, "max_leverage": 20}]
-    inverse = [{"min_notional": 0, "max_notional": 10, "mmr": 0.005, "max_leverage": 50},
-               {"min_notional": 10, "max_notional": 50, "mmr": 0.01, "max_leverage": 25},
-               {"min_notional": 50, "max_notional": None, "mmr": 0.02, "max_leverage": 10}]
+    linear = [
+        {"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 50},
+        {"min_notional": 50000, "max_notional": 250000, "mmr": 0.005, "max_leverage": 40},
+        {"min_notional": 250000, "max_notional": None, "mmr": 0.01, "max_leverage": 20},
+    ]
+    inverse = [
+        {"min_notional": 0, "max_notional": 10, "mmr": 0.005, "max_leverage": 50},
+        {"min_notional": 10, "max_notional": 50, "mmr": 0.01, "max_leverage": 25},
+        {"min_notional": 50, "max_notional": None, "mmr": 0.02, "max_leverage": 10},
+    ]
     return {
-        "format": "margin-portfolio/1", "venue": venue, "position_mode": "hedge", "taker_fee": 0.0005,
+        "format": "margin-portfolio/1",
+        "venue": venue,
+        "position_mode": "hedge",
+        "taker_fee": 0.0005,
         "collateral": {"USDT": 20000.0, "BTC": 0.8},
         "prices": {"BTC/USDT:USDT": 60000.0, "ETH/USDT:USDT": 3000.0, "BTC/USD:BTC": 60000.0},
         "tiers": {"BTC/USDT:USDT": linear, "ETH/USDT:USDT": linear, "BTC/USD:BTC": inverse},
         "positions": [
             {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 2.0, "entry_price": 58000.0, "leverage": 10},
             {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 30, "entry_price": 3100.0, "leverage": 10},
-            {"symbol": "BTC/USDT:USDT", "side": "short", "contracts": 0.5, "entry_price": 61000.0, "leverage": 20,
-             "margin_mode": "isolated"},
-            {"symbol": "ETH/USDT:USDT", "side": "long", "contracts": 20, "entry_price": 2900.0, "leverage": 10,
-             "margin_mode": "isolated"},
-            {"symbol": "BTC/USD:BTC", "side": "long", "contracts": 3000, "contract_size": 100,
-             "entry_price": 59000.0, "leverage": 5},
+            {
+                "symbol": "BTC/USDT:USDT",
+                "side": "short",
+                "contracts": 0.5,
+                "entry_price": 61000.0,
+                "leverage": 20,
+                "margin_mode": "isolated",
+            },
+            {
+                "symbol": "ETH/USDT:USDT",
+                "side": "long",
+                "contracts": 20,
+                "entry_price": 2900.0,
+                "leverage": 10,
+                "margin_mode": "isolated",
+            },
+            {
+                "symbol": "BTC/USD:BTC",
+                "side": "long",
+                "contracts": 3000,
+                "contract_size": 100,
+                "entry_price": 59000.0,
+                "leverage": 5,
+            },
         ],
     }
 
@@ -195,8 +238,7 @@ def test_separable_sums_equal_a_direct_evaluation(name: str, resolved: Resolved,
         np.testing.assert_allclose(got_eq, ev.pool_equity, rtol=1e-12, atol=atol)
         np.testing.assert_allclose(got_mm, ev.pool_maintenance, rtol=1e-12, atol=atol)
         has = np.bincount(book.pool, minlength=book.n_pools) > 0
-        np.testing.assert_array_equal(fv.liquidated[cells[:, 0], cells[:, 1]],
-                                      (ev.pool_liquidated & has).any(axis=1))
+        np.testing.assert_array_equal(fv.liquidated[cells[:, 0], cells[:, 1]], (ev.pool_liquidated & has).any(axis=1))
         _assert_ratios(fv.margin_ratio[cells[:, 0], cells[:, 1]], _worst_ratio(ev, book))
 
 
@@ -215,8 +257,9 @@ def test_section1_frontier_by_hand() -> None:
     # going left from x = 0 in a row where ETH is alive: first liquidated column is −0.48 (≤ −0.47957)
     assert bnd["left"][100] == pytest.approx(-0.48, abs=1e-12)
     # at the current marks: ETH pool ratio 0.016·3400 / (15840 − 4·3400) = 54.4 / 2240
-    assert fv.margin_ratio[100, 100] == pytest.approx(max(54.4 / 2240, 0.002 * 97000 / (0.5 * 97000 - 25140)),
-                                                      rel=1e-12)
+    assert fv.margin_ratio[100, 100] == pytest.approx(
+        max(54.4 / 2240, 0.002 * 97000 / (0.5 * 97000 - 25140)), rel=1e-12
+    )
 
 
 def test_boundary_matches_a_plain_scan() -> None:
@@ -233,13 +276,19 @@ def test_boundary_matches_a_plain_scan() -> None:
             up = next((result.moves_y[j] for j in range(c + 1, n) if liq[j][ix] and not liq[j - 1][ix]), None)
             assert bnd["down"][ix] == down and bnd["up"][ix] == up
         for iy in range(n):
-            left = next((result.moves_x[j] for j in range(c - 1, -1, -1) if liq[iy][j] and not liq[iy][j + 1]),
-                        None)
+            left = next((result.moves_x[j] for j in range(c - 1, -1, -1) if liq[iy][j] and not liq[iy][j + 1]), None)
             right = next((result.moves_x[j] for j in range(c + 1, n) if liq[iy][j] and not liq[iy][j - 1]), None)
             assert bnd["left"][iy] == left and bnd["right"][iy] == right
-        cells = sorted([ix, iy] for iy in range(n) for ix in range(n) if liq[iy][ix] and any(
-            0 <= iy + dy < n and 0 <= ix + dx < n and not liq[iy + dy][ix + dx]
-            for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1))))
+        cells = sorted(
+            [ix, iy]
+            for iy in range(n)
+            for ix in range(n)
+            if liq[iy][ix]
+            and any(
+                0 <= iy + dy < n and 0 <= ix + dx < n and not liq[iy + dy][ix + dx]
+                for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1))
+            )
+        )
         assert sorted(bnd["cells"]) == cells
     assert any(result.boundary(v)["cells"] for v in VIEWS)
 
@@ -393,11 +442,20 @@ def test_same_asset_twice_is_refused_case_insensitively() -> None:
     assert frontier(resolved, "btc", "eth", steps=3).x == "BTC"
 
 
-@pytest.mark.parametrize(("steps", "range_", "flags"), [
-    (2, 0.5, ["--steps"]), (1002, 0.5, ["--steps"]), (20.5, 0.5, ["--steps"]), (True, 0.5, ["--steps"]),
-    (201, 0.0, ["--range"]), (201, 1.0, ["--range"]), (201, -0.2, ["--range"]), (201, float("nan"), ["--range"]),
-    (1, 1.5, ["--steps", "--range"]),
-])
+@pytest.mark.parametrize(
+    ("steps", "range_", "flags"),
+    [
+        (2, 0.5, ["--steps"]),
+        (1002, 0.5, ["--steps"]),
+        (20.5, 0.5, ["--steps"]),
+        (True, 0.5, ["--steps"]),
+        (201, 0.0, ["--range"]),
+        (201, 1.0, ["--range"]),
+        (201, -0.2, ["--range"]),
+        (201, float("nan"), ["--range"]),
+        (1, 1.5, ["--steps", "--range"]),
+    ],
+)
 def test_bad_steps_and_range(steps: Any, range_: float, flags: list[str]) -> None:
     resolved = resolve(load_portfolio(SAMPLES / "mixed-cross-isolated.json"))
     with pytest.raises(PortfolioError) as exc:

@@ -26,11 +26,13 @@ def _candles(closes: list[float], start_ms: int = 1_700_006_400_000) -> list[lis
 def test_history_from_candles_aligns_days_by_base() -> None:
     """BTC has 3 days, ETH the last 2 of them: the union of days, ETH's first close missing (NaN); the
     first symbol of a base wins (BTC/USDT:USDT, not BTC/USDC:USDC)."""
-    hist = history_from_candles({
-        "BTC/USDT:USDT": _candles([100.0, 110.0, 99.0]),
-        "BTC/USDC:USDC": _candles([1.0, 1.0, 1.0]),
-        "ETH/USDT:USDT": _candles([10.0, 11.0], start_ms=1_700_006_400_000 + DAY_MS),
-    })
+    hist = history_from_candles(
+        {
+            "BTC/USDT:USDT": _candles([100.0, 110.0, 99.0]),
+            "BTC/USDC:USDC": _candles([1.0, 1.0, 1.0]),
+            "ETH/USDT:USDT": _candles([10.0, 11.0], start_ms=1_700_006_400_000 + DAY_MS),
+        }
+    )
     assert hist.assets == ("BTC", "ETH")
     assert hist.times == ("2023-11-15", "2023-11-16", "2023-11-17")
     assert list(hist.column("BTC")) == [100.0, 110.0, 99.0]

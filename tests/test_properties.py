@@ -96,64 +96,104 @@ class VenueSpec:
         return VENUES[self.name].has_leverage
 
 
-def S(symbol: str, price: float, size: float = 1.0, give: bool = False, sources: tuple[str, ...] = ("random",),
-      scale: float = 1e5) -> SymbolSpec:
+def S(
+    symbol: str,
+    price: float,
+    size: float = 1.0,
+    give: bool = False,
+    sources: tuple[str, ...] = ("random",),
+    scale: float = 1e5,
+) -> SymbolSpec:
     return SymbolSpec(symbol, float(price), float(size), give, sources, float(scale))
 
 
 SPECS: dict[str, VenueSpec] = {
-    "generic": VenueSpec("generic", (
-        S("BTC/USDT:USDT", 60_000, sources=("binance_btc", "random")),
-        S("ETH/USDT:USDT", 3_000),
-        S("SOL/USDC:USDC", 150, scale=5e4),
-        S("BTC/USD:BTC", 60_000, 100, True, scale=2.0),
-        S("ETH/USD:ETH", 3_000, 10, True, scale=30.0),
-    )),
-    "binance-usdm": VenueSpec("binance-usdm", (
-        S("BTC/USDT:USDT", 60_000, sources=("default",)),
-        S("ETH/USDT:USDT", 3_000, sources=("default",)),
-        S("SOL/USDT:USDT", 150, sources=("default",)),
-        S("BTC/USDC:USDC", 60_000, sources=("default",)),
-    )),
-    "bybit": VenueSpec("bybit", (
-        S("BTC/USDT:USDT", 60_000, sources=("default",)),
-        S("ETH/USDT:USDT", 3_000),
-        S("BTC/USD:BTC", 60_000, 1, scale=20.0),
-    )),
-    "okx": VenueSpec("okx", (
-        S("BTC/USDT:USDT", 60_000, 0.01),
-        S("LTC/USDT:USDT", 80, 1, scale=2e4),
-        S("BTC/USD:BTC", 60_000, 100, scale=2.0),
-    ), fee=True),
-    "hyperliquid": VenueSpec("hyperliquid", (
-        S("BTC/USDC:USDC", 60_000, sources=("default",)),
-        S("ETH/USDC:USDC", 3_000, sources=("default",)),
-        S("SOL/USDC:USDC", 150, sources=("default",)),
-    ), modes=("one-way",), lev_only=True),
-    "deribit": VenueSpec("deribit", (
-        S("BTC/USD:BTC", 60_000, 10, sources=("default", "random"), scale=5.0),
-        S("ETH/USD:ETH", 3_000, 1, True, sources=("default",), scale=50.0),
-        S("BTC/USDC:USDC", 60_000, sources=("default", "random"), scale=3e5),
-    ), imr="always", per_size=True),
-    "dydx": VenueSpec("dydx", (
-        S("BTC/USD:USDC", 60_000, sources=("default", "random")),
-        S("ETH/USD:USDC", 3_000, sources=("default",)),
-        S("SOL/USD:USDC", 150, sources=("default", "random"), scale=5e4),
-    ), imr="always"),
+    "generic": VenueSpec(
+        "generic",
+        (
+            S("BTC/USDT:USDT", 60_000, sources=("binance_btc", "random")),
+            S("ETH/USDT:USDT", 3_000),
+            S("SOL/USDC:USDC", 150, scale=5e4),
+            S("BTC/USD:BTC", 60_000, 100, True, scale=2.0),
+            S("ETH/USD:ETH", 3_000, 10, True, scale=30.0),
+        ),
+    ),
+    "binance-usdm": VenueSpec(
+        "binance-usdm",
+        (
+            S("BTC/USDT:USDT", 60_000, sources=("default",)),
+            S("ETH/USDT:USDT", 3_000, sources=("default",)),
+            S("SOL/USDT:USDT", 150, sources=("default",)),
+            S("BTC/USDC:USDC", 60_000, sources=("default",)),
+        ),
+    ),
+    "bybit": VenueSpec(
+        "bybit",
+        (
+            S("BTC/USDT:USDT", 60_000, sources=("default",)),
+            S("ETH/USDT:USDT", 3_000),
+            S("BTC/USD:BTC", 60_000, 1, scale=20.0),
+        ),
+    ),
+    "okx": VenueSpec(
+        "okx",
+        (
+            S("BTC/USDT:USDT", 60_000, 0.01),
+            S("LTC/USDT:USDT", 80, 1, scale=2e4),
+            S("BTC/USD:BTC", 60_000, 100, scale=2.0),
+        ),
+        fee=True,
+    ),
+    "hyperliquid": VenueSpec(
+        "hyperliquid",
+        (
+            S("BTC/USDC:USDC", 60_000, sources=("default",)),
+            S("ETH/USDC:USDC", 3_000, sources=("default",)),
+            S("SOL/USDC:USDC", 150, sources=("default",)),
+        ),
+        modes=("one-way",),
+        lev_only=True,
+    ),
+    "deribit": VenueSpec(
+        "deribit",
+        (
+            S("BTC/USD:BTC", 60_000, 10, sources=("default", "random"), scale=5.0),
+            S("ETH/USD:ETH", 3_000, 1, True, sources=("default",), scale=50.0),
+            S("BTC/USDC:USDC", 60_000, sources=("default", "random"), scale=3e5),
+        ),
+        imr="always",
+        per_size=True,
+    ),
+    "dydx": VenueSpec(
+        "dydx",
+        (
+            S("BTC/USD:USDC", 60_000, sources=("default", "random")),
+            S("ETH/USD:USDC", 3_000, sources=("default",)),
+            S("SOL/USD:USDC", 150, sources=("default", "random"), scale=5e4),
+        ),
+        imr="always",
+    ),
 }
 ALL_VENUES = tuple(SPECS)
 
 
 def log_uniform(lo: float, hi: float) -> st.SearchStrategy[float]:
-    return st.floats(math.log10(lo), math.log10(hi)).map(lambda e: 10.0 ** e)
+    return st.floats(math.log10(lo), math.log10(hi)).map(lambda e: 10.0**e)
 
 
 # --------------------------------------------------------------------------- strategies
 
 
 @st.composite
-def tier_records(draw: st.DrawFn, scale: float, *, imr: str = "maybe", per_size: bool = False,
-                 lev_only: bool = False, single: bool = False) -> list[dict[str, float | None]]:
+def tier_records(
+    draw: st.DrawFn,
+    scale: float,
+    *,
+    imr: str = "maybe",
+    per_size: bool = False,
+    lev_only: bool = False,
+    single: bool = False,
+) -> list[dict[str, float | None]]:
     """A random consistent tier table in file form (every rule of format §2 "Tiers")."""
     n = 1 if single else draw(st.integers(1, 5))
     floors = [0.0]
@@ -213,13 +253,13 @@ ID_TEXT = st.text(alphabet=st.characters(codec="utf-8"), max_size=8)
 
 
 @st.composite
-def portfolios(draw: st.DrawFn, venue: str, *, single_tier: bool = False, ids: bool = False,
-               max_symbols: int = 3) -> Portfolio:
+def portfolios(
+    draw: st.DrawFn, venue: str, *, single_tier: bool = False, ids: bool = False, max_symbols: int = 3
+) -> Portfolio:
     """A valid portfolio on ``venue`` (see the module docstring for the rules respected)."""
     vs = SPECS[venue]
     defaults = load_venue_defaults(venue, VENUES[venue].tiers_file)
-    specs = draw(st.lists(st.sampled_from(vs.symbols), min_size=1, max_size=max_symbols,
-                          unique_by=lambda s: s.symbol))
+    specs = draw(st.lists(st.sampled_from(vs.symbols), min_size=1, max_size=max_symbols, unique_by=lambda s: s.symbol))
     mode = draw(st.sampled_from(vs.modes))
     tiers: dict[str, TierTable] = {}
     prices: dict[str, float] = {}
@@ -229,16 +269,24 @@ def portfolios(draw: st.DrawFn, venue: str, *, single_tier: bool = False, ids: b
         if source == "default":
             table = defaults.tiers[spec.symbol]
         else:
-            records = BINANCE_BTC_RECORDS if source == "binance_btc" else draw(tier_records(
-                spec.scale, imr=vs.imr, per_size=vs.per_size, lev_only=vs.lev_only, single=single_tier))
+            records = (
+                BINANCE_BTC_RECORDS
+                if source == "binance_btc"
+                else draw(
+                    tier_records(spec.scale, imr=vs.imr, per_size=vs.per_size, lev_only=vs.lev_only, single=single_tier)
+                )
+            )
             table = table_of(records)
             tiers[spec.symbol] = table
         mark = spec.price * draw(st.floats(0.5, 2.0))
         mark_on_position = draw(st.booleans())
         if not mark_on_position:
             prices[spec.symbol] = mark
-        sides = [draw(st.sampled_from(("long", "short")))] if mode == "one-way" else draw(
-            st.sampled_from((["long"], ["short"], ["long", "short"], ["short", "long"])))
+        sides = (
+            [draw(st.sampled_from(("long", "short")))]
+            if mode == "one-way"
+            else draw(st.sampled_from((["long"], ["short"], ["long", "short"], ["short", "long"])))
+        )
         floors = [t.min_notional for t in table.tiers]
         lo_n = (floors[1] if len(floors) > 1 else spec.scale) * 1e-2
         hi_n = max(lo_n * 3e3, floors[-1] * 3)
@@ -266,16 +314,32 @@ def portfolios(draw: st.DrawFn, venue: str, *, single_tier: bool = False, ids: b
             pid = ""
             if ids and draw(st.booleans()):
                 pid = f"p{len(positions)}-{draw(ID_TEXT)}"
-            positions.append(Position(
-                symbol=spec.symbol, side=side, contracts=contracts, entry_price=entry, leverage=leverage,
-                margin_mode=margin_mode, isolated_margin=iso,
-                contract_size=cs if (spec.give_size or draw(st.booleans())) else None,
-                mark_price=mark if mark_on_position else None, id=pid))
+            positions.append(
+                Position(
+                    symbol=spec.symbol,
+                    side=side,
+                    contracts=contracts,
+                    entry_price=entry,
+                    leverage=leverage,
+                    margin_mode=margin_mode,
+                    isolated_margin=iso,
+                    contract_size=cs if (spec.give_size or draw(st.booleans())) else None,
+                    mark_price=mark if mark_on_position else None,
+                    id=pid,
+                )
+            )
     positions = draw(st.permutations(positions))
     taker_fee = draw(st.one_of(st.none(), st.floats(0.0, 0.002))) if vs.fee else None
     # the isolated margins in effect (defaults included) decide the smallest valid collateral
-    probe = Portfolio(venue=venue, collateral={}, positions=tuple(positions), prices=prices, tiers=tiers,
-                      position_mode=mode, taker_fee=taker_fee)
+    probe = Portfolio(
+        venue=venue,
+        collateral={},
+        positions=tuple(positions),
+        prices=prices,
+        tiers=tiers,
+        position_mode=mode,
+        taker_fee=taker_fee,
+    )
     settles = {pos.symbol.split(":")[1].split("-")[0] for pos in positions}
     legs = resolve(replace(probe, collateral=dict.fromkeys(settles, 1e30))).legs
     collateral: dict[str, float] = {}
@@ -404,7 +468,6 @@ def _events(book: Book, ev: Evaluation, lp: np.ndarray) -> None:
         event("hedge pair in one pool")
 
 
-
 @pytest.mark.parametrize("venue", ALL_VENUES)
 @_examples(60)
 @given(data=st.data())
@@ -441,10 +504,12 @@ def test_one_x_isolated_long_has_no_liquidation_price() -> None:
     rounding of 1,000 − q × 36,000).
     """
     q = 1 / 36
-    portfolio = Portfolio(venue="binance-usdm", collateral={"USDT": 1000.0},
-                          positions=(Position("BTC/USDT:USDT", "long", q, 36000.0, leverage=1.0,
-                                              margin_mode="isolated"),),
-                          prices={"BTC/USDT:USDT": 60000.0})
+    portfolio = Portfolio(
+        venue="binance-usdm",
+        collateral={"USDT": 1000.0},
+        positions=(Position("BTC/USDT:USDT", "long", q, 36000.0, leverage=1.0, margin_mode="isolated"),),
+        prices={"BTC/USDT:USDT": 60000.0},
+    )
     for view in ("as_is", "isolated"):
         book = compile_book(resolve(portfolio), view)
         levels = liquidation_prices(book)
@@ -464,9 +529,12 @@ def test_bankruptcy_price_one_ulp_below_the_mark_is_reported() -> None:
     is not strictly below the mark and reports NaN (no price).
     """
     mark = math.nextafter(36000.0, math.inf)
-    portfolio = Portfolio(venue="binance-usdm", collateral={"USDT": 0.0},
-                          positions=(Position("BTC/USDT:USDT", "long", 1 / 36, 36000.0, leverage=1.0),),
-                          prices={"BTC/USDT:USDT": mark})
+    portfolio = Portfolio(
+        venue="binance-usdm",
+        collateral={"USDT": 0.0},
+        positions=(Position("BTC/USDT:USDT", "long", 1 / 36, 36000.0, leverage=1.0),),
+        prices={"BTC/USDT:USDT": mark},
+    )
     book = compile_book(resolve(portfolio), "as_is")
     assert scalar.liquidation_price(book, 0, maintenance=False) == pytest.approx(36000.0, rel=REL)
     assert float(liquidation_prices(book).bankruptcy[0, 0]) == pytest.approx(36000.0, rel=REL)
@@ -481,10 +549,18 @@ def isolated_single(draw: st.DrawFn) -> tuple[Portfolio, str]:
     venue = draw(st.sampled_from(("generic", "binance-usdm")))
     spec = draw(st.sampled_from(SPECS[venue].symbols))
     source = draw(st.sampled_from(spec.sources))
-    records = (BINANCE_BTC_RECORDS if source == "binance_btc" else
-               draw(tier_records(spec.scale)) if source == "random" else None)
-    table = table_of(records) if records is not None else load_venue_defaults(
-        venue, VENUES[venue].tiers_file).tiers[spec.symbol]
+    records = (
+        BINANCE_BTC_RECORDS
+        if source == "binance_btc"
+        else draw(tier_records(spec.scale))
+        if source == "random"
+        else None
+    )
+    table = (
+        table_of(records)
+        if records is not None
+        else load_venue_defaults(venue, VENUES[venue].tiers_file).tiers[spec.symbol]
+    )
     entry = spec.price * draw(st.floats(0.5, 2.0))
     floors = [t.min_notional for t in table.tiers]
     lo_n = (floors[1] if len(floors) > 1 else spec.scale) * 1e-2
@@ -498,11 +574,23 @@ def isolated_single(draw: st.DrawFn) -> tuple[Portfolio, str]:
     leverage = draw(st.floats(1.01, max_lev))
     side = draw(st.sampled_from(("long", "short")))
     settle = spec.symbol.split(":")[1]
-    pos = Position(spec.symbol, side, contracts, entry, leverage=leverage, margin_mode="isolated",
-                   contract_size=cs if spec.give_size else None)
+    pos = Position(
+        spec.symbol,
+        side,
+        contracts,
+        entry,
+        leverage=leverage,
+        margin_mode="isolated",
+        contract_size=cs if spec.give_size else None,
+    )
     en = size / entry if spec.inverse else size * entry
-    portfolio = Portfolio(venue=venue, collateral={settle: en / leverage * 2.0}, positions=(pos,),
-                          prices={spec.symbol: entry}, tiers={} if records is None else {spec.symbol: table})
+    portfolio = Portfolio(
+        venue=venue,
+        collateral={settle: en / leverage * 2.0},
+        positions=(pos,),
+        prices={spec.symbol: entry},
+        tiers={} if records is None else {spec.symbol: table},
+    )
     return portfolio, side
 
 
@@ -599,9 +687,14 @@ def test_scaling_inside_one_tier_keeps_prices(venue: str, data: st.DataObject) -
     scaled = replace(
         portfolio,
         collateral={a: c * k for a, c in portfolio.collateral.items()},
-        positions=tuple(replace(p, contracts=p.contracts * k,
-                                isolated_margin=None if p.isolated_margin is None else p.isolated_margin * k)
-                        for p in portfolio.positions),
+        positions=tuple(
+            replace(
+                p,
+                contracts=p.contracts * k,
+                isolated_margin=None if p.isolated_margin is None else p.isolated_margin * k,
+            )
+            for p in portfolio.positions
+        ),
     )
     r0, r1 = resolve(portfolio), resolve(scaled)
     for view in VIEWS:
@@ -647,9 +740,13 @@ def test_csv_round_trip_keeps_ids_verbatim(label: str) -> None:
     """Ids hypothesis shrank the CSV round trip to: any string is a valid ``id`` (format §1), so the CSV
     that dump_positions_csv writes must read back to the same id (the JSON form does)."""
     pos = Position("BTC/USDT:USDT", "long", 1.0, 60000.0, leverage=10.0, id=label)
-    assert parse_portfolio_json(dump_portfolio_json(Portfolio(
-        venue="binance-usdm", collateral={"USDT": 1e4}, positions=(pos,),
-        prices={"BTC/USDT:USDT": 60000.0}))).positions == (pos,)
+    assert parse_portfolio_json(
+        dump_portfolio_json(
+            Portfolio(
+                venue="binance-usdm", collateral={"USDT": 1e4}, positions=(pos,), prices={"BTC/USDT:USDT": 60000.0}
+            )
+        )
+    ).positions == (pos,)
     assert parse_positions_csv(dump_positions_csv([pos])) == [pos]
 
 
@@ -701,12 +798,12 @@ def test_scalar_path_equals_array_path(venue: str, data: st.DataObject) -> None:
     resolved = resolve(portfolio)
     n_sym = len(resolved.marks)
     n_s = data.draw(st.integers(1, 20))
-    factors = data.draw(st.lists(st.lists(st.floats(0.2, 1.8), min_size=n_sym, max_size=n_sym),
-                                 min_size=n_s, max_size=n_s))
+    factors = data.draw(
+        st.lists(st.lists(st.floats(0.2, 1.8), min_size=n_sym, max_size=n_sym), min_size=n_s, max_size=n_s)
+    )
     for view in VIEWS:
         book = compile_book(resolved, view)
         marks = book.marks[None, :] * np.array(factors)
         ev = evaluate(book, marks)
         _check_values(book, ev, marks)
         _check_prices(book, ev, marks)
-

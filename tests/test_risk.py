@@ -36,20 +36,46 @@ SAMPLES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "portfolios
 Z99 = 2.5758293035489004
 
 
-def _book(positions: list[dict[str, object]], prices: dict[str, float], collateral: float = 100_000.0,
-          venue: str = "binance-usdm", **extra: object) -> dict[str, object]:
-    return {"format": "margin-portfolio/1", "venue": venue, "collateral": {"USDT": collateral}, "prices": prices,
-            "positions": positions, **extra}
+def _book(
+    positions: list[dict[str, object]],
+    prices: dict[str, float],
+    collateral: float = 100_000.0,
+    venue: str = "binance-usdm",
+    **extra: object,
+) -> dict[str, object]:
+    return {
+        "format": "margin-portfolio/1",
+        "venue": venue,
+        "collateral": {"USDT": collateral},
+        "prices": prices,
+        "positions": positions,
+        **extra,
+    }
 
 
 def _two_isolated() -> dict[str, object]:
     """A 10× isolated BTC long and an 8× isolated ETH short: each alone in its pool (as_is view)."""
-    return _book([
-        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 80000.0, "leverage": 10,
-         "margin_mode": "isolated"},
-        {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 10, "entry_price": 2000.0, "leverage": 8,
-         "margin_mode": "isolated"},
-    ], {"BTC/USDT:USDT": 80000.0, "ETH/USDT:USDT": 2000.0})
+    return _book(
+        [
+            {
+                "symbol": "BTC/USDT:USDT",
+                "side": "long",
+                "contracts": 0.5,
+                "entry_price": 80000.0,
+                "leverage": 10,
+                "margin_mode": "isolated",
+            },
+            {
+                "symbol": "ETH/USDT:USDT",
+                "side": "short",
+                "contracts": 10,
+                "entry_price": 2000.0,
+                "leverage": 8,
+                "margin_mode": "isolated",
+            },
+        ],
+        {"BTC/USDT:USDT": 80000.0, "ETH/USDT:USDT": 2000.0},
+    )
 
 
 # --------------------------------------------------------------------------- closed form, by hand
@@ -119,7 +145,7 @@ def test_closed_form_vectorised_and_symmetric() -> None:
     sig = np.array([0.4, 0.8, 1.2, 0.6])
     mu = np.array([0.0, 0.3, -0.2, 1.0])
     down = first_passage_probability(b, sig, 240, mu)
-    up = first_passage_probability(1.0 / b, sig, 240, sig ** 2 - mu)
+    up = first_passage_probability(1.0 / b, sig, 240, sig**2 - mu)
     assert down.shape == (4,)
     np.testing.assert_allclose(down, up, rtol=1e-12, atol=1e-15)
     for i in range(4):  # vectorised equals one at a time
@@ -139,7 +165,7 @@ def test_wilson_interval_by_hand() -> None:
     → [0.490156, 0.943320]."""
     lo, hi = wilson_interval(8, 10, 1.96)
     assert lo == pytest.approx(0.490156, abs=2e-6) and hi == pytest.approx(0.943320, abs=2e-6)
-    assert wilson_interval(0, 100) [0] == 0.0 and wilson_interval(100, 100)[1] == 1.0
+    assert wilson_interval(0, 100)[0] == 0.0 and wilson_interval(100, 100)[1] == 1.0
     # 0 of 100: upper = z²/n/(1 + z²/n) = 0.0384146/1.0384146 = 0.036994
     assert wilson_interval(0, 100)[1] == pytest.approx(0.036994, abs=2e-6)
 
@@ -210,8 +236,9 @@ def test_liquidation_price_barrier_for_a_long() -> None:
     """Barrier of the 10× isolated long (Binance BTC tier 1: mmr 0.4 %, cum 0): margin 0.5 × 80000/10 = 4000;
     4000 + 0.5 (P − 80000) = 0.5 P × 0.004 → 0.498 P = 36000 → P = 72289.157, b = 0.9036145."""
     resolved = resolve(portfolio_from_dict(_two_isolated()))
-    (long,) = [p for p in position_first_passage(resolved, "as_is", 168, vols={"BTC": 0.8, "ETH": 0.9})
-               if p["side"] == "long"]
+    (long,) = [
+        p for p in position_first_passage(resolved, "as_is", 168, vols={"BTC": 0.8, "ETH": 0.9}) if p["side"] == "long"
+    ]
     assert long["liquidation_price"] == pytest.approx(72289.157, abs=1e-3)
     assert long["barrier_ratio"] == pytest.approx(0.9036145, abs=1e-7)
 
@@ -255,9 +282,23 @@ def test_every_view_present_and_consistent(model: str) -> None:
 
 def test_no_liquidation_price_gives_zero() -> None:
     """1× isolated long: margin = entry notional, liquidation only at price 0 → none, probability 0."""
-    resolved = resolve(portfolio_from_dict(_book([
-        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 80000.0, "leverage": 1,
-         "margin_mode": "isolated"}], {"BTC/USDT:USDT": 80000.0})))
+    resolved = resolve(
+        portfolio_from_dict(
+            _book(
+                [
+                    {
+                        "symbol": "BTC/USDT:USDT",
+                        "side": "long",
+                        "contracts": 0.5,
+                        "entry_price": 80000.0,
+                        "leverage": 1,
+                        "margin_mode": "isolated",
+                    }
+                ],
+                {"BTC/USDT:USDT": 80000.0},
+            )
+        )
+    )
     out = risk(resolved, "30d", paths=2000, seed=1, model="student-t")
     for mode in out["modes"].values():
         assert mode["probability"] == 0.0 and mode["ci95"][0] == 0.0
@@ -268,9 +309,23 @@ def test_no_liquidation_price_gives_zero() -> None:
 
 def test_already_liquidated_is_certain_at_hour_zero() -> None:
     """10× isolated long from 80000 with the mark at 70000 (below its level 72289): liquidated now."""
-    resolved = resolve(portfolio_from_dict(_book([
-        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 80000.0, "leverage": 10,
-         "margin_mode": "isolated"}], {"BTC/USDT:USDT": 70000.0})))
+    resolved = resolve(
+        portfolio_from_dict(
+            _book(
+                [
+                    {
+                        "symbol": "BTC/USDT:USDT",
+                        "side": "long",
+                        "contracts": 0.5,
+                        "entry_price": 80000.0,
+                        "leverage": 10,
+                        "margin_mode": "isolated",
+                    }
+                ],
+                {"BTC/USDT:USDT": 70000.0},
+            )
+        )
+    )
     mode = risk(resolved, "1d", paths=500, seed=1)["modes"]["isolated"]
     assert mode["probability"] == 1.0
     assert mode["time_to_liquidation_hours"]["p5"] == 0.0 and mode["time_to_liquidation_hours"]["p95"] == 0.0
@@ -294,19 +349,58 @@ def test_triggers_equal_engine() -> None:
     non-settle collateral moved by a price)."""
     rng = np.random.default_rng(0)
     books = [load_portfolio(p) for p in SAMPLES]
-    tiers = [{"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 50},
-             {"min_notional": 50000, "max_notional": None, "mmr": 0.01, "max_leverage": 20}]
+    tiers = [
+        {"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 50},
+        {"min_notional": 50000, "max_notional": None, "mmr": 0.01, "max_leverage": 20},
+    ]
     for venue in ("okx", "bybit"):
-        books.append(portfolio_from_dict(_book([
-            {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 2, "entry_price": 60000.0, "leverage": 10},
-            {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 20, "entry_price": 3000.0, "leverage": 10,
-             "margin_mode": "isolated"}], {"BTC/USDT:USDT": 60000.0, "ETH/USDT:USDT": 3000.0}, 30000.0, venue,
-            tiers={"BTC/USDT:USDT": tiers, "ETH/USDT:USDT": tiers}, taker_fee=0.0005)))
-    books.append(portfolio_from_dict({  # Deribit: inverse, maintenance rate growing with size (δ/P² term)
-        "format": "margin-portfolio/1", "venue": "deribit", "collateral": {"BTC": 3.0},
-        "prices": {"BTC/USD:BTC": 60000.0},
-        "positions": [{"symbol": "BTC/USD:BTC", "side": "long", "contracts": 30000, "contract_size": 10,
-                       "entry_price": 58000.0}]}))
+        books.append(
+            portfolio_from_dict(
+                _book(
+                    [
+                        {
+                            "symbol": "BTC/USDT:USDT",
+                            "side": "long",
+                            "contracts": 2,
+                            "entry_price": 60000.0,
+                            "leverage": 10,
+                        },
+                        {
+                            "symbol": "ETH/USDT:USDT",
+                            "side": "short",
+                            "contracts": 20,
+                            "entry_price": 3000.0,
+                            "leverage": 10,
+                            "margin_mode": "isolated",
+                        },
+                    ],
+                    {"BTC/USDT:USDT": 60000.0, "ETH/USDT:USDT": 3000.0},
+                    30000.0,
+                    venue,
+                    tiers={"BTC/USDT:USDT": tiers, "ETH/USDT:USDT": tiers},
+                    taker_fee=0.0005,
+                )
+            )
+        )
+    books.append(
+        portfolio_from_dict(
+            {  # Deribit: inverse, maintenance rate growing with size (δ/P² term)
+                "format": "margin-portfolio/1",
+                "venue": "deribit",
+                "collateral": {"BTC": 3.0},
+                "prices": {"BTC/USD:BTC": 60000.0},
+                "positions": [
+                    {
+                        "symbol": "BTC/USD:BTC",
+                        "side": "long",
+                        "contracts": 30000,
+                        "contract_size": 10,
+                        "entry_price": 58000.0,
+                    }
+                ],
+            }
+        )
+    )
     coll = _two_isolated()
     coll["collateral"] = {"USDT": 3000.0, "USDe": 5000.0}
     coll["collateral_assets"] = {"USDe": {"price": 1.0, "haircut": 0.1, "pool": "USDT"}}

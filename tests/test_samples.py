@@ -74,8 +74,7 @@ def hl_row(symbol: str, k: int) -> tuple[float, float | None, float]:
 
 
 def inputs(portfolio: Portfolio) -> list[tuple[str, str, float, float, float | None, str]]:
-    return [(p.symbol, p.side, p.contracts, p.entry_price, p.leverage, p.margin_mode)
-            for p in portfolio.positions]
+    return [(p.symbol, p.side, p.contracts, p.entry_price, p.leverage, p.margin_mode) for p in portfolio.positions]
 
 
 # --------------------------------------------------------------------------- every sample
@@ -83,8 +82,14 @@ def inputs(portfolio: Portfolio) -> list[tuple[str, str, float, float, float | N
 
 def test_the_issue_asks_for_six_kinds_of_sample() -> None:
     names = {f.name for f in SAMPLE_FILES}
-    assert {"btc-long.json", "alt-basket-cross.json", "hedged-pair.json", "coin-margined.json",
-            "hyperliquid-account.json", "mixed-cross-isolated.json"} <= names
+    assert {
+        "btc-long.json",
+        "alt-basket-cross.json",
+        "hedged-pair.json",
+        "coin-margined.json",
+        "hyperliquid-account.json",
+        "mixed-cross-isolated.json",
+    } <= names
 
 
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=lambda p: p.name)
@@ -105,13 +110,18 @@ def test_every_sample_loads_and_evaluates(path: Path) -> None:
         mode = doc["modes"][view]
         assert len(mode["positions"]) == len(portfolio.positions)
         for p in mode["pools"]:
-            for key in ("equity", "wallet_balance", "unrealized_pnl", "initial_margin", "maintenance_margin",
-                        "available"):
+            for key in (
+                "equity",
+                "wallet_balance",
+                "unrealized_pnl",
+                "initial_margin",
+                "maintenance_margin",
+                "available",
+            ):
                 assert math.isfinite(p[key]), (view, key)
             assert p["liquidated"] is False, f"{path.name} {view}: pool {p} liquidated at current marks"
         for p in mode["positions"]:
-            for key in ("notional", "mark_price", "unrealized_pnl", "initial_margin", "maintenance_margin",
-                        "mmr"):
+            for key in ("notional", "mark_price", "unrealized_pnl", "initial_margin", "maintenance_margin", "mmr"):
                 assert math.isfinite(p[key]), (view, key)
             assert p["notional"] > 0 and p["maintenance_margin"] >= 0
             assert p["liquidated"] is False
@@ -320,9 +330,11 @@ def test_hedged_pair() -> None:
     portfolio = load("hedged-pair.json")
     assert portfolio.venue == "binance-usdm" and portfolio.position_mode == "hedge"
     assert portfolio.collateral == {"USDT": 5000.0}
-    assert inputs(portfolio) == [("ETH/USDT:USDT", "long", 12.0, 3250.0, 10.0, "cross"),
-                                 ("ETH/USDT:USDT", "short", 8.0, 3520.0, 10.0, "cross"),
-                                 ("BTC/USDT:USDT", "short", 0.2, 99200.0, 20.0, "cross")]
+    assert inputs(portfolio) == [
+        ("ETH/USDT:USDT", "long", 12.0, 3250.0, 10.0, "cross"),
+        ("ETH/USDT:USDT", "short", 8.0, 3520.0, 10.0, "cross"),
+        ("BTC/USDT:USDT", "short", 0.2, 99200.0, 20.0, "cross"),
+    ]
     assert portfolio.prices == {"ETH/USDT:USDT": 3400.0, "BTC/USDT:USDT": 97000.0}
     for s in ("ETH/USDT:USDT", "BTC/USDT:USDT"):
         assert tier_row("binance-usdm", s, 0) == (0, 50000, 0.004, 0, 125)
@@ -350,8 +362,11 @@ def test_hedged_pair() -> None:
         g = pool(doc, view, "USDT")
         assert close(g["equity"], equity) and close(g["maintenance_margin"], total_mm)
         assert close(g["margin_ratio"], total_mm / equity) and close(g["available"], equity - im)
-        for pid, nn, uu, mmx in (("ETH long", n_l, u_l, mm_l), ("ETH short", n_s, u_s, mm_s),
-                                 ("BTC short", n_b, u_b, mm_b)):
+        for pid, nn, uu, mmx in (
+            ("ETH long", n_l, u_l, mm_l),
+            ("ETH short", n_s, u_s, mm_s),
+            ("BTC short", n_b, u_b, mm_b),
+        ):
             p = position(doc, view, pid)
             assert close(p["notional"], nn) and close(p["unrealized_pnl"], uu)
             assert close(p["maintenance_margin"], mmx)
@@ -397,8 +412,10 @@ def test_coin_margined() -> None:
     portfolio = load("coin-margined.json")
     assert portfolio.venue == "binance-coinm" and portfolio.collateral == {"BTC": 1.0}
     perp, qtr = "BTC/USD:BTC", "BTC/USD:BTC-250627"
-    assert inputs(portfolio) == [(perp, "long", 2000.0, 95000.0, 20.0, "cross"),
-                                 (qtr, "short", 2000.0, 96800.0, 10.0, "isolated")]
+    assert inputs(portfolio) == [
+        (perp, "long", 2000.0, 95000.0, 20.0, "cross"),
+        (qtr, "short", 2000.0, 96800.0, 10.0, "isolated"),
+    ]
     assert portfolio.prices == {perp: 97000.0, qtr: 98800.0}
     for s in (perp, qtr):
         t = portfolio.tiers[s].tiers[0]
@@ -478,12 +495,18 @@ def test_hyperliquid_account() -> None:
     """
     portfolio = load("hyperliquid-account.json")
     assert portfolio.venue == "hyperliquid" and portfolio.collateral == {"USDC": 25000.0}
-    assert inputs(portfolio) == [("BTC/USDC:USDC", "long", 0.5, 95800.0, 20.0, "cross"),
-                                 ("ETH/USDC:USDC", "short", 10.0, 3460.0, 10.0, "cross"),
-                                 ("HYPE/USDC:USDC", "long", 800.0, 21.5, 5.0, "cross"),
-                                 ("SOL/USDC:USDC", "long", 100.0, 176.0, 5.0, "isolated")]
-    assert portfolio.prices == {"BTC/USDC:USDC": 97000.0, "ETH/USDC:USDC": 3400.0, "HYPE/USDC:USDC": 24.5,
-                                "SOL/USDC:USDC": 180.0}
+    assert inputs(portfolio) == [
+        ("BTC/USDC:USDC", "long", 0.5, 95800.0, 20.0, "cross"),
+        ("ETH/USDC:USDC", "short", 10.0, 3460.0, 10.0, "cross"),
+        ("HYPE/USDC:USDC", "long", 800.0, 21.5, 5.0, "cross"),
+        ("SOL/USDC:USDC", "long", 100.0, 176.0, 5.0, "isolated"),
+    ]
+    assert portfolio.prices == {
+        "BTC/USDC:USDC": 97000.0,
+        "ETH/USDC:USDC": 3400.0,
+        "HYPE/USDC:USDC": 24.5,
+        "SOL/USDC:USDC": 180.0,
+    }
     assert hl_row("BTC/USDC:USDC", 0) == (0, 150000000, 40)
     assert hl_row("ETH/USDC:USDC", 0) == (0, 100000000, 25)
     assert hl_row("SOL/USDC:USDC", 0) == (0, 70000000, 20)
@@ -491,10 +514,13 @@ def test_hyperliquid_account() -> None:
 
     l_btc, l_eth, l_sol, l_hype = 1 / 80, 1 / 50, 1 / 40, 1 / 20
     n = {"btc": 0.5 * 97000, "eth": 10 * 3400.0, "hype": 800 * 24.5, "sol": 100 * 180.0}
-    u = {"btc": 0.5 * (97000 - 95800), "eth": -10 * (3400 - 3460.0), "hype": 800 * (24.5 - 21.5),
-         "sol": 100 * (180 - 176.0)}
-    mm = {"btc": n["btc"] * l_btc, "eth": n["eth"] * l_eth, "hype": n["hype"] * l_hype,
-          "sol": n["sol"] * l_sol}
+    u = {
+        "btc": 0.5 * (97000 - 95800),
+        "eth": -10 * (3400 - 3460.0),
+        "hype": 800 * (24.5 - 21.5),
+        "sol": 100 * (180 - 176.0),
+    }
+    mm = {"btc": n["btc"] * l_btc, "eth": n["eth"] * l_eth, "hype": n["hype"] * l_hype, "sol": n["sol"] * l_sol}
     iso_sol = 100 * 176 / 5
     wb = 25000.0 - iso_sol
     eq = wb + u["btc"] + u["eth"] + u["hype"]
@@ -513,8 +539,12 @@ def test_hyperliquid_account() -> None:
     assert lp_btc == pytest.approx(50794.94, abs=0.01) and lp_sol == pytest.approx(144.41, abs=0.01)
 
     doc = evaluate_portfolio(portfolio)
-    ids = {"btc": "BTC/USDC:USDC long", "eth": "ETH/USDC:USDC short", "hype": "HYPE/USDC:USDC long",
-           "sol": "SOL/USDC:USDC long"}
+    ids = {
+        "btc": "BTC/USDC:USDC long",
+        "eth": "ETH/USDC:USDC short",
+        "hype": "HYPE/USDC:USDC long",
+        "sol": "SOL/USDC:USDC long",
+    }
     for view in VIEWS:
         for k, pid in ids.items():
             p = position(doc, view, pid)
@@ -561,17 +591,23 @@ def test_mixed_cross_isolated() -> None:
     """
     portfolio = load("mixed-cross-isolated.json")
     assert portfolio.venue == "binance-usdm" and portfolio.collateral == {"USDT": 30000.0}
-    assert inputs(portfolio) == [("BTC/USDT:USDT", "long", 0.5, 92000.0, 10.0, "cross"),
-                                 ("ETH/USDT:USDT", "long", 6.0, 3150.0, 10.0, "cross"),
-                                 ("SOL/USDT:USDT", "short", 100.0, 190.0, 5.0, "cross"),
-                                 ("WIF/USDT:USDT", "long", 8000.0, 1.45, 20.0, "isolated")]
+    assert inputs(portfolio) == [
+        ("BTC/USDT:USDT", "long", 0.5, 92000.0, 10.0, "cross"),
+        ("ETH/USDT:USDT", "long", 6.0, 3150.0, 10.0, "cross"),
+        ("SOL/USDT:USDT", "short", 100.0, 190.0, 5.0, "cross"),
+        ("WIF/USDT:USDT", "long", 8000.0, 1.45, 20.0, "isolated"),
+    ]
     assert portfolio.positions[3].isolated_margin == 580.0
     assert tier_row("binance-usdm", "WIF/USDT:USDT", 0) == (0, 20000, 0.01, 0, 75)
     assert tier_row("binance-usdm", "SOL/USDT:USDT", 0) == (0, 20000, 0.005, 0, 100)
 
     n = {"btc": 0.5 * 97000.0, "eth": 6 * 3400.0, "sol": 100 * 180.0, "wif": 8000 * 1.42}
-    u = {"btc": 0.5 * (97000.0 - 92000), "eth": 6 * (3400.0 - 3150), "sol": -100 * (180.0 - 190),
-         "wif": 8000 * (1.42 - 1.45)}
+    u = {
+        "btc": 0.5 * (97000.0 - 92000),
+        "eth": 6 * (3400.0 - 3150),
+        "sol": -100 * (180.0 - 190),
+        "wif": 8000 * (1.42 - 1.45),
+    }
     mm = {"btc": n["btc"] * 0.004, "eth": n["eth"] * 0.004, "sol": n["sol"] * 0.005, "wif": n["wif"] * 0.01}
     wb = 30000.0 - 580
     eq = wb + u["btc"] + u["eth"] + u["sol"]

@@ -24,7 +24,9 @@ SAMPLES = ROOT / "fixtures" / "portfolios"
 
 def _book(**extra: object) -> dict[str, object]:
     doc: dict[str, object] = {
-        "format": "margin-portfolio/1", "venue": "binance-usdm", "collateral": {"USDT": 10000.0},
+        "format": "margin-portfolio/1",
+        "venue": "binance-usdm",
+        "collateral": {"USDT": 10000.0},
         "prices": {"BTC/USDT:USDT": 100000.0, "ETH/USDT:USDT": 4000.0},
         "positions": [
             {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.5, "entry_price": 100000.0, "leverage": 10},
@@ -52,7 +54,7 @@ def test_market_move_with_hand_betas() -> None:
 
 def _betas_by_hand(asset: str, days: int = 365) -> float:
     with (ROOT / "fixtures" / "market-data" / "daily_close.csv").open() as fh:
-        rows = list(csv.DictReader(fh))[-(days + 1):]
+        rows = list(csv.DictReader(fh))[-(days + 1) :]
     rm, ra = [], []
     for a, b in itertools.pairwise(rows):
         if a[asset] and b[asset] and a["BTC"] and b["BTC"]:
@@ -93,8 +95,10 @@ def test_components_compound() -> None:
 def test_collateral_shock_counts_the_haircut() -> None:
     """USDe 20,000 at 1.00 with a 5 % haircut backs the USDT pool: 20,000 × 0.95 = 19,000.
     USDe −35 %: 20,000 × 0.65 × 0.95 = 12,350; the wallet drops by 20,000 × 0.35 × 0.95 = 6,650."""
-    doc = _book(collateral={"USDT": 10000.0, "USDe": 20000.0},
-                collateral_assets={"USDe": {"price": 1.0, "haircut": 0.05, "pool": "USDT"}})
+    doc = _book(
+        collateral={"USDT": 10000.0, "USDe": 20000.0},
+        collateral_assets={"USDe": {"price": 1.0, "haircut": 0.05, "pool": "USDT"}},
+    )
     r = resolve(portfolio_from_dict(doc))
     before = evaluate_shock_set(r, ShockSet())["modes"]["as_is"]["pools"][0]  # type: ignore[index]
     after = evaluate_shock_set(r, ShockSet(collateral={"USDe": -0.35}))["modes"]["as_is"]["pools"][0]  # type: ignore[index]
@@ -129,14 +133,17 @@ def test_market_sweep_equals_engine(name: str) -> None:
         np.testing.assert_allclose(ev.pool_maintenance[k], direct.pool_maintenance[0], rtol=1e-12, atol=1e-9)
 
 
-@pytest.mark.parametrize(("shock_set", "field"), [
-    (ShockSet(market_move=-1.0), "market_move"),
-    (ShockSet(market_move=-0.8, betas={"ETH": 1.5}), "beta.ETH"),
-    (ShockSet(sigma=float("nan")), "sigma"),
-    (ShockSet(sigma=-1, horizon_days=0), "horizon_days"),
-    (ShockSet(collateral={"USDe": -0.1}), "collateral.USDe"),
-    (ShockSet(relative=(parse_shock("DOGE=-10%"),)), "--shock"),
-])
+@pytest.mark.parametrize(
+    ("shock_set", "field"),
+    [
+        (ShockSet(market_move=-1.0), "market_move"),
+        (ShockSet(market_move=-0.8, betas={"ETH": 1.5}), "beta.ETH"),
+        (ShockSet(sigma=float("nan")), "sigma"),
+        (ShockSet(sigma=-1, horizon_days=0), "horizon_days"),
+        (ShockSet(collateral={"USDe": -0.1}), "collateral.USDe"),
+        (ShockSet(relative=(parse_shock("DOGE=-10%"),)), "--shock"),
+    ],
+)
 def test_bad_shock_sets(shock_set: ShockSet, field: str) -> None:
     r = resolve(portfolio_from_dict(_book()))
     with pytest.raises(PortfolioError) as err:

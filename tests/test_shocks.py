@@ -10,21 +10,24 @@ from margin.shocks import Shock, combine, matches, parse_shock, shocked_prices
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC", "BTC/USDT:USDT-251226", "SOL/USDC:USDC")
 
 
-@pytest.mark.parametrize(("text", "target", "move"), [
-    ("BTC=-20%", "BTC", -0.2),
-    ("BTC=-0.2", "BTC", -0.2),
-    ("BTC/USDT:USDT=-20%", "BTC/USDT:USDT", -0.2),
-    ("ALL=-10%", "ALL", -0.1),
-    ("ETH=+15%", "ETH", 0.15),
-    ("ETH=15%", "ETH", 0.15),
-    ("ETH=0.5", "ETH", 0.5),
-    ("ETH=2", "ETH", 2.0),  # +200 %: rises are not capped
-    ("SOL=-99.5%", "SOL", -0.995),
-    ("SOL=-.5", "SOL", -0.5),
-    ("SOL=-5e-1", "SOL", -0.5),
-    ("SOL=0%", "SOL", 0.0),
-    (" BTC = -20 % ", "BTC", -0.2),
-])
+@pytest.mark.parametrize(
+    ("text", "target", "move"),
+    [
+        ("BTC=-20%", "BTC", -0.2),
+        ("BTC=-0.2", "BTC", -0.2),
+        ("BTC/USDT:USDT=-20%", "BTC/USDT:USDT", -0.2),
+        ("ALL=-10%", "ALL", -0.1),
+        ("ETH=+15%", "ETH", 0.15),
+        ("ETH=15%", "ETH", 0.15),
+        ("ETH=0.5", "ETH", 0.5),
+        ("ETH=2", "ETH", 2.0),  # +200 %: rises are not capped
+        ("SOL=-99.5%", "SOL", -0.995),
+        ("SOL=-.5", "SOL", -0.5),
+        ("SOL=-5e-1", "SOL", -0.5),
+        ("SOL=0%", "SOL", 0.0),
+        (" BTC = -20 % ", "BTC", -0.2),
+    ],
+)
 def test_parse_shock_forms(text: str, target: str, move: float) -> None:
     shock = parse_shock(text)
     assert shock == Shock(target=target, move=pytest.approx(move, rel=1e-15, abs=0.0))
@@ -34,22 +37,25 @@ def test_percent_and_fraction_are_the_same() -> None:
     assert parse_shock("BTC=-20%") == parse_shock("BTC=-0.2")
 
 
-@pytest.mark.parametrize("text", [
-    "BTC",  # no move
-    "BTC=",  # empty move
-    "=-20%",  # no target
-    "BTC=abc",
-    "BTC=-20%%",
-    "BTC=twenty",
-    "BTC=--20%",
-    "BTC=nan",
-    "BTC=inf",
-    "BTC=-100%",  # the price would reach 0
-    "BTC=-1",
-    "BTC=-150%",
-    "BTC=-1.5",
-    "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "BTC",  # no move
+        "BTC=",  # empty move
+        "=-20%",  # no target
+        "BTC=abc",
+        "BTC=-20%%",
+        "BTC=twenty",
+        "BTC=--20%",
+        "BTC=nan",
+        "BTC=inf",
+        "BTC=-100%",  # the price would reach 0
+        "BTC=-1",
+        "BTC=-150%",
+        "BTC=-1.5",
+        "",
+    ],
+)
 def test_parse_shock_errors(text: str) -> None:
     with pytest.raises(PortfolioError) as info:
         parse_shock(text)
@@ -65,15 +71,18 @@ def test_move_at_or_below_minus_100_percent_message() -> None:
     assert str(info.value) == "--shock move must be above -100%, got '-150%'"
 
 
-@pytest.mark.parametrize(("target", "hit"), [
-    ("BTC", {"BTC/USDT:USDT", "BTC/USD:BTC", "BTC/USDT:USDT-251226"}),  # every symbol whose base is BTC
-    ("btc", {"BTC/USDT:USDT", "BTC/USD:BTC", "BTC/USDT:USDT-251226"}),
-    ("BTC/USDT:USDT", {"BTC/USDT:USDT"}),  # one symbol
-    ("ALL", set(SYMBOLS)),
-    ("all", set(SYMBOLS)),
-    ("USDT", set()),  # a quote/settle asset is not a base
-    ("SOL", {"SOL/USDC:USDC"}),
-])
+@pytest.mark.parametrize(
+    ("target", "hit"),
+    [
+        ("BTC", {"BTC/USDT:USDT", "BTC/USD:BTC", "BTC/USDT:USDT-251226"}),  # every symbol whose base is BTC
+        ("btc", {"BTC/USDT:USDT", "BTC/USD:BTC", "BTC/USDT:USDT-251226"}),
+        ("BTC/USDT:USDT", {"BTC/USDT:USDT"}),  # one symbol
+        ("ALL", set(SYMBOLS)),
+        ("all", set(SYMBOLS)),
+        ("USDT", set()),  # a quote/settle asset is not a base
+        ("SOL", {"SOL/USDC:USDC"}),
+    ],
+)
 def test_matches(target: str, hit: set[str]) -> None:
     assert {s for s in SYMBOLS if matches(target, s)} == hit
 
@@ -140,5 +149,4 @@ def test_combine_reports_every_unmatched_target() -> None:
 def test_shocked_prices_leaves_unmoved_symbols() -> None:
     marks = {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0}
     # 3,400 × 1.5 = 5,100; BTC unmoved
-    assert shocked_prices(marks, {"ETH/USDT:USDT": 0.5}) == {"BTC/USDT:USDT": 97000.0,
-                                                             "ETH/USDT:USDT": 5100.0}
+    assert shocked_prices(marks, {"ETH/USDT:USDT": 0.5}) == {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 5100.0}

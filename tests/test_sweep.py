@@ -25,29 +25,68 @@ MOVES = np.concatenate([np.linspace(-0.95, 3.0, 1601), [0.0, -0.5, 0.25]])
 def _synthetic(venue: str) -> dict[str, object]:
     if venue == "deribit":
         return {
-            "format": "margin-portfolio/1", "venue": "deribit", "collateral": {"BTC": 3.0},
+            "format": "margin-portfolio/1",
+            "venue": "deribit",
+            "collateral": {"BTC": 3.0},
             "prices": {"BTC/USD:BTC": 60000.0},
-            "positions": [{"symbol": "BTC/USD:BTC", "side": "long", "contracts": 30000, "contract_size": 10,
-                           "entry_price": 58000.0}],
+            "positions": [
+                {
+                    "symbol": "BTC/USD:BTC",
+                    "side": "long",
+                    "contracts": 30000,
+                    "contract_size": 10,
+                    "entry_price": 58000.0,
+                }
+            ],
         }
-    tiers = [{"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 50},
-             {"min_notional": 50000, "max_notional": 250000, "mmr": 0.005, "max_leverage": 40},
-             {"min_notional": 250000, "max_notional": None, "mmr": 0.01, "max_leverage": 20}]
+    tiers = [
+        {"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 50},
+        {"min_notional": 50000, "max_notional": 250000, "mmr": 0.005, "max_leverage": 40},
+        {"min_notional": 250000, "max_notional": None, "mmr": 0.01, "max_leverage": 20},
+    ]
     return {
-        "format": "margin-portfolio/1", "venue": venue, "position_mode": "hedge", "taker_fee": 0.0006,
+        "format": "margin-portfolio/1",
+        "venue": venue,
+        "position_mode": "hedge",
+        "taker_fee": 0.0006,
         "collateral": {"USDT": 20000.0, "BTC": 1.5},
         "prices": {"BTC/USDT:USDT": 60000.0, "ETH/USDT:USDT": 3000.0, "BTC/USD:BTC": 60000.0},
-        "tiers": {"BTC/USDT:USDT": tiers, "ETH/USDT:USDT": tiers,
-                  "BTC/USD:BTC": [{"min_notional": 0, "max_notional": 5, "mmr": 0.004},
-                                  {"min_notional": 5, "max_notional": None, "mmr": 0.01}]},
+        "tiers": {
+            "BTC/USDT:USDT": tiers,
+            "ETH/USDT:USDT": tiers,
+            "BTC/USD:BTC": [
+                {"min_notional": 0, "max_notional": 5, "mmr": 0.004},
+                {"min_notional": 5, "max_notional": None, "mmr": 0.01},
+            ],
+        },
         "positions": [
             {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 3, "entry_price": 59000.0, "leverage": 10},
-            {"symbol": "BTC/USDT:USDT", "side": "short", "contracts": 1, "entry_price": 61000.0, "leverage": 10,
-             "margin_mode": "isolated"},
-            {"symbol": "ETH/USDT:USDT", "side": "short", "contracts": 20, "entry_price": 3100.0, "leverage": 5,
-             "margin_mode": "isolated"},
-            {"symbol": "BTC/USD:BTC", "side": "long", "contracts": 4000, "contract_size": 100,
-             "entry_price": 57000.0, "leverage": 5, "margin_mode": "isolated", "isolated_margin": 1.0},
+            {
+                "symbol": "BTC/USDT:USDT",
+                "side": "short",
+                "contracts": 1,
+                "entry_price": 61000.0,
+                "leverage": 10,
+                "margin_mode": "isolated",
+            },
+            {
+                "symbol": "ETH/USDT:USDT",
+                "side": "short",
+                "contracts": 20,
+                "entry_price": 3100.0,
+                "leverage": 5,
+                "margin_mode": "isolated",
+            },
+            {
+                "symbol": "BTC/USD:BTC",
+                "side": "long",
+                "contracts": 4000,
+                "contract_size": 100,
+                "entry_price": 57000.0,
+                "leverage": 5,
+                "margin_mode": "isolated",
+                "isolated_margin": 1.0,
+            },
         ],
     }
 

@@ -178,10 +178,12 @@ def test_hyperliquid_max_leverage_only() -> None:
     assert single.tiers[0].mmr == pytest.approx(0.0125)
     assert single.tiers[0].max_leverage == 40
     assert single.tiers[0].maint_amount == 0.0
-    tiered = parse_ok([
-        {"min_notional": 0, "max_notional": 150_000_000, "max_leverage": 40},
-        {"min_notional": 150_000_000, "max_notional": None, "max_leverage": 20},
-    ])
+    tiered = parse_ok(
+        [
+            {"min_notional": 0, "max_notional": 150_000_000, "max_leverage": 40},
+            {"min_notional": 150_000_000, "max_notional": None, "max_leverage": 20},
+        ]
+    )
     assert [t.mmr for t in tiered.tiers] == pytest.approx([0.0125, 0.025])
     assert [t.maint_amount for t in tiered.tiers] == pytest.approx([0.0, 1_875_000.0])
     assert tiered.max_leverage_at(200_000_000) == 20
@@ -194,9 +196,7 @@ def test_rate_or_max_leverage_required() -> None:
     assert paths(problems) == ["tiers[0].mmr"]
 
 
-@pytest.mark.parametrize(
-    "records", [[], None, {"min_notional": 0}, "tiers"], ids=["empty", "null", "dict", "str"]
-)
+@pytest.mark.parametrize("records", [[], None, {"min_notional": 0}, "tiers"], ids=["empty", "null", "dict", "str"])
 def test_table_must_be_non_empty_list(records: object) -> None:
     assert paths(parse_bad(records)) == ["tiers"]
 
@@ -207,9 +207,7 @@ def test_unknown_tier_field() -> None:
 
 
 def test_tier_must_be_object() -> None:
-    assert paths(parse_bad([{"min_notional": 0, "max_notional": 10, "mmr": 0.01}, [10, None, 0.02]])) == [
-        "tiers[1]"
-    ]
+    assert paths(parse_bad([{"min_notional": 0, "max_notional": 10, "mmr": 0.01}, [10, None, 0.02]])) == ["tiers[1]"]
 
 
 def test_every_problem_reported_together() -> None:
@@ -240,8 +238,7 @@ def test_recurrence_reported_with_structural_problems() -> None:
 
 # --------------------------------------------------------------------------- bad values
 
-FIELDS = ("min_notional", "max_notional", "mmr", "max_leverage", "maint_amount", "imr", "mmr_per_size",
-          "imr_per_size")
+FIELDS = ("min_notional", "max_notional", "mmr", "max_leverage", "maint_amount", "imr", "mmr_per_size", "imr_per_size")
 BAD_VALUES: dict[str, tuple[object, str]] = {
     "nan": (math.nan, "NaN"),
     "inf": (math.inf, "inf"),
@@ -293,8 +290,9 @@ def test_negative_value_named_by_path_and_field(field: str) -> None:
     assert str(mine[0]).endswith(f"got {value!r}")
 
 
-@pytest.mark.parametrize(("field", "value"), [("mmr", 1.0), ("mmr", 1.5), ("imr", 0.0), ("imr", 1.5),
-                                              ("max_leverage", 0.5)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("mmr", 1.0), ("mmr", 1.5), ("imr", 0.0), ("imr", 1.5), ("max_leverage", 0.5)]
+)
 def test_out_of_range_rates(field: str, value: float) -> None:
     assert f"tiers[0].{field}" in paths(parse_bad(_single(**{field: value})))
 

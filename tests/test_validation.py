@@ -94,8 +94,9 @@ def test_non_finite_numbers(field: str, value: float, shown: str) -> None:
 
 
 @pytest.mark.parametrize("field", NUMBER_FIELDS)
-@pytest.mark.parametrize(("value", "shown"), [("5", "'5'"), (True, "true"), (False, "false"), ([1], "[1]"),
-                                              ({"v": 1}, "{'v': 1}")])
+@pytest.mark.parametrize(
+    ("value", "shown"), [("5", "'5'"), (True, "true"), (False, "false"), ([1], "[1]"), ({"v": 1}, "{'v': 1}")]
+)
 def test_wrongly_typed_numbers(field: str, value: object, shown: str) -> None:
     """Strings and booleans are not numbers (JSON ``true`` is not 1)."""
     err = problems_of(example(lambda d: d["positions"][1].update({field: value})))
@@ -104,10 +105,16 @@ def test_wrongly_typed_numbers(field: str, value: object, shown: str) -> None:
     assert str(problem) == f"positions[1].{field} must be a number, got {shown}"
 
 
-@pytest.mark.parametrize(("value", "rule"), [(-5, "must be >= 0"), (math.nan, "must be a finite number"),
-                                             (math.inf, "must be a finite number"),
-                                             ("25000", "must be a number"),
-                                             (True, "must be a number")])
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        (-5, "must be >= 0"),
+        (math.nan, "must be a finite number"),
+        (math.inf, "must be a finite number"),
+        ("25000", "must be a number"),
+        (True, "must be a number"),
+    ],
+)
 def test_bad_collateral(value: object, rule: str) -> None:
     err = problems_of(example(lambda d: d["collateral"].update(USDT=value)))
     assert find(err, "collateral.USDT").rule == rule
@@ -119,10 +126,16 @@ def test_zero_collateral_is_valid_without_isolated_positions() -> None:
     assert portfolio_from_dict(data).collateral == {"USDT": 0.0}
 
 
-@pytest.mark.parametrize(("value", "rule"), [(0, "must be > 0"), (-97000, "must be > 0"),
-                                             (math.nan, "must be a finite number"),
-                                             ("97000", "must be a number"),
-                                             (False, "must be a number")])
+@pytest.mark.parametrize(
+    ("value", "rule"),
+    [
+        (0, "must be > 0"),
+        (-97000, "must be > 0"),
+        (math.nan, "must be a finite number"),
+        ("97000", "must be a number"),
+        (False, "must be a number"),
+    ],
+)
 def test_bad_price(value: object, rule: str) -> None:
     err = problems_of(example(lambda d: d["prices"].update({"BTC/USDT:USDT": value})))
     problem = find(err, "prices['BTC/USDT:USDT']")
@@ -156,8 +169,7 @@ def test_wrong_format_tag() -> None:
     assert str(find(err, "format")) == "format must be 'margin-portfolio/1', got 'margin-portfolio/2'"
 
 
-@pytest.mark.parametrize(("field", "value"),
-                         [("side", "buy"), ("side", "LONG"), ("margin_mode", "portfolio")])
+@pytest.mark.parametrize(("field", "value"), [("side", "buy"), ("side", "LONG"), ("margin_mode", "portfolio")])
 def test_bad_enums(field: str, value: str) -> None:
     err = problems_of(example(lambda d: d["positions"][0].update({field: value})))
     problem = find(err, f"positions[0].{field}")
@@ -248,9 +260,11 @@ def test_venue_not_a_string() -> None:
 
 def test_unknown_symbol_without_tiers() -> None:
     """binance-usdm ships no tiers for FOO/USDT:USDT and the file gives none."""
+
     def add(d: dict[str, Any]) -> None:
-        d["positions"].append({"symbol": "FOO/USDT:USDT", "side": "long", "contracts": 1, "entry_price": 2.0,
-                               "leverage": 2})
+        d["positions"].append(
+            {"symbol": "FOO/USDT:USDT", "side": "long", "contracts": 1, "entry_price": 2.0, "leverage": 2}
+        )
         d["prices"]["FOO/USDT:USDT"] = 2.0
 
     err = problems_of(example(add))
@@ -262,12 +276,11 @@ def test_unknown_symbol_without_tiers() -> None:
 
 def test_unknown_symbol_with_tiers_in_file_is_valid() -> None:
     def add(d: dict[str, Any]) -> None:
-        d["positions"].append({"symbol": "FOO/USDT:USDT", "side": "long", "contracts": 1, "entry_price": 2.0,
-                               "leverage": 2})
+        d["positions"].append(
+            {"symbol": "FOO/USDT:USDT", "side": "long", "contracts": 1, "entry_price": 2.0, "leverage": 2}
+        )
         d["prices"]["FOO/USDT:USDT"] = 2.0
-        d["tiers"]["FOO/USDT:USDT"] = [
-            {"min_notional": 0, "max_notional": None, "mmr": 0.01, "max_leverage": 20}
-        ]
+        d["tiers"]["FOO/USDT:USDT"] = [{"min_notional": 0, "max_notional": None, "mmr": 0.01, "max_leverage": 20}]
 
     assert len(portfolio_from_dict(example(add)).positions) == 3
 
@@ -281,13 +294,14 @@ def test_generic_venue_needs_tiers_for_every_symbol() -> None:
 def test_inverse_without_contract_size() -> None:
     """bybit takes inverse contracts; it ships a contract size for BTC/USD:BTC but not for ETH/USD:ETH."""
     data = {
-        "format": "margin-portfolio/1", "venue": "bybit", "collateral": {"ETH": 10.0},
+        "format": "margin-portfolio/1",
+        "venue": "bybit",
+        "collateral": {"ETH": 10.0},
         "prices": {"ETH/USD:ETH": 3400.0},
-        "tiers": {
-            "ETH/USD:ETH": [{"min_notional": 0, "max_notional": None, "mmr": 0.005, "max_leverage": 100}]
-        },
-        "positions": [{"symbol": "ETH/USD:ETH", "side": "long", "contracts": 100, "entry_price": 3300.0,
-                       "leverage": 10}],
+        "tiers": {"ETH/USD:ETH": [{"min_notional": 0, "max_notional": None, "mmr": 0.005, "max_leverage": 100}]},
+        "positions": [
+            {"symbol": "ETH/USD:ETH", "side": "long", "contracts": 100, "entry_price": 3300.0, "leverage": 10}
+        ],
     }
     err = problems_of(data)
     problem = find(err, "positions[0].contract_size")
@@ -299,9 +313,18 @@ def test_inverse_without_contract_size() -> None:
 
 def test_inverse_contract_on_linear_only_venue() -> None:
     """binance-usdm is linear only: BTC/USD:BTC (settle = base) is the wrong kind of contract there."""
+
     def add(d: dict[str, Any]) -> None:
-        d["positions"].append({"symbol": "BTC/USD:BTC", "side": "long", "contracts": 1,
-                               "entry_price": 95000.0, "leverage": 5, "contract_size": 100})
+        d["positions"].append(
+            {
+                "symbol": "BTC/USD:BTC",
+                "side": "long",
+                "contracts": 1,
+                "entry_price": 95000.0,
+                "leverage": 5,
+                "contract_size": 100,
+            }
+        )
         d["prices"]["BTC/USD:BTC"] = 97000.0
 
     err = problems_of(example(add))
@@ -332,8 +355,9 @@ def test_leverage_maximum_is_the_tier_of_the_entry_notional() -> None:
 
     60 contracts × 3,300 = 198,000 entry notional → second tier: 100× allowed, 101× not.
     """
+
     def big(lev: float) -> Callable[[dict[str, Any]], object]:
-        return lambda d: (d["positions"][1].update(contracts=60, leverage=lev, isolated_margin=2000.0))
+        return lambda d: d["positions"][1].update(contracts=60, leverage=lev, isolated_margin=2000.0)
 
     assert portfolio_from_dict(example(big(100)))
     err = problems_of(example(big(101)))
@@ -347,8 +371,9 @@ def test_missing_leverage() -> None:
 
 def test_long_and_short_of_one_symbol_in_one_way_mode() -> None:
     def add(d: dict[str, Any]) -> None:
-        d["positions"].append({"symbol": "BTC/USDT:USDT", "side": "short", "contracts": 0.1,
-                               "entry_price": 96000.0, "leverage": 10})
+        d["positions"].append(
+            {"symbol": "BTC/USDT:USDT", "side": "short", "contracts": 0.1, "entry_price": 96000.0, "leverage": 10}
+        )
 
     err = problems_of(example(add))
     problem = find(err, "positions[2].side")
@@ -363,8 +388,16 @@ def test_long_and_short_of_one_symbol_in_one_way_mode() -> None:
 def test_same_side_twice_in_hedge_mode() -> None:
     def add(d: dict[str, Any]) -> None:
         d["position_mode"] = "hedge"
-        d["positions"].append({"id": "more", "symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.1,
-                               "entry_price": 96000.0, "leverage": 10})
+        d["positions"].append(
+            {
+                "id": "more",
+                "symbol": "BTC/USDT:USDT",
+                "side": "long",
+                "contracts": 0.1,
+                "entry_price": 96000.0,
+                "leverage": 10,
+            }
+        )
 
     err = problems_of(example(add))
     assert find(err, "positions[2]")
@@ -372,10 +405,14 @@ def test_same_side_twice_in_hedge_mode() -> None:
 
 def test_hyperliquid_rejects_hedge_mode() -> None:
     data = {
-        "format": "margin-portfolio/1", "venue": "hyperliquid", "position_mode": "hedge",
-        "collateral": {"USDC": 10000.0}, "prices": {"BTC/USDC:USDC": 97000.0},
-        "positions": [{"symbol": "BTC/USDC:USDC", "side": "long", "contracts": 0.1, "entry_price": 95000.0,
-                       "leverage": 10}],
+        "format": "margin-portfolio/1",
+        "venue": "hyperliquid",
+        "position_mode": "hedge",
+        "collateral": {"USDC": 10000.0},
+        "prices": {"BTC/USDC:USDC": 97000.0},
+        "positions": [
+            {"symbol": "BTC/USDC:USDC", "side": "long", "contracts": 0.1, "entry_price": 95000.0, "leverage": 10}
+        ],
     }
     err = problems_of(data)
     problem = find(err, "position_mode")
@@ -488,8 +525,11 @@ def test_several_problems_reported_at_once() -> None:
 
     err = problems_of(example(break_it))
     assert {p.path for p in err.problems} >= {
-        "positions[0].leverage", "positions[1].contracts", "collateral.USDT",
-        "prices['BTC/USDT:USDT']", "extra",
+        "positions[0].leverage",
+        "positions[1].contracts",
+        "collateral.USDT",
+        "prices['BTC/USDT:USDT']",
+        "extra",
     }
     assert err.message.startswith("book.json: ")
     assert f"{len(err.problems)} problems:" in err.message
@@ -499,19 +539,21 @@ def test_several_problems_reported_at_once() -> None:
 
 def test_rule_problems_of_several_positions_at_once() -> None:
     """Rules that need the venue (tiers, contract kind, marks) are collected across positions too."""
+
     def break_it(d: dict[str, Any]) -> None:
         d["positions"][0]["leverage"] = 500  # above 125
         d["positions"][1]["symbol"] = "ETH/USD:ETH"  # inverse on binance-usdm
-        d["positions"].append({"symbol": "SOL/USDT:USDT", "side": "long", "contracts": 10,
-                               "entry_price": 200.0, "leverage": 5})  # no mark price
+        d["positions"].append(
+            {"symbol": "SOL/USDT:USDT", "side": "long", "contracts": 10, "entry_price": 200.0, "leverage": 5}
+        )  # no mark price
 
     err = problems_of(example(break_it))
-    assert {p.path for p in err.problems} >= {"positions[0].leverage", "positions[1].symbol",
-                                              "positions[2].mark_price"}
+    assert {p.path for p in err.problems} >= {"positions[0].leverage", "positions[1].symbol", "positions[2].mark_price"}
 
 
 def test_type_problems_and_rule_problems_reported_together() -> None:
     """A wrongly typed number in one position must not hide a broken rule in another (one pass to fix)."""
+
     def break_it(d: dict[str, Any]) -> None:
         d["positions"][0]["leverage"] = 0  # type/range problem
         d["positions"][1]["leverage"] = 200  # above the ETH tier maximum of 125

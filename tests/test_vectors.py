@@ -63,8 +63,7 @@ def side_sign(side: str) -> int:
 
 def assert_close(actual: float | None, expected: float, tolerance: Mapping[str, float], what: str) -> None:
     """``|actual − expected| ≤ abs`` or ``≤ rel × |expected|`` as the record states."""
-    assert actual is not None and math.isfinite(actual), (
-        f"{what}: got no number ({actual!r}), expected {expected}")
+    assert actual is not None and math.isfinite(actual), f"{what}: got no number ({actual!r}), expected {expected}"
     if "abs" in tolerance:
         bound = float(tolerance["abs"])
     elif "rel" in tolerance:
@@ -129,10 +128,14 @@ def engine_liquidation(data: dict[str, Any], index: int = 0) -> float | None:
     return None if lp is None else float(lp)
 
 
-def portfolio(venue: str, collateral: dict[str, float], positions: list[dict[str, Any]],
-              tiers: dict[str, list[dict[str, Any]]], **extra: Any) -> dict[str, Any]:
-    return {"format": FORMAT, "venue": venue, "collateral": collateral, "tiers": tiers,
-            "positions": positions, **extra}
+def portfolio(
+    venue: str,
+    collateral: dict[str, float],
+    positions: list[dict[str, Any]],
+    tiers: dict[str, list[dict[str, Any]]],
+    **extra: Any,
+) -> dict[str, Any]:
+    return {"format": FORMAT, "venue": venue, "collateral": collateral, "tiers": tiers, "positions": positions, **extra}
 
 
 # --------------------------------------------------------------------------- per formula
@@ -151,10 +154,10 @@ def check_binance_usdm_lp(v: Vector) -> None:
     others = x.get("other_positions", [])
     if v["mode"] == "isolated":
         assert not others, "an isolated position has no other positions in its pool"
-    tmm = sum(float(o["qty"]) * float(o["mark_price"]) * float(o["mmr"]) - float(o["maint_amount"])
-              for o in others)
-    upnl = sum(side_sign(o["side"]) * float(o["qty"]) * (float(o["mark_price"]) - float(o["entry_price"]))
-               for o in others)
+    tmm = sum(float(o["qty"]) * float(o["mark_price"]) * float(o["mmr"]) - float(o["maint_amount"]) for o in others)
+    upnl = sum(
+        side_sign(o["side"]) * float(o["qty"]) * (float(o["mark_price"]) - float(o["entry_price"])) for o in others
+    )
     raw = binance.usdm_liquidation_price(wb, tmm, upnl, both=binance.Leg(s, qty, entry, mmr, cum))
     expected = float(v["expected"]["liq_price"])
     buffer = float(x.get("liquidation_buffer", 0.0))
@@ -169,9 +172,17 @@ def check_binance_usdm_lp(v: Vector) -> None:
     tiers = {subject: records}
     if raw > 0:
         assert qty * raw >= floor, f"LP notional {qty * raw} below the tier floor {floor}: table inconsistent"
-    pos: dict[str, Any] = {"id": "subject", "symbol": subject, "side": x["side"], "contracts": qty,
-                           "contract_size": 1.0, "entry_price": entry, "mark_price": entry, "leverage": 1.0,
-                           "margin_mode": v["mode"]}
+    pos: dict[str, Any] = {
+        "id": "subject",
+        "symbol": subject,
+        "side": x["side"],
+        "contracts": qty,
+        "contract_size": 1.0,
+        "entry_price": entry,
+        "mark_price": entry,
+        "leverage": 1.0,
+        "margin_mode": v["mode"],
+    }
     if v["mode"] == "isolated":
         pos["isolated_margin"] = wb
     else:
@@ -181,9 +192,19 @@ def check_binance_usdm_lp(v: Vector) -> None:
         o_records, o_floor = two_tier_table(float(o["mmr"]), float(o["maint_amount"]))
         assert float(o["qty"]) * float(o["mark_price"]) >= o_floor, "other position's notional below its tier"
         tiers[o["pair"]] = o_records
-        positions.append({"id": f"other{k}", "symbol": o["pair"], "side": o["side"], "contracts": o["qty"],
-                          "contract_size": 1.0, "entry_price": o["entry_price"],
-                          "mark_price": o["mark_price"], "leverage": 1.0, "margin_mode": "cross"})
+        positions.append(
+            {
+                "id": f"other{k}",
+                "symbol": o["pair"],
+                "side": o["side"],
+                "contracts": o["qty"],
+                "contract_size": 1.0,
+                "entry_price": o["entry_price"],
+                "mark_price": o["mark_price"],
+                "leverage": 1.0,
+                "margin_mode": "cross",
+            }
+        )
     lp = engine_liquidation(portfolio("generic", {"USDT": wb}, positions, tiers), 0)
     if raw <= 0:
         # Binance shows "--" in the vector's bracket (its negative MM near 0, −cum, keeps equity above it).
@@ -213,8 +234,9 @@ def check_freqtrade_liq_buffer(v: Vector) -> None:
     17.47 + 0.05 × (18.884 − 17.47) = 17.47 + 0.0707 = 17.5407 for the recorded vector.
     """
     x = v["inputs"]
-    got = buffered(float(x["raw_liq_price"]), float(x["entry_price"]), float(x["liquidation_buffer"]),
-                   side_sign(x["side"]))
+    got = buffered(
+        float(x["raw_liq_price"]), float(x["entry_price"]), float(x["liquidation_buffer"]), side_sign(x["side"])
+    )
     assert_close(got, float(v["expected"]["liq_price"]), v["tolerance"], "buffered LP")
 
 
@@ -232,10 +254,22 @@ def check_binance_coinm_mm(v: Vector) -> None:
     mm = binance.coinm_maintenance_margin(contracts, cs, mark, mmr, cum)
     assert_close(mm, float(exp["maintenance_margin"]), tol, "closed-form MM")
     symbol = "BTC/USD:BTC"
-    data = portfolio("binance-coinm", {"BTC": 1.0},
-                     [{"symbol": symbol, "side": "long", "contracts": contracts, "contract_size": cs,
-                       "entry_price": mark, "mark_price": mark, "leverage": 10.0}],
-                     {symbol: [{"min_notional": 0, "max_notional": None, "mmr": mmr, "maint_amount": cum}]})
+    data = portfolio(
+        "binance-coinm",
+        {"BTC": 1.0},
+        [
+            {
+                "symbol": symbol,
+                "side": "long",
+                "contracts": contracts,
+                "contract_size": cs,
+                "entry_price": mark,
+                "mark_price": mark,
+                "leverage": 10.0,
+            }
+        ],
+        {symbol: [{"min_notional": 0, "max_notional": None, "mmr": mmr, "maint_amount": cum}]},
+    )
     ev = evaluate(compile_book(resolve(portfolio_from_dict(data, "vector")), "as_is"))
     assert_close(float(ev.notional[0, 0]), float(exp["notional_coin"]), tol, "engine notional")
     assert_close(float(ev.maintenance[0, 0]), float(exp["maintenance_margin"]), tol, "engine MM")
@@ -291,8 +325,9 @@ def check_bracket_cum_recurrence(v: Vector) -> None:
         assert [p.path for p in problems2] == broken, [str(p) for p in problems2]
         with pytest.raises(PortfolioError) as err2:
             portfolio_from_dict(portfolio("generic", {"USDT": 1000.0}, [], {AAVE: closed}), "vector")
-        assert [p.path for p in err2.value.problems] == [f"tiers[{AAVE!r}][{k}].maint_amount"
-                                                          for k in (1, 2, 5)], str(err2.value)
+        assert [p.path for p in err2.value.problems] == [f"tiers[{AAVE!r}][{k}].maint_amount" for k in (1, 2, 5)], str(
+            err2.value
+        )
         return
     assert v["expected"]["recurrence_holds"] is True, "only the AAVE fixture is known to break the recurrence"
     assert problems == [], [str(p) for p in problems]
@@ -300,8 +335,12 @@ def check_bracket_cum_recurrence(v: Vector) -> None:
     assert table is not None and table.maint_given
     tol = float(v["tolerance"]["abs"])
     for k in range(1, len(records)):
-        expected = cum_step(float(records[k]["min_notional"]), float(records[k]["mmr"]),
-                            float(records[k - 1]["mmr"]), float(records[k - 1]["maint_amount"]))
+        expected = cum_step(
+            float(records[k]["min_notional"]),
+            float(records[k]["mmr"]),
+            float(records[k - 1]["mmr"]),
+            float(records[k - 1]["maint_amount"]),
+        )
         assert abs(float(records[k]["maint_amount"]) - expected) <= tol
         # continuity of MM at the floor: both tiers give the same maintenance
         floor = float(records[k]["min_notional"])
@@ -335,14 +374,28 @@ def check_bybit_isolated_simple(v: Vector) -> None:
     buffer = float(x.get("liquidation_buffer", 0.0))
     assert_close(buffered(raw, entry, buffer, s), expected, v["tolerance"], "closed form")
     # the documented general form with IM = qty·EP/lev and no deduction gives the same number
-    assert_close(bybit.isolated_linear_liquidation_price(s, qty, entry, qty * entry / lev, mmr), raw,
-                 {"rel": 1e-12}, "Y1 form")
+    assert_close(
+        bybit.isolated_linear_liquidation_price(s, qty, entry, qty * entry / lev, mmr), raw, {"rel": 1e-12}, "Y1 form"
+    )
     symbol = "TEST/USDT:USDT"
-    data = portfolio("bybit", {"USDT": qty * entry / lev},
-                     [{"symbol": symbol, "side": x["side"], "contracts": qty, "contract_size": 1.0,
-                       "entry_price": entry, "mark_price": entry, "leverage": lev, "margin_mode": "isolated",
-                       "isolated_margin": qty * entry / lev}],
-                     {symbol: single_tier(mmr)})
+    data = portfolio(
+        "bybit",
+        {"USDT": qty * entry / lev},
+        [
+            {
+                "symbol": symbol,
+                "side": x["side"],
+                "contracts": qty,
+                "contract_size": 1.0,
+                "entry_price": entry,
+                "mark_price": entry,
+                "leverage": lev,
+                "margin_mode": "isolated",
+                "isolated_margin": qty * entry / lev,
+            }
+        ],
+        {symbol: single_tier(mmr)},
+    )
     lp = engine_liquidation(data)
     if buffer == 0:
         assert_close(lp, expected, v["tolerance"], "engine")
@@ -367,11 +420,25 @@ def check_okx_gate_isolated_linear(v: Vector) -> None:
     assert_close(buffered(raw, entry, buffer, s), expected, v["tolerance"], "closed form")
     symbol = "TEST/USDT:USDT"
     records = single_tier(mmr) if maint == 0 else two_tier_table(mmr, maint)[0]
-    data = portfolio("okx", {"USDT": margin},
-                     [{"symbol": symbol, "side": x["side"], "contracts": qty, "contract_size": 1.0,
-                       "entry_price": entry, "mark_price": entry, "leverage": 1.0, "margin_mode": "isolated",
-                       "isolated_margin": margin}],
-                     {symbol: records}, taker_fee=fee)
+    data = portfolio(
+        "okx",
+        {"USDT": margin},
+        [
+            {
+                "symbol": symbol,
+                "side": x["side"],
+                "contracts": qty,
+                "contract_size": 1.0,
+                "entry_price": entry,
+                "mark_price": entry,
+                "leverage": 1.0,
+                "margin_mode": "isolated",
+                "isolated_margin": margin,
+            }
+        ],
+        {symbol: records},
+        taker_fee=fee,
+    )
     lp = engine_liquidation(data)
     if raw <= 0:
         assert lp is None, f"raw LP {raw} ≤ 0 but the engine reports {lp}"
@@ -402,18 +469,28 @@ def check_hyperliquid_lp(v: Vector) -> None:
         assert v["mode"] == "isolated", f"mode must be cross or isolated, got {v['mode']!r}"
         margin = float(x["isolated_margin"])
     expected = float(v["expected"]["liq_price"])
-    assert_close(hyperliquid.liquidation_price(s, qty, entry, margin, maxlev), expected, v["tolerance"],
-                 "closed form")
+    assert_close(hyperliquid.liquidation_price(s, qty, entry, margin, maxlev), expected, v["tolerance"], "closed form")
     match = _HL_ASSET.match(v["id"])
     assert match, f"cannot read the asset from {v['id']!r}"
     symbol = f"{match.group(1)}/USDC:USDC"
-    pos: dict[str, Any] = {"symbol": symbol, "side": x["side"], "contracts": qty, "contract_size": 1.0,
-                           "entry_price": entry, "mark_price": entry, "leverage": lev,
-                           "margin_mode": v["mode"]}
+    pos: dict[str, Any] = {
+        "symbol": symbol,
+        "side": x["side"],
+        "contracts": qty,
+        "contract_size": 1.0,
+        "entry_price": entry,
+        "mark_price": entry,
+        "leverage": lev,
+        "margin_mode": v["mode"],
+    }
     if v["mode"] == "isolated":
         pos["isolated_margin"] = margin
-    data = portfolio("hyperliquid", {"USDC": margin}, [pos],
-                     {symbol: [{"min_notional": 0, "max_notional": None, "max_leverage": maxlev}]})
+    data = portfolio(
+        "hyperliquid",
+        {"USDC": margin},
+        [pos],
+        {symbol: [{"min_notional": 0, "max_notional": None, "max_leverage": maxlev}]},
+    )
     assert_close(engine_liquidation(data), expected, v["tolerance"], "engine")
 
 
@@ -426,10 +503,22 @@ def check_hyperliquid_margins(v: Vector) -> None:
     assert_close(im, float(exp["initial_margin"]), tol, "closed-form IM")
     assert_close(mm, float(exp["maintenance_margin"]), tol, "closed-form MM")
     symbol = "TEST/USDC:USDC"
-    data = portfolio("hyperliquid", {"USDC": n},
-                     [{"symbol": symbol, "side": "long", "contracts": 1.0, "contract_size": 1.0,
-                       "entry_price": n, "mark_price": n, "leverage": lev}],
-                     {symbol: [{"min_notional": 0, "max_notional": None, "max_leverage": maxlev}]})
+    data = portfolio(
+        "hyperliquid",
+        {"USDC": n},
+        [
+            {
+                "symbol": symbol,
+                "side": "long",
+                "contracts": 1.0,
+                "contract_size": 1.0,
+                "entry_price": n,
+                "mark_price": n,
+                "leverage": lev,
+            }
+        ],
+        {symbol: [{"min_notional": 0, "max_notional": None, "max_leverage": maxlev}]},
+    )
     ev = evaluate(compile_book(resolve(portfolio_from_dict(data, "vector")), "as_is"))
     assert_close(float(ev.initial[0, 0]), float(exp["initial_margin"]), tol, "engine IM")
     assert_close(float(ev.maintenance[0, 0]), float(exp["maintenance_margin"]), tol, "engine MM")
@@ -489,5 +578,6 @@ def test_every_vector_checked_by_formula() -> None:
 def test_unknown_formula_fails() -> None:
     """A vector with a formula no check knows must fail, not pass silently."""
     with pytest.raises(pytest.fail.Exception, match="unknown formula"):
-        check_vector({"id": "made-up", "formula": "no_such_formula", "inputs": {}, "expected": {},
-                      "tolerance": {"abs": 0}})
+        check_vector(
+            {"id": "made-up", "formula": "no_such_formula", "inputs": {}, "expected": {}, "tolerance": {"abs": 0}}
+        )

@@ -108,11 +108,11 @@ def coinm_liquidation_price(
     return contract_size * num / den
 
 
-def coinm_maintenance_margin(contracts: float, contract_size: float, mark_price: float, mmr: float,
-                             cum: float) -> float:
+def coinm_maintenance_margin(
+    contracts: float, contract_size: float, mark_price: float, mmr: float, cum: float
+) -> float:
     """COIN-M maintenance margin in coin: ``contracts × CS / mark × MMR − cum`` (§2 [binance_coinm_mm]).
 
     C1: 100 contracts × 100 USD at mark 25,000 → 0.4 BTC × 0.4 % − 0 = 0.0016 BTC.
     """
     return contracts * contract_size / mark_price * mmr - cum
-

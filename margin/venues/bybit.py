@@ -26,8 +26,9 @@ BYBIT = Venue(
 )
 
 
-def isolated_linear_liquidation_price(side: int, qty: float, entry_price: float, isolated_margin: float,
-                                      mmr: float, deduction: float = 0.0) -> float:
+def isolated_linear_liquidation_price(
+    side: int, qty: float, entry_price: float, isolated_margin: float, mmr: float, deduction: float = 0.0
+) -> float:
     """Bybit isolated linear LP with MM at entry value (§3.2 [bybit_usdt_isolated_doc], Y1)::
 
         PV = Q·EP,  MM = PV·MMR − deduction
@@ -44,8 +45,9 @@ def isolated_simple_liquidation_price(side: int, entry_price: float, leverage: f
     return entry_price * (1 - side / leverage + side * mmr)
 
 
-def isolated_inverse_liquidation_price(side: int, contracts_usd: float, entry_price: float,
-                                       isolated_margin: float, mmr: float, deduction: float = 0.0) -> float:
+def isolated_inverse_liquidation_price(
+    side: int, contracts_usd: float, entry_price: float, isolated_margin: float, mmr: float, deduction: float = 0.0
+) -> float:
     """Bybit isolated inverse LP, 2024 UTA text, MM at entry (§3.3 [bybit_inverse_isolated_uta_2024])::
 
         PV = Q_usd / EP,  MM = PV·MMR − D

@@ -26,10 +26,11 @@ DYDX = Venue(
 )
 
 
-def liquidation_price(side: int, qty: float, oracle_price: float, net_collateral: float,
-                      other_maintenance: float, mmf: float) -> float:
+def liquidation_price(
+    side: int, qty: float, oracle_price: float, net_collateral: float, other_maintenance: float, mmf: float
+) -> float:
     """§7 dashboard convenience (every other oracle price frozen)::
 
-        P_liq = (NC₀ − s·Q·P₀ − MMR_other) / (Q·MMF − s·Q)
+    P_liq = (NC₀ − s·Q·P₀ − MMR_other) / (Q·MMF − s·Q)
     """
     return (net_collateral - side * qty * oracle_price - other_maintenance) / (qty * mmf - side * qty)

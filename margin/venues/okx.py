@@ -24,13 +24,15 @@ OKX = Venue(
 )
 
 
-def isolated_linear_liquidation_price(side: int, qty: float, entry_price: float, isolated_margin: float,
-                                      mmr: float, taker_fee: float) -> float:
+def isolated_linear_liquidation_price(
+    side: int, qty: float, entry_price: float, isolated_margin: float, mmr: float, taker_fee: float
+) -> float:
     """§4 [okx_gate_isolated_linear]: ``(EP ∓ margin/Q) / (1 ∓ (MMR + fee))`` (long: −, short: +)."""
     return (entry_price - side * isolated_margin / qty) / (1 - side * (mmr + taker_fee))
 
 
-def isolated_inverse_liquidation_price(side: int, contracts_usd: float, entry_price: float,
-                                       isolated_margin: float, mmr: float, taker_fee: float) -> float:
+def isolated_inverse_liquidation_price(
+    side: int, contracts_usd: float, entry_price: float, isolated_margin: float, mmr: float, taker_fee: float
+) -> float:
     """§4: ``(1 ± (MMR + fee)) / (1/EP ± margin/(FV·n))`` (long: +, short: −)."""
     return (1 + side * (mmr + taker_fee)) / (1 / entry_price + side * isolated_margin / contracts_usd)
