@@ -248,7 +248,9 @@ def price_ladder(
                 text=[f"liq. {lbl}" for lbl, _ in pts],
                 textposition="top center",
                 name=f"liquidation ({view})",
-                hovertemplate=f"%{{text}}<br>%{{y:,.6g}} ({settle} per unit)<extra>{VIEW_LABELS.get(view, view)}</extra>",
+                hovertemplate=(
+                    f"%{{text}}<br>%{{y:,.6g}} ({settle} per unit)<extra>{VIEW_LABELS.get(view, view)}</extra>"
+                ),
                 showlegend=False,
             )
         )
