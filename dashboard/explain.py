@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from margin.engine import Book, evaluate, liquidation_prices
 from margin.venues import binance, bybit
 
@@ -29,6 +31,24 @@ class Explanation:
     note: str
 
 
+@dataclass(frozen=True)
+class _Tier:
+    """The margin model's terms of one position on the tier segment of one notional."""
+
+    rate: float  # maintenance rate of the tier (without the fee)
+    amount: float  # maintenance amount (cum, deduction) of the tier
+    fee: float  # fee rate reserved in the trigger
+    per_size: float  # rate growth per unit of size (Deribit)
+
+
+def _tier(book: Book, j: int, notional: float) -> _Tier:
+    """Terms of position ``j`` at the tier of ``notional``, as the book's margin model states them."""
+    idx = np.array([j])
+    k = book.tiers.index(book.sym[idx], np.array([notional]))
+    t = book.model.terms(book, idx, k)
+    return _Tier(float(t.rate[0]), float(-t.constant[0]), float(t.fee[0]), float(t.per_size[0]))
+
+
 def explain(book: Book, i: int) -> Explanation:
     """Explain position ``i``'s liquidation price in ``book``'s view."""
     ev = evaluate(book)
@@ -44,7 +64,6 @@ def explain(book: Book, i: int) -> Explanation:
     wb = float(book.pool_wallet[pool])
     tmm = float(sum(ev.maintenance[0, j] for j in others))
     upnl = float(sum(ev.upnl[0, j] for j in others))
-    table = res.tables[leg.position.symbol]
     probe = engine_lp if engine_lp is not None else leg.mark
     s = leg.position.sign
     q = leg.size
@@ -55,7 +74,7 @@ def explain(book: Book, i: int) -> Explanation:
         ("UPNL₁", "unrealised PnL of the pool's other positions, at their marks", upnl),
     ]
     venue = res.venue
-    if res.tables[leg.position.symbol].tiers[0].mmr_per_size or any(t.mmr_per_size for t in table.tiers):
+    if book.tiers.mmr_per_size[int(book.sym[i])].any():
         return Explanation(
             leg.position.label,
             book.view,
@@ -69,22 +88,24 @@ def explain(book: Book, i: int) -> Explanation:
             "the engine solves it exactly (margin-models.md §5.1).",
         )
     if bool(book.at_entry[i]):
-        t = table.tier(leg.entry_notional)
-        mm = leg.entry_notional * t.mmr - t.maint_amount
+        # the model values this position's maintenance at entry: its rate and the tier's deduction
+        mm = float(book.mm_entry[i])
+        rate = float(book.mmr_entry[i])
+        deduction = leg.entry_notional * rate - mm
         iso = leg.isolated_margin
         terms = [
             ("IM+extra", "isolated margin of the position", iso),
             ("Q", "size", q),
             ("EP", "entry price", ep),
-            ("MMR", "maintenance rate of the tier at the ENTRY notional", t.mmr),
-            ("D", "MM deduction of that tier", t.maint_amount),
+            ("MMR", "maintenance rate of the tier at the ENTRY notional", rate),
+            ("D", "MM deduction of that tier", deduction),
             ("MM", "Q·EP·MMR − D", mm),
         ]
         if leg.instrument.inverse:
-            cf = bybit.isolated_inverse_liquidation_price(int(s), q, ep, iso, t.mmr, t.maint_amount)
+            cf = bybit.isolated_inverse_liquidation_price(int(s), q, ep, iso, rate, deduction)
             formula = "LP = Q / (Q/EP + s·(IM − MM))   (Bybit isolated inverse, MM at entry, §3.3)"
         else:
-            cf = bybit.isolated_linear_liquidation_price(int(s), q, ep, iso, t.mmr, t.maint_amount)
+            cf = bybit.isolated_linear_liquidation_price(int(s), q, ep, iso, rate, deduction)
             formula = "LP = EP − s·(IM + extra − MM)/Q   (Bybit isolated linear, MM at entry, §3.2)"
         return Explanation(
             leg.position.label,
@@ -97,26 +118,28 @@ def explain(book: Book, i: int) -> Explanation:
             engine_lp,
             "Bybit values isolated maintenance at the entry notional, not at the liquidation price.",
         )
-    t = table.tier(q / probe if leg.instrument.inverse else q * probe)
-    fee = float(book.fee[i])
+    t = _tier(book, i, q / probe if leg.instrument.inverse else q * probe)
+    fee = t.fee
     legs = {j: res.legs[j] for j in same}
     terms += [
         ("Q", "size (contracts × contract size)", q),
         ("EP", "entry price", ep),
-        ("MMR", "maintenance rate of the tier at the liquidation notional", t.mmr),
-        ("cum", "maintenance amount of that tier", t.maint_amount),
+        ("MMR", "maintenance rate of the tier at the liquidation notional", t.rate),
+        ("cum", "maintenance amount of that tier", t.amount),
     ]
     if fee:
         terms.append(("fee", "taker fee reserved to close (counted in the trigger)", fee))
     if len(legs) == 2:
-        long_leg = next(lg for lg in legs.values() if lg.position.sign > 0)
-        short_leg = next(lg for lg in legs.values() if lg.position.sign < 0)
+        j_long = next(j for j, lg in legs.items() if lg.position.sign > 0)
+        j_short = next(j for j, lg in legs.items() if lg.position.sign < 0)
+        long_leg, short_leg = legs[j_long], legs[j_short]
 
-        def tier_of(lg: object) -> tuple[float, float]:
-            tt = table.tier(lg.size / probe if lg.instrument.inverse else lg.size * probe)  # type: ignore[attr-defined]
-            return tt.mmr + fee, tt.maint_amount
+        def tier_of(j: int) -> tuple[float, float]:
+            lg = legs[j]
+            tt = _tier(book, j, lg.size / probe if lg.instrument.inverse else lg.size * probe)
+            return tt.rate + tt.fee, tt.amount
 
-        (ml, cl), (ms, cs) = tier_of(long_leg), tier_of(short_leg)
+        (ml, cl), (ms, cs) = tier_of(j_long), tier_of(j_short)
         if leg.instrument.inverse:
             cf = binance.coinm_liquidation_price(
                 wb,
@@ -148,23 +171,23 @@ def explain(book: Book, i: int) -> Explanation:
             f"short {short_leg.size:g} @ {short_leg.position.entry_price:g} (MMR {ms:.4%}, cum {cs:g})"
         )
     else:
-        mmr = t.mmr + fee
+        mmr = t.rate + fee
         if leg.instrument.inverse:
-            both = binance.Leg(int(s), q, ep, mmr, t.maint_amount)
+            both = binance.Leg(int(s), q, ep, mmr, t.amount)
             cf = binance.coinm_liquidation_price(wb, tmm, upnl, 1.0, both=both)
             formula = "LP = Q·(MMR + s) / (WB − TMM₁ + UPNL₁ + cum + s·Q/EP)   (inverse, §2; Q in USD)"
             substituted = (
                 f"= {q:g}·({mmr:.6g} {s:+.0f}) / ({wb:,.8g} − {tmm:,.8g} + {upnl:,.8g} + "
-                f"{t.maint_amount:g} {s:+.0f}·{q:g}/{ep:g})"
+                f"{t.amount:g} {s:+.0f}·{q:g}/{ep:g})"
             )
         else:
-            cf = binance.usdm_liquidation_price(wb, tmm, upnl, both=binance.Leg(int(s), q, ep, mmr, t.maint_amount))
+            cf = binance.usdm_liquidation_price(wb, tmm, upnl, both=binance.Leg(int(s), q, ep, mmr, t.amount))
             formula = (
                 "LP = (WB − TMM₁ + UPNL₁ + cum − s·Q·EP) / (Q·(MMR − s))   (linear, §1.3; the fee is added "
                 "to MMR on OKX)"
             )
             substituted = (
-                f"= ({wb:,.2f} − {tmm:,.2f} + {upnl:,.2f} + {t.maint_amount:g} − ({s:+.0f})·{q:g}·{ep:g})"
+                f"= ({wb:,.2f} − {tmm:,.2f} + {upnl:,.2f} + {t.amount:g} − ({s:+.0f})·{q:g}·{ep:g})"
                 f" / ({q:g}·({mmr:.6g} − ({s:+.0f})))"
             )
     note = (

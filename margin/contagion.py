@@ -108,7 +108,6 @@ are all USD stablecoins or all the same asset (else ``null``, see ``by_settle``)
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -121,9 +120,11 @@ import numpy.typing as npt
 from .engine import VIEWS, Book, compile_book, evaluate
 from .errors import PortfolioError, Problem
 from .instruments import parse_symbol
-from .marketdata import MARKET_DIR, annual_volatility, load_daily_closes
+from .loader import default_daily_volumes
+from .marketdata import annual_volatility, load_daily_closes
 from .portfolio import Resolved
 from .shocks import Shock, combine, parse_shock
+from .venues import VENUES, LiquidationRules
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -145,57 +146,14 @@ _MAX_EVENTS = 20_000
 # --------------------------------------------------------------------------- venue rules
 
 
-@dataclass(frozen=True)
-class LiquidationRules:
-    """How one venue liquidates (see the module docstring for the sources)."""
-
-    #: liquidation fee rate on the closed notional; ``None``: the portfolio's taker fee
-    fee: float | None
-    #: ``restore``, ``tiers``, ``chunks`` or ``none``
-    partial: str
-    fee_by_base: Mapping[str, float] = field(default_factory=dict)
-    chunk_notional: float = 100_000.0
-    chunk_fraction: float = 0.2
-    #: backstop liquidation below this fraction of maintenance (Hyperliquid 2/3), else ``None``
-    backstop: float | None = None
-    source: str = ""
-
-
-LIQUIDATION_RULES: dict[str, LiquidationRules] = {
-    "binance-usdm": LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (B5)"),
-    "binance-coinm": LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (B5), §2"),
-    "generic": LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (Binance-style)"),
-    "bybit": LiquidationRules(None, "tiers", source="margin-models.md §3.5 (Y5), §3.2"),
-    "okx": LiquidationRules(None, "tiers", source="margin-models.md §4 (O1, O2)"),
-    "hyperliquid": LiquidationRules(None, "chunks", backstop=2.0 / 3.0, source="margin-models.md §6 (H1)"),
-    "dydx": LiquidationRules(0.005, "none", source="margin-models.md §7 (liquidations.go)"),
-    "deribit": LiquidationRules(
-        0.0075, "restore", fee_by_base={"BTC": 0.0075, "ETH": 0.009}, source="margin-models.md §5.1 (D1), §10"
-    ),
-}
+#: each venue's liquidation process, as its venue module states it (``Venue.liquidation``)
+LIQUIDATION_RULES: dict[str, LiquidationRules] = {name: v.liquidation for name, v in VENUES.items()}
 
 
 # --------------------------------------------------------------------------- impact defaults
 
 
-def _quote_volumes(path: str) -> list[float]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    vals = [float(r["volume"]) * float(r["close"]) for r in rows if r.get("volume") and r.get("close")]
-    return vals
-
-
-@lru_cache(maxsize=1)
-def default_daily_volumes() -> dict[str, float]:
-    """Daily quote volume per base asset: median over the shipped crash windows of 24 × the mean hourly
-    quote volume (``fixtures/market-data/intraday/<event>_<SYM>_1h.csv``, Binance spot)."""
-    per: dict[str, list[float]] = {}
-    for f in sorted((MARKET_DIR / "intraday").glob("*_1h.csv")):
-        asset = f.name.rsplit("_", 2)[1]
-        vals = _quote_volumes(str(f))
-        if vals:
-            per.setdefault(asset, []).append(24.0 * sum(vals) / len(vals))
-    return {a: float(np.median(v)) for a, v in per.items()}
+# default_daily_volumes (shipped hourly quote volumes) is read by margin.loader, imported above
 
 
 @lru_cache(maxsize=1)
@@ -776,22 +734,8 @@ class _Run:
         return {self.book0.ids[int(members[j])]: float(pnl[j]) for j in order}
 
     def _mm_at_size(self, i: int, sizes: FloatArray, mark: float) -> FloatArray:
-        """Maintenance (with the fee in the trigger) of position ``i`` at several sizes, fixed mark."""
-        bk = self.book0
-        tiers = bk.tiers
-        inv = bool(bk.inverse[i])
-        sym = np.full(sizes.shape, int(bk.sym[i]), dtype=np.intp)
-        n = sizes / mark if inv else sizes * mark
-        if bool(bk.at_entry[i]):
-            ne = sizes / bk.entry[i] if inv else sizes * bk.entry[i]
-            k = tiers.index(sym, ne)
-            coin = ne if inv else sizes
-            mm = ne * (tiers.mmr[sym, k] + tiers.mmr_per_size[sym, k] * coin) - tiers.cum[sym, k]
-        else:
-            k = tiers.index(sym, n)
-            coin = n if inv else sizes
-            mm = n * (tiers.mmr[sym, k] + tiers.mmr_per_size[sym, k] * coin) - tiers.cum[sym, k]
-        return np.where(sizes > 0, mm + bk.fee[i] * n, 0.0)
+        """Maintenance in force of position ``i`` at several sizes, fixed mark (the book's margin model)."""
+        return self.book0.model.at_sizes(self.book0, i, sizes, mark)
 
     def _fraction(self, i: int, ev: _Run._Eval, x: FloatArray, g: int) -> float:
         """Fraction of position ``i`` the venue closes now (module docstring, ``partial``)."""
@@ -807,7 +751,7 @@ class _Run:
             return self.rules.chunk_fraction if quote > self.rules.chunk_notional else 1.0
         if mode == "tiers":
             table = bk.resolved.tables[bk.symbols[int(bk.sym[i])]]
-            valued = (size / bk.entry[i] if bk.inverse[i] else size * bk.entry[i]) if bk.at_entry[i] else notional
+            valued = float(bk.model.tier_notional(bk, i, size, notional))
             k = table.index(valued)
             if k == 0:
                 return 1.0
@@ -928,14 +872,14 @@ class _Run:
         self._record(i, event, g, eq_before, x, t, phase, fee, f, closed_n, realised, drained, mechanism)
 
     def _reset_entry_mm(self, i: int) -> None:
+        """The model's entry valuation of position ``i`` at its reduced size."""
         bk = self.book0
-        table = bk.resolved.tables[bk.symbols[int(bk.sym[i])]]
-        inv = bool(bk.inverse[i])
-        ne = self.size[i] / bk.entry[i] if inv else self.size[i] * bk.entry[i]
-        tier = table.tier(ne)
-        coin = ne if inv else self.size[i]
-        self.mmr_entry[i] = tier.mmr + tier.mmr_per_size * coin
-        self.mm_entry[i] = ne * self.mmr_entry[i] - tier.maint_amount
+        j = np.array([i])
+        rule = bk.model.position_rule(
+            bk.tiers, bk.sym[j], self.size[j], bk.entry[j], bk.inverse[j], bk.isolated[j], 0.0
+        )
+        self.mm_entry[i] = float(rule.mm_entry[0])
+        self.mmr_entry[i] = float(rule.mmr_entry[0])
 
     def _close_all(
         self,
@@ -1026,9 +970,8 @@ def _merge_partials(steps: list[dict[str, object]]) -> list[dict[str, object]]:
             merged["t_last"] = row["t"]
             for key in ("fee", "closed_notional", "realized_pnl"):
                 merged[key] = float(prev[key]) + float(row[key])  # type: ignore[arg-type]
-            merged["closed_fraction"] = 1.0 - (1.0 - float(prev["closed_fraction"])) * (  # type: ignore[arg-type]
-                1.0 - float(row["closed_fraction"])
-            )  # type: ignore[arg-type]
+            kept = (1.0 - float(prev["closed_fraction"])) * (1.0 - float(row["closed_fraction"]))  # type: ignore[arg-type]
+            merged["closed_fraction"] = 1.0 - kept
             merged["merged_events"] = int(prev.get("merged_events", 1)) + 1  # type: ignore[call-overload]
             out[-1] = merged
         else:
@@ -1066,7 +1009,7 @@ def _simulate(
     main: int | None,
     path_move: FloatArray,
 ) -> tuple[dict[str, ViewCascade], ImpactModel | None]:
-    rules = LIQUIDATION_RULES.get(resolved.venue.name, LIQUIDATION_RULES["generic"])
+    rules = resolved.venue.liquidation
     books = {v: compile_book(resolved, v) for v in views}
     symbols = next(iter(books.values())).symbols
     model = impact_model(symbols, law, params) if law != "none" else None

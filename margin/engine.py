@@ -22,6 +22,7 @@ from functools import cached_property
 import numpy as np
 import numpy.typing as npt
 
+from .models import MarginModel
 from .portfolio import Resolved
 from .tiers import TierMatrix
 
@@ -51,10 +52,10 @@ class Book:
     leverage: FloatArray  # NaN when none
     isolated: BoolArray
     iso_margin: FloatArray
-    at_entry: BoolArray  # maintenance valued at the entry notional (Bybit isolated)
+    at_entry: BoolArray  # maintenance valued at the entry notional (the model's choice: Bybit isolated)
     mm_entry: FloatArray
     mmr_entry: FloatArray
-    fee: FloatArray  # fee rate counted in the trigger (OKX), else 0
+    fee: FloatArray  # fee rate counted in the trigger (the model's choice: OKX), else 0
     pool: IntArray
     # pools: cross pools first (one per settle asset), then isolated pools in position order
     pool_settle: tuple[str, ...]
@@ -62,6 +63,8 @@ class Book:
     pool_position: tuple[int | None, ...]
     pool_wallet: FloatArray
     tiers: TierMatrix
+    #: the venue's margin model (:mod:`margin.models`): every maintenance and initial margin comes from it
+    model: MarginModel
     #: non-settle collateral backing cross pools: names, prices (in the pool's settle asset) and, per
     #: pool, amount × (1 − haircut); ``pool_wallet`` already includes their value at these prices
     collateral_assets: tuple[str, ...] = ()
@@ -139,16 +142,10 @@ def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
         ca = backing[name]
         coll_weight[a, settle_index[ca.pool]] = float(collateral[name]) * (1.0 - ca.haircut)
         wallet[settle_index[ca.pool]] += float(collateral[name]) * ca.price * (1.0 - ca.haircut)
-    venue = resolved.venue
-    at_entry = isolated & venue.isolated_mm_at_entry
-    mm_entry = np.zeros(n)
-    mmr_entry = np.zeros(n)
-    for i, leg in enumerate(legs):
-        t = resolved.tables[leg.position.symbol].tier(leg.entry_notional)
-        coin = leg.entry_notional if leg.instrument.inverse else leg.size
-        mmr_entry[i] = t.mmr + t.mmr_per_size * coin
-        mm_entry[i] = leg.entry_notional * mmr_entry[i] - t.maint_amount
-    fee = np.full(n, resolved.taker_fee if venue.fee_in_trigger else 0.0)
+    model = resolved.venue.margin_model
+    size = np.array([leg.size for leg in legs], dtype=np.float64)
+    entry = np.array([leg.position.entry_price for leg in legs], dtype=np.float64)
+    rule = model.position_rule(tiers, sym, size, entry, inverse, isolated, resolved.taker_fee)
     return Book(
         view=view,
         resolved=resolved,
@@ -158,22 +155,23 @@ def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
         ids=tuple(leg.position.label for leg in legs),
         sym=sym,
         sign=np.array([leg.position.sign for leg in legs], dtype=np.float64),
-        size=np.array([leg.size for leg in legs], dtype=np.float64),
-        entry=np.array([leg.position.entry_price for leg in legs], dtype=np.float64),
+        size=size,
+        entry=entry,
         inverse=inverse,
         leverage=np.array([np.nan if leg.leverage is None else leg.leverage for leg in legs], dtype=np.float64),
         isolated=isolated,
         iso_margin=iso_margin,
-        at_entry=at_entry,
-        mm_entry=mm_entry,
-        mmr_entry=mmr_entry,
-        fee=fee,
+        at_entry=rule.at_entry,
+        mm_entry=rule.mm_entry,
+        mmr_entry=rule.mmr_entry,
+        fee=rule.fee,
         pool=pool,
         pool_settle=tuple(pool_settle),
         pool_mode=tuple(pool_mode),
         pool_position=tuple(pool_position),
         pool_wallet=np.array(wallet, dtype=np.float64),
         tiers=tiers,
+        model=model,
         collateral_assets=coll_names,
         collateral_price=np.array([backing[n].price for n in coll_names], dtype=np.float64),
         collateral_weight=coll_weight,
@@ -184,10 +182,10 @@ class PositionState:
     """View-independent position arrays at a matrix of marks (S, P), computed once per sweep.
 
     Formulas (``margin-models.md`` §0, format §2): notional ``N = size × P`` (linear) or
-    ``size / P`` (inverse); UPNL ``s·size·(P − EP)`` or ``s·size·(1/EP − 1/P)``; maintenance at the
-    tier of ``N`` (§1.1): ``N × (mmr + mmr_per_size × size_coin) − maint_amount`` (size_coin = the
-    position size in base coin, Deribit §5.1). Branches absent from the book are not computed; the
-    UPNL matrix is built only when asked for (pools sum PnL from the marks directly).
+    ``size / P`` (inverse); UPNL ``s·size·(P − EP)`` or ``s·size·(1/EP − 1/P)``; the maintenance at the
+    tier of ``N`` as the book's margin model states it (:meth:`MarginModel.mark_maintenance`). Branches
+    absent from the book are not computed; the UPNL matrix is built only when asked for (pools sum PnL
+    from the marks directly).
     """
 
     def __init__(self, book: Book, marks: FloatArray) -> None:
@@ -207,13 +205,7 @@ class PositionState:
         self.notional = notional
         tiers = book.tiers
         self.flat = tiers.flat_index(book.sym, notional)
-        rate = np.take(tiers.mmr, self.flat)
-        if tiers.mmr_per_size.any():
-            rate += np.take(tiers.mmr_per_size, self.flat) * self.size_coin
-        self.rate = rate
-        mm = notional * rate
-        mm -= np.take(tiers.cum, self.flat)
-        self.mm_at_mark = mm
+        self.mm_at_mark, self.rate = book.model.mark_maintenance(tiers, self.flat, notional, self.size_coin)
 
     @cached_property
     def size_coin(self) -> FloatArray:
@@ -338,24 +330,14 @@ class Evaluation:
 
     @cached_property
     def mmr(self) -> FloatArray:
-        """Maintenance rate in force: at the mark notional, or at entry where the venue says so."""
-        b = self.book
-        return np.where(b.at_entry, b.mmr_entry, self.state.rate) if b.at_entry.any() else self.state.rate
+        """Maintenance rate in force, as the book's margin model reports it."""
+        return self.book.model.rate_in_force(self.book, self.state.rate, slice(None))
 
     @cached_property
     def initial(self) -> FloatArray:
-        """Initial margin: ``N / leverage`` (``N × imr`` where the tier gives one) for a cross position,
-        ``isolated_margin`` for an isolated one (format §2)."""
-        b, st = self.book, self.state
-        tiers = b.tiers
-        lev = np.where(np.isnan(b.leverage), 1.0, b.leverage)
-        im_cross = st.notional / lev
-        imr = np.take(tiers.imr, st.flat)
-        has_imr = ~np.isnan(imr)
-        if has_imr.any():
-            im_imr = st.notional * (np.where(has_imr, imr, 0.0) + np.take(tiers.imr_per_size, st.flat) * st.size_coin)
-            im_cross = np.where(has_imr, im_imr, im_cross)
-        return np.where(b.isolated, b.iso_margin, im_cross)
+        """Initial margin of every position, by the book's margin model (format §2)."""
+        st = self.state
+        return self.book.model.initial(self.book, st.notional, st.flat, st.size_coin, slice(None))
 
     @cached_property
     def pool_initial(self) -> FloatArray:
@@ -395,17 +377,13 @@ def evaluate(
     ``state`` may be shared between the views of one portfolio (it does not depend on the view);
     ``collateral_prices`` (n_collateral_assets,) or (S, n_collateral_assets) revalue the non-settle
     collateral backing cross pools (a collateral shock).
-    Trigger (format §2): a pool with positions is liquidated when equity ≤ maintenance margin, where
-    maintenance includes the fee to close on venues that reserve it (OKX, §4) and is valued at entry
-    for Bybit isolated positions (§3.2).
+    Trigger (format §2): a pool with positions is liquidated when equity ≤ maintenance margin, the
+    maintenance as the book's margin model states it (the fee to close on OKX, §4; valued at entry for
+    Bybit isolated positions, §3.2).
     """
     m = _as_marks(book, marks)
     st = state if state is not None else position_state(book, m)
-    maintenance = st.mm_at_mark
-    if book.at_entry.any():
-        maintenance = np.where(book.at_entry, book.mm_entry, maintenance)
-    if book.fee.any():
-        maintenance = maintenance + book.fee * st.notional
+    maintenance = book.model.maintenance(book, st.mm_at_mark, st.notional, slice(None))
     summer = book.summer
     pool_upnl = st.pool_upnl(book, summer)
     pool_mm = summer(maintenance)
@@ -488,24 +466,22 @@ class _Slot:
     q: FloatArray
     s: FloatArray
     ep: FloatArray
-    at_entry: BoolArray
-    mm_entry: FloatArray
-    fee: FloatArray
+    present: BoolArray
+    index: IntArray  # the position (0 where absent)
 
 
 def _slot(book: Book, index: IntArray) -> _Slot:
     present = index >= 0
     if book.n_positions == 0:
         zeros = np.zeros(index.shape)
-        return _Slot(zeros, zeros, np.ones(index.shape), np.zeros(index.shape, dtype=bool), zeros, zeros)
+        return _Slot(zeros, zeros, np.ones(index.shape), present, np.zeros(index.shape, dtype=np.intp))
     i = np.where(present, index, 0)
     return _Slot(
         q=np.where(present, book.size[i], 0.0),
         s=np.where(present, book.sign[i], 0.0),
         ep=np.where(present, book.entry[i], 1.0),
-        at_entry=present & book.at_entry[i],
-        mm_entry=np.where(present, book.mm_entry[i], 0.0),
-        fee=np.where(present, book.fee[i], 0.0),
+        present=present,
+        index=i,
     )
 
 
@@ -532,10 +508,11 @@ def _solve(
     width = tiers.width
     # breakpoints in x-space: N = q·x reaches a tier floor at x = F_k / q
     bps = []
+    model = book.model
     for sl in slots:
         q = sl.q[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            bp = np.where((q > 0) & ~sl.at_entry[:, None] & maintenance, tiers.floor[groups.sym, 1:] / q, np.inf)
+            bp = np.where((q > 0) & maintenance, model.floors(book, sl.index) / q, np.inf)
         bps.append(bp)
     pts = np.sort(np.concatenate([np.zeros((groups.sym.size, 1)), *bps], axis=1), axis=1)  # (Gr, nseg)
     lo = pts
@@ -553,27 +530,23 @@ def _solve(
         q = sl.q[:, None]
         s = sl.s[:, None]
         ep = sl.ep[:, None]
-        fee = sl.fee[:, None] if maintenance else 0.0
         # PnL part: linear s·q·(x − EP); inverse s·q·(1/EP − x)
         a += np.where(inv, s * q / ep, -s * q * ep)
         a_abs += np.where(inv, q / ep, q * ep)
         b += np.where(inv, -s * q, s * q)
         if not maintenance:
             continue
-        at_entry = sl.at_entry[:, None]
         idx = tiers.index(table[0], q * mid) if width > 1 else np.zeros(lo.shape, dtype=np.intp)
-        sym2 = np.broadcast_to(groups.sym[:, None], lo.shape)
-        m = tiers.mmr[sym2, idx]
-        k = tiers.mmr_per_size[sym2, idx]
-        cum = tiers.cum[sym2, idx]
-        # maintenance at x: N·(m + k·size_coin) − cum + fee·N with N = q·x;
-        # size_coin = q (linear) or N (inverse) -> k·q²·x (linear) or k·q²·x² (inverse)
-        b_mm = q * (m + fee) + np.where(inv, 0.0, k * q * q)
-        c_mm = np.where(inv, k * q * q, 0.0)
-        a += np.where(at_entry, -sl.mm_entry[:, None], cum)
-        a_abs += np.where(at_entry, np.abs(sl.mm_entry[:, None]), np.abs(cum))
-        b -= np.where(at_entry, q * fee, b_mm)
-        c -= np.where(at_entry, 0.0, c_mm)
+        t = model.terms(book, sl.index, idx)
+        present = sl.present[:, None]
+        constant = np.where(present, t.constant, 0.0)
+        per_size = np.where(present, t.per_size, 0.0)
+        # the model's MM(N) = constant + (rate + fee)·N + per_size·N·coin with N = q·x;
+        # coin = q (linear) or N (inverse) -> per_size·q²·x (linear) or per_size·q²·x² (inverse)
+        a -= constant
+        a_abs += np.abs(constant)
+        b -= q * (np.where(present, t.rate, 0.0) + np.where(present, t.fee, 0.0)) + np.where(inv, 0.0, per_size * q * q)
+        c -= np.where(inv, per_size * q * q, 0.0)
     # add the scenario-dependent constant: (S, Gr, 1)
     A = a[None, :, :] + const[:, :, None]
     # a constant that is only the rounding residue of cancelling terms is zero: the crossing is then at

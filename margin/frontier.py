@@ -51,12 +51,10 @@ UP_LIMIT = 10.0
 def position_values(book: Book, index: IntArray, factor: FloatArray | float) -> tuple[FloatArray, FloatArray]:
     """UPNL and maintenance of the positions ``index`` with their marks multiplied by ``factor``.
 
-    ``factor`` broadcasts against ``index`` ((S, k), (k,) or a scalar). Formulas as in
-    :class:`margin.engine.PositionState` (``margin-models.md`` §0, §1.1; format §2): notional
-    ``N = size × P`` (linear) or ``size / P`` (inverse); UPNL ``s·size·(P − EP)`` or
-    ``s·size·(1/EP − 1/P)``; maintenance at the tier of ``N``: ``N × (mmr + mmr_per_size × size_coin)
-    − maint_amount`` (Deribit §5.1), or the entry value where the venue values it at entry (Bybit
-    isolated, §3.2), plus ``taker_fee × N`` where the trigger reserves the fee (OKX, §4).
+    ``factor`` broadcasts against ``index`` ((S, k), (k,) or a scalar). Notional ``N = size × P``
+    (linear) or ``size / P`` (inverse); UPNL ``s·size·(P − EP)`` or ``s·size·(1/EP − 1/P)``
+    (``margin-models.md`` §0, format §2); maintenance as the book's margin model states it
+    (:mod:`margin.models`).
     """
     sym = book.sym[index]
     mark = book.marks[sym] * np.asarray(factor, dtype=np.float64)
@@ -68,18 +66,9 @@ def position_values(book: Book, index: IntArray, factor: FloatArray | float) -> 
         notional = np.where(inv, size / mark, size * mark)
         upnl = np.where(inv, 1.0 / entry - 1.0 / mark, mark - entry) * sq
     tiers = book.tiers
-    tier = tiers.index(sym, notional)
-    rate = tiers.mmr[sym, tier]
-    if tiers.mmr_per_size.any():
-        rate = rate + tiers.mmr_per_size[sym, tier] * np.where(inv, notional, size)
-    mm = notional * rate - tiers.cum[sym, tier]
-    at_entry = book.at_entry[index]
-    if at_entry.any():
-        mm = np.where(at_entry, book.mm_entry[index], mm)
-    fee = book.fee[index]
-    if fee.any():
-        mm = mm + fee * notional
-    return upnl, mm
+    flat = sym * tiers.width + tiers.index(sym, notional)
+    mm_at_mark, _ = book.model.mark_maintenance(tiers, flat, notional, np.where(inv, notional, size))
+    return upnl, book.model.maintenance(book, mm_at_mark, notional, index)
 
 
 def _group_sum(values: FloatArray, group: IntArray, n_groups: int) -> FloatArray:

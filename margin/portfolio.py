@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from .defaults import load_venue_defaults
 from .errors import PortfolioError, Problem
 from .instruments import Instrument, parse_symbol
+from .models import initial_margin
 from .tiers import TierTable, parse_tier_table
 from .venues import VENUES, Venue
 
@@ -374,11 +375,16 @@ def resolve(
             continue
         if pos.isolated_margin is not None:
             iso = float(pos.isolated_margin)
-        elif entry_tier.imr is not None:
-            size_coin = entry_notional if inst.inverse else size
-            iso = entry_notional * (entry_tier.imr + entry_tier.imr_per_size * size_coin)
-        else:
-            iso = entry_notional / float(leverage or 1.0)
+        else:  # the initial margin at entry (format §2), by the model's one rule
+            iso = float(
+                initial_margin(
+                    entry_notional,
+                    math.nan if leverage is None else leverage,
+                    math.nan if entry_tier.imr is None else entry_tier.imr,
+                    entry_tier.imr_per_size,
+                    entry_notional if inst.inverse else size,
+                )
+            )
         legs.append(
             Leg(
                 index=i,

@@ -75,6 +75,7 @@ import numpy.typing as npt
 from .engine import VIEWS, Book, compile_book, evaluate, liquidation_prices
 from .errors import PortfolioError, Problem
 from .marketdata import DAYS_PER_YEAR, PriceHistory, annual_volatility, correlation, load_daily_closes
+from .models import MaintenanceTerms, net_terms
 from .portfolio import Resolved
 
 FloatArray = npt.NDArray[np.float64]
@@ -492,18 +493,28 @@ def build_model(
 # --------------------------------------------------------------------------- trigger of every pool
 
 
+def _pick(where: BoolArray, new: MaintenanceTerms, old: MaintenanceTerms) -> MaintenanceTerms:
+    """Rows ``where`` from ``new``, the rest from ``old``."""
+    w = where[:, None]
+    return MaintenanceTerms(
+        np.where(w, new.constant, old.constant),
+        np.where(w, new.rate, old.rate),
+        np.where(w, new.per_size, old.per_size),
+        np.where(w, new.fee, old.fee),
+    )
+
+
 class Triggers:
     """Every pool of every view at a matrix of marks: per position a closed form, per pool a sum.
 
-    Per position, ``net = UPNL − maintenance − fee`` at mark ``P`` within one tier ``k`` (``margin-models.md``
-    §0, §1.1 [bracket_lookup]; OKX fee to close §4; Deribit size-dependent rate §5.1) is
-    ``α_k·P + β_k + γ_k/P + δ_k/P²``: linear ``α = s·q − q·(m + k_s·q) − fee·q``, ``β = −s·q·EP + cum``;
-    inverse ``β = s·q/EP + cum``, ``γ = −q·(s + m + fee)``, ``δ = −k_s·q²``; Bybit isolated maintenance at
-    entry (§3.2) replaces the tier terms by ``−mm_entry``. The tier changes where the notional crosses a
-    floor: ``P ≥ F/q`` (linear) or ``P ≤ q/F`` (inverse); per step only the positions whose marks straddle
-    a floor across the paths look tiers up element by element. A pool (format §2) is liquidated when
-    ``wallet + Σ net ≤ 0``. Pools that are the same in several views (an isolated position, a cross
-    pool with the same members and wallet) are computed once. Arrays are laid out (positions, paths).
+    Per position, ``net = UPNL − maintenance`` at mark ``P`` within one tier ``k`` is
+    ``α_k·P + β_k + γ_k/P + δ_k/P²``, the margin model's segment terms (:func:`margin.models.net_terms`;
+    a model that values isolated maintenance at entry, Bybit §3.2, gives one constant segment). The tier
+    changes where the notional crosses a floor: ``P ≥ F/q`` (linear) or ``P ≤ q/F`` (inverse); per step
+    only the positions whose marks straddle a floor across the paths look tiers up element by element. A
+    pool (format §2) is liquidated when ``wallet + Σ net ≤ 0``. Pools that are the same in several views
+    (an isolated position, a cross pool with the same members and wallet) are computed once. Arrays are
+    laid out (positions, paths).
     :func:`margin.engine.evaluate` gives the same flags (a test holds them equal).
     """
 
@@ -512,28 +523,51 @@ class Triggers:
         self.book = b = first
         tiers = b.tiers
         self.width = tiers.width
-        t = b.sym
+        n, k_w = b.n_positions, tiers.width
+        everyone = np.arange(n)
+        all_tiers = np.broadcast_to(np.arange(k_w), (n, k_w))
+        # the margin model's segment terms (margin.models.base): for each position those of a view in which
+        # its maintenance follows the mark, and, where some view values it at entry, those (one segment)
+        mark_terms: MaintenanceTerms | None = None
+        floors = np.full((n, max(k_w - 1, 0)), np.inf)
+        chosen = np.zeros(n, dtype=bool)
+        entry_terms: MaintenanceTerms | None = None
+        chosen_e = np.zeros(n, dtype=bool)
+        for bk in books.values():
+            t = bk.model.terms(bk, everyone, all_tiers)
+            take = ~bk.at_entry & ~chosen
+            if take.any():
+                mark_terms = t if mark_terms is None else _pick(take, t, mark_terms)
+                floors = np.where(take[:, None], bk.model.floors(bk, everyone), floors)
+                chosen |= take
+            take_e = bk.at_entry & ~chosen_e
+            if take_e.any():
+                first_seg = MaintenanceTerms(t.constant[:, :1], t.rate[:, :1], t.per_size[:, :1], t.fee[:, :1])
+                entry_terms = first_seg if entry_terms is None else _pick(take_e, first_seg, entry_terms)
+                chosen_e |= take_e
+        if mark_terms is None:
+            zero = np.zeros((n, k_w))
+            mark_terms = MaintenanceTerms(zero, zero, zero, zero)
         q = b.size[:, None]
-        s = b.sign[:, None]
-        ep = b.entry[:, None]
-        fee = b.fee[:, None]
         lin = ~b.inverse[:, None]
-        m, ks, cum = tiers.mmr[t], tiers.mmr_per_size[t], tiers.cum[t]
-        self.alpha = np.where(lin, s * q - q * (m + ks * q) - fee * q, 0.0).ravel()
-        self.beta = np.where(lin, -s * q * ep + cum, s * q / ep + cum).ravel()
-        self.gamma = np.where(lin, 0.0, -q * (s + m + fee)).ravel()
-        self.delta = np.where(lin, 0.0, -ks * q * q).ravel()
+        net = net_terms(b.sign[:, None], q, b.entry[:, None], b.inverse[:, None], mark_terms)
+        self.alpha = net.alpha.ravel()
+        self.beta = net.beta.ravel()
+        self.gamma = net.gamma.ravel()
+        self.delta = net.delta.ravel()
         self.inverse_rows = np.flatnonzero(b.inverse)
         self.any_delta = bool(np.any(self.delta != 0))
-        floors = tiers.floor[t, 1:]
         with np.errstate(divide="ignore", invalid="ignore"):
             self.thr = np.where(lin, floors / q, q / floors)  # (P, K-1) in mark space
         self.linear = ~b.inverse
-        # at-entry variant (isolated positions on venues valuing maintenance at entry)
-        qv, sv, epv, feev = b.size, b.sign, b.entry, b.fee
-        self.alpha_e = np.where(self.linear, sv * qv - feev * qv, 0.0)
-        self.beta_e = np.where(self.linear, -sv * qv * epv, sv * qv / epv) - b.mm_entry
-        self.gamma_e = np.where(self.linear, 0.0, -qv * (sv + feev))
+        # at-entry variant (isolated positions on venues whose model values maintenance at entry)
+        if entry_terms is None:
+            zero1 = np.zeros((n, 1))
+            entry_terms = MaintenanceTerms(zero1, zero1, zero1, zero1)
+        net_e = net_terms(b.sign[:, None], q, b.entry[:, None], b.inverse[:, None], entry_terms)
+        self.alpha_e = net_e.alpha[:, 0]
+        self.beta_e = net_e.beta[:, 0]
+        self.gamma_e = net_e.gamma[:, 0]
         # unique pools over the views: cross pools first, then isolated ones
         self.views = tuple(books)
         cross_keys: dict[tuple[object, ...], int] = {}

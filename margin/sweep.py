@@ -4,9 +4,10 @@ Every mark is multiplied by ``r = 1 + move``. Then, per position (``margin-model
 
 - UPNL is ``s·q·P₀·r − s·q·EP`` (linear) or ``s·q/EP − (s·q/P₀)/r`` (inverse), so a pool's UPNL is
   ``α·r + β + γ/r``;
-- notional is ``N₀·r`` (linear) or ``N₀/r`` (inverse), so between two tier floors the maintenance
-  ``N × mmr − maint_amount`` (§1.1; plus ``N × taker_fee`` on OKX, §4; Deribit's size-dependent
-  rate, §5.1) is a fixed combination of ``r``, ``1/r``, ``1/r²`` and a constant.
+- notional is ``N₀·r`` (linear) or ``N₀/r`` (inverse), so between two tier floors the maintenance the
+  book's margin model states (:mod:`margin.models`: ``N × mmr − maint_amount``, §1.1; plus
+  ``N × taker_fee`` on OKX, §4; Deribit's size-dependent rate, §5.1) is a fixed combination of ``r``,
+  ``1/r``, ``1/r²`` and a constant.
 
 The tier of each position changes only where ``N`` crosses a floor, at ``r = F/N₀`` (linear) or
 ``r = N₀/F`` (inverse). Sorting the moves once and adding each crossing's change of coefficients at
@@ -74,44 +75,40 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
     tiers = book.tiers
     width = tiers.width
     sym = book.sym
-    at_entry = book.at_entry
+    model = book.model
+    everyone = np.arange(book.n_positions)
     n_start = np.where(inv, n0 / r[0], n0 * r[0]) if n_s else n0
     k0 = tiers.index(sym, n_start)
 
     def tier_terms(p: npt.NDArray[np.intp], k: npt.NDArray[np.intp]) -> tuple[FloatArray, ...]:
-        """Coefficients of r, 1/r, 1/r² and the constant of positions ``p`` at tiers ``k``:
-        linear N0·r·(m + k·q) − cum; inverse N0/r·m + k·N0²/r² − cum."""
-        m = tiers.mmr[sym[p], k]
-        k_size = tiers.mmr_per_size[sym[p], k]
-        cum = tiers.cum[sym[p], k]
+        """Coefficients of r, 1/r, 1/r² and the constant of positions ``p`` at tiers ``k``, from the
+        model's ``MM(N) = constant + (rate + fee)·N + per_size·N·coin`` (:mod:`margin.models.base`):
+        linear ``N0·r·(rate + per_size·q)``, inverse ``N0/r·rate + per_size·N0²/r²`` (the fee term, the
+        same on every tier, is added once)."""
+        t = model.terms(book, p, k)
         lp = lin[p]
         n = n0[p]
         return (
-            np.where(lp, n * (m + k_size * book.size[p]), 0.0),
-            np.where(lp, 0.0, n * m),
-            np.where(lp, 0.0, k_size * n * n),
-            -cum,
+            np.where(lp, n * (t.rate + t.per_size * book.size[p]), 0.0),
+            np.where(lp, 0.0, n * t.rate),
+            np.where(lp, 0.0, t.per_size * n * n),
+            t.constant,
         )
 
-    # at the smallest move; positions valued at entry (Bybit isolated) carry a constant maintenance instead
-    c_r, c_ir, c_ir2, c_0 = tier_terms(np.arange(book.n_positions), k0)
-    base = (
-        np.where(at_entry, 0.0, c_r),
-        np.where(at_entry, 0.0, c_ir),
-        np.where(at_entry, 0.0, c_ir2),
-        np.where(at_entry, book.mm_entry, c_0),
-    )
-    fee_r = np.where(lin, book.fee * n0, 0.0)
-    fee_ir = np.where(inv, book.fee * n0, 0.0)
-    # crossings: tier k (1..K-1) of each position
+    # at the smallest move (positions whose maintenance the model values at entry have constant terms)
+    base = tier_terms(everyone, k0)
+    fee = model.terms(book, everyone, k0).fee
+    fee_r = np.where(lin, fee * n0, 0.0)
+    fee_ir = np.where(inv, fee * n0, 0.0)
+    # crossings: tier k (1..K-1) of each position, where the model's terms change
     k_all = np.arange(1, width)[None, :]  # (1, K-1)
-    floors = tiers.floor[sym, 1:]  # (P, K-1)
+    floors = model.floors(book, everyone)  # (P, K-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         threshold = np.where(inv[:, None], n0[:, None] / floors, floors / n0[:, None])
     # linear: tiers above k0 are entered as r rises; inverse: tiers at or below k0 are left as r rises
     entering = lin[:, None] & (k_all > k0[:, None])
     leaving = inv[:, None] & (k_all <= k0[:, None])
-    crossing = (entering | leaving) & np.isfinite(floors) & ~at_entry[:, None]
+    crossing = (entering | leaving) & np.isfinite(floors)
     pos_idx, col = np.nonzero(crossing)
     k_new = np.where(lin[pos_idx], col + 1, col)  # tier after the crossing
     k_old = np.where(lin[pos_idx], col, col + 1)

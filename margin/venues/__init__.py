@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .base import Venue
+from .base import LiquidationRules, Venue
 from .binance import BINANCE_COINM, BINANCE_USDM
 from .bybit import BYBIT
 from .deribit import DERIBIT
@@ -21,4 +21,4 @@ def get_venue(name: str) -> Venue | None:
     return VENUES.get(name)
 
 
-__all__ = ["VENUES", "Venue", "get_venue"]
+__all__ = ["VENUES", "LiquidationRules", "Venue", "get_venue"]

@@ -3,13 +3,37 @@
 Every venue liquidates when equity ≤ maintenance requirement at the mark price (``margin-models.md``
 §0.1, equation (E)); they differ only in (a) whether maintenance is valued at the price being
 evaluated or at entry, (b) whether a closing fee is reserved in the trigger, (c) the tier tables, and
-(d) linear versus inverse PnL (§0.1). A :class:`Venue` states those choices as data; the engine
-applies them.
+(d) linear versus inverse PnL (§0.1). A :class:`Venue` names its margin model (:mod:`margin.models`,
+where (a) and (b) are written once) and its liquidation process (fees, partial liquidation, backstop);
+every engine asks them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from ..models import MarginModel
+
+
+@dataclass(frozen=True)
+class LiquidationRules:
+    """How a venue liquidates: the fee charged, how much it closes at once, its backstop.
+
+    Used by the cascade (:mod:`margin.contagion`); each venue module states its own with its source.
+    """
+
+    #: liquidation fee rate on the closed notional; ``None``: the portfolio's taker fee
+    fee: float | None
+    #: ``restore`` (close until the margin ratio is restored), ``tiers`` (down one tier at a time),
+    #: ``chunks`` (a fixed fraction of large positions) or ``none`` (close the whole position)
+    partial: str
+    fee_by_base: Mapping[str, float] = field(default_factory=dict)
+    chunk_notional: float = 100_000.0
+    chunk_fraction: float = 0.2
+    #: backstop liquidation below this fraction of maintenance (Hyperliquid 2/3), else ``None``
+    backstop: float | None = None
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -19,16 +43,16 @@ class Venue:
     name: str
     title: str
     sources: tuple[str, ...]
+    #: the margin model: where this venue's maintenance and initial-margin arithmetic lives
+    margin_model: MarginModel
+    #: the venue's liquidation process
+    liquidation: LiquidationRules
     contract_kinds: frozenset[str] = frozenset({"linear", "inverse"})
     position_modes: frozenset[str] = frozenset({"one-way", "hedge"})
     #: the venue has a user-selected leverage (dYdX and Deribit do not: their tiers give ``imr``)
     has_leverage: bool = True
     #: default taker fee rate (used where the trigger reserves the fee to close)
     taker_fee: float = 0.0005
-    #: maintenance requirement includes the fee to close (OKX, §4)
-    fee_in_trigger: bool = False
-    #: isolated maintenance valued at the entry notional (Bybit, §3.2 and §3.3 2024 text)
-    isolated_mm_at_entry: bool = False
     #: settle assets the venue offers (``None``: any)
     settle_assets: frozenset[str] | None = None
     #: name of the default tier file in ``fixtures/tiers/`` (``None``: tiers come from the portfolio)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import Venue
+from ..models import TieredAtMark
+from .base import LiquidationRules, Venue
 
 BINANCE_USDM = Venue(
     name="binance-usdm",
@@ -20,6 +21,8 @@ BINANCE_USDM = Venue(
         "https://www.binance.com/en/support/faq/b3c689c1f50a44cabb3a84e663b81d93",
         "margin-models.md §1.1-§1.3",
     ),
+    margin_model=TieredAtMark(),
+    liquidation=LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (B5)"),
     contract_kinds=frozenset({"linear"}),
     taker_fee=0.0005,
     tiers_file="binance-usdm.json",
@@ -32,6 +35,8 @@ BINANCE_COINM = Venue(
         "https://www.binance.com/en/support/faq/ceccfcfb4e3a45e3b48b0b1bb1a8ae46",
         "margin-models.md §2",
     ),
+    margin_model=TieredAtMark(),
+    liquidation=LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (B5), §2"),
     contract_kinds=frozenset({"inverse"}),
     taker_fee=0.0005,
     tiers_file="binance-coinm.json",

@@ -10,7 +10,8 @@ not averaged. Cross (UTA) maintenance is valued at the mark (account MM rate ≥
 
 from __future__ import annotations
 
-from .base import Venue
+from ..models import EntryValuedIsolated
+from .base import LiquidationRules, Venue
 
 BYBIT = Venue(
     name="bybit",
@@ -20,8 +21,9 @@ BYBIT = Venue(
         "https://bybit.nl/nl-NL/help-center/article/Liquidation-Price-Calculation-under-Isolated-Mode-Unified-Trading-Account",
         "margin-models.md §3",
     ),
+    margin_model=EntryValuedIsolated(),
+    liquidation=LiquidationRules(None, "tiers", source="margin-models.md §3.5 (Y5), §3.2"),
     taker_fee=0.00055,
-    isolated_mm_at_entry=True,
     tiers_file="bybit.json",
 )
 

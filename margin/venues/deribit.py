@@ -9,7 +9,8 @@ trigger MM > equity; no closing fee reserved (a liquidation fee is charged).
 
 from __future__ import annotations
 
-from .base import Venue
+from ..models import TieredAtMark
+from .base import LiquidationRules, Venue
 
 DERIBIT = Venue(
     name="deribit",
@@ -17,6 +18,10 @@ DERIBIT = Venue(
     sources=(
         "https://support.deribit.com/hc/en-us/articles/25944826427293-11-January-2022",
         "margin-models.md §5.1",
+    ),
+    margin_model=TieredAtMark(),
+    liquidation=LiquidationRules(
+        0.0075, "restore", fee_by_base={"BTC": 0.0075, "ETH": 0.009}, source="margin-models.md §5.1 (D1), §10"
     ),
     has_leverage=False,
     taker_fee=0.0005,

@@ -9,7 +9,8 @@ below display precision and not modelled.)
 
 from __future__ import annotations
 
-from .base import Venue
+from ..models import TieredAtMark
+from .base import LiquidationRules, Venue
 
 DYDX = Venue(
     name="dydx",
@@ -19,6 +20,8 @@ DYDX = Venue(
         "https://github.com/dydxprotocol/v4-chain/blob/84d4664/protocol/lib/margin/risk.go",
         "margin-models.md §7",
     ),
+    margin_model=TieredAtMark(),
+    liquidation=LiquidationRules(0.005, "none", source="margin-models.md §7 (liquidations.go)"),
     contract_kinds=frozenset({"linear"}),
     has_leverage=False,
     taker_fee=0.0005,

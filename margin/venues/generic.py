@@ -7,11 +7,14 @@ in the file.
 
 from __future__ import annotations
 
-from .base import Venue
+from ..models import TieredAtMark
+from .base import LiquidationRules, Venue
 
 GENERIC = Venue(
     name="generic",
     title="Generic (tiers from the file)",
     sources=("portfolio-format.md §3", "margin-models.md §0.1, §1.3"),
+    margin_model=TieredAtMark(),
+    liquidation=LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (Binance-style)"),
     taker_fee=0.0005,
 )

@@ -9,7 +9,8 @@ equity < MM at the mark price; one-way positions only.
 
 from __future__ import annotations
 
-from .base import Venue
+from ..models import TieredAtMark
+from .base import LiquidationRules, Venue
 
 HYPERLIQUID = Venue(
     name="hyperliquid",
@@ -19,6 +20,8 @@ HYPERLIQUID = Venue(
         "https://hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers",
         "margin-models.md §6",
     ),
+    margin_model=TieredAtMark(),
+    liquidation=LiquidationRules(None, "chunks", backstop=2.0 / 3.0, source="margin-models.md §6 (H1)"),
     contract_kinds=frozenset({"linear"}),
     position_modes=frozenset({"one-way"}),
     taker_fee=0.00045,

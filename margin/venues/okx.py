@@ -9,7 +9,8 @@ close (``taker_fee``), valued at the price being evaluated.
 
 from __future__ import annotations
 
-from .base import Venue
+from ..models import TieredAtMark
+from .base import LiquidationRules, Venue
 
 OKX = Venue(
     name="okx",
@@ -18,8 +19,9 @@ OKX = Venue(
         "https://okx.huicker.com/fr-fr/help/v-tiered-maintenance-margin-ratio-rules",
         "margin-models.md §4",
     ),
+    margin_model=TieredAtMark(fee_in_trigger=True),
+    liquidation=LiquidationRules(None, "tiers", source="margin-models.md §4 (O1, O2)"),
     taker_fee=0.0005,
-    fee_in_trigger=True,
     tiers_file="okx.json",
 )
 
