@@ -32,146 +32,62 @@ recomputes them from the CSV files):
 
 from __future__ import annotations
 
-import csv
 import json
 import math
-import re
 import statistics
-from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from .defaults import FIXTURES_DIR
 from .engine import VIEWS
 from .errors import PortfolioError, Problem
-from .instruments import parse_symbol
-from .marketdata import MARKET_DIR, PriceHistory, betas, load_daily_closes, load_intraday
+from .instruments import parse_symbol, underlying_asset
+from .loader import (
+    DAILY_CLOSES,
+    MEASURES,
+    PRESETS_FILE,
+    CollateralShock,
+    Preset,
+    daily_rows,
+    intraday_bars,
+    load_presets,
+    preset_definitions,
+    source_path,
+    write_text,
+)
+from .marketdata import PriceHistory, betas, load_daily_closes, load_intraday
 from .portfolio import Resolved
 from .report import evaluate_view
 
+__all__ = [
+    "MEASURES",
+    "PRESETS_FILE",
+    "CollateralShock",
+    "Preset",
+    "asset_move",
+    "asset_path",
+    "build_presets_file",
+    "derive",
+    "get_preset",
+    "list_presets",
+    "load_presets",
+    "lookup_base",
+    "preset_moves",
+    "preset_path",
+    "stress",
+]
+
 FloatArray = npt.NDArray[np.float64]
-PRESETS_FILE = FIXTURES_DIR / "crashes.json"
-MEASURES = ("close", "low")
 MARKET = "BTC"
 BETA_DAYS = 365
 BETA_MIN_RETURNS = 180
-_MULTIPLIER = re.compile(r"^(?:\d+|k)(?=[A-Z])")
 
 
-@dataclass(frozen=True)
-class CollateralShock:
-    """A documented depeg of a collateral asset during an event (sources in ``sources``)."""
-
-    asset: str
-    kind: str  # "peg" or "discount"
-    low_price: float
-    time: str  # the path bar where the low is applied
-    estimate: bool
-    basis: str
-    sources: tuple[dict[str, Any], ...]
-    peg: float = 1.0
-    underlying: str | None = None
-    underlying_price: float | None = None
-
-    @property
-    def discount(self) -> float:
-        """``1 − low / underlying price`` (discount shocks)."""
-        if self.underlying_price is None:
-            raise ValueError(f"{self.asset}: discount shock without an underlying price")
-        return 1.0 - self.low_price / self.underlying_price
-
-    def move(self, underlying_move: float = 0.0) -> float:
-        """Instant move of the collateral's price: peg ``low/peg − 1``; discount ``(1+m_u)(1−d) − 1``."""
-        if self.kind == "peg":
-            return self.low_price / self.peg - 1.0
-        return (1.0 + underlying_move) * (1.0 - self.discount) - 1.0
-
-
-@dataclass(frozen=True)
-class Preset:
-    """One crash preset: window, sources, per-asset moves, betas and collateral shocks."""
-
-    name: str
-    title: str
-    description: str
-    data: str  # "intraday" (1h bars) or "daily"
-    event: str | None
-    window: dict[str, str]
-    sources: tuple[dict[str, Any], ...]
-    reference: dict[str, float]
-    moves: dict[str, dict[str, float]]  # measure -> asset -> move
-    trough_time: dict[str, str]
-    betas: dict[str, float | None]
-    default_beta: float
-    beta_window: dict[str, str]
-    collateral_shocks: tuple[CollateralShock, ...]
-
-    @property
-    def assets(self) -> tuple[str, ...]:
-        return tuple(self.moves["close"])
-
-    @property
-    def has_path(self) -> bool:
-        return True  # every preset has hourly (7 events) or daily (USDC depeg) data
-
-    def beta(self, base: str) -> tuple[float, str]:
-        """β against BTC for an asset without data in the event, and which rule gave it."""
-        own = self.betas.get(base)
-        if own is not None:
-            return own, f"own beta over {self.beta_window['start']}..{self.beta_window['end']}"
-        return self.default_beta, (
-            "default beta: median beta of the shipped non-BTC assets over "
-            f"{self.beta_window['start']}..{self.beta_window['end']}"
-        )
-
-
-# ---------------------------------------------------------------- loading
-
-
-def _shock(d: dict[str, Any]) -> CollateralShock:
-    return CollateralShock(
-        asset=d["asset"],
-        kind=d["kind"],
-        low_price=float(d["low_price"]),
-        time=d["time"],
-        estimate=bool(d["estimate"]),
-        basis=d["basis"],
-        sources=tuple(d["sources"]),
-        peg=float(d.get("peg", 1.0)),
-        underlying=d.get("underlying"),
-        underlying_price=None if d.get("underlying_price") is None else float(d["underlying_price"]),
-    )
-
-
-def _preset(d: dict[str, Any]) -> Preset:
-    return Preset(
-        name=d["name"],
-        title=d["title"],
-        description=d["description"],
-        data=d["data"],
-        event=d.get("event"),
-        window=dict(d["window"]),
-        sources=tuple(d["sources"]),
-        reference={k: float(v) for k, v in d["reference"].items()},
-        moves={m: {k: float(v) for k, v in d["moves"][m].items()} for m in MEASURES},
-        trough_time=dict(d["trough_time"]),
-        betas={k: None if v is None else float(v) for k, v in d["betas"].items()},
-        default_beta=float(d["default_beta"]),
-        beta_window=dict(d["beta_window"]),
-        collateral_shocks=tuple(_shock(c) for c in d["collateral_shocks"]),
-    )
-
-
-@lru_cache(maxsize=2)
-def load_presets(path: str | None = None) -> tuple[Preset, ...]:
-    """The presets of ``fixtures/crashes.json`` (or ``path``), in file order."""
-    data = json.loads(Path(path or PRESETS_FILE).read_text(encoding="utf-8"))
-    return tuple(_preset(p) for p in data["presets"])
+# ---------------------------------------------------------------- the presets (read by margin.loader)
 
 
 def list_presets() -> list[dict[str, Any]]:
@@ -204,9 +120,8 @@ def get_preset(name: str) -> Preset:
 # ---------------------------------------------------------------- applying to a portfolio
 
 
-def lookup_base(base: str) -> str:
-    """``1000PEPE`` → ``PEPE``, ``kPEPE`` → ``PEPE``; upper case otherwise unchanged."""
-    return _MULTIPLIER.sub("", base).upper()
+#: ``1000PEPE`` → ``PEPE``, ``kPEPE`` → ``PEPE`` (one rule: :func:`margin.instruments.underlying_asset`)
+lookup_base = underlying_asset
 
 
 def _base_of(symbol: str) -> str:
@@ -289,9 +204,7 @@ def stress(resolved: Resolved, name: str, measure: str = "close") -> dict[str, A
     """
     preset = get_preset(name)
     symbol_moves, collateral_moves, notes = preset_moves(preset, resolved, measure)
-    prices = {s: p * (1.0 + symbol_moves[s]) for s, p in resolved.marks.items()}
-    backing = resolved.portfolio.collateral_assets
-    coll = {a: backing[a].price * (1.0 + m) for a, m in collateral_moves.items()}
+    market = resolved.market.moved({**symbol_moves, **collateral_moves})
     return {
         "preset": preset.name,
         "title": preset.title,
@@ -310,7 +223,7 @@ def stress(resolved: Resolved, name: str, measure: str = "close") -> dict[str, A
         "fallbacks": notes["fallbacks"],
         "path_available": preset.has_path,
         "notes": notes["notes"],
-        "modes": {view: evaluate_view(resolved, view, prices, coll).to_dict() for view in VIEWS},
+        "modes": {view: evaluate_view(resolved, view, market).to_dict() for view in VIEWS},
     }
 
 
@@ -375,16 +288,12 @@ def preset_path(preset: Preset, resolved: Resolved) -> tuple[tuple[str, ...], Fl
 # ---------------------------------------------------------------- deriving the recorded numbers
 
 
-def _read_bars(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return list(csv.DictReader(fh))
-
-
-def derive(definition: dict[str, Any], market_dir: Path = MARKET_DIR) -> dict[str, Any]:
+def derive(definition: dict[str, Any], root: Traversable | None = None) -> dict[str, Any]:
     """Fill the data-derived fields of a preset definition (reference, moves, trough times, betas).
 
-    Used to (re)build ``fixtures/crashes.json`` from the shipped data; see the module docstring for
-    the definitions.
+    Used to (re)build ``fixtures/crashes.json`` from the shipped data (or from a directory ``root`` laid
+    out like ``fixtures``; the files are read by :mod:`margin.loader`); see the module docstring for the
+    definitions.
     """
     out = dict(definition)
     start, end = definition["window"]["start"][:10], definition["window"]["end"][:10]
@@ -393,9 +302,7 @@ def derive(definition: dict[str, Any], market_dir: Path = MARKET_DIR) -> dict[st
     trough: dict[str, str] = {}
     if definition["data"] == "intraday":
         event = definition["event"]
-        for f in sorted((market_dir / "intraday").glob(f"{event}_*_1h.csv")):
-            asset = f.name[len(event) + 1 : -len("_1h.csv")]
-            bars = _read_bars(f)
+        for asset, bars in intraday_bars(event, root).items():
             ref = float(bars[0]["open"])
             closes = [float(b["close"]) for b in bars]
             lows = [float(b["low"]) for b in bars]
@@ -405,7 +312,7 @@ def derive(definition: dict[str, Any], market_dir: Path = MARKET_DIR) -> dict[st
             moves["low"][asset] = min(lows) / ref - 1.0
             trough[asset] = bars[i]["timestamp_utc"]
     else:
-        daily = _read_bars(market_dir / "daily_close.csv")
+        daily = daily_rows(root)
         prior = (date.fromisoformat(start) - timedelta(days=1)).isoformat()
         ref_row = next(r for r in daily if r["date"] == prior)
         rows = [r for r in daily if start <= r["date"] <= end]
@@ -420,7 +327,7 @@ def derive(definition: dict[str, Any], market_dir: Path = MARKET_DIR) -> dict[st
             moves["low"][asset] = closes[i] / ref - 1.0  # daily lows are not shipped
             trough[asset] = rows[i]["date"]
     # betas over the 365 daily closes ending the day before the window
-    hist = load_daily_closes(str(market_dir / "daily_close.csv"))
+    hist = load_daily_closes(None if root is None else str(root.joinpath(*DAILY_CLOSES.split("/"))))
     first = (date.fromisoformat(start) - timedelta(days=BETA_DAYS)).isoformat()
     rows_idx = [i for i, t in enumerate(hist.times) if first <= t < start]
     window = PriceHistory(tuple(hist.times[i] for i in rows_idx), hist.assets, hist.closes[rows_idx], hist.hours)
@@ -439,17 +346,20 @@ def derive(definition: dict[str, Any], market_dir: Path = MARKET_DIR) -> dict[st
     out["beta_window"] = {"start": window.times[0], "end": window.times[-1]}
     for shock in out.get("collateral_shocks", []):
         if shock["kind"] == "discount" and shock.get("underlying_price") is None:
-            bars = _read_bars(market_dir / "intraday" / f"{definition['event']}_{shock['underlying']}_1h.csv")
+            bars = intraday_bars(definition["event"], root)[shock["underlying"]]
             bar = next(b for b in bars if b["timestamp_utc"] == shock["underlying_bar"])
             shock["underlying_price"] = float(bar["close"])
     return out
 
 
-def build_presets_file(definitions: list[dict[str, Any]] | None = None, path: Path = PRESETS_FILE) -> None:
-    """Write ``crashes.json`` from hand-written definitions plus the numbers :func:`derive` computes
-    (default definitions: the presets already in ``path``, so a rebuild re-derives every number)."""
+def build_presets_file(definitions: list[dict[str, Any]] | None = None, path: Path | None = None) -> None:
+    """Write ``crashes.json`` (default: the shipped file in the source tree) from hand-written definitions
+    plus the numbers :func:`derive` computes (default definitions: the presets already in ``path``, so a
+    rebuild re-derives every number)."""
+    if path is None:
+        path = source_path(PRESETS_FILE)
     if definitions is None:
-        definitions = json.loads(path.read_text(encoding="utf-8"))["presets"]
+        definitions = preset_definitions(str(path))
     doc = {
         "format": "margin-crash-presets/1",
         "definitions": {
@@ -467,5 +377,5 @@ def build_presets_file(definitions: list[dict[str, Any]] | None = None, path: Pa
         },
         "presets": [derive(d) for d in definitions],
     }
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+    write_text(path, json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
     load_presets.cache_clear()

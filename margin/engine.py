@@ -16,12 +16,14 @@ size-dependent rates). The readable one-pool reference is :mod:`margin.scalar`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
+from .market import MarketSnapshot
 from .models import MarginModel
 from .portfolio import Resolved
 from .tiers import TierMatrix
@@ -91,20 +93,28 @@ class Book:
         """Sums position values into this book's pools (built once per book)."""
         return _PoolSummer(self)
 
-    def price_vector(self, prices: dict[str, float] | None = None) -> FloatArray:
+    @cached_property
+    def symbol_index(self) -> dict[str, int]:
+        """Column of each symbol in the marks."""
+        return {s: i for i, s in enumerate(self.symbols)}
+
+    def price_vector(self, prices: Mapping[str, float] | None = None) -> FloatArray:
         """Current marks with some symbols replaced."""
         out = self.marks.copy()
+        index = self.symbol_index
         for symbol, price in (prices or {}).items():
-            out[self.symbols.index(symbol)] = price
+            out[index[symbol]] = price
         return out
 
 
-def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
-    """Arrays of ``resolved`` in ``view`` (format §2: ``as_is``, ``cross`` or ``isolated``)."""
+def compile_book(resolved: Resolved, view: str = "as_is", market: MarketSnapshot | None = None) -> Book:
+    """Arrays of the account ``resolved`` in ``view`` (format §2: ``as_is``, ``cross`` or ``isolated``),
+    priced on ``market`` (default: the snapshot the file carries)."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
+    mkt = resolved.market if market is None else market
     legs = resolved.legs
-    symbols = tuple(resolved.marks)
+    symbols = resolved.symbols
     sym_index = {s: i for i, s in enumerate(symbols)}
     tables = [resolved.tables[s] for s in symbols]
     tiers = TierMatrix.build(tables)
@@ -141,7 +151,7 @@ def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
     for a, name in enumerate(coll_names):
         ca = backing[name]
         coll_weight[a, settle_index[ca.pool]] = float(collateral[name]) * (1.0 - ca.haircut)
-        wallet[settle_index[ca.pool]] += float(collateral[name]) * ca.price * (1.0 - ca.haircut)
+        wallet[settle_index[ca.pool]] += float(collateral[name]) * mkt.collateral_prices[name] * (1.0 - ca.haircut)
     model = resolved.venue.margin_model
     size = np.array([leg.size for leg in legs], dtype=np.float64)
     entry = np.array([leg.position.entry_price for leg in legs], dtype=np.float64)
@@ -150,7 +160,7 @@ def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
         view=view,
         resolved=resolved,
         symbols=symbols,
-        marks=np.array([resolved.marks[s] for s in symbols], dtype=np.float64),
+        marks=np.array([mkt.marks[s] for s in symbols], dtype=np.float64),
         symbol_inverse=np.array([inverse_of[s] for s in symbols], dtype=bool),
         ids=tuple(leg.position.label for leg in legs),
         sym=sym,
@@ -173,7 +183,7 @@ def compile_book(resolved: Resolved, view: str = "as_is") -> Book:
         tiers=tiers,
         model=model,
         collateral_assets=coll_names,
-        collateral_price=np.array([backing[n].price for n in coll_names], dtype=np.float64),
+        collateral_price=np.array([mkt.collateral_prices[n] for n in coll_names], dtype=np.float64),
         collateral_weight=coll_weight,
     )
 

@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 
 _SYMBOL = re.compile(r"^([^/:\s]+)/([^/:\s]+):([^/:\s-]+)(?:-([0-9A-Za-z]+))?$")
+#: a contract-size multiplier before the coin's name: Binance/Bybit ``1000PEPE``, ``10000LADYS``,
+#: ``1000000MOG``, ``1MBABYDOGE``; Hyperliquid ``kPEPE``, ``kBONK`` (a thousand). ``1INCH`` is a coin.
+_MULTIPLIER = re.compile(r"^(?:1000000|100000|10000|1000|1M|k)(?=[A-Z])")
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,10 @@ def parse_symbol(symbol: str) -> Instrument | None:
         return None
     base, quote, settle, expiry = match.groups()
     return Instrument(symbol=symbol, base=base, quote=quote, settle=settle, expiry=expiry)
+
+
+def underlying_asset(base: str) -> str:
+    """The coin a contract's base stands for, as price histories name it: the multiplier prefix removed
+    and upper-cased (``1000PEPE`` → ``PEPE``, ``kPEPE`` → ``PEPE``, ``1INCH`` → ``1INCH``, ``btc`` →
+    ``BTC``). The one rule every lookup of a base asset uses."""
+    return _MULTIPLIER.sub("", base).upper()

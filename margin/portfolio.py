@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from .defaults import load_venue_defaults
 from .errors import PortfolioError, Problem
 from .instruments import Instrument, parse_symbol
+from .market import MarketSnapshot
 from .models import initial_margin
 from .tiers import TierTable, parse_tier_table
 from .venues import VENUES, Venue
@@ -147,15 +148,21 @@ class Resolved:
     venue: Venue
     legs: tuple[Leg, ...]
     tables: dict[str, TierTable]
-    marks: dict[str, float]
+    #: the market the file carries (marks, collateral prices): kept apart from the account
+    market: MarketSnapshot
     taker_fee: float
     #: settle assets of the cross pools, in order of first appearance in collateral, then positions
     settles: tuple[str, ...]
     tier_sources: dict[str, str]
 
     @property
+    def marks(self) -> Mapping[str, float]:
+        """The file's mark per symbol (``market.marks``)."""
+        return self.market.marks
+
+    @property
     def symbols(self) -> tuple[str, ...]:
-        return tuple(self.marks)
+        return self.market.symbols
 
 
 def notional(size: float, price: float, inverse: bool) -> float:
@@ -453,7 +460,7 @@ def resolve(
         venue=venue,
         legs=tuple(legs),
         tables=tables,
-        marks=marks,
+        market=MarketSnapshot(marks=marks, collateral_prices={a: float(ca.price) for a, ca in backing.items()}),
         taker_fee=fee,
         settles=tuple(settles),
         tier_sources=tier_sources,

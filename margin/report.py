@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
 
 from .engine import VIEWS, Book, Evaluation, PriceLevels, compile_book, evaluate, liquidation_prices
+from .market import MarketSnapshot
 from .portfolio import Portfolio, Resolved, resolve
-from .shocks import Shock, combine, shocked_prices
+from .shocks import Shock, combine
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -34,58 +36,73 @@ class ViewResult:
     levels: PriceLevels
     collateral_prices: FloatArray | None = None
 
-    @property
+    @cached_property
     def wallet(self) -> FloatArray:
         """Pool wallets, with backing collateral valued at the evaluation's collateral prices."""
         wallet: FloatArray = np.atleast_2d(self.book.wallet_at(self.collateral_prices))[0]
         return wallet
 
     def pools(self) -> list[dict[str, object]]:
+        """One row per pool (format §4); every array is read once (linear in the number of pools)."""
         b, ev = self.book, self.evaluation
-        ratio = ev.pool_margin_ratio[0]
-        out: list[dict[str, object]] = []
-        for g in range(b.n_pools):
-            pos = b.pool_position[g]
-            out.append(
-                {
-                    "settle": b.pool_settle[g],
-                    "mode": b.pool_mode[g],
-                    "position": None if pos is None else b.ids[pos],
-                    "equity": float(ev.pool_equity[0, g]),
-                    "wallet_balance": float(self.wallet[g]),
-                    "unrealized_pnl": float(ev.pool_upnl[0, g]),
-                    "initial_margin": float(ev.pool_initial[0, g]),
-                    "maintenance_margin": float(ev.pool_maintenance[0, g]),
-                    "margin_ratio": _num(ratio[g]),
-                    "available": float(ev.pool_available[0, g]),
-                    "liquidated": bool(ev.pool_liquidated[0, g]),
-                }
-            )
-        return out
+        ratio = ev.pool_margin_ratio[0].tolist()
+        equity = ev.pool_equity[0].tolist()
+        wallet = self.wallet.tolist()
+        upnl = ev.pool_upnl[0].tolist()
+        initial = ev.pool_initial[0].tolist()
+        maintenance = ev.pool_maintenance[0].tolist()
+        available = ev.pool_available[0].tolist()
+        liquidated = ev.pool_liquidated[0].tolist()
+        return [
+            {
+                "settle": b.pool_settle[g],
+                "mode": b.pool_mode[g],
+                "position": None if pos is None else b.ids[pos],
+                "equity": equity[g],
+                "wallet_balance": wallet[g],
+                "unrealized_pnl": upnl[g],
+                "initial_margin": initial[g],
+                "maintenance_margin": maintenance[g],
+                "margin_ratio": _num(ratio[g]),
+                "available": available[g],
+                "liquidated": liquidated[g],
+            }
+            for g, pos in enumerate(b.pool_position)
+        ]
 
     def positions(self) -> list[dict[str, object]]:
+        """One row per position (format §4); every array is read once."""
         b, ev, lv = self.book, self.evaluation, self.levels
+        marks = ev.mark[0].tolist()
+        liq = lv.liquidation[0].tolist()
+        bk = lv.bankruptcy[0].tolist()
+        notional = ev.notional[0].tolist()
+        upnl = ev.upnl[0].tolist()
+        initial = ev.initial[0].tolist()
+        maintenance = ev.maintenance[0].tolist()
+        mmr = ev.mmr[0].tolist()
+        liquidated = ev.position_liquidated[0].tolist()
         out: list[dict[str, object]] = []
         for i, leg in enumerate(b.resolved.legs):
-            mark = float(ev.mark[0, i])
-            lp = _num(lv.liquidation[0, i])
+            mark = marks[i]
+            lp = _num(liq[i])
             out.append(
                 {
                     "id": b.ids[i],
                     "symbol": leg.position.symbol,
                     "side": leg.position.side,
                     "contracts": leg.position.contracts,
-                    "notional": float(ev.notional[0, i]),
+                    "notional": notional[i],
                     "entry_price": leg.position.entry_price,
                     "mark_price": mark,
-                    "unrealized_pnl": float(ev.upnl[0, i]),
-                    "initial_margin": float(ev.initial[0, i]),
-                    "maintenance_margin": float(ev.maintenance[0, i]),
-                    "mmr": float(ev.mmr[0, i]),
+                    "unrealized_pnl": upnl[i],
+                    "initial_margin": initial[i],
+                    "maintenance_margin": maintenance[i],
+                    "mmr": mmr[i],
                     "liquidation_price": lp,
-                    "bankruptcy_price": _num(lv.bankruptcy[0, i]),
+                    "bankruptcy_price": _num(bk[i]),
                     "distance_to_liquidation": None if lp is None else lp / mark - 1.0,
-                    "liquidated": bool(ev.position_liquidated[0, i]),
+                    "liquidated": liquidated[i],
                 }
             )
         return out
@@ -94,21 +111,14 @@ class ViewResult:
         return {"pools": self.pools(), "positions": self.positions()}
 
 
-def evaluate_view(
-    resolved: Resolved,
-    view: str,
-    prices: dict[str, float] | None = None,
-    collateral_prices: dict[str, float] | None = None,
-) -> ViewResult:
-    """Compile ``view`` and evaluate it at ``prices`` (default: the portfolio's marks) and, for
-    non-settle collateral, ``collateral_prices`` (default: the prices in the file)."""
+def evaluate_view(resolved: Resolved, view: str, market: MarketSnapshot | None = None) -> ViewResult:
+    """Compile the account's ``view`` and evaluate it on ``market`` (default: the snapshot in the file)."""
     book = compile_book(resolved, view)
-    marks = book.price_vector(prices)
+    mkt = resolved.market if market is None else market
+    marks = np.array([mkt.marks[s] for s in book.symbols], dtype=np.float64)
     cp = None
-    if collateral_prices and book.collateral_assets:
-        cp = book.collateral_price.copy()
-        for name, price in collateral_prices.items():
-            cp[book.collateral_assets.index(name)] = price
+    if book.collateral_assets:
+        cp = np.array([mkt.collateral_prices[a] for a in book.collateral_assets], dtype=np.float64)
     ev = evaluate(book, marks, collateral_prices=cp)
     return ViewResult(book=book, evaluation=ev, levels=liquidation_prices(book, ev), collateral_prices=cp)
 
@@ -116,22 +126,10 @@ def evaluate_view(
 def evaluate_portfolio(portfolio: Portfolio | Resolved, shocks: list[Shock] | None = None) -> dict[str, object]:
     """The ``evaluate`` JSON document (format §4) of ``portfolio`` after ``shocks``."""
     resolved = portfolio if isinstance(portfolio, Resolved) else resolve(portfolio)
-    backing = resolved.portfolio.collateral_assets
-    moves = combine(shocks or [], list(resolved.marks), list(backing))
-    prices = shocked_prices(resolved.marks, moves)
-    coll = {a: c.price * (1.0 + moves[a]) for a, c in backing.items() if a in moves}
+    moves = combine(shocks or [], list(resolved.marks), list(resolved.market.collateral_prices))
+    market = resolved.market.moved(moves)
     return {
         "venue": resolved.venue.name,
         "shock": moves,
-        "modes": {view: evaluate_view(resolved, view, prices, coll).to_dict() for view in VIEWS},
+        "modes": {view: evaluate_view(resolved, view, market).to_dict() for view in VIEWS},
     }
-
-
-def nearest_liquidation(view: dict[str, object]) -> tuple[str, float] | None:
-    """The position whose liquidation price is nearest its mark (relative distance), if any."""
-    best: tuple[str, float] | None = None
-    for pos in view["positions"]:  # type: ignore[attr-defined]
-        d = pos["distance_to_liquidation"]
-        if d is not None and (best is None or abs(d) < abs(best[1])):
-            best = (pos["id"], d)
-    return best

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from .engine import VIEWS, Evaluation, compile_book, evaluate_views
 from .errors import PortfolioError, Problem
-from .instruments import parse_symbol
+from .instruments import parse_symbol, underlying_asset
 from .marketdata import PriceHistory, annual_volatility, betas, load_daily_closes
 from .portfolio import Resolved
 from .report import evaluate_view
@@ -42,10 +42,8 @@ DEFAULT_WINDOW_DAYS = 365
 FALLBACK_BETA = 1.5
 
 
-def lookup_asset(base: str) -> str:
-    """The asset name in the price history for a contract base: ``1000PEPE`` → ``PEPE``."""
-    stripped = base.lstrip("0123456789")
-    return stripped if stripped and base[: len(base) - len(stripped)] in ("", "1000", "10000", "1000000") else base
+#: the asset name in the price history for a contract base (one rule: :func:`margin.instruments.underlying_asset`)
+lookup_asset = underlying_asset
 
 
 def bases_of(resolved: Resolved) -> list[str]:
@@ -227,9 +225,7 @@ def resolve_moves(resolved: Resolved, shock_set: ShockSet) -> ResolvedMoves:
 def evaluate_shock_set(resolved: Resolved, shock_set: ShockSet) -> dict[str, object]:
     """The three views after ``shock_set``: the ``evaluate`` document (format §4) plus the moves used."""
     moves = resolve_moves(resolved, shock_set)
-    prices = {s: p * (1 + moves.symbol_moves.get(s, 0.0)) for s, p in resolved.marks.items()}
-    backing = resolved.portfolio.collateral_assets
-    coll = {a: c.price * (1 + moves.collateral_moves[a]) for a, c in backing.items() if a in moves.collateral_moves}
+    market = resolved.market.moved({**moves.symbol_moves, **moves.collateral_moves})
     return {
         "venue": resolved.venue.name,
         "shock": {**moves.symbol_moves, **moves.collateral_moves},
@@ -237,7 +233,7 @@ def evaluate_shock_set(resolved: Resolved, shock_set: ShockSet) -> dict[str, obj
         "betas": moves.betas,
         "volatilities": moves.volatilities,
         "beta_fallbacks": moves.fallbacks,
-        "modes": {view: evaluate_view(resolved, view, prices, coll).to_dict() for view in VIEWS},
+        "modes": {view: evaluate_view(resolved, view, market).to_dict() for view in VIEWS},
     }
 
 

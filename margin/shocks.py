@@ -75,8 +75,3 @@ def combine(shocks: Iterable[Shock], symbols: Sequence[str], collateral_assets: 
     if problems:
         raise PortfolioError(problems)
     return {s: moves[0] if len(moves) == 1 else math.prod(1.0 + m for m in moves) - 1.0 for s, moves in applied.items()}
-
-
-def shocked_prices(marks: dict[str, float], moves: dict[str, float]) -> dict[str, float]:
-    """Marks after relative moves: ``P × (1 + move)``."""
-    return {s: p * (1.0 + moves.get(s, 0.0)) for s, p in marks.items()}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from margin.errors import PortfolioError
-from margin.shocks import Shock, combine, matches, parse_shock, shocked_prices
+from margin.market import MarketSnapshot
+from margin.shocks import Shock, combine, matches, parse_shock
 
 SYMBOLS = ("BTC/USDT:USDT", "ETH/USDT:USDT", "BTC/USD:BTC", "BTC/USDT:USDT-251226", "SOL/USDC:USDC")
 
@@ -102,7 +103,7 @@ def test_combine_compounds() -> None:
     moves = combine([parse_shock("BTC=-20%"), parse_shock("ALL=-10%")], ["BTC/USDT:USDT", "ETH/USDT:USDT"])
     assert moves["BTC/USDT:USDT"] == pytest.approx(-0.28, rel=1e-12)
     assert moves["ETH/USDT:USDT"] == pytest.approx(-0.1, rel=1e-12)
-    prices = shocked_prices({"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0}, moves)
+    prices = MarketSnapshot({"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0}).moved(moves).marks
     # 97,000 × 0.72 = 69,840; 3,400 × 0.9 = 3,060
     assert prices["BTC/USDT:USDT"] == pytest.approx(69840.0, rel=1e-12)
     assert prices["ETH/USDT:USDT"] == pytest.approx(3060.0, rel=1e-12)
@@ -149,4 +150,5 @@ def test_combine_reports_every_unmatched_target() -> None:
 def test_shocked_prices_leaves_unmoved_symbols() -> None:
     marks = {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 3400.0}
     # 3,400 × 1.5 = 5,100; BTC unmoved
-    assert shocked_prices(marks, {"ETH/USDT:USDT": 0.5}) == {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 5100.0}
+    moved = MarketSnapshot(marks).moved({"ETH/USDT:USDT": 0.5}).marks
+    assert moved == {"BTC/USDT:USDT": 97000.0, "ETH/USDT:USDT": 5100.0}

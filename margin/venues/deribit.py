@@ -27,8 +27,3 @@ DERIBIT = Venue(
     taker_fee=0.0005,
     tiers_file="deribit.json",
 )
-
-
-def margins(size_coin: float, im_base: float, im_step: float, mm_base: float, mm_step: float) -> tuple[float, float]:
-    """``IM = n × (im_base + n × im_step)``, ``MM = n × (mm_base + n × mm_step)`` in coin (§5.1)."""
-    return size_coin * (im_base + size_coin * im_step), size_coin * (mm_base + size_coin * mm_step)
