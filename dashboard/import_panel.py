@@ -45,24 +45,25 @@ def _secret_credentials(venue: str) -> dict[str, str] | None:
 
 
 def render() -> None:
-    from exchange.venues import SUPPORTED_VENUES
+    from exchange.specs import SPECS, get_spec
 
     st.info(
         "Use a **read-only** API key. Keys stay in this browser session's memory only: never written to "
         "disk, logs, URLs or shared caches. Hyperliquid is read with a wallet address and no key."
     )
-    venue = st.selectbox("Exchange", list(SUPPORTED_VENUES), key="imp_venue")
+    venue: str = st.selectbox("Exchange", list(SPECS), key="imp_venue")
+    spec = get_spec(venue)
     from_secrets = _secret_credentials(venue)
     use_secrets = False
     if from_secrets:
         use_secrets = st.checkbox("Use the keys from this app's secrets", value=True, key="imp_use_secrets")
-    if venue == "hyperliquid":
+    if spec.needs_address:
         st.text_input("Wallet address", placeholder="0x...", key="imp_address")
     elif not use_secrets:
         c1, c2, c3 = st.columns(3)
         c1.text_input("API key", type="password", key="imp_key")
         c2.text_input("API secret", type="password", key="imp_secret")
-        if venue == "okx":
+        if spec.needs_password:
             c3.text_input("API passphrase", type="password", key="imp_password")
     with st.expander("Advanced"):
         st.text_input(
@@ -94,7 +95,7 @@ def render() -> None:
         try:
             raw = fetch_account(
                 venue,
-                None if venue == "hyperliquid" else creds,
+                None if spec.needs_address else creds,
                 st.session_state.get("imp_address") or None,
                 api_url,
                 timeout_ms=timeout_ms,

@@ -1,4 +1,5 @@
-"""``python -m exchange fetch VENUE ...`` (the same as ``python -m margin fetch`` once wired)."""
+"""``python -m exchange fetch VENUE ...`` (the same as ``python -m margin fetch``, which finds
+:func:`exchange.cli.main` through the ``margin.commands`` entry point)."""
 
 import sys
 

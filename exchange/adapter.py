@@ -1,7 +1,8 @@
 """The one module that talks to exchanges, through ccxt (the core ``margin/`` never imports ccxt).
 
-- :func:`make_exchange` builds a ccxt client for a supported venue: credentials in memory only, every API
-  URL optionally sent to another scheme and host (``api_url``: a regional domain, a proxy, a local replay
+- :func:`make_exchange` builds a ccxt client for a supported venue (a key of :data:`~exchange.specs.SPECS`;
+  what differs per venue is its :class:`~exchange.specs.ExchangeSpec`): credentials in memory only, every
+  API URL optionally sent to another scheme and host (``api_url``: a regional domain, a proxy, a local replay
   server), proxies from the environment ignored, ccxt's own debug logging silenced (it would print the
   request headers, which carry the API key).
 - :func:`fetch_account` reads an account: markets, open positions, collateral, maintenance tiers and the
@@ -20,14 +21,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import ccxt  # type: ignore[import-untyped]
 
+from .specs import ExchangeSpec, UnknownExchange, get_spec
+
 __all__ = [
-    "SUPPORTED_VENUES",
     "Credentials",
     "ExchangeError",
     "PublicData",
@@ -40,15 +43,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-from .venues import ADDRESS_VENUES, PASSWORD_VENUES, SUPPORTED_VENUES  # noqa: E402  (ccxt-free, shared)
-
-#: ccxt options that keep market loading to the derivatives the import uses (and no private currency call)
-_MARKET_OPTIONS: dict[str, dict[str, Any]] = {
-    "bybit": {"fetchMarkets": {"types": ["linear", "inverse"]}},
-    "okx": {"fetchMarkets": {"types": ["swap"]}},
-    "hyperliquid": {"fetchMarkets": {"types": ["swap"]}},
-}
 
 DEFAULT_TIMEOUT_MS = 10_000
 
@@ -122,6 +116,14 @@ def sanitize_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
+def _spec(venue: str) -> ExchangeSpec:
+    """The spec of ``venue``; an unknown venue is invalid input."""
+    try:
+        return get_spec(venue)
+    except UnknownExchange as err:
+        raise ExchangeError("invalid_input", str(err)) from None
+
+
 def _rewrite(obj: Any, base: Any, implode: Callable[[str], str]) -> Any:
     if isinstance(obj, dict):
         return {k: _rewrite(v, base, implode) for k, v in obj.items()}
@@ -139,16 +141,13 @@ def make_exchange(
     address: str | None = None,
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
 ) -> Any:
-    """A ccxt client for ``venue`` (a key of :data:`SUPPORTED_VENUES`).
+    """A ccxt client for ``venue`` (a key of :data:`~exchange.specs.SPECS`).
 
     ``api_url`` (``scheme://host[:port][/prefix]``) replaces the scheme and host of every URL in
     ``exchange.urls['api']`` (after filling ``{hostname}``), keeping each path. Raises
     :class:`ExchangeError` (``invalid_input``) for an unknown venue or a malformed ``api_url``.
     """
-    if venue not in SUPPORTED_VENUES:
-        raise ExchangeError(
-            "invalid_input", f"unknown venue {venue!r}: supported venues are {', '.join(SUPPORTED_VENUES)}"
-        )
+    spec = _spec(venue)
     config: dict[str, Any] = {"timeout": int(timeout_ms), "enableRateLimit": True}
     if credentials is not None:
         config["apiKey"] = credentials.api_key
@@ -157,10 +156,10 @@ def make_exchange(
             config["password"] = credentials.password
     if address:
         config["walletAddress"] = address
-    exchange = getattr(ccxt, venue)(config)
+    exchange = getattr(ccxt, spec.ccxt_id)(config)
     exchange.has = dict(exchange.has)
     exchange.has["fetchCurrencies"] = False  # private on most venues and not needed for margin
-    for key, value in _MARKET_OPTIONS.get(venue, {}).items():
+    for key, value in spec.options.items():  # e.g. market loading kept to the derivatives the import uses
         exchange.options[key] = {**exchange.options.get(key, {}), **value}
     quiet = logging.getLogger("exchange.ccxt")
     quiet.propagate = False
@@ -260,7 +259,7 @@ def map_error(
             "this account: enable read access for futures/positions on the key, "
             "check its IP whitelist, or the venue blocks your region (HTTP 403).",
         )
-    if (isinstance(err, ccxt.AuthenticationError) or status == 401) and venue in ADDRESS_VENUES:
+    if (isinstance(err, ccxt.AuthenticationError) or status == 401) and get_spec(venue).needs_address:
         return ExchangeError(
             "authentication",
             f"{where}: the exchange refused the request (HTTP {status}){said}. "
@@ -392,20 +391,9 @@ def _market_summary(m: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _positions(exchange: Any, venue: str, address: str | None) -> list[dict[str, Any]]:
-    calls: list[dict[str, Any]]
-    if venue == "bybit":
-        calls = [
-            {"subType": "linear", "settleCoin": "USDT"},
-            {"subType": "linear", "settleCoin": "USDC"},
-            {"subType": "inverse"},
-        ]
-    elif venue == "hyperliquid":
-        calls = [{"user": address}]
-    else:
-        calls = [{}]
+def _positions(exchange: Any, spec: ExchangeSpec, address: str | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for params in calls:
+    for params in spec.position_params(address):
         out.extend(exchange.fetch_positions(None, params))
     return [p for p in out if (p.get("contracts") or 0) > 0]
 
@@ -419,7 +407,8 @@ def fetch_account(
     timeout_ms: int = DEFAULT_TIMEOUT_MS,
 ) -> RawAccount:
     """Read one account (positions, collateral, tiers) from ``venue``; raises :class:`ExchangeError`."""
-    if venue in ADDRESS_VENUES:
+    spec = _spec(venue)
+    if spec.needs_address:
         if not address:
             raise ExchangeError(
                 "invalid_input", f"{venue} is read with a wallet address: give --address 0x... (no API key is needed)"
@@ -432,12 +421,12 @@ def fetch_account(
         raise ExchangeError(
             "invalid_input",
             f"{venue} needs an API key: set MARGIN_API_KEY and MARGIN_API_SECRET"
-            + (" and MARGIN_API_PASSWORD" if venue in PASSWORD_VENUES else "")
+            + (" and MARGIN_API_PASSWORD" if spec.needs_password else "")
             + " in the environment (a read-only key is enough)",
         )
-    elif venue in PASSWORD_VENUES and not credentials.password:
+    elif spec.needs_password and not credentials.password:
         raise ExchangeError("invalid_input", f"{venue} needs the API passphrase too: set MARGIN_API_PASSWORD")
-    creds = None if venue in ADDRESS_VENUES else credentials
+    creds = None if spec.needs_address else credentials
     secrets = creds.values() if creds else []
     exchange = make_exchange(venue, creds, api_url, address, timeout_ms)
     fetched = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -446,8 +435,8 @@ def fetch_account(
         return _call(exchange, venue, secrets, doing, fn)
 
     markets = call("loading markets", exchange.load_markets)
-    positions = call("reading positions", lambda: _positions(exchange, venue, address))
-    params: dict[str, Any] = {"user": address} if venue == "hyperliquid" else {}
+    positions = call("reading positions", lambda: _positions(exchange, spec, address))
+    params = spec.balance_params(address)
     balance = call("reading the balance", lambda: exchange.fetch_balance(params))
     account = RawAccount(
         venue=venue,
@@ -460,7 +449,7 @@ def fetch_account(
     )
     symbols = sorted({str(p["symbol"]) for p in positions if not (markets.get(p["symbol"]) or {}).get("option")})
     _tiers(exchange, venue, symbols, account, secrets)
-    if venue in ("binanceusdm", "binancecoinm") and any(p.get("leverage") is None for p in positions):
+    if spec.fetch_leverages and any(p.get("leverage") is None for p in positions):
         try:
             lev = _call(
                 exchange, venue, secrets, "reading leverage settings", lambda: exchange.fetch_leverages(symbols)
@@ -495,14 +484,9 @@ def _tiers(exchange: Any, venue: str, symbols: list[str], account: RawAccount, s
     elif has.get("fetchMarketLeverageTiers") is True:
         for s in symbols:
             try:
-                sym = s
                 got = _call(
-                    exchange,
-                    venue,
-                    secrets,
-                    f"reading tiers of {s}",
-                    lambda sym=sym: exchange.fetch_market_leverage_tiers(sym),
-                )  # type: ignore[misc]
+                    exchange, venue, secrets, f"reading tiers of {s}", partial(exchange.fetch_market_leverage_tiers, s)
+                )
             except ExchangeError as err:
                 account.tier_notes[s] = f"tiers not fetched ({err.kind})"
                 continue
@@ -547,6 +531,7 @@ def fetch_public(
     Per-symbol failures are collected in ``errors`` (the caller keeps its bundled data for those); a failure
     to load the venue's markets raises :class:`ExchangeError`.
     """
+    spec = _spec(venue)
     exchange = make_exchange(venue, None, api_url, None, timeout_ms)
     as_of = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = PublicData(venue=venue, as_of=as_of, api_url=sanitize_url(api_url))
@@ -554,7 +539,7 @@ def fetch_public(
     for s in symbols:
         if "marks" in what:
             try:
-                t = _call(exchange, venue, [], f"reading the mark of {s}", lambda s=s: exchange.fetch_ticker(s))  # type: ignore[misc]
+                t = _call(exchange, venue, [], f"reading the mark of {s}", partial(exchange.fetch_ticker, s))
                 mark = t.get("markPrice") or (t.get("info") or {}).get("markPrice")
                 if mark:
                     out.marks[s] = float(mark)
@@ -562,16 +547,11 @@ def fetch_public(
                     out.errors[f"mark {s}"] = "the ticker has no mark price"
             except ExchangeError as err:
                 out.errors[f"mark {s}"] = err.message
-        if (
-            "tiers" in what
-            and exchange.has.get("fetchMarketLeverageTiers") is True
-            and venue != "binanceusdm"
-            and venue != "binancecoinm"
-        ):
+        if "tiers" in what and spec.public_tiers and exchange.has.get("fetchMarketLeverageTiers") is True:
             try:
                 got = _call(
-                    exchange, venue, [], f"reading tiers of {s}", lambda s=s: exchange.fetch_market_leverage_tiers(s)
-                )  # type: ignore[misc]
+                    exchange, venue, [], f"reading tiers of {s}", partial(exchange.fetch_market_leverage_tiers, s)
+                )
                 usable = [dict(t) for t in got if t.get("symbol") in (None, s)]
                 if usable:
                     out.tiers[s] = usable
@@ -586,8 +566,8 @@ def fetch_public(
                     venue,
                     [],
                     f"reading daily candles of {s}",
-                    lambda s=s: exchange.fetch_ohlcv(s, "1d", None, days),
-                )  # type: ignore[misc]
+                    partial(exchange.fetch_ohlcv, s, "1d", None, days),
+                )
                 out.ohlcv[s] = [[float(x) for x in row] for row in rows]
             except ExchangeError as err:
                 out.errors[f"ohlcv {s}"] = err.message

@@ -26,9 +26,10 @@ from typing import Any, NoReturn
 
 from margin.report import evaluate_portfolio
 
-from .adapter import SUPPORTED_VENUES, Credentials, ExchangeError, fetch_account
+from .adapter import Credentials, ExchangeError, fetch_account
 from .mapping import MappingError, to_portfolio, validate
 from .reconcile import reconcile, render_rows
+from .specs import SPECS, UnknownExchange, get_spec
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID, EXIT_EXCHANGE = 0, 1, 2, 4
 
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Import an exchange account into a portfolio file (keys from MARGIN_API_KEY, "
         "MARGIN_API_SECRET, MARGIN_API_PASSWORD).",
     )
-    p.add_argument("venue", help=f"one of {', '.join(SUPPORTED_VENUES)}")
+    p.add_argument("venue", help=f"one of {', '.join(SPECS)}")
     p.add_argument("--address", help="wallet address (hyperliquid; no key needed)")
     p.add_argument("--api-url", help="send every request to this scheme://host[:port], keeping the paths")
     p.add_argument("--out", required=True, help="portfolio JSON file to write (only on success)")
@@ -122,10 +123,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         args_list = args_list[1:]
     args = build_parser().parse_args(args_list)
     env = os.environ if environ is None else environ
-    if args.venue not in SUPPORTED_VENUES:
-        print(
-            f"error: unknown venue {args.venue!r}: supported venues are {', '.join(SUPPORTED_VENUES)}", file=sys.stderr
-        )
+    try:
+        get_spec(args.venue)
+    except UnknownExchange as err:
+        print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
     out = Path(args.out)
     if not out.parent.is_dir():

@@ -6,22 +6,19 @@ portfolio's free-form ``origin`` object (exchange, fetch time, ccxt version, whe
 collateral came from, which tiers were used, the exchange's own risk figures for reconciliation, the positions
 that were not imported and why).
 
-Field sources per venue (raw names are the exchange's, inside ccxt's ``info``):
+What differs per venue (raw field names, how collateral and isolated margin are read, tier units) is in
+the venue's :class:`~exchange.specs.ExchangeSpec`:
 
-- collateral (wallet balance without unrealised PnL, format §1): Binance ``assets[].walletBalance``; Bybit
-  unified wallet ``coin[].walletBalance``; OKX ``details[].cashBal``; Hyperliquid
-  ``marginSummary.accountValue`` minus the positions' ``unrealizedPnl``; Deribit ``summaries[].balance``;
-  otherwise ccxt's ``total``.
-- isolated margin: Binance ``isolatedWallet``; OKX ``margin``; Bybit ``positionBalance``; Hyperliquid
-  ``marginUsed`` − ``unrealizedPnl`` (ccxt ``initialMargin``).
-- tiers: the exchange's (ccxt ``fetch_leverage_tiers`` / ``fetch_market_leverage_tiers``; OKX sizes in
-  contracts converted to settle-asset notional at the current mark), else the shipped defaults
-  (``fixtures/tiers/``), else one tier implied by the exchange's maintenance margin / notional.
+- collateral (wallet balance without unrealised PnL, format §1): the spec's parser, else ccxt's ``total``.
+- isolated margin: the spec's raw field (Binance ``isolatedWallet``, OKX ``margin``, Bybit
+  ``positionBalance``), else ccxt ``initialMargin`` (Hyperliquid ``marginUsed`` − ``unrealizedPnl``).
+- tiers: the exchange's (ccxt ``fetch_leverage_tiers`` / ``fetch_market_leverage_tiers``; sizes in
+  contracts converted to settle-asset notional at the current mark where the spec says so, OKX), else the
+  shipped defaults (``fixtures/tiers/``), else one tier implied by the exchange's maintenance margin / notional.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,28 +28,9 @@ from margin.portfolio import FORMAT, Portfolio, portfolio_from_dict
 from margin.tiers import parse_tier_table
 from margin.venues import VENUES
 
-#: ccxt id → portfolio venue preset
-PRESETS: dict[str, str] = {
-    "binanceusdm": "binance-usdm",
-    "binancecoinm": "binance-coinm",
-    "bybit": "bybit",
-    "okx": "okx",
-    "hyperliquid": "hyperliquid",
-    "deribit": "deribit",
-}
-
-#: raw liquidation-price field per venue (to show what the exchange sent when ccxt gives nothing)
-RAW_LIQUIDATION = {
-    "binanceusdm": "liquidationPrice",
-    "binancecoinm": "liquidationPrice",
-    "bybit": "liqPrice",
-    "okx": "liqPx",
-    "hyperliquid": "liquidationPx",
-    "deribit": "estimated_liquidation_price",
-}
-RAW_MAINTENANCE = {"binanceusdm": "maintMargin", "bybit": "positionMM", "okx": "mmr", "deribit": "maintenance_margin"}
-
-STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "BFUSD", "USDP", "TUSD", "DAI", "USDE"})
+from .specs import ExchangeSpec, get_spec
+from .specs import num as _num
+from .specs import raw_info as _info
 
 FIGURES = (
     "liquidationPrice",
@@ -73,26 +51,10 @@ class MappingError(ValueError):
         super().__init__("the imported account is not a valid portfolio:\n" + "\n".join(f"  - {p}" for p in problems))
 
 
-def _num(x: Any) -> float | None:
-    """A finite float, or ``None`` for null, "", non-numbers and NaN."""
-    if x is None or isinstance(x, bool) or x == "":
-        return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def _figure(x: Any) -> float | None:
     """An exchange figure, ``None`` when the exchange reported nothing (null, 0 or "")."""
     v = _num(x)
     return None if v is None or v == 0 else v
-
-
-def _info(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    info = obj.get("info")
-    return info if isinstance(info, Mapping) else {}
 
 
 def _clean(v: float) -> float:
@@ -103,114 +65,40 @@ def _clean(v: float) -> float:
 
 
 def _collateral(
-    venue: str, balance: Mapping[str, Any], positions: list[dict[str, Any]]
+    spec: ExchangeSpec, balance: Mapping[str, Any], positions: list[dict[str, Any]]
 ) -> tuple[dict[str, float], str]:
-    info = _info(balance)
-    out: dict[str, float] = {}
-    source = ""
-    if venue in ("binanceusdm", "binancecoinm") and isinstance(info.get("assets"), list):
-        for a in info["assets"]:
-            v = _num(a.get("walletBalance"))
-            if v:
-                out[str(a["asset"])] = v
-        source = "Binance account assets[].walletBalance (wallet balance without unrealised PnL)"
-    elif venue == "bybit":
-        lst = (info.get("result") or {}).get("list") or [{}]
-        for c in lst[0].get("coin") or []:
-            v = _num(c.get("walletBalance"))
-            if v:
-                out[str(c["coin"])] = v
-        source = "Bybit wallet-balance coin[].walletBalance"
-    elif venue == "okx":
-        data = info.get("data") or [{}]
-        for d in data[0].get("details") or []:
-            v = _num(d.get("cashBal"))
-            if v:
-                out[str(d["ccy"])] = v
-        source = "OKX account balance details[].cashBal"
-    elif venue == "hyperliquid":
-        value = _num((info.get("marginSummary") or {}).get("accountValue"))
-        if value is not None:
-            upnl = sum(_num(p.get("unrealizedPnl")) or 0.0 for p in positions)
-            out["USDC"] = max(value - upnl, 0.0)
-            source = "Hyperliquid marginSummary.accountValue minus the positions' unrealizedPnl"
-    elif venue == "deribit":
-        for s in (info.get("result") or {}).get("summaries") or []:
-            v = _num(s.get("balance"))
-            if v:
-                out[str(s["currency"])] = v
-        source = "Deribit account summaries[].balance"
-    if not source:
-        for asset, v in (balance.get("total") or {}).items():
-            if _num(v):
-                out[str(asset)] = float(v)
+    parsed = spec.collateral(_info(balance), positions)
+    if parsed is not None:
+        out, source = parsed
+    else:
+        out = {str(asset): float(v) for asset, v in (balance.get("total") or {}).items() if _num(v)}
         source = "ccxt balance 'total' (may include unrealised PnL)"
     return {k: _clean(v) for k, v in out.items()}, source
 
 
 def _pooled(
-    venue: str, balance: Mapping[str, Any], collateral: dict[str, float], settles: list[str], notes: list[str]
+    spec: ExchangeSpec, balance: Mapping[str, Any], collateral: dict[str, float], settles: list[str], notes: list[str]
 ) -> dict[str, dict[str, Any]]:
     """Non-settle collateral backing the first cross pool, where the account pools collateral."""
-    info = _info(balance)
-    if not settles:
+    if not settles or spec.pooled is None:
         return {}
-    pool = settles[0]
-    out: dict[str, dict[str, Any]] = {}
-    if venue == "binanceusdm":
-        total = _num(info.get("totalWalletBalance"))
-        own = collateral.get(pool, 0.0)
-        multi = info.get("multiAssetsMargin") is True or (
-            info.get("multiAssetsMargin") is None and total is not None and abs(total - own) > 1e-6 * max(1.0, total)
-        )
-        if not multi:
-            return {}
-        for asset, amount in collateral.items():
-            if asset in settles or amount <= 0:
-                continue
-            if asset in STABLECOINS:
-                out[asset] = {"price": 1.0, "haircut": 0.0, "pool": pool}
-            else:
-                notes.append(f"{asset} {amount:g} not counted as margin: no price for it in the account answer")
-        if out:
-            notes.append(
-                "Binance Multi-Assets mode (totalWalletBalance differs from the settle asset's wallet): "
-                f"{', '.join(out)} back the {pool} pool at price 1 with no haircut (assumed: Binance's "
-                "collateral haircuts are not fetched)"
-            )
-    elif venue == "bybit":
-        lst = (info.get("result") or {}).get("list") or [{}]
-        if lst[0].get("accountType") != "UNIFIED":
-            return {}
-        for c in lst[0].get("coin") or []:
-            asset = str(c.get("coin"))
-            equity, usd = _num(c.get("equity")), _num(c.get("usdValue"))
-            if asset in settles or asset not in collateral or not equity or not usd or not c.get("marginCollateral"):
-                continue
-            out[asset] = {"price": _clean(usd / equity), "haircut": 0.0, "pool": pool}
-        if out:
-            notes.append(
-                f"Bybit unified account: {', '.join(out)} back the {pool} pool at usdValue / equity (USD "
-                "taken as the pool's settle asset) with no haircut (assumed: collateral value ratios not "
-                "fetched)"
-            )
-    return out
+    return spec.pooled(_info(balance), collateral, settles, notes)
 
 
 # --------------------------------------------------------------------------- tiers
 
 
 def _tier_records(
-    venue: str, tiers: list[dict[str, Any]], contract_size: float, mark: float, inverse: bool
+    spec: ExchangeSpec, tiers: list[dict[str, Any]], contract_size: float, mark: float, inverse: bool
 ) -> tuple[list[dict[str, Any]], str]:
     scale = 1.0
     how = "exchange"
-    if venue == "okx":  # OKX position tiers are in contracts: notional = contracts × ctVal × mark (or / mark)
+    if spec.tiers_in_contracts:  # notional = contracts × ctVal × mark (or / mark)
         scale = contract_size / mark if inverse else contract_size * mark
-        how = f"exchange (OKX tiers in contracts, converted to notional at the mark {mark:g})"
+        how = f"exchange ({spec.brand} tiers in contracts, converted to notional at the mark {mark:g})"
     recs: list[dict[str, Any]] = []
     cums = [_num(_info(t).get("cum")) for t in tiers]
-    with_cum = all(c is not None for c in cums) and venue not in ("okx",)
+    with_cum = spec.tier_cum and all(c is not None for c in cums)
     for k, t in enumerate(tiers):
         lo = _num(t.get("minNotional"))
         hi = _num(t.get("maxNotional"))
@@ -250,7 +138,8 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
     Raises :class:`MappingError` when the result is not a valid portfolio.
     """
     venue: str = raw.venue
-    preset = PRESETS[venue]
+    spec = get_spec(venue)
+    preset = spec.preset
     defaults = load_venue_defaults(preset, VENUES[preset].tiers_file)
     notes: list[str] = list(raw.notes)
     fields: dict[str, dict[str, str]] = {}
@@ -297,9 +186,9 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
             "contract_size": "market contractSize (load_markets)",
             "entry_price": "position entryPrice",
         }
-        if venue == "deribit" and inverse:
+        if spec.inverse_size_in_usd and inverse:
             contracts = contracts / cs
-            f["contracts"] = "position size (USD) / market contractSize: Deribit reports inverse size in USD"
+            f["contracts"] = f"position size (USD) / market contractSize: {spec.brand} reports inverse size in USD"
         else:
             f["contracts"] = "position contracts"
         mark, mark_src = _mark(p, cs, inverse, market)
@@ -319,9 +208,9 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         mode = p.get("marginMode")
         if mode in ("cross", "isolated"):
             f["margin_mode"] = "position marginMode"
-        elif venue == "bybit" and info.get("tradeMode") is not None:
-            mode = "isolated" if str(info.get("tradeMode")) == "1" else "cross"
-            f["margin_mode"] = "Bybit position tradeMode (0 cross, 1 isolated)"
+        elif spec.raw_trade_mode and info.get(spec.raw_trade_mode) is not None:
+            mode = "isolated" if str(info.get(spec.raw_trade_mode)) == "1" else "cross"
+            f["margin_mode"] = f"{spec.brand} position {spec.raw_trade_mode} (0 cross, 1 isolated)"
         elif (raw.leverages.get(symbol) or {}).get("marginMode") in ("cross", "isolated"):
             mode = raw.leverages[symbol]["marginMode"]
             f["margin_mode"] = "leverage settings (fetch_leverages)"
@@ -356,12 +245,9 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
             f.pop("leverage", None)
         if mode == "isolated":
             iso: float | None = None
-            if venue in ("binanceusdm", "binancecoinm"):
-                iso, f["isolated_margin"] = _figure(info.get("isolatedWallet")), "Binance isolatedWallet"
-            elif venue == "okx":
-                iso, f["isolated_margin"] = _figure(info.get("margin")), "OKX margin"
-            elif venue == "bybit":
-                iso, f["isolated_margin"] = _figure(info.get("positionBalance")), "Bybit positionBalance"
+            if spec.raw_isolated_margin:
+                iso = _figure(info.get(spec.raw_isolated_margin))
+                f["isolated_margin"] = f"{spec.brand} {spec.raw_isolated_margin}"
             if iso is None:
                 iso, f["isolated_margin"] = _figure(p.get("initialMargin")), "position initialMargin"
             if iso is not None:
@@ -379,8 +265,8 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         fig: dict[str, Any] = {k: _figure(p.get(k)) for k in FIGURES}
         reported = {}
         for key, raw_key in (
-            ("liquidationPrice", RAW_LIQUIDATION.get(venue)),
-            ("maintenanceMargin", RAW_MAINTENANCE.get(venue)),
+            ("liquidationPrice", spec.raw_liquidation),
+            ("maintenanceMargin", spec.raw_maintenance),
         ):
             # the raw field wins: ccxt fills some gaps itself (e.g. an isolated Binance liquidation price)
             if raw_key and raw_key in info and _figure(info[raw_key]) is None:
@@ -397,7 +283,7 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         if symbol not in tiers_source:
             got = raw.tiers.get(symbol)
             if got:
-                recs, how = _tier_records(venue, got, cs, mark, inverse)
+                recs, how = _tier_records(spec, got, cs, mark, inverse)
                 table, problems = parse_tier_table(recs, f"tiers[{symbol!r}]")
                 if table is not None:
                     tiers[symbol], tiers_source[symbol] = recs, how
@@ -421,10 +307,10 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         hedge = True
     if hedge and "hedge" not in VENUES[preset].position_modes:
         hedge = False
-    collateral, coll_source = _collateral(venue, raw.balance, raw.positions)
+    collateral, coll_source = _collateral(spec, raw.balance, raw.positions)
     for s in settles:
         collateral.setdefault(s, 0.0)
-    pooled = _pooled(venue, raw.balance, collateral, settles, notes)
+    pooled = _pooled(spec, raw.balance, collateral, settles, notes)
     origin: dict[str, Any] = {
         "exchange": venue,
         "fetched_at": raw.fetched_at,
@@ -477,6 +363,7 @@ def apply_public(doc: Mapping[str, Any], public: Any) -> dict[str, Any]:
     prices.update(public.marks)
     out["prices"] = prices
     out["positions"] = positions
+    spec = get_spec(public.venue)
     tiers = dict(out.get("tiers") or {})
     used_tiers: list[str] = []
     for symbol, got in public.tiers.items():
@@ -484,7 +371,7 @@ def apply_public(doc: Mapping[str, Any], public: Any) -> dict[str, Any]:
         if pos is None or symbol not in prices:
             continue
         inverse = symbol.split(":")[-1].split("-")[0] == symbol.split("/")[0]
-        recs, _ = _tier_records(public.venue, got, float(pos.get("contract_size") or 1.0), prices[symbol], inverse)
+        recs, _ = _tier_records(spec, got, float(pos.get("contract_size") or 1.0), prices[symbol], inverse)
         if parse_tier_table(recs, symbol)[0] is not None:
             tiers[symbol] = recs
             used_tiers.append(symbol)

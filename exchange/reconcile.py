@@ -9,8 +9,8 @@ never replaced by a number.
 Causes are heuristics, checked in this order: the exchange reported nothing; the figures agree (within
 0.0001 %, relative); the tier differs (the exchange's maintenance margin / notional against our rate); the mark differs
 (the exchange's mark price against ours: mark vs last); the venue reserves a closing fee in the trigger
-(OKX, ``margin-models.md`` §4); otherwise the wallet balance, unsettled funding or collateral valuation
-differs.
+(``ExchangeSpec.fee_in_trigger``: OKX, ``margin-models.md`` §4); otherwise the wallet balance, unsettled
+funding or collateral valuation differs.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .specs import ExchangeSpec, get_spec
+
 AGREE = 1e-6
 METRICS = (
     ("liquidation_price", "liquidationPrice"),
     ("maintenance_margin", "maintenanceMargin"),
     ("margin_ratio", "marginRatio"),
 )
-FEE_VENUES = frozenset({"okx"})
 
 
 def _rel(a: float, b: float) -> float:
@@ -37,7 +38,7 @@ def _cause(
     ours: float | None,
     fig: Mapping[str, Any],
     pos: Mapping[str, Any],
-    venue: str,
+    spec: ExchangeSpec,
     reported: Mapping[str, Any],
 ) -> str:
     if exch is None:
@@ -61,8 +62,8 @@ def _cause(
     mark = fig.get("markPrice")
     if mark and _rel(mark, pos["mark_price"]) > 1e-4:
         causes.append(f"mark vs last: the exchange's mark {mark:g} vs ours {pos['mark_price']:g}")
-    if venue in FEE_VENUES and metric != "margin_ratio":
-        causes.append("fees: our maintenance includes the taker fee to close (OKX trigger)")
+    if spec.fee_in_trigger and metric != "margin_ratio":
+        causes.append(f"fees: our maintenance includes the taker fee to close ({spec.brand} trigger)")
     if metric == "margin_ratio":
         causes.append("definition: ccxt's per-position marginRatio vs our pool's maintenance / equity")
     if not causes:
@@ -82,7 +83,9 @@ def reconcile(portfolio: Mapping[str, Any], evaluation: Mapping[str, Any]) -> li
     """
     origin = portfolio.get("origin") or {}
     figures = origin.get("exchange_figures") or {}
-    venue = str(origin.get("exchange") or "")
+    if not figures:
+        return []
+    spec = get_spec(str(origin.get("exchange") or ""))  # the figures come from an import: a known venue
     view = evaluation["modes"]["as_is"]
     pools = view["pools"]
     rows: list[dict[str, Any]] = []
@@ -106,7 +109,7 @@ def reconcile(portfolio: Mapping[str, Any], evaluation: Mapping[str, Any]) -> li
                     "ours": ours,
                     "difference": diff,
                     "relative": None if diff is None or not exch else diff / abs(exch),
-                    "cause": _cause(metric, exch, ours, fig, pos, venue, fig.get("reported_raw") or {}),
+                    "cause": _cause(metric, exch, ours, fig, pos, spec, fig.get("reported_raw") or {}),
                 }
             )
     return rows

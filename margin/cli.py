@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import PortfolioError, Problem
-from .files import load_portfolio, portfolio_from_csv
+from .files import load_portfolio, portfolio_from_csv, read_portfolio_text
 from .portfolio import Portfolio, resolve
 from .report import evaluate_portfolio
 from .shocks import parse_shock
@@ -51,14 +51,8 @@ def _load(args: argparse.Namespace) -> Portfolio:
     if path.suffix.lower() == ".csv":
         if not args.venue:
             raise PortfolioError([Problem("--venue", "is required with a CSV of positions", None, show_value=False)])
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            raise PortfolioError(
-                [Problem(str(path), "does not exist or cannot be read", None, show_value=False)]
-            ) from None
         return portfolio_from_csv(
-            text,
+            read_portfolio_text(path),
             venue=args.venue,
             collateral=_pairs(args.collateral, "--collateral"),
             prices=_pairs(args.price, "--price"),
@@ -315,16 +309,18 @@ def cmd_cascade(args: argparse.Namespace) -> str:
 
 
 def cmd_risk(args: argparse.Namespace) -> str:
-    from .risk import parse_vols, risk
+    from .cli_args import flag_error, risk_args
+    from .loader import load_daily_closes
+    from .risk import risk
 
-    doc: dict[str, Any] = risk(
-        resolve(_load(args)),
-        args.horizon,
-        paths=args.paths,
-        seed=args.seed,
-        model=args.model,
-        vols=parse_vols(args.vol),
-    )
+    resolved = resolve(_load(args))
+    a = risk_args(resolved, args.horizon, args.paths, args.seed, args.model, args.vol)
+    try:
+        doc: dict[str, Any] = risk(
+            resolved, a.horizon_hours, load_daily_closes(), paths=a.paths, seed=a.seed, model=a.model, vols=a.vols
+        )
+    except PortfolioError as err:
+        raise flag_error(err) from None
     if args.format == "json":
         return json.dumps(doc, indent=2, allow_nan=False) + "\n"
     lines = [
@@ -354,12 +350,23 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["fetch"]:
-        # exchange import lives in the adapter package (the only code that imports ccxt); loaded on demand
-        from exchange.cli import main as fetch_main
+    parser = build_parser()
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        # a subcommand the core does not own (``fetch``: the exchange package, the only code that imports
+        # ccxt) comes from an installed package's ``margin.commands`` entry point, loaded on demand
+        from importlib.metadata import entry_points
 
-        return fetch_main(argv[1:])
-    args = build_parser().parse_args(argv)
+        found = entry_points(group="margin.commands", name=argv[0])
+        if found:
+            return int(next(iter(found)).load()(argv[1:]))
+        parser.parse_known_args(argv[:1])  # not a declared command either: argparse's "invalid choice", exit 2
+        print(
+            f"error: the {argv[0]!r} command is not installed: no package provides it in the 'margin.commands' "
+            "entry point group (install the project with its exchange package: pip install -e .)",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    args = parser.parse_args(argv)
     try:
         out = COMMANDS[args.command](args)
     except PortfolioError as err:

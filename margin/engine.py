@@ -113,73 +113,56 @@ def compile_book(resolved: Resolved, view: str = "as_is", market: MarketSnapshot
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, got {view!r}")
     mkt = resolved.market if market is None else market
-    legs = resolved.legs
+    arr = resolved.arrays
     symbols = resolved.symbols
-    sym_index = {s: i for i, s in enumerate(symbols)}
-    tables = [resolved.tables[s] for s in symbols]
-    tiers = TierMatrix.build(tables)
-    inverse_of = {leg.position.symbol: leg.instrument.inverse for leg in legs}
-    n = len(legs)
-    sym = np.array([sym_index[leg.position.symbol] for leg in legs], dtype=np.intp)
-    inverse = np.array([leg.instrument.inverse for leg in legs], dtype=bool)
-    if view == "as_is":
-        isolated = np.array([leg.isolated for leg in legs], dtype=bool)
-    else:
-        isolated = np.full(n, view == "isolated", dtype=bool)
-    iso_margin = np.array([leg.isolated_margin for leg in legs], dtype=np.float64)
-    settles = list(resolved.settles)
-    settle_index = {s: i for i, s in enumerate(settles)}
+    tiers = resolved.tier_matrix
+    n = len(arr.ids)
+    isolated = arr.isolated.copy() if view == "as_is" else np.full(n, view == "isolated", dtype=bool)
+    settles = resolved.settles
+    n_settle = len(settles)
+    iso_positions = np.flatnonzero(isolated)
     collateral = resolved.portfolio.collateral
-    wallet = [float(collateral.get(s, 0.0)) for s in settles]
-    pool = np.empty(n, dtype=np.intp)
-    pool_settle = list(settles)
-    pool_mode = ["cross"] * len(settles)
-    pool_position: list[int | None] = [None] * len(settles)
-    for i, leg in enumerate(legs):
-        if isolated[i]:
-            wallet[settle_index[leg.settle]] -= leg.isolated_margin
-            pool[i] = len(pool_settle)
-            pool_settle.append(leg.settle)
-            pool_mode.append("isolated")
-            pool_position.append(i)
-            wallet.append(leg.isolated_margin)
-        else:
-            pool[i] = settle_index[leg.settle]
+    wallet = np.array([float(collateral.get(s, 0.0)) for s in settles], dtype=np.float64)
+    # isolated margins leave their settle asset's cross wallet, one after another in position order
+    np.subtract.at(wallet, arr.settle[iso_positions], arr.isolated_margin[iso_positions])
+    wallet = np.concatenate([wallet, arr.isolated_margin[iso_positions]])
+    pool = arr.settle.copy()
+    pool[iso_positions] = n_settle + np.arange(iso_positions.size)
+    pool_settle = settles + tuple(settles[k] for k in arr.settle[iso_positions].tolist())
     backing = resolved.portfolio.collateral_assets
     coll_names = tuple(backing)
+    settle_index = {s: i for i, s in enumerate(settles)}
     coll_weight = np.zeros((len(coll_names), len(pool_settle)))
     for a, name in enumerate(coll_names):
         ca = backing[name]
         coll_weight[a, settle_index[ca.pool]] = float(collateral[name]) * (1.0 - ca.haircut)
         wallet[settle_index[ca.pool]] += float(collateral[name]) * mkt.collateral_prices[name] * (1.0 - ca.haircut)
     model = resolved.venue.margin_model
-    size = np.array([leg.size for leg in legs], dtype=np.float64)
-    entry = np.array([leg.position.entry_price for leg in legs], dtype=np.float64)
-    rule = model.position_rule(tiers, sym, size, entry, inverse, isolated, resolved.taker_fee)
+    rule = model.position_rule(tiers, arr.sym, arr.size, arr.entry, arr.inverse, isolated, resolved.taker_fee)
     return Book(
         view=view,
         resolved=resolved,
         symbols=symbols,
         marks=np.array([mkt.marks[s] for s in symbols], dtype=np.float64),
-        symbol_inverse=np.array([inverse_of[s] for s in symbols], dtype=bool),
-        ids=tuple(leg.position.label for leg in legs),
-        sym=sym,
-        sign=np.array([leg.position.sign for leg in legs], dtype=np.float64),
-        size=size,
-        entry=entry,
-        inverse=inverse,
-        leverage=np.array([np.nan if leg.leverage is None else leg.leverage for leg in legs], dtype=np.float64),
+        symbol_inverse=arr.symbol_inverse,
+        ids=arr.ids,
+        sym=arr.sym,
+        sign=arr.sign,
+        size=arr.size,
+        entry=arr.entry,
+        inverse=arr.inverse,
+        leverage=arr.leverage,
         isolated=isolated,
-        iso_margin=iso_margin,
+        iso_margin=arr.isolated_margin,
         at_entry=rule.at_entry,
         mm_entry=rule.mm_entry,
         mmr_entry=rule.mmr_entry,
         fee=rule.fee,
         pool=pool,
-        pool_settle=tuple(pool_settle),
-        pool_mode=tuple(pool_mode),
-        pool_position=tuple(pool_position),
-        pool_wallet=np.array(wallet, dtype=np.float64),
+        pool_settle=pool_settle,
+        pool_mode=("cross",) * n_settle + ("isolated",) * iso_positions.size,
+        pool_position=(None,) * n_settle + tuple(iso_positions.tolist()),
+        pool_wallet=wallet,
         tiers=tiers,
         model=model,
         collateral_assets=coll_names,

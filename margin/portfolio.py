@@ -11,13 +11,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
 
 from .defaults import load_venue_defaults
 from .errors import PortfolioError, Problem
 from .instruments import Instrument, parse_symbol
 from .market import MarketSnapshot
 from .models import initial_margin
-from .tiers import TierTable, parse_tier_table
+from .tiers import TierMatrix, TierTable, parse_tier_table
 from .venues import VENUES, Venue
 
 FORMAT = "margin-portfolio/1"
@@ -140,6 +144,23 @@ class Leg:
         return self.position.margin_mode == "isolated"
 
 
+@dataclass(frozen=True, eq=False)
+class LegArrays:
+    """The legs of a resolved portfolio as arrays, in leg order (view-independent; built once)."""
+
+    ids: tuple[str, ...]
+    sym: npt.NDArray[np.intp]  # column of the symbol in ``Resolved.symbols``
+    settle: npt.NDArray[np.intp]  # index of the settle asset in ``Resolved.settles``
+    sign: npt.NDArray[np.float64]
+    size: npt.NDArray[np.float64]
+    entry: npt.NDArray[np.float64]
+    inverse: npt.NDArray[np.bool_]
+    leverage: npt.NDArray[np.float64]  # NaN when none
+    isolated: npt.NDArray[np.bool_]  # as given (the ``as_is`` view)
+    isolated_margin: npt.NDArray[np.float64]
+    symbol_inverse: npt.NDArray[np.bool_]  # per symbol
+
+
 @dataclass(frozen=True)
 class Resolved:
     """A validated portfolio with the venue's defaults filled in."""
@@ -163,6 +184,36 @@ class Resolved:
     @property
     def symbols(self) -> tuple[str, ...]:
         return self.market.symbols
+
+    @cached_property
+    def arrays(self) -> LegArrays:
+        """The legs as arrays (built once, shared by every view)."""
+        legs = self.legs
+        sym_index = {s: i for i, s in enumerate(self.symbols)}
+        settle_index = {s: i for i, s in enumerate(self.settles)}
+        inverse_of = {leg.position.symbol: leg.instrument.inverse for leg in legs}
+        out = LegArrays(
+            ids=tuple(leg.position.label for leg in legs),
+            sym=np.array([sym_index[leg.position.symbol] for leg in legs], dtype=np.intp),
+            settle=np.array([settle_index[leg.instrument.settle] for leg in legs], dtype=np.intp),
+            sign=np.array([leg.position.sign for leg in legs], dtype=np.float64),
+            size=np.array([leg.size for leg in legs], dtype=np.float64),
+            entry=np.array([leg.position.entry_price for leg in legs], dtype=np.float64),
+            inverse=np.array([leg.instrument.inverse for leg in legs], dtype=bool),
+            leverage=np.array([math.nan if leg.leverage is None else leg.leverage for leg in legs], dtype=np.float64),
+            isolated=np.array([leg.isolated for leg in legs], dtype=bool),
+            isolated_margin=np.array([leg.isolated_margin for leg in legs], dtype=np.float64),
+            symbol_inverse=np.array([inverse_of[s] for s in self.symbols], dtype=bool),
+        )
+        for value in vars(out).values():  # shared by every view's book: nobody may write into them
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+        return out
+
+    @cached_property
+    def tier_matrix(self) -> TierMatrix:
+        """The symbols' tier tables as arrays, in ``symbols`` order (built once, shared by every view)."""
+        return TierMatrix.build([self.tables[s] for s in self.symbols])
 
 
 def notional(size: float, price: float, inverse: bool) -> float:
@@ -233,6 +284,7 @@ def resolve(
     tier_sources: dict[str, str] = {}
     marks: dict[str, float] = {}
     legs: list[Leg] = []
+    im_inputs: list[tuple[float, float, float, float, float]] = []
     seen_ids: dict[str, int] = {}
     seen_sides: dict[tuple[str, str], int] = {}
     seen_symbol: dict[str, int] = {}
@@ -380,18 +432,16 @@ def resolve(
                 )
             )
             continue
-        if pos.isolated_margin is not None:
-            iso = float(pos.isolated_margin)
-        else:  # the initial margin at entry (format §2), by the model's one rule
-            iso = float(
-                initial_margin(
-                    entry_notional,
-                    math.nan if leverage is None else leverage,
-                    math.nan if entry_tier.imr is None else entry_tier.imr,
-                    entry_tier.imr_per_size,
-                    entry_notional if inst.inverse else size,
-                )
+        # the isolated margin: given, else the initial margin at entry (format §2), computed for all legs below
+        im_inputs.append(
+            (
+                math.nan if pos.isolated_margin is None else float(pos.isolated_margin),
+                math.nan if leverage is None else leverage,
+                math.nan if entry_tier.imr is None else entry_tier.imr,
+                entry_tier.imr_per_size,
+                entry_notional if inst.inverse else size,
             )
+        )
         legs.append(
             Leg(
                 index=i,
@@ -401,10 +451,15 @@ def resolve(
                 size=size,
                 mark=float(mark),
                 leverage=leverage,
-                isolated_margin=iso,
+                isolated_margin=math.nan,
                 entry_notional=entry_notional,
             )
         )
+    if legs:  # the model's one initial-margin rule, over every leg at once
+        given, lev, imr, ips, coin = (np.array(col, dtype=np.float64) for col in zip(*im_inputs, strict=True))
+        n_entry = np.array([leg.entry_notional for leg in legs], dtype=np.float64)
+        iso_all = np.where(np.isnan(given), initial_margin(n_entry, lev, imr, ips, coin), given).tolist()
+        legs = [replace(leg, isolated_margin=iso) for leg, iso in zip(legs, iso_all, strict=True)]
 
     for symbol in portfolio.tiers:
         if parse_symbol(symbol) is None:

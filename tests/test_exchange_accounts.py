@@ -1,6 +1,6 @@
 """Account import per venue: recorded payloads replayed through ccxt's real HTTP, signing and parsing code.
 
-Each test starts the local replay server on 127.0.0.1 with one scenario of ``exchange.scenarios`` (recorded
+Each test starts the local replay server on 127.0.0.1 with one scenario of ``exchange.testkit.scenarios`` (recorded
 responses from ``fixtures/exchange-responses/``), points ccxt at it with ``api_url`` and checks the mapped
 portfolio against the raw payload numbers (written out below), then that it is valid and evaluates.
 No test reaches the internet: every request goes to the replay server, which answers 404 to anything not
@@ -16,8 +16,8 @@ import pytest
 
 from exchange.adapter import Credentials, ExchangeError, fetch_account
 from exchange.mapping import to_portfolio, validate
-from exchange.replay import ReplayServer
-from exchange.scenarios import scenario_routes
+from exchange.testkit.scenarios import scenario_routes
+from exchange.testkit.server import ReplayServer
 from margin.report import evaluate_portfolio
 
 CREDS = Credentials("test-key", "test-secret", "test-pass")

@@ -18,8 +18,8 @@ import ccxt  # type: ignore[import-untyped]
 import pytest
 
 from exchange.adapter import Credentials, ExchangeError, fetch_account, map_error
-from exchange.replay import Fault, ReplayServer
-from exchange.scenarios import load_fixture, scenario_routes
+from exchange.testkit.scenarios import load_fixture, scenario_routes
+from exchange.testkit.server import Fault, ReplayServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ERRORS = {c["description"]: c for c in load_fixture("errors/binance_errors.json")["cases"]}

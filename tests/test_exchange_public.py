@@ -13,8 +13,8 @@ import pytest
 
 from exchange.adapter import ExchangeError, PublicData, fetch_public
 from exchange.mapping import apply_public, validate
-from exchange.replay import Fault, ReplayServer
-from exchange.scenarios import scenario_routes
+from exchange.testkit.scenarios import scenario_routes
+from exchange.testkit.server import Fault, ReplayServer
 from margin.files import load_portfolio
 from margin.portfolio import portfolio_to_dict
 
@@ -34,7 +34,7 @@ def test_fetch_public_bybit_marks_and_candles_without_keys() -> None:
         )
     assert all("X-BAPI-API-KEY" not in r.headers and "X-BAPI-SIGN" not in r.headers for r in server.requests)
     # raw ticker markPrice of BTCUSDT in fixtures/exchange-responses/bybit/fetchTicker.json
-    from exchange.scenarios import load_fixture
+    from exchange.testkit.scenarios import load_fixture
 
     raw_mark = float(
         load_fixture("bybit/fetchTicker.json")["cases"][0]["httpResponse"]["result"]["list"][0]["markPrice"]

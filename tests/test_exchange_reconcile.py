@@ -14,8 +14,8 @@ import pytest
 from exchange.adapter import Credentials, fetch_account
 from exchange.mapping import to_portfolio, validate
 from exchange.reconcile import reconcile, render_rows
-from exchange.replay import ReplayServer
-from exchange.scenarios import scenario_routes
+from exchange.testkit.scenarios import scenario_routes
+from exchange.testkit.server import ReplayServer
 from margin.report import evaluate_portfolio
 
 

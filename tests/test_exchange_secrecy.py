@@ -18,8 +18,8 @@ import uuid
 from pathlib import Path
 
 from exchange.adapter import Credentials
-from exchange.replay import Fault, ReplayServer
-from exchange.scenarios import scenario_routes
+from exchange.testkit.scenarios import scenario_routes
+from exchange.testkit.server import Fault, ReplayServer
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,15 +10,13 @@ a delay (for client timeouts) or a truncated body. The server writes a log file 
 query-parameter *names* (never values, headers or bodies, so no key or signature reaches a file); the full
 requests are kept in memory only (``requests``) for tests that check what ccxt sent.
 
-Command line (for end-to-end tests): ``python -m exchange.replay --scenario binanceusdm --port 0``
-prints ``serving <url>`` and serves until interrupted.
+The recorded answers per scenario are in :mod:`exchange.testkit.scenarios`; the command line
+``python -m exchange.testkit --scenario binanceusdm --port 0`` serves one of them (:mod:`exchange.testkit.__main__`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -192,30 +190,3 @@ class ReplayServer:
             handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout tests)
             pass
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m exchange.replay --scenario NAME [--port N] [--log FILE]``."""
-    from .scenarios import SCENARIOS, scenario_routes
-
-    parser = argparse.ArgumentParser(
-        prog="python -m exchange.replay", description="Serve recorded exchange responses on 127.0.0.1."
-    )
-    parser.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
-    parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--log", help="request log file (method, path, query names only)")
-    args = parser.parse_args(argv)
-    server = ReplayServer(scenario_routes(args.scenario), port=args.port, log_path=args.log).start()
-    print(f"serving {server.url}", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

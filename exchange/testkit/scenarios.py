@@ -15,9 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from .replay import Route
+from .server import Route
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "exchange-responses"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "exchange-responses"
 
 
 @lru_cache(maxsize=64)

@@ -1,0 +1,355 @@
+"""One :class:`ExchangeSpec` per supported exchange: everything venue-specific about the import, in one place.
+
+ccxt-free and I/O-free: the dashboard lists the venues before any request is made and :mod:`exchange.mapping`
+stays pure. Code that differs per venue asks the spec (``get_spec(ccxt_id).<field>``) instead of branching on
+the venue's name; an unknown ccxt id is an error (:class:`UnknownExchange`), never a fallback.
+
+Raw field names are the exchange's own, inside ccxt's ``info`` (the raw answer ccxt parsed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+__all__ = [
+    "SPECS",
+    "STABLECOINS",
+    "Collateral",
+    "CollateralParser",
+    "CredentialsKind",
+    "ExchangeSpec",
+    "PoolParser",
+    "UnknownExchange",
+    "get_spec",
+    "num",
+    "raw_info",
+]
+
+#: what an account is read with: an API key and secret, the same plus a passphrase, or a wallet address
+CredentialsKind = Literal["key+secret", "key+secret+password", "address"]
+
+#: asset → wallet amount (without unrealised PnL), and where it came from
+Collateral = tuple[dict[str, float], str]
+#: (raw balance answer (ccxt ``info``), ccxt positions) → :data:`Collateral`; ``None`` when the answer lacks the
+#: venue's fields (the mapping then falls back to ccxt's ``total``, saying so)
+CollateralParser = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], Collateral | None]
+#: (raw balance answer, collateral, settle assets (first = pool), notes to append to) → non-settle collateral
+#: backing the first cross pool, as ``{asset: {"price", "haircut", "pool"}}``
+PoolParser = Callable[[Mapping[str, Any], Mapping[str, float], Sequence[str], list[str]], dict[str, dict[str, Any]]]
+
+STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "BFUSD", "USDP", "TUSD", "DAI", "USDE"})
+
+
+def num(x: Any) -> float | None:
+    """A finite float, or ``None`` for null, "", booleans, non-numbers and NaN/inf."""
+    if x is None or isinstance(x, bool) or x == "":
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def raw_info(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """ccxt's ``info`` (the exchange's raw answer) of a unified structure, ``{}`` when absent."""
+    info = obj.get("info")
+    return info if isinstance(info, Mapping) else {}
+
+
+def _ro(d: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(d))
+
+
+# --------------------------------------------------------------------------- collateral parsers
+
+
+def _amounts(rows: Any, amount: str, asset: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for row in rows or []:
+        v = num(row.get(amount))
+        if v:
+            out[str(row[asset])] = v
+    return out
+
+
+def binance_collateral(info: Mapping[str, Any], positions: Sequence[Mapping[str, Any]]) -> Collateral | None:
+    """Binance futures account ``assets[].walletBalance``."""
+    if not isinstance(info.get("assets"), list):
+        return None
+    return (
+        _amounts(info["assets"], "walletBalance", "asset"),
+        "Binance account assets[].walletBalance (wallet balance without unrealised PnL)",
+    )
+
+
+def _bybit_account(info: Mapping[str, Any]) -> Mapping[str, Any]:
+    lst = (info.get("result") or {}).get("list") or [{}]
+    first = lst[0]
+    return first if isinstance(first, Mapping) else {}
+
+
+def bybit_collateral(info: Mapping[str, Any], positions: Sequence[Mapping[str, Any]]) -> Collateral:
+    """Bybit wallet-balance ``coin[].walletBalance`` (first account of the list)."""
+    coins = _bybit_account(info).get("coin")
+    return _amounts(coins, "walletBalance", "coin"), "Bybit wallet-balance coin[].walletBalance"
+
+
+def okx_collateral(info: Mapping[str, Any], positions: Sequence[Mapping[str, Any]]) -> Collateral:
+    """OKX account balance ``details[].cashBal``."""
+    data = info.get("data") or [{}]
+    return _amounts(data[0].get("details"), "cashBal", "ccy"), "OKX account balance details[].cashBal"
+
+
+def hyperliquid_collateral(info: Mapping[str, Any], positions: Sequence[Mapping[str, Any]]) -> Collateral | None:
+    """Hyperliquid ``marginSummary.accountValue`` minus the positions' (ccxt) ``unrealizedPnl``, in USDC."""
+    value = num((info.get("marginSummary") or {}).get("accountValue"))
+    if value is None:
+        return None
+    upnl = sum(num(p.get("unrealizedPnl")) or 0.0 for p in positions)
+    return (
+        {"USDC": max(value - upnl, 0.0)},
+        "Hyperliquid marginSummary.accountValue minus the positions' unrealizedPnl",
+    )
+
+
+def deribit_collateral(info: Mapping[str, Any], positions: Sequence[Mapping[str, Any]]) -> Collateral:
+    """Deribit account ``summaries[].balance``."""
+    summaries = (info.get("result") or {}).get("summaries")
+    return _amounts(summaries, "balance", "currency"), "Deribit account summaries[].balance"
+
+
+# --------------------------------------------------------------------------- pooled collateral
+
+
+def binance_pooled(
+    info: Mapping[str, Any], collateral: Mapping[str, float], settles: Sequence[str], notes: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Binance Multi-Assets mode: stablecoins back the pool at price 1, no haircut (haircuts not fetched)."""
+    pool = settles[0]
+    total = num(info.get("totalWalletBalance"))
+    own = collateral.get(pool, 0.0)
+    multi = info.get("multiAssetsMargin") is True or (
+        info.get("multiAssetsMargin") is None and total is not None and abs(total - own) > 1e-6 * max(1.0, total)
+    )
+    if not multi:
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for asset, amount in collateral.items():
+        if asset in settles or amount <= 0:
+            continue
+        if asset in STABLECOINS:
+            out[asset] = {"price": 1.0, "haircut": 0.0, "pool": pool}
+        else:
+            notes.append(f"{asset} {amount:g} not counted as margin: no price for it in the account answer")
+    if out:
+        notes.append(
+            "Binance Multi-Assets mode (totalWalletBalance differs from the settle asset's wallet): "
+            f"{', '.join(out)} back the {pool} pool at price 1 with no haircut (assumed: Binance's "
+            "collateral haircuts are not fetched)"
+        )
+    return out
+
+
+def bybit_pooled(
+    info: Mapping[str, Any], collateral: Mapping[str, float], settles: Sequence[str], notes: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Bybit unified account: margin-collateral coins back the pool at ``usdValue / equity``, no haircut."""
+    account = _bybit_account(info)
+    if account.get("accountType") != "UNIFIED":
+        return {}
+    pool = settles[0]
+    out: dict[str, dict[str, Any]] = {}
+    for c in account.get("coin") or []:
+        asset = str(c.get("coin"))
+        equity, usd = num(c.get("equity")), num(c.get("usdValue"))
+        if asset in settles or asset not in collateral or not equity or not usd or not c.get("marginCollateral"):
+            continue
+        out[asset] = {"price": float(f"{usd / equity:.12g}"), "haircut": 0.0, "pool": pool}
+    if out:
+        notes.append(
+            f"Bybit unified account: {', '.join(out)} back the {pool} pool at usdValue / equity (USD "
+            "taken as the pool's settle asset) with no haircut (assumed: collateral value ratios not "
+            "fetched)"
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+@dataclass(frozen=True)
+class ExchangeSpec:
+    """What the import needs to know about one exchange (ccxt id ``ccxt_id``)."""
+
+    ccxt_id: str
+    #: the ``margin`` venue preset (a key of :data:`margin.venues.VENUES`)
+    preset: str
+    #: one line for people: what is imported and with what credentials
+    description: str
+    #: the exchange's name in origin texts ("Bybit position tradeMode ...")
+    brand: str
+    credentials: CredentialsKind
+    #: wallet collateral from the raw balance answer
+    collateral: CollateralParser
+    #: non-settle collateral pooled into the first cross pool, where the account pools collateral
+    pooled: PoolParser | None = None
+    #: ccxt options merged into ``exchange.options`` (e.g. which market types ``load_markets`` fetches)
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: params of each ``fetch_positions`` call (their results are concatenated)
+    position_calls: tuple[Mapping[str, Any], ...] = (MappingProxyType({}),)
+    #: the param carrying the wallet address in position and balance calls (Hyperliquid ``user``)
+    address_param: str | None = None
+    #: raw per-position fields: liquidation price, maintenance margin, isolated margin (wallet without PnL)
+    raw_liquidation: str | None = None
+    raw_maintenance: str | None = None
+    raw_isolated_margin: str | None = None
+    #: raw per-position margin-mode field: "1" isolated, anything else cross (Bybit ``tradeMode``)
+    raw_trade_mode: str | None = None
+    #: inverse position size reported in USD, not contracts (Deribit)
+    inverse_size_in_usd: bool = False
+    #: tier bounds in contracts, converted to settle-asset notional at the mark (OKX)
+    tiers_in_contracts: bool = False
+    #: the tiers' raw ``cum`` is the maintenance amount (used when every tier has one)
+    tier_cum: bool = True
+    #: read ``fetch_leverages`` when a position omits its leverage (Binance positionRisk v3)
+    fetch_leverages: bool = False
+    #: ``fetch_market_leverage_tiers`` works without a key (not Binance's leverage brackets)
+    public_tiers: bool = True
+    #: the venue's liquidation trigger includes the taker fee to close (reconciliation names it)
+    fee_in_trigger: bool = False
+
+    @property
+    def needs_address(self) -> bool:
+        return self.credentials == "address"
+
+    @property
+    def needs_password(self) -> bool:
+        return self.credentials == "key+secret+password"
+
+    def _with_address(self, params: Mapping[str, Any], address: str | None) -> dict[str, Any]:
+        out = dict(params)
+        if self.address_param:
+            out[self.address_param] = address
+        return out
+
+    def position_params(self, address: str | None = None) -> list[dict[str, Any]]:
+        """The params of each ``fetch_positions`` call."""
+        return [self._with_address(p, address) for p in self.position_calls]
+
+    def balance_params(self, address: str | None = None) -> dict[str, Any]:
+        """The params of the ``fetch_balance`` call."""
+        return self._with_address({}, address)
+
+
+_SWAPS = _ro({"fetchMarkets": {"types": ["swap"]}})
+
+SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
+    {
+        s.ccxt_id: s
+        for s in (
+            ExchangeSpec(
+                ccxt_id="binanceusdm",
+                preset="binance-usdm",
+                description="Binance USDⓈ-M futures (API key and secret)",
+                brand="Binance",
+                credentials="key+secret",
+                collateral=binance_collateral,
+                pooled=binance_pooled,
+                raw_liquidation="liquidationPrice",
+                raw_maintenance="maintMargin",
+                raw_isolated_margin="isolatedWallet",
+                fetch_leverages=True,
+                public_tiers=False,
+            ),
+            ExchangeSpec(
+                ccxt_id="binancecoinm",
+                preset="binance-coinm",
+                description="Binance COIN-M futures (API key and secret)",
+                brand="Binance",
+                credentials="key+secret",
+                collateral=binance_collateral,
+                raw_liquidation="liquidationPrice",
+                raw_isolated_margin="isolatedWallet",
+                fetch_leverages=True,
+                public_tiers=False,
+            ),
+            ExchangeSpec(
+                ccxt_id="bybit",
+                preset="bybit",
+                description="Bybit linear and inverse (API key and secret)",
+                brand="Bybit",
+                credentials="key+secret",
+                collateral=bybit_collateral,
+                pooled=bybit_pooled,
+                options=_ro({"fetchMarkets": {"types": ["linear", "inverse"]}}),
+                position_calls=(
+                    _ro({"subType": "linear", "settleCoin": "USDT"}),
+                    _ro({"subType": "linear", "settleCoin": "USDC"}),
+                    _ro({"subType": "inverse"}),
+                ),
+                raw_liquidation="liqPrice",
+                raw_maintenance="positionMM",
+                raw_isolated_margin="positionBalance",
+                raw_trade_mode="tradeMode",
+            ),
+            ExchangeSpec(
+                ccxt_id="okx",
+                preset="okx",
+                description="OKX swaps (API key, secret and passphrase)",
+                brand="OKX",
+                credentials="key+secret+password",
+                collateral=okx_collateral,
+                options=_SWAPS,
+                raw_liquidation="liqPx",
+                raw_maintenance="mmr",
+                raw_isolated_margin="margin",
+                tiers_in_contracts=True,
+                tier_cum=False,
+                fee_in_trigger=True,
+            ),
+            ExchangeSpec(
+                ccxt_id="hyperliquid",
+                preset="hyperliquid",
+                description="Hyperliquid perpetuals (wallet address only, no key)",
+                brand="Hyperliquid",
+                credentials="address",
+                collateral=hyperliquid_collateral,
+                options=_SWAPS,
+                address_param="user",
+                raw_liquidation="liquidationPx",
+            ),
+            ExchangeSpec(
+                ccxt_id="deribit",
+                preset="deribit",
+                description="Deribit futures and perpetuals; options listed, not margined (API key and secret)",
+                brand="Deribit",
+                credentials="key+secret",
+                collateral=deribit_collateral,
+                raw_liquidation="estimated_liquidation_price",
+                raw_maintenance="maintenance_margin",
+                inverse_size_in_usd=True,
+            ),
+        )
+    }
+)
+
+
+class UnknownExchange(ValueError):
+    """A ccxt id with no :class:`ExchangeSpec`; the message names it and the supported ones."""
+
+    def __init__(self, ccxt_id: str) -> None:
+        self.ccxt_id = ccxt_id
+        super().__init__(f"unknown venue {ccxt_id!r}: supported venues are {', '.join(SPECS)}")
+
+
+def get_spec(ccxt_id: str) -> ExchangeSpec:
+    """The spec of ``ccxt_id``; :class:`UnknownExchange` when there is none."""
+    try:
+        return SPECS[ccxt_id]
+    except (KeyError, TypeError):
+        raise UnknownExchange(str(ccxt_id)) from None
