@@ -8,7 +8,11 @@ carries every problem found at once, so a user can fix a file in one pass.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
+
+#: most characters of a value or path a message echoes back
+MAX_SHOWN = 80
 
 
 def _show(value: object) -> str:
@@ -19,7 +23,9 @@ def _show(value: object) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return repr(value)
+        # a value is echoed back bounded: a 20 MB string must not become a 20 MB message
+        text = repr(value if len(value) <= MAX_SHOWN else value[: MAX_SHOWN - 3] + "...")
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -38,9 +44,11 @@ class Problem:
     show_value: bool = True
 
     def __str__(self) -> str:
+        path = self.path if len(self.path) <= 2 * MAX_SHOWN else self.path[: 2 * MAX_SHOWN - 3] + "..."
+        path = path.encode("utf-8", "backslashreplace").decode("utf-8")  # no lone surrogate reaches a terminal
         if not self.show_value:
-            return f"{self.path} {self.rule}".strip()
-        return f"{self.path} {self.rule}, got {_show(self.value)}".strip()
+            return f"{path} {self.rule}".strip()
+        return f"{path} {self.rule}, got {_show(self.value)}".strip()
 
 
 class PortfolioError(ValueError):
@@ -61,3 +69,31 @@ class PortfolioError(ValueError):
 
     def __str__(self) -> str:
         return self.message
+
+
+_NUMBER = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?\s*$", re.ASCII)
+
+
+def parse_number(text: str) -> float | None:
+    """A finite decimal number written in ASCII digits (``1e-3``, ``25000``), else ``None``.
+
+    Python's ``float()`` also reads Arabic-Indic digits, ``nan``, ``inf`` and 400-digit integers; a value
+    typed into a file or a flag must not become one of those silently.
+    """
+    if len(text) > 64 or not _NUMBER.match(text):
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
+
+
+def number_rule(text: str) -> str:
+    """Why ``text`` is not a number :func:`parse_number` reads."""
+    try:
+        value = float(text)
+    except (ValueError, OverflowError):
+        return "must be a number"
+    if not math.isfinite(value):
+        return "must be a finite number"
+    if len(text) > 64:
+        return "must be a number of at most 64 characters"
+    return "must be a number written in ASCII digits (0-9)"

@@ -1,6 +1,6 @@
 """Read and write portfolio files: canonical JSON and the positions CSV (``portfolio-format.md`` §1).
 
-The only file access of the core besides the venue defaults. Parsing is strict: malformed JSON, an
+With :mod:`margin.loader` (the shipped data), the only file access of the core. Parsing is strict: malformed JSON, an
 empty file, a wrongly typed or non-finite number, an unknown field or a broken rule raises a
 :class:`~margin.errors.PortfolioError` that names the file, the row or path, the field, the rule and
 the value, with every problem at once.
@@ -11,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from .errors import PortfolioError, Problem
+from . import jsontext
+from .errors import PortfolioError, Problem, number_rule, parse_number
 from .portfolio import (
     FORMAT,
     POSITION_FIELDS,
@@ -30,31 +30,13 @@ from .portfolio import (
 CSV_NUMBER_FIELDS = ("contracts", "contract_size", "entry_price", "mark_price", "leverage", "isolated_margin")
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not a valid JSON number")
-
-
 def parse_portfolio_json(text: str, source: str = "portfolio") -> Portfolio:
     """A portfolio from JSON text; raises :class:`PortfolioError`."""
-    if not text.strip():
+    if not text.lstrip("\ufeff").strip():
         raise PortfolioError(
             [Problem("(file)", "is empty: expected a JSON portfolio object", None, show_value=False)], source
         )
-    try:
-        data = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as err:
-        raise PortfolioError(
-            [
-                Problem(
-                    f"line {err.lineno} column {err.colno}", f"is not valid JSON ({err.msg})", None, show_value=False
-                )
-            ],
-            source,
-        ) from None
-    except ValueError as err:
-        raise PortfolioError(
-            [Problem("(file)", f"is not valid JSON ({err})", None, show_value=False)], source
-        ) from None
+    data = jsontext.loads(text, source)
     return portfolio_from_dict(data, source)
 
 
@@ -113,14 +95,9 @@ def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[P
             if cell == "":
                 continue
             if name in CSV_NUMBER_FIELDS:
-                try:
-                    value = float(cell)
-                except ValueError:
-                    problems.append(Problem(f"{path}.{name}", "must be a number", cell))
-                    bad = True
-                    continue
-                if not math.isfinite(value):
-                    problems.append(Problem(f"{path}.{name}", "must be a finite number", cell))
+                value = parse_number(cell)
+                if value is None:
+                    problems.append(Problem(f"{path}.{name}", number_rule(cell), cell))
                     bad = True
                     continue
                 rec[name] = value
@@ -169,18 +146,22 @@ def portfolio_from_csv(
     return portfolio_from_dict(data, source, position_paths=[path for _, path in rows])
 
 
-def load_portfolio(path: str | Path) -> Portfolio:
-    """Read a JSON portfolio file (format §1); raises :class:`PortfolioError` naming the file."""
+def read_portfolio_text(path: str | Path) -> str:
+    """The text of a portfolio file (JSON or positions CSV); raises :class:`PortfolioError` naming the file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PortfolioError([Problem(str(p), "does not exist", None, show_value=False)]) from None
     except (OSError, UnicodeDecodeError) as err:
         raise PortfolioError(
             [Problem(str(p), f"cannot be read ({err.__class__.__name__})", None, show_value=False)]
         ) from None
-    return parse_portfolio_json(text, p.name)
+
+
+def load_portfolio(path: str | Path) -> Portfolio:
+    """Read a JSON portfolio file (format §1); raises :class:`PortfolioError` naming the file."""
+    return parse_portfolio_json(read_portfolio_text(path), Path(path).name)
 
 
 def save_portfolio(portfolio: Portfolio, path: str | Path) -> None:

@@ -13,6 +13,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from .errors import PortfolioError, Problem
+
+#: price bounds (the same as the file's, ``margin.portfolio``; README "Bounds")
+MIN_PRICE, MAX_PRICE = 1e-12, 1e12
+
 
 @dataclass(frozen=True)
 class MarketSnapshot:
@@ -35,12 +40,23 @@ class MarketSnapshot:
 
     def moved(self, moves: Mapping[str, float]) -> MarketSnapshot:
         """Every mark and collateral price named in ``moves`` (symbol or collateral asset → relative
-        move) multiplied by ``1 + move``; the others unchanged."""
-        return replace(
-            self,
-            marks={s: p * (1.0 + moves.get(s, 0.0)) for s, p in self.marks.items()},
-            collateral_prices={a: p * (1.0 + moves[a]) if a in moves else p for a, p in self.collateral_prices.items()},
-        )
+        move) multiplied by ``1 + move``; the others unchanged. A moved price outside the physical bounds
+        (README "Bounds": 1e-12 to 1e12) is refused naming the shock and the symbol."""
+        marks = {s: p * (1.0 + moves.get(s, 0.0)) for s, p in self.marks.items()}
+        coll = {a: p * (1.0 + moves[a]) if a in moves else p for a, p in self.collateral_prices.items()}
+        problems = [
+            Problem(
+                "--shock",
+                f"moves {name} to {price:g}: prices must stay within [{MIN_PRICE:g}, {MAX_PRICE:g}]",
+                None,
+                False,
+            )
+            for name, price in (*marks.items(), *coll.items())
+            if name in moves and not MIN_PRICE <= price <= MAX_PRICE
+        ]
+        if problems:
+            raise PortfolioError(problems)
+        return replace(self, marks=marks, collateral_prices=coll)
 
     def with_marks(self, marks: Mapping[str, float]) -> MarketSnapshot:
         """The same snapshot with some marks replaced."""

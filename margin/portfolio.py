@@ -9,7 +9,8 @@ reports every problem at once as a :class:`~margin.errors.PortfolioError`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -19,10 +20,10 @@ import numpy.typing as npt
 from .defaults import load_venue_defaults
 from .errors import PortfolioError, Problem
 from .instruments import Instrument, parse_symbol
-from .market import MarketSnapshot
+from .market import MAX_PRICE, MIN_PRICE, MarketSnapshot
 from .models import initial_margin
 from .tiers import TierMatrix, TierTable, parse_tier_table
-from .venues import VENUES, Venue
+from .venues import VENUES, Venue, unified_symbol
 
 FORMAT = "margin-portfolio/1"
 TOP_FIELDS = (
@@ -221,16 +222,103 @@ def notional(size: float, price: float, inverse: bool) -> float:
     return size / price if inverse else size * price
 
 
-def _bad_number(value: object, *, positive: bool = False, minimum: float | None = None) -> str | None:
+#: physical bounds of the numbers in a file (README "Bounds"): beyond them no venue trades, and the
+#: float64 arithmetic of notionals, PnL and their sums would overflow or lose all meaning
+MAX_AMOUNT = 1e15  # contracts, collateral amounts, isolated margins, notionals (settle-asset units)
+MIN_CONTRACT_SIZE, MAX_CONTRACT_SIZE = 1e-12, 1e9
+MAX_LEVERAGE = 1000.0
+#: a collateral asset's name: letters and digits (``USDT``, ``USDe``, ``BNSOL``, ``1000SATS``)
+ASSET_NAME = re.compile(r"^[A-Za-z0-9]{1,20}$")
+
+
+def _bad_number(
+    value: object, *, positive: bool = False, minimum: float | None = None, maximum: float | None = None
+) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return "must be a number"
-    if not math.isfinite(float(value)):
+    try:
+        x = float(value)
+    except OverflowError:
         return "must be a finite number"
-    if positive and value <= 0:
+    if not math.isfinite(x):
+        return "must be a finite number"
+    if positive and x <= 0:
         return "must be > 0"
-    if minimum is not None and value < minimum:
+    if minimum is not None and x < minimum:
         return f"must be >= {minimum:g}"
+    if maximum is not None and x > maximum:
+        return f"must be <= {maximum:g}"
     return None
+
+
+def _bad_price(value: object) -> str | None:
+    """A price: finite, within [MIN_PRICE, MAX_PRICE]."""
+    rule = _bad_number(value, positive=True, maximum=MAX_PRICE)
+    if rule is None and float(value) < MIN_PRICE:  # type: ignore[arg-type]
+        return f"must be >= {MIN_PRICE:g}"
+    return rule
+
+
+def _bad_asset_name(name: str) -> str | None:
+    if name != name.strip():
+        return f"must not have spaces around it (did you mean {name.strip()!r}?)"
+    if not ASSET_NAME.match(name):
+        return "must be an asset name of 1 to 20 ASCII letters and digits"
+    return None
+
+
+def _position_number_problems(pos: Position, path: str) -> list[Problem]:
+    """Type and bound problems of a position's numbers (README "Bounds")."""
+    out: list[Problem] = []
+    checks: tuple[tuple[str, object, str | None], ...] = (
+        ("contracts", pos.contracts, _bad_number(pos.contracts, positive=True, maximum=MAX_AMOUNT)),
+        ("entry_price", pos.entry_price, _bad_price(pos.entry_price)),
+    )
+    for name, value, rule in checks:
+        if rule:
+            out.append(Problem(f"{path}.{name}", rule, value))
+    optional: tuple[tuple[str, float | None, Callable[[object], str | None]], ...] = (
+        ("contract_size", pos.contract_size, _bad_contract_size),
+        ("mark_price", pos.mark_price, _bad_price),
+        ("isolated_margin", pos.isolated_margin, lambda v: _bad_number(v, positive=True, maximum=MAX_AMOUNT)),
+        ("leverage", pos.leverage, lambda v: _bad_number(v, minimum=1.0, maximum=MAX_LEVERAGE)),
+    )
+    for name, opt, check in optional:
+        if opt is not None:
+            rule = check(opt)
+            if rule:
+                out.append(Problem(f"{path}.{name}", rule, opt))
+    return out
+
+
+def _bad_contract_size(value: object) -> str | None:
+    rule = _bad_number(value, positive=True, maximum=MAX_CONTRACT_SIZE)
+    if rule is None and float(value) < MIN_CONTRACT_SIZE:  # type: ignore[arg-type]
+        return f"must be >= {MIN_CONTRACT_SIZE:g}"
+    return rule
+
+
+def _symbol_problem(path: str, symbol: object) -> Problem:
+    """A symbol that is not a ccxt unified one, with the unified symbol suggested where one reads it."""
+    hint = unified_symbol(symbol) if isinstance(symbol, str) else None
+    rule = "must be a ccxt unified symbol BASE/QUOTE:SETTLE" + (f" (did you mean {hint!r}?)" if hint else "")
+    return Problem(f"{path}.symbol", rule, symbol)
+
+
+def _enum(value: object, allowed: tuple[str, ...]) -> object:
+    """An enum value in any case (``Long``, ``CROSS``) read as the canonical lower-case one."""
+    if isinstance(value, str) and value.lower() in allowed:
+        return value.lower()
+    return value
+
+
+def _enum_problems(path: str, side: object, margin_mode: object) -> list[Problem]:
+    out: list[Problem] = []
+    if side not in SIDES:
+        out.append(Problem(f"{path}.side", "must be 'long' or 'short'", side))
+    if margin_mode not in MARGIN_MODES:
+        out.append(Problem(f"{path}.margin_mode", "must be 'cross' or 'isolated'", margin_mode))
+    return out
 
 
 def resolve(
@@ -257,12 +345,14 @@ def resolve(
             )
         )
     for asset, amount in portfolio.collateral.items():
-        rule = _bad_number(amount, minimum=0.0)
+        rule = _bad_asset_name(asset) or _bad_number(amount, minimum=0.0, maximum=MAX_AMOUNT)
         if rule:
-            problems.append(Problem(f"collateral.{asset}", rule, amount))
+            problems.append(Problem(f"collateral.{asset}", rule, asset if _bad_asset_name(asset) else amount))
     for symbol, price in portfolio.prices.items():
-        rule = _bad_number(price, positive=True)
-        if rule:
+        rule = _bad_price(price)
+        if parse_symbol(symbol) is None:
+            problems.append(Problem(f"prices[{symbol!r}]", "must be keyed by a ccxt unified symbol", symbol))
+        elif rule:
             problems.append(Problem(f"prices[{symbol!r}]", rule, price))
     taker_fee = portfolio.taker_fee
     if taker_fee is not None:
@@ -293,7 +383,7 @@ def resolve(
         before = len(problems)
         inst = parse_symbol(pos.symbol) if isinstance(pos.symbol, str) else None
         if inst is None:
-            problems.append(Problem(f"{path}.symbol", "must be a ccxt unified symbol BASE/QUOTE:SETTLE", pos.symbol))
+            problems.append(_symbol_problem(path, pos.symbol))
         elif venue is not None and inst.kind not in venue.contract_kinds:
             problems.append(
                 Problem(
@@ -302,27 +392,8 @@ def resolve(
                     pos.symbol,
                 )
             )
-        if pos.side not in SIDES:
-            problems.append(Problem(f"{path}.side", "must be 'long' or 'short'", pos.side))
-        if pos.margin_mode not in MARGIN_MODES:
-            problems.append(Problem(f"{path}.margin_mode", "must be 'cross' or 'isolated'", pos.margin_mode))
-        for name, value, positive in (("contracts", pos.contracts, True), ("entry_price", pos.entry_price, True)):
-            rule = _bad_number(value, positive=positive)
-            if rule:
-                problems.append(Problem(f"{path}.{name}", rule, value))
-        for name, opt in (
-            ("contract_size", pos.contract_size),
-            ("mark_price", pos.mark_price),
-            ("isolated_margin", pos.isolated_margin),
-        ):
-            if opt is not None:
-                rule = _bad_number(opt, positive=True)
-                if rule:
-                    problems.append(Problem(f"{path}.{name}", rule, opt))
-        if pos.leverage is not None:
-            rule = _bad_number(pos.leverage, minimum=1.0)
-            if rule:
-                problems.append(Problem(f"{path}.leverage", rule, pos.leverage))
+        problems.extend(_position_number_problems(pos, path))
+        problems.extend(_enum_problems(path, pos.side, pos.margin_mode))
         label = pos.label
         if label in seen_ids:
             problems.append(Problem(f"{path}.id", f"must be unique (also {path_of(seen_ids[label])})", label))
@@ -409,6 +480,15 @@ def resolve(
             size_per = 1.0
         size = float(pos.contracts) * float(size_per)
         entry_notional = notional(size, float(pos.entry_price), inst.inverse)
+        if not entry_notional <= MAX_AMOUNT or not notional(size, float(mark), inst.inverse) <= MAX_AMOUNT:
+            problems.append(
+                Problem(
+                    f"{path}.contracts",
+                    f"must keep the notional at entry and mark <= {MAX_AMOUNT:g} {inst.settle}",
+                    pos.contracts,
+                )
+            )
+            continue
         entry_tier = table.tier(entry_notional)
         leverage = None if pos.leverage is None else float(pos.leverage)
         if leverage is None and entry_tier.imr is None:
@@ -480,9 +560,12 @@ def resolve(
             settles.append(leg.settle)
     for asset, ca in backing.items():
         cpath = f"collateral_assets.{asset}"
+        if _bad_asset_name(asset):
+            problems.append(Problem(cpath, _bad_asset_name(asset) or "", asset))
+            continue
         if asset not in portfolio.collateral:
             problems.append(Problem(cpath, "must name an asset of collateral", asset))
-        rule = _bad_number(ca.price, positive=True)
+        rule = _bad_price(ca.price)
         if rule:
             problems.append(Problem(f"{cpath}.price", rule, ca.price))
         rule = _bad_number(ca.haircut, minimum=0.0)
@@ -555,7 +638,15 @@ def portfolio_from_dict(
         problems.append(
             Problem("venue", "is required (a venue preset name)" if venue is None else "must be a string", venue)
         )
-    mode = data.get("position_mode", "one-way")
+    native = VENUES[venue].native_symbol if isinstance(venue, str) and venue in VENUES else None
+
+    def unify(symbol: object) -> object:
+        """The venue's own contract name (``BTCUSDT``) read as its ccxt unified symbol."""
+        if native is None or not isinstance(symbol, str) or parse_symbol(symbol) is not None:
+            return symbol
+        return native(symbol) or symbol
+
+    mode = _enum(data.get("position_mode", "one-way"), POSITION_MODES)
     collateral = data.get("collateral")
     coll: dict[str, float] = {}
     if not isinstance(collateral, Mapping):
@@ -577,7 +668,7 @@ def portfolio_from_dict(
             if rule:
                 problems.append(Problem(f"prices[{symbol!r}]", rule, price))
             else:
-                prices[str(symbol)] = float(price)
+                prices[str(unify(symbol))] = float(price)
     tiers_in = data.get("tiers", {})
     tiers: dict[str, TierTable] = {}
     if not isinstance(tiers_in, Mapping):
@@ -587,7 +678,7 @@ def portfolio_from_dict(
             table, tier_problems = parse_tier_table(records, f"tiers[{symbol!r}]")
             problems.extend(tier_problems)
             if table is not None:
-                tiers[str(symbol)] = table
+                tiers[str(unify(symbol))] = table
     assets_in = data.get("collateral_assets", {})
     collateral_assets: dict[str, CollateralAsset] = {}
     if not isinstance(assets_in, Mapping):
@@ -634,6 +725,8 @@ def portfolio_from_dict(
     else:
         given = position_paths if position_paths is not None else [f"positions[{i}]" for i in range(len(positions_in))]
         for rec, path in zip(positions_in, given, strict=True):
+            if isinstance(rec, Mapping) and "symbol" in rec:
+                rec = {**rec, "symbol": unify(rec["symbol"])}
             pos, pos_problems = position_from_dict(rec, path)
             problems.extend(pos_problems)
             if pos is not None:
@@ -687,15 +780,24 @@ def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Pr
         rule = _bad_number(value, positive=positive, minimum=minimum)
         if rule:
             problems.append(Problem(f"{path}.{key}", rule, value))
+    side = _enum(rec.get("side"), SIDES)
+    margin_mode = _enum(rec.get("margin_mode", "cross"), MARGIN_MODES)
     if problems:
+        # the position is dropped: report the rules its other fields break too, all at once
+        symbol = rec.get("symbol")
+        if isinstance(symbol, str) and parse_symbol(symbol) is None:
+            problems.append(_symbol_problem(path, symbol))
+        for p in _enum_problems(path, side, margin_mode):
+            if isinstance(rec.get(p.path.rsplit(".", 1)[1]), str):
+                problems.append(p)
         return None, problems
     return Position(
         symbol=str(rec["symbol"]),
-        side=str(rec["side"]),
+        side=str(side),
         contracts=float(rec["contracts"]),
         entry_price=float(rec["entry_price"]),
         leverage=None if rec.get("leverage") is None else float(rec["leverage"]),
-        margin_mode=str(rec.get("margin_mode") or "cross"),
+        margin_mode=str(margin_mode),
         isolated_margin=None if rec.get("isolated_margin") is None else float(rec["isolated_margin"]),
         contract_size=None if rec.get("contract_size") is None else float(rec["contract_size"]),
         mark_price=None if rec.get("mark_price") is None else float(rec["mark_price"]),

@@ -128,8 +128,26 @@ def evaluate_portfolio(portfolio: Portfolio | Resolved, shocks: list[Shock] | No
     resolved = portfolio if isinstance(portfolio, Resolved) else resolve(portfolio)
     moves = combine(shocks or [], list(resolved.marks), list(resolved.market.collateral_prices))
     market = resolved.market.moved(moves)
-    return {
+    doc: dict[str, object] = {
         "venue": resolved.venue.name,
         "shock": moves,
         "modes": {view: evaluate_view(resolved, view, market).to_dict() for view in VIEWS},
     }
+    notes = table_notes(resolved)
+    if notes:
+        doc["notes"] = notes
+    return doc
+
+
+def table_notes(resolved: Resolved) -> list[str]:
+    """What the output should say about the tier tables used (a partial table, format extension)."""
+    notes = []
+    for symbol, table in resolved.tables.items():
+        if table.partial and table.given is not None:
+            t0 = table.given[0]
+            notes.append(
+                f"tiers of {symbol} are a partial table (first tier from {t0.min_notional:g} with maintenance amount "
+                f"{t0.maint_amount:g}): maintenance is N × mmr − maint_amount, never below 0, also below the "
+                "table's first tier"
+            )
+    return notes

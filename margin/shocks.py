@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from .errors import PortfolioError, Problem
 from .instruments import parse_symbol
 
+#: the largest move one shock may make (+100,000 %: a price × 1,001)
+MAX_MOVE = 1000.0
 _MOVE = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(%?)\s*$")
 
 
@@ -40,6 +42,8 @@ def parse_shock(text: str, path: str = "--shock") -> Shock:
     move = float(match.group(1)) / (100.0 if match.group(2) else 1.0)
     if not math.isfinite(move) or move <= -1.0:
         raise PortfolioError([Problem(path, "move must be above -100%", raw)])
+    if move > MAX_MOVE:
+        raise PortfolioError([Problem(path, f"move must be at most +{MAX_MOVE:.0%}", raw)])
     return Shock(target=target, move=move)
 
 
@@ -72,6 +76,10 @@ def combine(shocks: Iterable[Shock], symbols: Sequence[str], collateral_assets: 
             )
         for s in hit:
             applied.setdefault(s, []).append(shock.move)
+    out = {s: moves[0] if len(moves) == 1 else math.prod(1.0 + m for m in moves) - 1.0 for s, moves in applied.items()}
+    for s, move in out.items():
+        if not -1.0 < move <= 1e12:
+            problems.append(Problem("--shock", f"moves compound to {move:+.6%} for {s}: must stay above -100%", move))
     if problems:
         raise PortfolioError(problems)
-    return {s: moves[0] if len(moves) == 1 else math.prod(1.0 + m for m in moves) - 1.0 for s, moves in applied.items()}
+    return out

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -70,6 +70,14 @@ class TierTable:
 
     tiers: tuple[Tier, ...]
     maint_given: bool = True
+    #: a partial table (one bracket or a few, as an exchange page or a worked example shows them): the tiers as
+    #: given; ``tiers`` then starts with a zero tier up to the notional where ``N × mmr − maint_amount``
+    #: reaches 0, so that maintenance never falls below 0 (``None``: a full table from zero notional)
+    given: tuple[Tier, ...] | None = None
+
+    @property
+    def partial(self) -> bool:
+        return self.given is not None
 
     def index(self, notional: float) -> int:
         """Index of the highest tier whose ``min_notional`` ≤ ``notional`` (§1.1 [bracket_lookup])."""
@@ -90,7 +98,7 @@ class TierTable:
     def to_records(self) -> list[dict[str, float | None]]:
         """The table as portfolio-file tier records (``max_notional`` ``null`` when uncapped)."""
         out: list[dict[str, float | None]] = []
-        for t in self.tiers:
+        for t in self.given if self.given is not None else self.tiers:
             rec: dict[str, float | None] = {
                 "min_notional": t.min_notional,
                 "max_notional": None if math.isinf(t.max_notional) else t.max_notional,
@@ -119,7 +127,9 @@ def cum_step(floor_n: float, mmr_n: float, mmr_prev: float, cum_prev: float) -> 
     return cum_prev + floor_n * (mmr_n - mmr_prev)
 
 
-def recurrence_problems(tiers: Sequence[Mapping[str, object]] | Sequence[Tier], path: str = "tiers") -> list[Problem]:
+def recurrence_problems(
+    tiers: Sequence[Mapping[str, object]] | Sequence[Tier], path: str = "tiers", *, partial: bool = False
+) -> list[Problem]:
     """Tiers whose given maintenance amount breaks the recurrence of §1.1 [bracket_cum_recurrence].
 
     A table that breaks it (for example freqtrade's hand-made AAVE fixture, §11.2) gives a
@@ -132,7 +142,7 @@ def recurrence_problems(tiers: Sequence[Mapping[str, object]] | Sequence[Tier], 
         else:
             rows.append((float(t["min_notional"]), float(t["mmr"]), float(t["maint_amount"])))  # type: ignore[arg-type]
     problems: list[Problem] = []
-    if rows and abs(rows[0][2]) > RECURRENCE_ABS_TOL:
+    if rows and not partial and abs(rows[0][2]) > RECURRENCE_ABS_TOL:
         problems.append(Problem(f"{path}[0].maint_amount", "must be 0 on the first tier", rows[0][2]))
     for k in range(1, len(rows)):
         expected = cum_step(rows[k][0], rows[k][1], rows[k - 1][1], rows[k - 1][2])
@@ -226,10 +236,28 @@ def parse_tier_table(records: object, path: str) -> tuple[TierTable | None, list
     if problems:
         return None, problems
     n = len(parsed)
-    if parsed[0]["lo"] != 0:
-        problems.append(
-            Problem(f"{path}[0].min_notional", "must be 0 (the first tier starts at zero notional)", parsed[0]["lo"])
-        )
+    first = parsed[0]
+    # a partial table: the bracket(s) a worked example or an exchange page shows (issue 9): it may start
+    # above zero notional and carry a maintenance amount on its first tier
+    partial = first["lo"] != 0 or (bool(first["has_cum"]) and first["cum"] != 0)
+    if partial:
+        cum0, mmr0 = float(first["cum"] or 0.0), float(first["mmr"] or 0.0)
+        if cum0 < 0:
+            problems.append(Problem(f"{path}[0].maint_amount", "must be >= 0", cum0))
+        elif cum0 > 0 and mmr0 == 0:
+            problems.append(Problem(f"{path}[0].maint_amount", "must be 0 when mmr is 0 (maintenance < 0)", cum0))
+        elif first["mps"]:
+            problems.append(
+                Problem(f"{path}[0].mmr_per_size", "must be 0 on the first tier of a partial table", first["mps"])
+            )
+        elif cum0 > 0 and first["hi"] is not None and cum0 / mmr0 > float(first["hi"] or 0.0):
+            problems.append(
+                Problem(
+                    f"{path}[0].maint_amount",
+                    f"must keep maintenance >= 0 inside the tier: N × mmr − maint_amount < 0 up to {cum0 / mmr0:g}",
+                    cum0,
+                )
+            )
     for k, rec in enumerate(parsed):
         rpath = f"{path}[{k}]"
         if rec["hi"] is None and k < n - 1:
@@ -262,6 +290,7 @@ def parse_tier_table(records: object, path: str) -> tuple[TierTable | None, list
             recurrence_problems(
                 [{"min_notional": lo, "mmr": m, "maint_amount": c} for lo, m, c in zip(lows, mmrs, cums, strict=True)],
                 path,
+                partial=partial,
             )
         )
     if problems:
@@ -269,7 +298,7 @@ def parse_tier_table(records: object, path: str) -> tuple[TierTable | None, list
     if all(given):
         cums = [float(r["cum"] or 0.0) for r in parsed]
     else:
-        cums = [0.0]
+        cums = [0.0]  # a partial table without amounts starts with none
         for k in range(1, n):
             cums.append(cum_step(lows[k], mmrs[k], mmrs[k - 1], cums[k - 1]))
     tiers = tuple(
@@ -285,7 +314,14 @@ def parse_tier_table(records: object, path: str) -> tuple[TierTable | None, list
         )
         for k in range(n)
     )
-    return TierTable(tiers=tiers, maint_given=all(given)), []
+    if not partial:
+        return TierTable(tiers=tiers, maint_given=all(given)), []
+    # effective tiers: maintenance N × mmr − maint_amount from where it reaches 0 (z), 0 below it
+    t0 = tiers[0]
+    z = t0.maint_amount / t0.mmr if t0.maint_amount > 0 else 0.0
+    head = (Tier(0.0, z, 0.0, 0.0, t0.max_leverage, t0.imr, 0.0, t0.imr_per_size),) if z > 0 else ()
+    effective = (*head, replace(t0, min_notional=z), *tiers[1:])
+    return TierTable(tiers=effective, maint_given=all(given), given=tiers), []
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from margin.defaults import TIERS_DIR, load_venue_defaults
 from margin.errors import Problem
+from margin.loader import load_venue_defaults
 from margin.tiers import TierMatrix, TierTable, parse_tier_table, recurrence_problems
 from margin.venues import VENUES
 
 Records = list[dict[str, Any]]
+TIERS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "tiers"
 
 # Binance BTCUSDT brackets 1-3 (freqtrade snapshot of /fapi/v1/leverageBracket, margin-models.md §1.1).
 BTC_FLOORS = (0.0, 50_000.0, 600_000.0)
@@ -68,13 +69,16 @@ def test_valid_table_parses() -> None:
     assert table.maint_given
 
 
-def test_first_tier_must_start_at_zero() -> None:
+def test_a_table_may_start_above_zero_as_a_partial_table() -> None:
+    """Issue 9: a table whose first tier starts above zero is a partial table (the brackets a page shows);
+    without amounts its first tier's maintenance is N × mmr from zero, so no zero tier is added."""
     records = btc_records(with_maint=False)
     records[0]["min_notional"] = 100.0
-    problems = parse_bad(records)
-    assert paths(problems) == ["tiers[0].min_notional"]
-    assert str(problems[0]).startswith("tiers[0].min_notional must be 0")
-    assert str(problems[0]).endswith("got 100.0")
+    table, problems = parse_tier_table(records, "tiers")
+    assert problems == [] and table is not None and table.partial
+    assert table.tiers[0].min_notional == 0.0  # extended down: N × 0.4 % below 100 too
+    assert table.maintenance(50.0) == pytest.approx(50.0 * 0.004)
+    assert table.to_records()[0]["min_notional"] == 100.0  # written back as given
 
 
 def test_tiers_must_be_contiguous() -> None:
@@ -143,10 +147,40 @@ def test_given_maint_amount_must_follow_recurrence() -> None:
     assert paths(recurrence_problems(records, "tiers")) == ["tiers[2].maint_amount"]
 
 
-def test_first_maint_amount_must_be_zero() -> None:
+def test_partial_table_later_tiers_still_keep_the_recurrence() -> None:
+    """A non-zero amount on the first tier makes a partial table, and tier 2's amount must then follow
+    the recurrence from it: 5 + 50,000 × (0.005 − 0.004) = 55, not the 50 given."""
     records = btc_records(with_maint=True)
     records[0]["maint_amount"] = 5.0
-    assert "tiers[0].maint_amount" in paths(parse_bad(records))
+    problems = parse_bad(records)
+    assert "tiers[1].maint_amount" in paths(problems)
+    assert "tiers[0].maint_amount" not in paths(problems)
+
+
+def test_single_published_bracket() -> None:
+    """Issue 9: one bracket as the exchange shows it, ``mmr 0.05, maint_amount 1300`` from 50,000 to 250,000.
+    MM = N × 0.05 − 1300, never below 0: 0 up to N = 1300 / 0.05 = 26,000; at N = 48,500, 2,425 − 1,300 = 1,125;
+    at N = 100,000, 5,000 − 1,300 = 3,700."""
+    table, problems = parse_tier_table(
+        [{"min_notional": 50_000, "max_notional": 250_000, "mmr": 0.05, "maint_amount": 1300}], "tiers"
+    )
+    assert problems == [] and table is not None and table.partial
+    assert [t.min_notional for t in table.tiers] == [0.0, 26_000.0]
+    assert table.maintenance(10_000.0) == 0.0
+    assert table.maintenance(26_000.0) == pytest.approx(0.0, abs=1e-9)
+    assert table.maintenance(48_500.0) == pytest.approx(1_125.0)
+    assert table.maintenance(100_000.0) == pytest.approx(3_700.0)
+    assert table.to_records() == [
+        {"min_notional": 50_000.0, "max_notional": 250_000.0, "mmr": 0.05, "maint_amount": 1300.0}
+    ]
+
+
+def test_partial_table_whose_maintenance_would_be_negative_inside_is_refused() -> None:
+    """1300 / 0.05 = 26,000 > the tier's cap of 20,000: N × mmr − amount < 0 over the whole tier."""
+    _, problems = parse_tier_table(
+        [{"min_notional": 10_000, "max_notional": 20_000, "mmr": 0.05, "maint_amount": 1300}], "tiers"
+    )
+    assert paths(problems) == ["tiers[0].maint_amount"]
 
 
 def test_derived_maint_amount_binance_btc() -> None:
@@ -273,7 +307,7 @@ NEGATIVE: dict[str, tuple[float, str]] = {
     "max_notional": (-1.0, "must be > min_notional"),
     "mmr": (-0.01, "must be >= 0 and < 1"),
     "max_leverage": (-5.0, "must be >= 1"),
-    "maint_amount": (-1.0, "must be 0 on the first tier"),
+    "maint_amount": (-1.0, "must be >= 0"),
     "imr": (-0.1, "must be > 0 and <= 1"),
     "mmr_per_size": (-1e-5, "must be >= 0"),
     "imr_per_size": (-1e-5, "must be >= 0"),

@@ -169,7 +169,7 @@ def test_wrong_format_tag() -> None:
     assert str(find(err, "format")) == "format must be 'margin-portfolio/1', got 'margin-portfolio/2'"
 
 
-@pytest.mark.parametrize(("field", "value"), [("side", "buy"), ("side", "LONG"), ("margin_mode", "portfolio")])
+@pytest.mark.parametrize(("field", "value"), [("side", "buy"), ("side", "LONGER"), ("margin_mode", "portfolio")])
 def test_bad_enums(field: str, value: str) -> None:
     err = problems_of(example(lambda d: d["positions"][0].update({field: value})))
     problem = find(err, f"positions[0].{field}")
@@ -184,10 +184,18 @@ def test_non_string_fields(field: str) -> None:
 
 
 def test_malformed_symbol() -> None:
-    err = problems_of(example(lambda d: d["positions"][0].update(symbol="BTCUSDT")))
+    err = problems_of(example(lambda d: d["positions"][0].update(symbol="BTC-USDT-FOO")))
     problem = find(err, "positions[0].symbol")
     assert "BASE/QUOTE:SETTLE" in problem.rule
-    assert problem.value == "BTCUSDT"
+    assert problem.value == "BTC-USDT-FOO"
+
+
+@pytest.mark.parametrize(("field", "given", "read"), [("side", "LONG", "long"), ("margin_mode", "Cross", "cross")])
+def test_enums_in_any_case_are_understood(field: str, given: str, read: str) -> None:
+    """Issue 9: a wrong-case enum (``Long``, ``Cross``) is read as the canonical one."""
+    doc = example(lambda d: d["positions"][0].update({field: given}))
+    pf = portfolio_from_dict(doc)
+    assert getattr(pf.positions[0], field) == read
 
 
 def test_bad_position_mode() -> None:

@@ -10,10 +10,30 @@ every engine asks them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..models import MarginModel
+
+#: quote assets a concatenated exchange symbol may end in (``BTCUSDT``)
+_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD")
+_CONCAT = re.compile(r"^([A-Z0-9]{1,20}?)(USDT|USDC|FDUSD|BUSD)(?:_(\d{6}))?$")
+
+
+def linear_concat_symbol(text: str) -> str | None:
+    """``BTCUSDT`` → ``BTC/USDT:USDT``, ``BTCUSDT_250627`` → ``BTC/USDT:USDT-250627`` (Binance USDⓈ-M and
+    Bybit linear contract names, ccxt "Contract naming conventions")."""
+    m = _CONCAT.match(text)
+    if m is None:
+        return None
+    base, quote, expiry = m.groups()
+    return f"{base}/{quote}:{quote}" + (f"-{expiry}" if expiry else "")
+
+
+def no_native_symbol(text: str) -> str | None:
+    """A venue without a native symbol form of its own."""
+    return None
 
 
 @dataclass(frozen=True)
@@ -47,6 +67,8 @@ class Venue:
     margin_model: MarginModel
     #: the venue's liquidation process
     liquidation: LiquidationRules
+    #: the venue's own contract name (``BTCUSDT``, ``BTC-USDT-SWAP``, ``BTC-PERPETUAL``) → ccxt unified symbol
+    native_symbol: Callable[[str], str | None] = no_native_symbol
     contract_kinds: frozenset[str] = frozenset({"linear", "inverse"})
     position_modes: frozenset[str] = frozenset({"one-way", "hedge"})
     #: the venue has a user-selected leverage (dYdX and Deribit do not: their tiers give ``imr``)

@@ -9,10 +9,11 @@ notional at the mark price with a maintenance amount (``cum``); the trigger is m
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..models import TieredAtMark
-from .base import LiquidationRules, Venue
+from .base import LiquidationRules, Venue, linear_concat_symbol
 
 BINANCE_USDM = Venue(
     name="binance-usdm",
@@ -23,6 +24,7 @@ BINANCE_USDM = Venue(
     ),
     margin_model=TieredAtMark(),
     liquidation=LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (B5)"),
+    native_symbol=linear_concat_symbol,
     contract_kinds=frozenset({"linear"}),
     taker_fee=0.0005,
     tiers_file="binance-usdm.json",
@@ -37,10 +39,23 @@ BINANCE_COINM = Venue(
     ),
     margin_model=TieredAtMark(),
     liquidation=LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (B5), §2"),
+    native_symbol=lambda text: coinm_symbol(text),
     contract_kinds=frozenset({"inverse"}),
     taker_fee=0.0005,
     tiers_file="binance-coinm.json",
 )
+
+
+_COINM = re.compile(r"^([A-Z0-9]{1,20})USD_(PERP|\d{6})$")
+
+
+def coinm_symbol(text: str) -> str | None:
+    """``BTCUSD_PERP`` → ``BTC/USD:BTC``, ``BTCUSD_250627`` → ``BTC/USD:BTC-250627`` (Binance COIN-M names)."""
+    m = _COINM.match(text)
+    if m is None:
+        return None
+    base, kind = m.groups()
+    return f"{base}/USD:{base}" + ("" if kind == "PERP" else f"-{kind}")
 
 
 @dataclass(frozen=True)

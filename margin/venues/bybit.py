@@ -10,8 +10,10 @@ not averaged. Cross (UTA) maintenance is valued at the mark (account MM rate ≥
 
 from __future__ import annotations
 
+import re
+
 from ..models import EntryValuedIsolated
-from .base import LiquidationRules, Venue
+from .base import LiquidationRules, Venue, linear_concat_symbol
 
 BYBIT = Venue(
     name="bybit",
@@ -23,9 +25,25 @@ BYBIT = Venue(
     ),
     margin_model=EntryValuedIsolated(),
     liquidation=LiquidationRules(None, "tiers", source="margin-models.md §3.5 (Y5), §3.2"),
+    native_symbol=lambda text: bybit_symbol(text),
     taker_fee=0.00055,
     tiers_file="bybit.json",
 )
+
+
+_INVERSE = re.compile(r"^([A-Z0-9]{1,20})USD$")
+_PERP = re.compile(r"^([A-Z0-9]{1,20})PERP$")
+
+
+def bybit_symbol(text: str) -> str | None:
+    """Bybit contract names: ``BTCUSDT`` (linear USDT), ``BTCPERP`` (USDC perpetual), ``BTCUSD`` (inverse)."""
+    if (linear := linear_concat_symbol(text)) is not None:
+        return linear
+    if m := _PERP.match(text):
+        return f"{m.group(1)}/USDC:USDC"
+    if m := _INVERSE.match(text):
+        return f"{m.group(1)}/USD:{m.group(1)}"
+    return None
 
 
 def isolated_linear_liquidation_price(

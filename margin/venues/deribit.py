@@ -9,6 +9,8 @@ trigger MM > equity; no closing fee reserved (a liquidation fee is charged).
 
 from __future__ import annotations
 
+import re
+
 from ..models import TieredAtMark
 from .base import LiquidationRules, Venue
 
@@ -23,7 +25,29 @@ DERIBIT = Venue(
     liquidation=LiquidationRules(
         0.0075, "restore", fee_by_base={"BTC": 0.0075, "ETH": 0.009}, source="margin-models.md §5.1 (D1), §10"
     ),
+    native_symbol=lambda text: deribit_symbol(text),
     has_leverage=False,
     taker_fee=0.0005,
     tiers_file="deribit.json",
 )
+
+_MONTHS = {
+    m: i
+    for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"], start=1)
+}
+_INSTRUMENT = re.compile(r"^([A-Z0-9]{1,20})(?:_(USDC|USDT))?-(PERPETUAL|(\d{1,2})([A-Z]{3})(\d{2}))$")
+
+
+def deribit_symbol(text: str) -> str | None:
+    """Deribit instrument names: ``BTC-PERPETUAL`` → ``BTC/USD:BTC``, ``BTC-27JUN25`` → ``BTC/USD:BTC-250627``,
+    ``SOL_USDC-PERPETUAL`` → ``SOL/USDC:USDC``."""
+    m = _INSTRUMENT.match(text)
+    if m is None:
+        return None
+    base, stable, kind, day, month, year = m.groups()
+    quote, settle = (stable, stable) if stable else ("USD", base)
+    if kind == "PERPETUAL":
+        return f"{base}/{quote}:{settle}"
+    if month not in _MONTHS:
+        return None
+    return f"{base}/{quote}:{settle}-{year}{_MONTHS[month]:02d}{int(day):02d}"

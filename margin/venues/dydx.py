@@ -9,6 +9,8 @@ below display precision and not modelled.)
 
 from __future__ import annotations
 
+import re
+
 from ..models import TieredAtMark
 from .base import LiquidationRules, Venue
 
@@ -22,11 +24,21 @@ DYDX = Venue(
     ),
     margin_model=TieredAtMark(),
     liquidation=LiquidationRules(0.005, "none", source="margin-models.md §7 (liquidations.go)"),
+    native_symbol=lambda text: dydx_symbol(text),
     contract_kinds=frozenset({"linear"}),
     has_leverage=False,
     taker_fee=0.0005,
     tiers_file="dydx.json",
 )
+
+
+_MARKET = re.compile(r"^([A-Z0-9]{1,20})-USD$")
+
+
+def dydx_symbol(text: str) -> str | None:
+    """dYdX v4 market ids: ``BTC-USD`` → ``BTC/USD:USDC`` (USDC-settled)."""
+    m = _MARKET.match(text)
+    return None if m is None else f"{m.group(1)}/USD:USDC"
 
 
 def liquidation_price(

@@ -8,7 +8,7 @@ in the file.
 from __future__ import annotations
 
 from ..models import TieredAtMark
-from .base import LiquidationRules, Venue
+from .base import LiquidationRules, Venue, linear_concat_symbol
 
 GENERIC = Venue(
     name="generic",
@@ -16,5 +16,6 @@ GENERIC = Venue(
     sources=("portfolio-format.md §3", "margin-models.md §0.1, §1.3"),
     margin_model=TieredAtMark(),
     liquidation=LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (Binance-style)"),
+    native_symbol=linear_concat_symbol,
     taker_fee=0.0005,
 )

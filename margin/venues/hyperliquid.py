@@ -9,6 +9,8 @@ equity < MM at the mark price; one-way positions only.
 
 from __future__ import annotations
 
+import re
+
 from ..models import TieredAtMark
 from .base import LiquidationRules, Venue
 
@@ -22,11 +24,21 @@ HYPERLIQUID = Venue(
     ),
     margin_model=TieredAtMark(),
     liquidation=LiquidationRules(None, "chunks", backstop=2.0 / 3.0, source="margin-models.md §6 (H1)"),
+    native_symbol=lambda text: hyperliquid_symbol(text),
     contract_kinds=frozenset({"linear"}),
     position_modes=frozenset({"one-way"}),
     taker_fee=0.00045,
     tiers_file="hyperliquid.json",
 )
+
+
+_COIN = re.compile(r"^(k?[A-Z0-9]{1,20})(?:-PERP|-USD)?$")
+
+
+def hyperliquid_symbol(text: str) -> str | None:
+    """Hyperliquid names a perpetual by its coin: ``BTC`` / ``kPEPE`` → ``BTC/USDC:USDC`` / ``kPEPE/USDC:USDC``."""
+    m = _COIN.match(text)
+    return None if m is None else f"{m.group(1)}/USDC:USDC"
 
 
 def margins(notional: float, leverage: float, max_leverage: float) -> tuple[float, float]:

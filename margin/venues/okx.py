@@ -9,6 +9,8 @@ close (``taker_fee``), valued at the price being evaluated.
 
 from __future__ import annotations
 
+import re
+
 from ..models import TieredAtMark
 from .base import LiquidationRules, Venue
 
@@ -21,9 +23,24 @@ OKX = Venue(
     ),
     margin_model=TieredAtMark(fee_in_trigger=True),
     liquidation=LiquidationRules(None, "tiers", source="margin-models.md §4 (O1, O2)"),
+    native_symbol=lambda text: okx_symbol(text),
     taker_fee=0.0005,
     tiers_file="okx.json",
 )
+
+
+_INST = re.compile(r"^([A-Z0-9]{1,20})-(USDT|USDC|USD)-(SWAP|\d{6})$")
+
+
+def okx_symbol(text: str) -> str | None:
+    """OKX instrument ids: ``BTC-USDT-SWAP`` → ``BTC/USDT:USDT``, ``BTC-USD-SWAP`` → ``BTC/USD:BTC``,
+    ``BTC-USDT-250627`` → ``BTC/USDT:USDT-250627``."""
+    m = _INST.match(text)
+    if m is None:
+        return None
+    base, quote, kind = m.groups()
+    settle = base if quote == "USD" else quote
+    return f"{base}/{quote}:{settle}" + ("" if kind == "SWAP" else f"-{kind}")
 
 
 def isolated_linear_liquidation_price(
