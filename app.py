@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import import_panel, state
+from dashboard import compute, import_panel, keys, state
 from dashboard.editing import collateral_frame, portfolio_from_frames, positions_frame, prices_frame
 from dashboard.samples import sample_names
 from dashboard.summary import money, view_summary
@@ -33,10 +33,10 @@ tab_sample, tab_upload, tab_edit, tab_import = st.tabs(
 
 with tab_sample:
     names = sample_names()
-    current = st.session_state.get(state.KEY_SAMPLE)
-    choice = st.selectbox("Sample", names, index=names.index(current) if current in names else 0, key="sample_pick")
-    if st.button("Load sample", key="load_sample"):
-        state.set_portfolio_text(state.sample_text(choice), f"sample: {choice}", sample=choice)
+    current = state.current_sample()
+    choice = st.selectbox("Sample", names, index=names.index(current) if current in names else 0, key=keys.SAMPLE_PICK)
+    if st.button("Load sample", key=keys.LOAD_SAMPLE):
+        state.set_portfolio_text(compute.sample_text(choice), f"sample: {choice}", sample=choice)
         st.rerun()
 
 with tab_upload:
@@ -44,13 +44,13 @@ with tab_upload:
         "A portfolio JSON file (`margin-portfolio/1`), or a CSV of positions; a CSV takes the venue, "
         "collateral and prices of the current portfolio."
     )
-    upload = st.file_uploader("Portfolio file", type=["json", "csv"], key="upload")
-    if upload is not None and st.session_state.get("upload_done") != upload.file_id:
-        st.session_state["upload_done"] = upload.file_id
+    upload = st.file_uploader("Portfolio file", type=["json", "csv"], key=keys.UPLOAD)
+    if upload is not None and st.session_state.get(keys.UPLOAD_DONE) != upload.file_id:
+        st.session_state[keys.UPLOAD_DONE] = upload.file_id
         try:
             text = upload.getvalue().decode("utf-8")
         except UnicodeDecodeError:
-            st.session_state["upload_error"] = [f"{upload.name}: (file) must be UTF-8 text"]
+            st.session_state[keys.UPLOAD_ERROR] = [f"{upload.name}: (file) must be UTF-8 text"]
         else:
             try:
                 if upload.name.lower().endswith(".csv"):
@@ -65,51 +65,51 @@ with tab_upload:
                 else:
                     loaded = parse_portfolio_json(text, upload.name)
             except PortfolioError as err:
-                st.session_state["upload_error"] = state.portfolio_error_lines(err)
+                st.session_state[keys.UPLOAD_ERROR] = state.portfolio_error_lines(err)
             else:
-                st.session_state.pop("upload_error", None)
+                st.session_state.pop(keys.UPLOAD_ERROR, None)
                 state.set_portfolio(loaded, f"file: {upload.name}")
                 st.rerun()
-    if st.session_state.get("upload_error"):
+    if st.session_state.get(keys.UPLOAD_ERROR):
         render_problems(
-            "The file was not loaded; the previous portfolio is still in force.", st.session_state["upload_error"]
+            "The file was not loaded; the previous portfolio is still in force.", st.session_state[keys.UPLOAD_ERROR]
         )
 
 with tab_edit:
     venues = sorted(VENUES)
-    with st.form("edit_form"):
+    with st.form(keys.EDIT_FORM):
         c1, c2 = st.columns(2)
-        venue = c1.selectbox("Venue", venues, index=venues.index(portfolio.venue), key="edit_venue")
+        venue = c1.selectbox("Venue", venues, index=venues.index(portfolio.venue), key=keys.EDIT_VENUE)
         mode = c2.selectbox(
             "Position mode",
             ["one-way", "hedge"],
             index=0 if portfolio.position_mode == "one-way" else 1,
-            key="edit_mode",
+            key=keys.EDIT_MODE,
         )
         st.caption("Positions (add, delete and edit rows)")
         positions = st.data_editor(
-            positions_frame(portfolio), num_rows="dynamic", key="edit_positions", width="stretch"
+            positions_frame(portfolio), num_rows="dynamic", key=keys.EDIT_POSITIONS, width="stretch"
         )
         c3, c4 = st.columns(2)
         with c3:
             st.caption("Collateral (wallet balance per asset)")
-            collateral = st.data_editor(collateral_frame(portfolio), num_rows="dynamic", key="edit_collateral")
+            collateral = st.data_editor(collateral_frame(portfolio), num_rows="dynamic", key=keys.EDIT_COLLATERAL)
         with c4:
             st.caption("Mark prices")
-            prices = st.data_editor(prices_frame(portfolio), num_rows="dynamic", key="edit_prices")
+            prices = st.data_editor(prices_frame(portfolio), num_rows="dynamic", key=keys.EDIT_PRICES)
         applied = st.form_submit_button("Apply edits")
     if applied:
         try:
             edited = portfolio_from_frames(portfolio, venue, mode, positions, collateral, prices)
         except PortfolioError as err:
-            st.session_state["edit_error"] = state.portfolio_error_lines(err)
+            st.session_state[keys.EDIT_ERROR] = state.portfolio_error_lines(err)
         else:
-            st.session_state.pop("edit_error", None)
+            st.session_state.pop(keys.EDIT_ERROR, None)
             state.set_portfolio(edited, "edited table")
             st.rerun()
-    if st.session_state.get("edit_error"):
+    if st.session_state.get(keys.EDIT_ERROR):
         render_problems(
-            "The edits were not applied; the previous portfolio is still in force.", st.session_state["edit_error"]
+            "The edits were not applied; the previous portfolio is still in force.", st.session_state[keys.EDIT_ERROR]
         )
 
 with tab_import:
@@ -121,20 +121,20 @@ c1.download_button(
     state.current_text(),
     file_name="portfolio.json",
     mime="application/json",
-    key="download_json",
+    key=keys.DOWNLOAD_JSON,
 )
 c2.download_button(
     "Download positions (CSV)",
     dump_positions_csv(portfolio.positions),
     file_name="positions.csv",
     mime="text/csv",
-    key="download_csv",
+    key=keys.DOWNLOAD_CSV,
 )
 
 st.subheader("The account in each view")
-doc = state.evaluate_cached(state.current_text())
+report = compute.evaluate_cached(state.current_text())
 cols = st.columns(3)
-for col, (view, body) in zip(cols, doc["modes"].items(), strict=True):
+for col, (view, body) in zip(cols, report.modes.items(), strict=True):
     s = view_summary(body)
     with col:
         st.markdown(f"**{VIEW_TITLES[view]}**")

@@ -8,11 +8,15 @@ charts read in Streamlit's light and dark themes alike.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
 import plotly.io as pio
+
+from dashboard.results import CascadeStep
+from margin.whatif import liquidation_crossings
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -69,9 +73,8 @@ def pools_vs_move(
     n = max(len(titles), 1)
     gap = 0.03
     x = 100.0 * np.asarray(moves)
-    zero = int(np.argmin(np.abs(np.asarray(moves))))
     traces: list[go.Scatter] = []
-    layout: dict[str, object] = {}
+    layout: dict[str, Any] = {}  # the axes of each panel
     shapes: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
     seen: set[str] = set()
@@ -142,14 +145,7 @@ def pools_vs_move(
                     hovertemplate=f"move %{{x:.1f}} %<br>maintenance %{{y:,.2f}} {settle}<extra>{label}</extra>",
                 )
             )
-            dead = np.asarray(eq) <= np.asarray(mm)
-            hits = []
-            down = np.flatnonzero(dead[: zero + 1])
-            if down.size:
-                hits.append(int(down[-1]))
-            up = np.flatnonzero(dead[zero:])
-            if up.size:
-                hits.append(zero + int(up[0]))
+            hits = liquidation_crossings(moves, eq, mm)
             if hits:
                 traces.append(
                     go.Scatter(
@@ -299,10 +295,10 @@ def frontier_heatmap(
             zmin=0,
             zmax=150,
             colorscale=[
-                [0, "rgba(46,158,107,0.9)"],
-                [0.5, "rgba(240,162,2,0.9)"],
-                [0.6667, "rgba(192,57,43,0.95)"],
-                [1, "rgba(90,20,20,1)"],
+                (0, "rgba(46,158,107,0.9)"),
+                (0.5, "rgba(240,162,2,0.9)"),
+                (0.6667, "rgba(192,57,43,0.95)"),
+                (1, "rgba(90,20,20,1)"),
             ],
             colorbar={"title": "margin ratio %"},
             name="margin ratio",
@@ -329,18 +325,20 @@ def frontier_heatmap(
 
 
 def collateral_waterfall(
-    steps: Sequence[Mapping[str, object]], start: float, end: float, settle: str, title: str
+    steps: Sequence[CascadeStep | Mapping[str, object]], start: float, end: float, settle: str, title: str
 ) -> go.Figure:
     """Account value through a cascade: the start, the change up to and including each liquidation
-    event (market move and fee), and what is left at the end."""
+    event (market move and fee), and what is left at the end (steps as :class:`CascadeStep` or as the
+    ``cascade`` document's step mappings)."""
     fig = _figure(title)
+    events = [s if isinstance(s, CascadeStep) else CascadeStep.from_doc(s) for s in steps]
     labels = ["start"]
     measures = ["absolute"]
     values = [start]
     prev = start
-    for k, step in enumerate(steps, start=1):
-        value = float(step.get("account_value", prev))  # type: ignore[arg-type]
-        labels.append(f"{k}. {str(step['event']).replace('_', ' ')}")
+    for k, step in enumerate(events, start=1):
+        value = prev if step.account_value is None else step.account_value
+        labels.append(f"{k}. {step.event.replace('_', ' ')}")
         measures.append("relative")
         values.append(value - prev)
         prev = value
@@ -359,7 +357,7 @@ def collateral_waterfall(
             decreasing={"marker": {"color": COLORS["loss"]}},
             increasing={"marker": {"color": COLORS["profit"]}},
             totals={"marker": {"color": COLORS["equity"]}},
-            customdata=["", *[str(st["position"]) for st in steps], "", ""],
+            customdata=["", *[step.position for step in events], "", ""],
             hovertemplate=f"%{{x}} %{{customdata}}<br>%{{y:+,.2f}} {settle}<extra></extra>",
         )
     )
@@ -378,7 +376,7 @@ def grouped_bars(
     """Bars per category, one series per view (colours by view)."""
     fig = _figure(title)
     for view, vals in series.items():
-        ys = [None if v is None else (100.0 * v if percent else v) for v in vals]
+        ys: list[Any] = [None if v is None else (100.0 * v if percent else v) for v in vals]  # None: no bar
         fig.add_trace(
             go.Bar(
                 x=list(categories),
@@ -395,6 +393,7 @@ def grouped_bars(
 
 
 def histogram(values: FloatArray, title: str, unit: str, color: str = COLORS["liquidation"]) -> go.Figure:
+    """A histogram of ``values`` (counts of paths)."""
     fig = _figure(title)
     fig.add_trace(
         go.Histogram(
@@ -409,16 +408,17 @@ def histogram(values: FloatArray, title: str, unit: str, color: str = COLORS["li
     return fig
 
 
-def cumulative_probability(curves: Mapping[str, Mapping[str, Sequence[float]] | None]) -> go.Figure:
-    """Probability of having been liquidated by each hour, one line per view."""
+def cumulative_probability(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> go.Figure:
+    """Probability of having been liquidated by each hour, one line per view: ``{view: (hours,
+    probability)}`` (a view with no checkpoint is left out)."""
     fig = _figure("Probability of liquidation by time")
-    for view, curve in curves.items():
-        if not curve:
+    for view, (hours, probability) in curves.items():
+        if not hours:
             continue
         fig.add_trace(
             go.Scatter(
-                x=list(curve["hours"]),
-                y=[100.0 * p for p in curve["probability"]],
+                x=list(hours),
+                y=[100.0 * p for p in probability],
                 mode="lines",
                 name=VIEW_LABELS.get(view, view),
                 line={"color": VIEW_COLORS.get(view), "width": 2},

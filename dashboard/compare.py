@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from dashboard.results import PoolRow, Report, ViewReport
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -14,53 +16,58 @@ class Comparison:
     tied_up: dict[str, dict[str, float]]  # view -> settle -> collateral tied up (initial margin)
     free: dict[str, dict[str, float]]  # view -> settle -> available
     verdict: list[str]
+    distance: dict[str, list[float | None]]  # view -> |distance to liquidation| per position (cross, isolated)
 
 
-def _positions(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {p["id"]: p for p in view["positions"]}
+def _pools_by_position(view: ViewReport) -> dict[str, PoolRow]:
+    return {p.position: p for p in view.pools if p.position is not None}
 
 
-def _pools_by_position(view: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {p["position"]: p for p in view["pools"] if p["position"] is not None}
-
-
-def compare(doc: dict[str, Any]) -> Comparison:
+def compare(doc: Report) -> Comparison:
     """Per position: liquidation price and distance in cross and in isolated, margin used, and the most
     the position can take from the account (isolated: its isolated margin; cross: the whole cross pool's
     equity, since a loss on it is paid from the shared collateral)."""
-    cross, iso = doc["modes"]["cross"], doc["modes"]["isolated"]
-    pc, pi = _positions(cross), _positions(iso)
+    cross, iso = doc.modes["cross"], doc.modes["isolated"]
+    pi = {p.id: p for p in iso.positions}
     iso_pools = _pools_by_position(iso)
-    cross_pool = {p["settle"]: p for p in cross["pools"] if p["mode"] == "cross"}
+    cross_pool = {p.settle: p for p in cross.pools if p.mode == "cross"}
     rows = []
-    for pid, c in pc.items():
-        i = pi[pid]
-        settle = iso_pools[pid]["settle"]
+    for c in cross.positions:
+        i = pi[c.id]
+        settle = iso_pools[c.id].settle
         rows.append(
             {
-                "position": pid,
+                "position": c.id,
                 "settle": settle,
-                "liq. price (cross)": c["liquidation_price"],
-                "distance (cross)": c["distance_to_liquidation"],
-                "liq. price (isolated)": i["liquidation_price"],
-                "distance (isolated)": i["distance_to_liquidation"],
-                "margin used (cross)": c["initial_margin"],
-                "margin used (isolated)": i["initial_margin"],
-                "worst-case loss (cross)": max(cross_pool[settle]["equity"], 0.0),
-                "worst-case loss (isolated)": max(iso_pools[pid]["equity"], 0.0),
+                "liq. price (cross)": c.liquidation_price,
+                "distance (cross)": c.distance_to_liquidation,
+                "liq. price (isolated)": i.liquidation_price,
+                "distance (isolated)": i.distance_to_liquidation,
+                "margin used (cross)": c.initial_margin,
+                "margin used (isolated)": i.initial_margin,
+                "worst-case loss (cross)": max(cross_pool[settle].equity, 0.0),
+                "worst-case loss (isolated)": max(iso_pools[c.id].equity, 0.0),
             }
         )
     table = pd.DataFrame(rows)
     tied: dict[str, dict[str, float]] = {}
     free: dict[str, dict[str, float]] = {}
-    for name, view in (("cross", cross), ("isolated", iso), ("as_is", doc["modes"]["as_is"])):
+    for name, view in (("cross", cross), ("isolated", iso), ("as_is", doc.modes["as_is"])):
         tied[name], free[name] = {}, {}
-        for pool in view["pools"]:
-            s = pool["settle"]
-            tied[name][s] = tied[name].get(s, 0.0) + pool["initial_margin"]
-            if pool["mode"] == "cross":
-                free[name][s] = free[name].get(s, 0.0) + pool["available"]
-    return Comparison(table, tied, free, _verdict(table, cross, iso))
+        for pool in view.pools:
+            s = pool.settle
+            tied[name][s] = tied[name].get(s, 0.0) + pool.initial_margin
+            if pool.mode == "cross":
+                free[name][s] = free[name].get(s, 0.0) + pool.available
+    by_id = {"cross": {p.id: p for p in cross.positions}, "isolated": pi}
+    distance = {
+        name: [_magnitude(pos[c.id].distance_to_liquidation) for c in cross.positions] for name, pos in by_id.items()
+    }
+    return Comparison(table, tied, free, _verdict(table, cross, iso), distance)
+
+
+def _magnitude(x: float | None) -> float | None:
+    return None if x is None else abs(x)
 
 
 def value(x: Any) -> float | None:
@@ -68,7 +75,7 @@ def value(x: Any) -> float | None:
     return None if x is None or pd.isna(x) else float(x)
 
 
-def _verdict(table: pd.DataFrame, cross: dict[str, Any], iso: dict[str, Any]) -> list[str]:
+def _verdict(table: pd.DataFrame, cross: ViewReport, iso: ViewReport) -> list[str]:
     lines: list[str] = []
     if table.empty:
         return ["The portfolio holds no position: nothing can be liquidated in either mode."]
@@ -98,8 +105,8 @@ def _verdict(table: pd.DataFrame, cross: dict[str, Any], iso: dict[str, Any]) ->
                 f"**{pid}**: it is liquidated sooner in cross ({abs(dc):.1%}) than isolated ({abs(di):.1%}): "
                 "losses elsewhere in the cross pool eat the collateral it would have used."
             )
-    cross_liq = [p["id"] for p in cross["positions"] if p["liquidated"]]
-    iso_liq = [p["id"] for p in iso["positions"] if p["liquidated"]]
+    cross_liq = [p.id for p in cross.positions if p.liquidated]
+    iso_liq = [p.id for p in iso.positions if p.liquidated]
     if cross_liq:
         lines.append(
             f"At these prices the cross pool is already past its trigger: {', '.join(cross_liq)} would "

@@ -196,6 +196,15 @@ def explain(book: Book, i: int) -> Explanation:
     )
     if venue.name == "hyperliquid":
         note += " Hyperliquid's rate is 1/(2 × max leverage) with tier deductions (§6); the same equation."
+    net = sum(lg.position.sign * lg.size for lg in legs.values())
+    if cf > 0 and math.isfinite(cf) and net * (cf - leg.mark) > 0:
+        # a root on the profit side of the pool's net exposure in the symbol (a hedge pair whose maintenance
+        # outgrows its net PnL at extreme prices): format §2 reports the loss side only, as the engine does
+        note += (
+            f" The closed form's root {cf:,.6g} lies on the profit side of the net position "
+            f"({net:+g}); the liquidation price is the crossing on the loss side, and there is none."
+        )
+        cf = math.nan
     return Explanation(
         leg.position.label,
         book.view,

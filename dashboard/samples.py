@@ -1,18 +1,15 @@
-"""Bundled sample portfolios (``fixtures/portfolios``)."""
+"""Bundled sample portfolios (``fixtures/portfolios``, read through :mod:`margin.loader`)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from margin import Portfolio, loader, parse_portfolio_json
 
-from margin import Portfolio, load_portfolio
-
-SAMPLES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "portfolios"
 DEFAULT_SAMPLE = "mixed-cross-isolated"
 
 
 def sample_names() -> list[str]:
     """Names (file stems) of the bundled samples, default first."""
-    names = sorted(p.stem for p in SAMPLES_DIR.glob("*.json"))
+    names = loader.sample_names()
     if DEFAULT_SAMPLE in names:
         names.remove(DEFAULT_SAMPLE)
         names.insert(0, DEFAULT_SAMPLE)
@@ -20,4 +17,4 @@ def sample_names() -> list[str]:
 
 
 def load_sample(name: str) -> Portfolio:
-    return load_portfolio(SAMPLES_DIR / f"{name}.json")
+    return parse_portfolio_json(loader.sample_text(name), f"{name}.json")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
-from margin import Resolved
+from dashboard import state
+from dashboard.results import ViewReport
+from margin import Resolved, resolve
 
 VIEW_TITLES = {"as_is": "As is (each position in its own mode)", "cross": "All cross", "isolated": "All isolated"}
 
@@ -17,37 +20,35 @@ def render_problems(headline: str, lines: Sequence[str]) -> None:
     st.error(headline + "\n\n" + "\n".join(f"- {line}" for line in lines))
 
 
-def positions_table(view: dict[str, object]) -> pd.DataFrame:
-    rows = []
-    for p in view["positions"]:  # type: ignore[attr-defined]
-        rows.append(
+def positions_table(view: ViewReport) -> pd.DataFrame:
+    """One row per position of ``view``: mark, notional, PnL, maintenance, liquidation and bankruptcy."""
+    return pd.DataFrame(
+        [
             {
-                "position": p["id"],
-                "mark": p["mark_price"],
-                "notional": p["notional"],
-                "uPnL": p["unrealized_pnl"],
-                "maintenance": p["maintenance_margin"],
-                "mmr": p["mmr"],
-                "liquidation price": p["liquidation_price"],
-                "distance": p["distance_to_liquidation"],
-                "bankruptcy price": p["bankruptcy_price"],
-                "liquidated": p["liquidated"],
+                "position": p.id,
+                "mark": p.mark_price,
+                "notional": p.notional,
+                "uPnL": p.unrealized_pnl,
+                "maintenance": p.maintenance_margin,
+                "mmr": p.mmr,
+                "liquidation price": p.liquidation_price,
+                "distance": p.distance_to_liquidation,
+                "bankruptcy price": p.bankruptcy_price,
+                "liquidated": p.liquidated,
             }
-        )
-    return pd.DataFrame(rows)
+            for p in view.positions
+        ]
+    )
 
 
 def page(title: str, *, need_positions: bool = True) -> tuple[str, Resolved]:
     """The common head of a page: config, title, the current portfolio (text and resolved); stops the page
     with a note when it holds no position and ``need_positions``."""
-    from dashboard import state
-    from margin import resolve
-
     st.set_page_config(page_title=f"{title} · Margin Lab", page_icon="📉", layout="wide")
     st.title(title)
     state.ensure_portfolio()
     text = state.current_text()
-    resolved = resolve(state.parse_cached(text))
+    resolved = resolve(state.current_portfolio())
     st.caption(f"Portfolio: {state.current_source()}")
     if need_positions and not resolved.legs:
         st.info("The portfolio holds no position: load or add one on the Home page.")
@@ -69,10 +70,15 @@ PERCENT_COLUMNS = (
 )
 
 
-def table(data: object, *, percent: Sequence[str] = PERCENT_COLUMNS, wide: Sequence[str] = ()) -> None:
+def table(
+    data: pd.DataFrame | Sequence[Mapping[str, object]],
+    *,
+    percent: Sequence[str] = PERCENT_COLUMNS,
+    wide: Sequence[str] = (),
+) -> None:
     """A data table with fractions shown as percentages and amounts in the locale's number format."""
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
-    config: dict[str, object] = {}
+    config: dict[str, ColumnConfig] = {}
     for col in frame.columns:
         if col in percent:
             config[col] = st.column_config.NumberColumn(format="percent")

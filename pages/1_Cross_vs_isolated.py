@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import state
+from dashboard import compute, keys
 from dashboard.charts import grouped_bars
-from dashboard.compare import compare, value
+from dashboard.compare import compare
 from dashboard.summary import money
 from dashboard.views import page, table
 
 text, _ = page("Cross vs isolated")
-doc = state.evaluate_cached(text)
-cmp = compare(doc)
+cmp = compare(compute.evaluate_cached(text))
 if cmp.table.empty:
     st.info("The portfolio holds no position.")
     st.stop()
@@ -23,15 +22,16 @@ for line in cmp.verdict:
 
 st.subheader("Position by position")
 table(cmp.table)
-ids = list(cmp.table["position"])
-dist = {
-    view: [None if value(v) is None else abs(float(v)) for v in cmp.table[f"distance ({view})"]]
-    for view in ("cross", "isolated")
-}
 st.plotly_chart(
-    grouped_bars(ids, dist, "Distance to liquidation (a missing bar: no liquidation price)", "%", percent=True),
+    grouped_bars(
+        list(cmp.table["position"]),
+        cmp.distance,
+        "Distance to liquidation (a missing bar: no liquidation price)",
+        "%",
+        percent=True,
+    ),
     width="stretch",
-    key="dist_chart",
+    key=keys.DIST_CHART,
 )
 
 st.subheader("Capital efficiency")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import state
+from dashboard import keys, url
 from dashboard.explain import explain
 from dashboard.views import VIEW_TITLES, page, table
 from margin import compile_book
@@ -23,22 +23,29 @@ st.markdown(
 
 labels = [leg.position.label for leg in resolved.legs]
 ids = list(range(len(labels)))
-state.sticky("learn_pos", labels.index(state.url_choice("position", labels, labels[0])), ids)
-pick = st.selectbox("Position", ids, format_func=lambda k: labels[k], key="learn_pos")
-state.set_url(position=labels[pick])
 
-cols = st.columns(2)
-for col, view in zip(cols, ("cross", "isolated"), strict=True):
-    e = explain(compile_book(resolved, view), pick)
-    with col:
-        st.subheader(VIEW_TITLES[view])
-        st.caption(f"Pool: {e.pool}")
-        st.code(e.formula, language=None)
-        table([{"term": t, "meaning": m, "value": v} for t, m, v in e.terms])
-        if e.substituted:
-            st.code(e.substituted, language=None)
-        cf = "none (no positive price liquidates it)" if e.closed_form is None else f"{e.closed_form:,.6f}"
-        en = "none" if e.engine is None else f"{e.engine:,.6f}"
-        st.metric("Liquidation price by the formula", cf)
-        st.metric("Liquidation price by the engine", en)
-        st.caption(e.note)
+
+@st.fragment
+def explain_card() -> None:
+    """The chosen position's liquidation price written out in cross and in isolated."""
+    url.sticky(keys.LEARN_POS, labels.index(url.url_choice("position", labels, labels[0])), ids)
+    pick = st.selectbox("Position", ids, format_func=lambda k: labels[k], key=keys.LEARN_POS)
+    url.set_url(position=labels[pick])
+    cols = st.columns(2)
+    for col, view in zip(cols, ("cross", "isolated"), strict=True):
+        e = explain(compile_book(resolved, view), pick)
+        with col:
+            st.subheader(VIEW_TITLES[view])
+            st.caption(f"Pool: {e.pool}")
+            st.code(e.formula, language=None)
+            table([{"term": t, "meaning": m, "value": v} for t, m, v in e.terms])
+            if e.substituted:
+                st.code(e.substituted, language=None)
+            cf = "none (no positive price liquidates it)" if e.closed_form is None else f"{e.closed_form:,.6f}"
+            en = "none" if e.engine is None else f"{e.engine:,.6f}"
+            st.metric("Liquidation price by the formula", cf)
+            st.metric("Liquidation price by the engine", en)
+            st.caption(e.note)
+
+
+explain_card()

@@ -10,8 +10,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.state import KEY_HISTORY
-from exchange.replay import ReplayServer
-from exchange.scenarios import scenario_routes
+from exchange.testkit.scenarios import scenario_routes
+from exchange.testkit.server import ReplayServer
 from margin.marketdata import history_from_candles
 
 ROOT = Path(__file__).resolve().parents[1]

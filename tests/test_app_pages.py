@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from exchange.replay import Fault, ReplayServer
-from exchange.scenarios import load_fixture, scenario_routes
+from exchange.testkit.scenarios import load_fixture, scenario_routes
+from exchange.testkit.server import Fault, ReplayServer
 from tests.conftest import PAGES, ROOT, SAMPLES
 
 APP = str(ROOT / "app.py")

@@ -3,6 +3,7 @@ the cross-vs-isolated comparison and the view summary."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from dashboard import charts
 from dashboard.compare import compare
 from dashboard.editing import collateral_frame, portfolio_from_frames, positions_frame, prices_frame
 from dashboard.explain import explain
+from dashboard.results import Report
 from dashboard.samples import load_sample, sample_names
 from dashboard.summary import view_summary
 from margin import PortfolioError, compile_book, evaluate_portfolio, resolve
@@ -77,14 +79,14 @@ def test_editing_blank_row_is_ignored_and_added_row_counts() -> None:
 
 
 def test_compare_and_summary_on_mixed_book() -> None:
-    doc = evaluate_portfolio(load_sample("mixed-cross-isolated"))
+    doc = Report.from_doc(evaluate_portfolio(load_sample("mixed-cross-isolated")))
     c = compare(doc)
     assert len(c.table) == 4
     wif = c.table[c.table["position"] == "WIF long 20x isolated"].iloc[0]
     # isolated worst case = the WIF pool's equity: 580 + 8,000 × (mark − 1.45); never more than its margin pool
     assert wif["worst-case loss (isolated)"] < wif["worst-case loss (cross)"]
     assert any("WIF" in line for line in c.verdict)
-    s = view_summary(doc["modes"]["as_is"])
+    s = view_summary(doc.modes["as_is"])
     assert s.nearest is not None and s.nearest[0] == "WIF long 20x isolated"
     assert s.liquidated == []
 
@@ -136,3 +138,43 @@ def test_samples_dir_has_all() -> None:
     assert all(
         (Path(__file__).resolve().parents[1] / "fixtures" / "portfolios" / f"{n}.json").is_file() for n in SAMPLES
     )
+
+
+def dashboard_imports() -> dict[str, set[str]]:
+    """Which ``dashboard`` modules each ``dashboard`` module imports, at any depth of its code (an import
+    inside a function still closes a cycle), absolute or relative."""
+    pkg = Path(__file__).resolve().parents[1] / "dashboard"
+    mods = {p.stem for p in pkg.glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for path in pkg.glob("*.py"):
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                deps |= {a.name.split(".")[1] for a in node.names if a.name.startswith("dashboard.")}
+            elif isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                if node.level == 1:
+                    module = f"dashboard.{module}" if module else "dashboard"
+                if module == "dashboard":
+                    deps |= {a.name for a in node.names if a.name in mods}
+                elif module.startswith("dashboard."):
+                    deps.add(module.split(".")[1])
+        graph[path.stem] = deps & mods - {path.stem}
+    return graph
+
+
+def test_dashboard_package_has_no_import_cycle() -> None:
+    graph = dashboard_imports()
+    done: set[str] = set()
+
+    def visit(mod: str, path: list[str]) -> None:
+        if mod in path:
+            raise AssertionError("import cycle: " + " -> ".join([*path[path.index(mod) :], mod]))
+        if mod in done:
+            return
+        for dep in sorted(graph[mod]):
+            visit(dep, [*path, mod])
+        done.add(mod)
+
+    for mod in sorted(graph):
+        visit(mod, [])

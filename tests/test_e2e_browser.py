@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from exchange.replay import ReplayServer
-from exchange.scenarios import scenario_routes
+from exchange.testkit.scenarios import scenario_routes
+from exchange.testkit.server import ReplayServer
 from tests.conftest import PAGES, ROOT, SCREENSHOTS, AppServer
 
 IDLE = (

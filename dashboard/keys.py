@@ -1,0 +1,94 @@
+"""Every ``st.session_state`` key and widget ``key=`` of the dashboard, in one place.
+
+The values are part of the app's behaviour (tests and saved sessions address widgets by them), so a
+constant is renamed freely but its value is not. Keys of the "Import from exchange" panel live in
+``dashboard/import_panel.py``, except :data:`HISTORY`, which the pages read.
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- session data (not widgets)
+DOC = "ml_portfolio_json"  # the current portfolio, canonical JSON text
+SOURCE = "ml_portfolio_source"  # where it came from ("sample: ...", "file: ...")
+SAMPLE = "ml_sample"  # the sample's name, or None
+HISTORY = "ml_market_history"  # daily candles refreshed from a venue: {"venue", "as_of", "history"}
+RISK_RESULT = "risk_result"  # (settings, risk document) of the last simulation
+UPLOAD_DONE = "upload_done"  # file id of the last upload handled
+UPLOAD_ERROR = "upload_error"  # problem lines of a rejected upload
+EDIT_ERROR = "edit_error"  # problem lines of rejected table edits
+KEPT_PREFIX = "_kept_"  # a page setting kept while its widget is not drawn (``dashboard.url.sticky``)
+
+# --------------------------------------------------------------------------- Home
+SAMPLE_PICK = "sample_pick"
+LOAD_SAMPLE = "load_sample"
+UPLOAD = "upload"
+EDIT_FORM = "edit_form"
+EDIT_VENUE = "edit_venue"
+EDIT_MODE = "edit_mode"
+EDIT_POSITIONS = "edit_positions"
+EDIT_COLLATERAL = "edit_collateral"
+EDIT_PRICES = "edit_prices"
+DOWNLOAD_JSON = "download_json"
+DOWNLOAD_CSV = "download_csv"
+
+# --------------------------------------------------------------------------- Cross vs isolated
+DIST_CHART = "dist_chart"
+
+# --------------------------------------------------------------------------- Shock lab
+SHOCK_MOVE = "shock_move"
+SHOCK_BETAS = "shock_betas"
+SHOCK_SETTLE = "shock_settle"
+SHOCK_SHOW_POSITIONS = "shock_show_positions"
+GAUGES = "gauges"
+POOLS_CHART = "pools_chart"
+
+# --------------------------------------------------------------------------- Liquidation map
+MAP_SYMBOL = "map_symbol"
+LADDER = "ladder"
+FR_X = "fr_x"
+FR_Y = "fr_y"
+FR_RANGE = "fr_range"
+FR_VIEW = "fr_view"
+FRONTIER = "frontier"
+
+# --------------------------------------------------------------------------- Contagion
+CT_TARGET = "ct_target"
+CT_MOVE = "ct_move"
+CT_IMPACT = "ct_impact"
+CT_STRENGTH = "ct_strength"
+
+# --------------------------------------------------------------------------- Stress tests
+STRESS_MEASURE = "stress_measure"
+STRESS_CHART = "stress_chart"
+STRESS_PRESET = "stress_preset"
+RISK_HORIZON = "risk_horizon"
+RISK_MODEL = "risk_model"
+RISK_PATHS = "risk_paths"
+RISK_RUN = "risk_run"
+RISK_CHART = "risk_chart"
+
+# --------------------------------------------------------------------------- Learn
+LEARN_POS = "learn_pos"
+
+
+# --------------------------------------------------------------------------- keys made from a name
+
+
+def kept(key: str) -> str:
+    """The non-widget key that keeps widget ``key``'s value across pages."""
+    return f"{KEPT_PREFIX}{key}"
+
+
+def shock_asset(asset: str) -> str:
+    """The Shock lab's per-asset move slider of ``asset``."""
+    return f"shock_{asset}"
+
+
+def risk_vol(asset: str) -> str:
+    """The Stress page's hand-set volatility input of ``asset``."""
+    return f"risk_vol_{asset}"
+
+
+def waterfall(view: str) -> str:
+    """The Contagion page's waterfall chart of ``view``."""
+    return f"water_{view}"
