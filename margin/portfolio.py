@@ -259,6 +259,19 @@ def _bad_price(value: object) -> str | None:
     return rule
 
 
+#: longest id or symbol a position may have
+MAX_TEXT = 200
+
+
+def _is_text(value: str) -> bool:
+    """Whether ``value`` is text that UTF-8 can hold (no lone UTF-16 surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _bad_asset_name(name: str) -> str | None:
     if name != name.strip():
         return f"must not have spaces around it (did you mean {name.strip()!r}?)"
@@ -764,8 +777,13 @@ def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Pr
         if rec.get(key) is None:
             problems.append(Problem(f"{path}.{key}", "is required", None, show_value=False))
     for key in ("symbol", "side", "margin_mode", "id"):
-        if rec.get(key) is not None and not isinstance(rec.get(key), str):
-            problems.append(Problem(f"{path}.{key}", "must be a string", rec.get(key)))
+        value = rec.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(Problem(f"{path}.{key}", "must be a string", value))
+        elif isinstance(value, str) and not _is_text(value):
+            problems.append(Problem(f"{path}.{key}", "is not valid text (a lone UTF-16 surrogate)", None, False))
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            problems.append(Problem(f"{path}.{key}", f"must be at most {MAX_TEXT} characters", value))
     for key, positive, minimum in (
         ("contracts", True, None),
         ("entry_price", True, None),

@@ -188,6 +188,43 @@ BAD_FILES = {
     ),
     "csv bad side": ("pos.csv", b"symbol,side,contracts,entry_price,leverage\nBTC/USDT:USDT,up,1,96000,10\n", "side"),
     "empty file": ("empty.json", b"", "JSON"),
+    # issue 9: the edges of the format give a short message, never a traceback box
+    "NaN token": (
+        "nan.json",
+        b'{"format": "margin-portfolio/1", "venue": "binance-usdm",\n "collateral": {"USDT": NaN}, "positions": []}',
+        "collateral.USDT (at line 2 column 25) must be a finite number",
+    ),
+    "deep nesting": ("deep.json", b"[" * 50_000 + b"]" * 50_000, "nests arrays and objects 50000 deep"),
+    "400-digit integer": (
+        "big.json",
+        b'{"format": "margin-portfolio/1", "venue": "binance-usdm", "collateral": {"USDT": ' + b"9" * 400 + b"}}",
+        "collateral.USDT (at line 1 column 82) must have at most 30 digits",
+    ),
+    "lone surrogate id": (
+        "id.json",
+        json.dumps(
+            {
+                "format": "margin-portfolio/1",
+                "venue": "binance-usdm",
+                "collateral": {"USDT": 1000.0},
+                "prices": {"BTC/USDT:USDT": 97000.0},
+                "positions": [
+                    {"id": "\ud800", "symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.1, "entry_price": 95000.0}
+                ],
+            }
+        ).encode(),
+        "positions[0].id is not valid text",
+    ),
+    "duplicate key": (
+        "dup.json",
+        b'{"format": "margin-portfolio/1", "venue": "binance-usdm", "venue": "bybit", "collateral": {}, "positions": []}',
+        "venue is given more than once",
+    ),
+    "20 MB string": (
+        "huge.json",
+        b'{"format": "margin-portfolio/1", "venue": "' + b"x" * 20_000_000 + b'", "collateral": {}, "positions": []}',
+        "venue must be one of",
+    ),
 }
 
 
@@ -199,6 +236,7 @@ def test_malformed_upload_shows_message_and_keeps_portfolio(case: str) -> None:
     upload(at, name, data, "text/csv" if name.endswith(".csv") else "application/json")
     errors = texts(at.error)
     assert len(errors) == 1, errors
+    assert len(errors[0]) < 2_000  # a value is echoed back bounded
     assert errors[0].startswith("The file was not loaded; the previous portfolio is still in force.")
     assert phrase in errors[0], errors[0]
     assert at.session_state[KEY_DOC] == before
@@ -259,7 +297,16 @@ BAD_EDITS: dict[str, tuple[dict[str, Any], str]] = {
     ),
     "negative mark": ({"prices": {"edited_rows": {0: {"mark_price": -1.0}}}}, "BTC/USDT:USDT"),
     "collateral deleted": ({"collateral": {"deleted_rows": [0]}}, "collateral"),
+    "lone surrogate id": ({"positions": {"edited_rows": {0: {"id": "\ud800"}}}}, "table row 1.id is not valid text"),
 }
+
+
+def test_upload_with_a_byte_order_mark_is_read() -> None:
+    """Excel writes a UTF-8 BOM: the file is read as without it (btc-long: 10,000 USDT equity)."""
+    at = open_app()
+    upload(at, "bom.json", b"\xef\xbb\xbf" + (ROOT / "fixtures/portfolios/btc-long.json").read_bytes())
+    assert not at.error
+    assert metrics(at)["Equity"] == ["10,000.00 USDT"] * 3
 
 
 @pytest.mark.parametrize("case", list(BAD_EDITS))
