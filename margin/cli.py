@@ -7,13 +7,13 @@ traceback), 1 on an internal error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .errors import PortfolioError, Problem
+from . import jsonout
+from .errors import PortfolioError, Problem, parse_number
 from .files import load_portfolio, portfolio_from_csv, read_portfolio_text
 from .portfolio import Portfolio, resolve
 from .report import evaluate_portfolio
@@ -32,15 +32,15 @@ def _pairs(values: Sequence[str] | None, flag: str) -> dict[str, float]:
     out: dict[str, float] = {}
     problems: list[Problem] = []
     for raw in values or []:
-        key, sep, num = raw.rpartition("=")
-        try:
-            value = float(num)
-        except ValueError:
-            value = float("nan")
-        if not sep or not key or value != value:
-            problems.append(Problem(flag, "must be NAME=NUMBER", raw))
+        key, sep, num = raw.partition("=")
+        key = key.strip()
+        value = parse_number(num)
+        if not sep or not key or value is None or "=" in num:
+            problems.append(
+                Problem(flag, "must be NAME=NUMBER, the number finite and in ASCII digits (USDT=25000)", raw)
+            )
             continue
-        out[key.strip()] = value
+        out[key] = value
     if problems:
         raise PortfolioError(problems)
     return out
@@ -118,6 +118,8 @@ def render_table(doc: dict[str, Any]) -> str:
                 )
             )
         lines.extend(_grid(head, rows))
+    for note in doc.get("notes", []):
+        lines += ["", f"note: {note}"]
     return "\n".join(lines) + "\n"
 
 
@@ -207,7 +209,7 @@ def cmd_evaluate(args: argparse.Namespace) -> str:
     shocks = [parse_shock(s) for s in args.shock]
     doc = evaluate_portfolio(_load(args), shocks)
     if args.format == "json":
-        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+        return jsonout.dumps(doc) + "\n"
     return render_table(doc)
 
 
@@ -223,7 +225,7 @@ def cmd_stress(args: argparse.Namespace) -> str:
     if args.list:
         presets = list_presets()
         if args.format == "json":
-            return json.dumps({"presets": presets}, indent=2, allow_nan=False) + "\n"
+            return jsonout.dumps({"presets": presets}) + "\n"
         lines = []
         for p in presets:
             lines.append(f"{p['name']}: {p['title']} — {_window(p['window'])}; BTC {p['btc_move']:+.2%}")
@@ -237,7 +239,7 @@ def cmd_stress(args: argparse.Namespace) -> str:
         )
     doc = stress(resolve(_load(args)), args.preset, args.measure)
     if args.format == "json":
-        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+        return jsonout.dumps(doc) + "\n"
     head = [f"preset: {doc['preset']} — {doc['title']} ({_window(doc['window'])}, {doc['measure']} measure)"]
     head.append("moves: " + ", ".join(f"{a} {m:+.2%}" for a, m in doc["moves"].items()))
     if doc["collateral_moves"]:
@@ -252,7 +254,7 @@ def cmd_frontier(args: argparse.Namespace) -> str:
     result = frontier(resolve(_load(args)), args.x, args.y, steps=args.steps, range_=args.range_)
     doc = result.to_dict()
     if args.format == "json":
-        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+        return jsonout.dumps(doc) + "\n"
     lines = [
         f"liquidation frontier: {doc['x']} (x) and {doc['y']} (y), {len(doc['moves_x'])} × "
         f"{len(doc['moves_y'])} moves from {doc['moves_x'][0]:+.0%} to {doc['moves_x'][-1]:+.0%}"
@@ -279,7 +281,7 @@ def cmd_cascade(args: argparse.Namespace) -> str:
         resolve(_load(args)), shocks, impact=args.impact, params={"strength": args.strength}
     ).to_dict()
     if args.format == "json":
-        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+        return jsonout.dumps(doc) + "\n"
     lines = [
         f"cascade of {', '.join(args.shock)} with impact {doc['impact']}: amplification {doc['amplification']:.3f}"
         if doc.get("amplification") is not None
@@ -322,7 +324,7 @@ def cmd_risk(args: argparse.Namespace) -> str:
     except PortfolioError as err:
         raise flag_error(err) from None
     if args.format == "json":
-        return json.dumps(doc, indent=2, allow_nan=False) + "\n"
+        return jsonout.dumps(doc) + "\n"
     lines = [
         f"probability of liquidation within {doc['horizon_hours']} h ({doc['paths']:,} paths, model "
         f"{args.model}, seed {doc['seed']}; a touch at an hourly close liquidates)"
