@@ -5,9 +5,10 @@
   API URL optionally sent to another scheme and host (``api_url``: a regional domain, a proxy, a local replay
   server), proxies from the environment ignored, ccxt's own debug logging silenced (it would print the
   request headers, which carry the API key).
-- :func:`fetch_account` reads an account: markets, open positions, collateral, maintenance tiers and the
-  leverage/margin mode where positions leave them out, into a :class:`RawAccount` of plain ccxt-unified
-  dicts that :mod:`exchange.mapping` turns into a portfolio.
+- :func:`fetch_account` reads an account: markets, open positions, collateral, maintenance tiers, the
+  leverage/margin mode where positions leave them out and the account-wide margin mode where the venue sets
+  one (Bybit unified accounts), into a :class:`RawAccount` of plain ccxt-unified dicts that
+  :mod:`exchange.mapping` turns into a portfolio.
 - :func:`fetch_public` reads public data without keys: mark prices, public tiers, daily candles.
 - Every ccxt failure becomes an :class:`ExchangeError` with a ``kind`` and a specific, actionable message
   that never contains a key, a secret or a signed URL.
@@ -358,6 +359,8 @@ class RawAccount:
     tier_notes: dict[str, str] = field(default_factory=dict)
     #: symbol → ccxt leverage structure (leverage and margin mode settings) where fetched
     leverages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the account's ccxt margin-mode structure (``fetch_margin_mode``), where the spec reads one
+    margin_mode: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -395,7 +398,8 @@ def _positions(exchange: Any, spec: ExchangeSpec, address: str | None) -> list[d
     out: list[dict[str, Any]] = []
     for params in spec.position_params(address):
         out.extend(exchange.fetch_positions(None, params))
-    return [p for p in out if (p.get("contracts") or 0) > 0]
+    # a short may come signed (Deribit's size): the side gives the direction, the mapping takes the size
+    return [p for p in out if abs(p.get("contracts") or 0) > 0]
 
 
 def fetch_account(
@@ -448,6 +452,12 @@ def fetch_account(
         balance=balance,
     )
     symbols = sorted({str(p["symbol"]) for p in positions if not (markets.get(p["symbol"]) or {}).get("option")})
+    if spec.account_margin_mode is not None and symbols:
+        # account-wide (one request whatever the symbol): without it a unified Bybit account's isolated
+        # positions would pass for cross, so a failure here fails the import like the balance does
+        account.margin_mode = dict(
+            call("reading the account margin mode", partial(exchange.fetch_margin_mode, symbols[0]))
+        )
     _tiers(exchange, venue, symbols, account, secrets)
     if spec.fetch_leverages and any(p.get("leverage") is None for p in positions):
         try:

@@ -9,7 +9,14 @@ that were not imported and why).
 What differs per venue (raw field names, how collateral and isolated margin are read, tier units) is in
 the venue's :class:`~exchange.specs.ExchangeSpec`:
 
-- collateral (wallet balance without unrealised PnL, format §1): the spec's parser, else ccxt's ``total``.
+- collateral (wallet balance without unrealised PnL, format §1): the spec's parser, else ccxt's ``total``
+  where that is a wallet balance (refused where it is equity: Deribit).
+- margin mode: ccxt's ``marginMode``, else the account-wide mode where the spec reads one and it governs the
+  position (Bybit unified accounts: ``GET /v5/account/info`` ``marginMode``; ``PORTFOLIO_MARGIN`` is imported
+  as cross, saying so in ``origin``), else the raw per-position field (Bybit ``tradeMode``), else the leverage
+  settings, else cross (said to be assumed).
+- inverse sizes in USD (Deribit; ccxt issue #13313 puts the USD size in ``contracts``): contracts = USD size /
+  the instrument's contract size, so that contracts × contract_size is the USD size.
 - isolated margin: the spec's raw field (Binance ``isolatedWallet``, OKX ``margin``, Bybit
   ``positionBalance``), else ccxt ``initialMargin`` (Hyperliquid ``marginUsed`` − ``unrealizedPnl``).
 - tiers: the exchange's (ccxt ``fetch_leverage_tiers`` / ``fetch_market_leverage_tiers``; sizes in
@@ -70,9 +77,16 @@ def _collateral(
     parsed = spec.collateral(_info(balance), positions)
     if parsed is not None:
         out, source = parsed
-    else:
+    elif spec.total_is_wallet:
         out = {str(asset): float(v) for asset, v in (balance.get("total") or {}).items() if _num(v)}
         source = "ccxt balance 'total' (may include unrealised PnL)"
+    else:
+        raise MappingError(
+            [
+                f"collateral: the {spec.brand} balance answer has no wallet balance per currency, and ccxt's "
+                "'total' is the equity (unrealised PnL included), not the wallet balance the portfolio needs"
+            ]
+        )
     return {k: _clean(v) for k, v in out.items()}, source
 
 
@@ -132,6 +146,17 @@ def _mark(p: Mapping[str, Any], cs: float, inverse: bool, market: Mapping[str, A
     return None, "missing"
 
 
+def _account_margin_origin(margin_mode: Mapping[str, Any] | None, by_portfolio: list[str]) -> dict[str, Any]:
+    """``origin.account_margin_mode``: the account-wide margin mode read (ccxt's and the raw one)."""
+    if not margin_mode:
+        return {}
+    out: dict[str, Any] = {"mode": margin_mode.get("marginMode"), "raw": dict(_info(margin_mode))}
+    if by_portfolio:
+        out["imported_as"] = "cross"
+        out["positions"] = list(by_portfolio)
+    return {"account_margin_mode": out}
+
+
 def to_portfolio(raw: Any) -> dict[str, Any]:
     """The portfolio dict (format §1 + ``origin``) of a :class:`~exchange.adapter.RawAccount`.
 
@@ -142,6 +167,8 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
     preset = spec.preset
     defaults = load_venue_defaults(preset, VENUES[preset].tiers_file)
     notes: list[str] = list(raw.notes)
+    raw_margin_mode: Mapping[str, Any] | None = getattr(raw, "margin_mode", None)
+    by_portfolio_ids: list[str] = []
     fields: dict[str, dict[str, str]] = {}
     figures: dict[str, dict[str, Any]] = {}
     skipped: list[dict[str, Any]] = []
@@ -172,25 +199,36 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
                 {"symbol": symbol, "side": side, "contracts": contracts, "reason": "no side or size reported"}
             )
             continue
+        signed = contracts < 0
+        contracts = abs(contracts)
         inverse = bool(market.get("inverse")) if market else symbol.split(":")[-1].split("-")[0] == symbol.split("/")[0]
-        cs = (
-            _num(market.get("contractSize"))
-            or _num(p.get("contractSize"))
-            or defaults.contract_sizes.get(symbol)
-            or 1.0
+        cs, cs_src = next(
+            (
+                (v, src)
+                for v, src in (
+                    (_num(market.get("contractSize")), "market contractSize (load_markets)"),
+                    (_num(p.get("contractSize")), "position contractSize"),
+                    (defaults.contract_sizes.get(symbol), "shipped defaults (contract_sizes)"),
+                )
+                if v
+            ),
+            (1.0, "default: 1 (no contract size reported)"),
         )
         pid = f"{symbol} {side}"
         f: dict[str, str] = {
             "symbol": "position symbol",
             "side": "position side",
-            "contract_size": "market contractSize (load_markets)",
+            "contract_size": cs_src,
             "entry_price": "position entryPrice",
         }
         if spec.inverse_size_in_usd and inverse:
+            # ccxt gives the USD size as ``contracts`` (ccxt issue #13313): contracts × contract_size = USD size
             contracts = contracts / cs
-            f["contracts"] = f"position size (USD) / market contractSize: {spec.brand} reports inverse size in USD"
+            f["contracts"] = f"position size (USD) / {cs_src}: {spec.brand} reports inverse size in USD"
         else:
             f["contracts"] = "position contracts"
+        if signed:
+            f["contracts"] += " (negative: the sign dropped, the side gives the direction)"
         mark, mark_src = _mark(p, cs, inverse, market)
         f["mark_price"] = mark_src
         entry = _figure(p.get("entryPrice"))
@@ -206,8 +244,24 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
             continue
         # margin mode
         mode = p.get("marginMode")
+        account_mode = (
+            spec.account_margin_mode(raw_margin_mode, inverse)
+            if spec.account_margin_mode is not None and raw_margin_mode
+            else None
+        )
+        by_portfolio = False
         if mode in ("cross", "isolated"):
             f["margin_mode"] = "position marginMode"
+        elif account_mode is not None:
+            mode, src = account_mode
+            own = info.get(spec.raw_trade_mode) if spec.raw_trade_mode else None
+            # the position's own field is not the margin mode of an account whose mode is account-wide
+            prefix = "" if own is None else f"{spec.brand} position {spec.raw_trade_mode} {own!r} not used: "
+            if mode == "portfolio":
+                mode, by_portfolio = "cross", True
+                f["margin_mode"] = f"{prefix}{src}: imported as cross (the venue margins the account by portfolio)"
+            else:
+                f["margin_mode"] = f"{prefix}{src}"
         elif spec.raw_trade_mode and info.get(spec.raw_trade_mode) is not None:
             mode = "isolated" if str(info.get(spec.raw_trade_mode)) == "1" else "cross"
             f["margin_mode"] = f"{spec.brand} position {spec.raw_trade_mode} (0 cross, 1 isolated)"
@@ -243,6 +297,11 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
             rec["leverage"] = lev
         else:
             f.pop("leverage", None)
+            if not VENUES[preset].has_leverage and _figure(p.get("leverage")) is not None:
+                notes.append(
+                    f"{pid}: the exchange's leverage {p.get('leverage')} is not imported: the {preset} preset "
+                    "has no selected leverage (initial margin from the tier's imr)"
+                )
         if mode == "isolated":
             iso: float | None = None
             if spec.raw_isolated_margin:
@@ -267,6 +326,7 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         for key, raw_key in (
             ("liquidationPrice", spec.raw_liquidation),
             ("maintenanceMargin", spec.raw_maintenance),
+            ("initialMargin", spec.raw_initial_margin),
         ):
             # the raw field wins: ccxt fills some gaps itself (e.g. an isolated Binance liquidation price)
             if raw_key and raw_key in info and _figure(info[raw_key]) is None:
@@ -278,6 +338,9 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
                 fig[key] = None
                 reported[key] = info[raw_key]
         fig["reported_raw"] = reported
+        if by_portfolio:
+            fig["account_margin_mode"] = "portfolio"
+            by_portfolio_ids.append(pid)
         figures[pid] = fig
         # tiers
         if symbol not in tiers_source:
@@ -311,12 +374,19 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
     for s in settles:
         collateral.setdefault(s, 0.0)
     pooled = _pooled(spec, raw.balance, collateral, settles, notes)
+    if by_portfolio_ids:
+        notes.append(
+            f"{spec.brand} margins this account by portfolio (account margin mode 'portfolio'): "
+            f"{', '.join(by_portfolio_ids)} imported as cross; the exchange's liquidation and maintenance figures "
+            "are portfolio-margin figures, not comparable with the cross view (the portfolio view comes later)"
+        )
     origin: dict[str, Any] = {
         "exchange": venue,
         "fetched_at": raw.fetched_at,
         "ccxt_version": raw.ccxt_version,
         "api_url": raw.api_url,
         "collateral_source": coll_source,
+        **_account_margin_origin(raw_margin_mode, by_portfolio_ids),
         "tiers_source": tiers_source,
         "fields": fields,
         "exchange_figures": figures,

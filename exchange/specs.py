@@ -18,6 +18,8 @@ from typing import Any, Literal
 __all__ = [
     "SPECS",
     "STABLECOINS",
+    "AccountMode",
+    "AccountModeParser",
     "Collateral",
     "CollateralParser",
     "CredentialsKind",
@@ -40,6 +42,11 @@ CollateralParser = Callable[[Mapping[str, Any], Sequence[Mapping[str, Any]]], Co
 #: (raw balance answer, collateral, settle assets (first = pool), notes to append to) → non-settle collateral
 #: backing the first cross pool, as ``{asset: {"price", "haircut", "pool"}}``
 PoolParser = Callable[[Mapping[str, Any], Mapping[str, float], Sequence[str], list[str]], dict[str, dict[str, Any]]]
+#: an account-wide margin mode: ("cross" | "isolated" | "portfolio", where it came from)
+AccountMode = tuple[str, str]
+#: (ccxt margin-mode structure of the account (``fetch_margin_mode``), the position is inverse) → the mode that
+#: governs that position, or ``None`` where the account's mode does not (the position's own fields then decide)
+AccountModeParser = Callable[[Mapping[str, Any], bool], AccountMode | None]
 
 STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "BFUSD", "USDP", "TUSD", "DAI", "USDE"})
 
@@ -117,10 +124,44 @@ def hyperliquid_collateral(info: Mapping[str, Any], positions: Sequence[Mapping[
     )
 
 
-def deribit_collateral(info: Mapping[str, Any], positions: Sequence[Mapping[str, Any]]) -> Collateral:
-    """Deribit account ``summaries[].balance``."""
-    summaries = (info.get("result") or {}).get("summaries")
-    return _amounts(summaries, "balance", "currency"), "Deribit account summaries[].balance"
+def deribit_collateral(info: Mapping[str, Any], positions: Sequence[Mapping[str, Any]]) -> Collateral | None:
+    """Deribit wallet ``balance`` per currency (not ``equity`` nor ``margin_balance``: both include unrealised PnL).
+
+    ccxt 4.5.90 ``fetch_balance()`` calls ``private/get_account_summaries`` and keeps the JSON-RPC ``result`` as
+    ``info``: ``{"summaries": [...]}`` (with ``params={"code": ...}`` it calls ``get_account_summary``, whose
+    ``result`` is one summary). The whole JSON-RPC answer (``{"result": ...}``) is read too. ``None`` when no
+    summary carries a ``balance`` (ccxt's ``total`` is Deribit's ``equity``: the mapping then refuses, see
+    :attr:`ExchangeSpec.total_is_wallet`).
+    """
+    body: Any = info.get("result") if isinstance(info.get("result"), Mapping) else info
+    rows = body.get("summaries") if isinstance(body.get("summaries"), list) else [body]
+    rows = [r for r in rows if isinstance(r, Mapping) and r.get("currency") and num(r.get("balance")) is not None]
+    if not rows:
+        return None
+    return _amounts(rows, "balance", "currency"), "Deribit account summaries[].balance"
+
+
+# --------------------------------------------------------------------------- account-wide margin mode
+
+
+def bybit_account_mode(margin_mode: Mapping[str, Any], inverse: bool) -> AccountMode | None:
+    """Bybit ``GET /v5/account/info`` ``marginMode`` of a unified trading account (UTA).
+
+    On a UTA the margin mode is set for the whole account (``REGULAR_MARGIN`` cross, ``ISOLATED_MARGIN``,
+    ``PORTFOLIO_MARGIN``) and the positions' ``tradeMode`` is deprecated (always 0). ``unifiedMarginStatus``
+    (https://bybit-exchange.github.io/docs/v5/acct-mode): 1 classic account, 3/4 UTA 1.0 (inverse contracts
+    in a separate derivatives account), 5/6 UTA 2.0 (everything unified). The account's mode does not govern
+    a classic account, nor the inverse positions of a UTA 1.0 (their ``tradeMode`` still does).
+    """
+    raw = raw_info(margin_mode).get("marginMode")
+    mode = margin_mode.get("marginMode")
+    if mode not in ("cross", "isolated", "portfolio"):
+        return None
+    status = num(raw_info(margin_mode).get("unifiedMarginStatus"))
+    if status is not None and (status < 3 or (status < 5 and inverse)):
+        return None
+    shown = "" if status is None else f", unifiedMarginStatus {status:g}"
+    return str(mode), f"Bybit account marginMode {raw!r} (GET /v5/account/info{shown})"
 
 
 # --------------------------------------------------------------------------- pooled collateral
@@ -198,6 +239,12 @@ class ExchangeSpec:
     collateral: CollateralParser
     #: non-settle collateral pooled into the first cross pool, where the account pools collateral
     pooled: PoolParser | None = None
+    #: ccxt's balance ``total`` is a wallet balance the mapping may fall back to when :attr:`collateral` finds
+    #: nothing; ``False`` where it is equity (unrealised PnL included): the import is then refused
+    total_is_wallet: bool = True
+    #: the account's margin mode, read once with ``fetch_margin_mode`` (Bybit unified accounts), and how it
+    #: governs each position
+    account_margin_mode: AccountModeParser | None = None
     #: ccxt options merged into ``exchange.options`` (e.g. which market types ``load_markets`` fetches)
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: params of each ``fetch_positions`` call (their results are concatenated)
@@ -208,6 +255,8 @@ class ExchangeSpec:
     raw_liquidation: str | None = None
     raw_maintenance: str | None = None
     raw_isolated_margin: str | None = None
+    #: raw per-position initial margin, reconciled against ours (Deribit, which has no leverage setting)
+    raw_initial_margin: str | None = None
     #: raw per-position margin-mode field: "1" isolated, anything else cross (Bybit ``tradeMode``)
     raw_trade_mode: str | None = None
     #: inverse position size reported in USD, not contracts (Deribit)
@@ -296,6 +345,7 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 raw_maintenance="positionMM",
                 raw_isolated_margin="positionBalance",
                 raw_trade_mode="tradeMode",
+                account_margin_mode=bybit_account_mode,
             ),
             ExchangeSpec(
                 ccxt_id="okx",
@@ -330,8 +380,10 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 brand="Deribit",
                 credentials="key+secret",
                 collateral=deribit_collateral,
+                total_is_wallet=False,
                 raw_liquidation="estimated_liquidation_price",
                 raw_maintenance="maintenance_margin",
+                raw_initial_margin="initial_margin",
                 inverse_size_in_usd=True,
             ),
         )

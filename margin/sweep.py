@@ -18,6 +18,7 @@ the same marks gives the same numbers (a test holds them equal).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,14 +39,41 @@ class SweepResult:
     pool_equity: FloatArray
     pool_maintenance: FloatArray
     pool_liquidated: BoolArray
+    #: the pools held are ``first_pool ..`` (:func:`sweep_chunks`); 0 for a whole-book sweep
+    first_pool: int = 0
 
     @property
     def position_liquidated(self) -> BoolArray:
+        if self.first_pool or self.pool_liquidated.shape[1] != self.book.n_pools:
+            raise ValueError("position flags need the whole book's pools (uniform_sweep)")
         return self.pool_liquidated[:, self.book.pool]
 
 
-def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
-    """Evaluate ``book`` with every mark moved by each of ``moves`` (fractions, each > −1)."""
+#: most (move × pool) cells one chunk of :func:`sweep_chunks` holds (each cell costs ~17 bytes in a result)
+MAX_CELLS = 20_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """What a sweep needs, in O(G + P·K) memory: the sorted moves, each pool's UPNL terms, each pool's
+    maintenance coefficients at the smallest move, and every tier crossing (its move index, pool, deltas)."""
+
+    book: Book
+    moves: FloatArray
+    r: FloatArray  # 1 + move, ascending
+    order: npt.NDArray[np.intp]
+    alpha: FloatArray  # (G,)
+    beta: FloatArray
+    gamma: FloatArray
+    start: tuple[FloatArray, ...]  # (G,) each: coefficients of r, 1/r, 1/r², 1
+    s_at: npt.NDArray[np.intp]  # (C,) crossings sorted by pool
+    g_at: npt.NDArray[np.intp]
+    delta: tuple[FloatArray, ...]  # (C,) each
+    used: tuple[bool, ...]  # the coefficient groups that are not all zero
+    has_positions: BoolArray
+
+
+def _prepare(book: Book, moves: FloatArray) -> _Prepared:
     moves = np.asarray(moves, dtype=np.float64).ravel()
     if np.any(~np.isfinite(moves)) or np.any(moves <= -1.0):
         raise ValueError("every move must be finite and above -100%")
@@ -62,14 +90,11 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
     n0 = ev0.notional[0]
 
     # UPNL: α·r + β + γ/r per pool
-    alpha = np.bincount(pools, weights=np.where(lin, sq * mark0, 0.0), minlength=n_g)
-    beta = np.bincount(pools, weights=np.where(lin, -sq * book.entry, sq / book.entry), minlength=n_g)
-    gamma = np.bincount(pools, weights=np.where(inv, -sq / mark0, 0.0), minlength=n_g)
-    equity_t = np.outer(alpha, r)  # (G, S)
-    equity_t += (book.pool_wallet + beta)[:, None]
-    if inv.any():
-        equity_t += np.outer(gamma, 1.0 / r)
-    equity = equity_t.T
+    alpha = np.bincount(pools, weights=np.where(lin, sq * mark0, 0.0), minlength=n_g).astype(np.float64)
+    beta = np.bincount(pools, weights=np.where(lin, -sq * book.entry, sq / book.entry), minlength=n_g).astype(
+        np.float64
+    )
+    gamma = np.bincount(pools, weights=np.where(inv, -sq / mark0, 0.0), minlength=n_g).astype(np.float64)
 
     # maintenance: per-position coefficients at the tier of the smallest move, then changes at crossings
     tiers = book.tiers
@@ -119,37 +144,133 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
     )
     keep = s_at < n_s
     pos_idx, k_new, k_old, s_at = pos_idx[keep], k_new[keep], k_old[keep], s_at[keep]
-
     new_terms = tier_terms(pos_idx, k_new)
     old_terms = tier_terms(pos_idx, k_old)
-    weights = [(base[0] + fee_r, r), (base[1] + fee_ir, 1.0 / r), (base[2], 1.0 / (r * r)), (base[3], None)]
+    starts = (base[0] + fee_r, base[1] + fee_ir, base[2], base[3])
+    deltas = tuple(new_terms[j] - old_terms[j] for j in range(4))
+    g_at = pools[pos_idx]
+    by_pool = np.argsort(g_at, kind="stable")
+    return _Prepared(
+        book=book,
+        moves=moves,
+        r=r,
+        order=order,
+        alpha=alpha,
+        beta=beta,
+        gamma=gamma,
+        start=tuple(np.bincount(pools, weights=st, minlength=n_g).astype(np.float64) for st in starts),
+        s_at=s_at[by_pool],
+        g_at=g_at[by_pool],
+        delta=tuple(d[by_pool] for d in deltas),
+        used=tuple(bool(starts[j].any() or deltas[j].any()) for j in range(4)),
+        has_positions=np.bincount(pools, minlength=n_g) > 0,
+    )
+
+
+def _pool_block(prep: _Prepared, g0: int, g1: int) -> SweepResult:
+    """Pools ``g0 .. g1 − 1`` along every move (arrays (S, g1 − g0), in the moves' given order)."""
+    r, n_s = prep.r, prep.r.size
+    book = prep.book
+    equity_t = np.outer(prep.alpha[g0:g1], r)  # (G, S)
+    equity_t += (book.pool_wallet[g0:g1] + prep.beta[g0:g1])[:, None]
+    if book.inverse.any():
+        equity_t += np.outer(prep.gamma[g0:g1], 1.0 / r)
+    equity = equity_t.T
+    lo, hi = np.searchsorted(prep.g_at, [g0, g1])
+    factors = (r, 1.0 / r, 1.0 / (r * r), None)
     maintenance_t: FloatArray | None = None  # (G, S): pools in rows, moves contiguous
-    for j, (start, factor) in enumerate(weights):
-        delta = new_terms[j] - old_terms[j]
-        if not start.any() and not delta.any():
+    for j, factor in enumerate(factors):
+        if not prep.used[j]:
             continue
-        first = np.bincount(pools, weights=start, minlength=n_g).astype(np.float64)
-        coef = _piecewise(first, s_at, pools[pos_idx], delta, n_s)  # a fresh array: scaled in place
+        coef = _piecewise(prep.start[j][g0:g1], prep.s_at[lo:hi], prep.g_at[lo:hi] - g0, prep.delta[j][lo:hi], n_s)
         if factor is not None:
-            coef *= factor
+            coef *= factor  # a fresh array: scaled in place
         if maintenance_t is None:
             maintenance_t = coef
         else:
             maintenance_t += coef
     if maintenance_t is None:
-        maintenance_t = np.zeros((n_g, n_s))
+        maintenance_t = np.zeros((g1 - g0, n_s))
     maintenance = maintenance_t.T
-    has_positions = np.bincount(pools, minlength=n_g) > 0
     liquidated_t = equity_t <= maintenance_t  # in the (G, S) layout both are contiguous in
-    liquidated_t &= has_positions[:, None]
+    liquidated_t &= prep.has_positions[g0:g1, None]
     liquidated = liquidated_t.T
+    order = prep.order
     if not np.array_equal(order, np.arange(n_s)):
         back = np.empty_like(order)
         back[order] = np.arange(n_s)
         equity, maintenance, liquidated = equity[back], maintenance[back], liquidated[back]
     return SweepResult(
-        book=book, moves=moves, pool_equity=equity, pool_maintenance=maintenance, pool_liquidated=liquidated
+        book=book,
+        moves=prep.moves,
+        pool_equity=equity,
+        pool_maintenance=maintenance,
+        pool_liquidated=liquidated,
+        first_pool=g0,
     )
+
+
+def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
+    """Evaluate ``book`` with every mark moved by each of ``moves`` (fractions, each > −1): every pool.
+
+    The result holds (S, G) arrays; for a large book use :func:`sweep_chunks` or :func:`sweep_summary`,
+    whose memory stays bounded.
+    """
+    return _pool_block(_prepare(book, moves), 0, book.n_pools)
+
+
+def sweep_chunks(book: Book, moves: FloatArray, max_cells: int = MAX_CELLS) -> Iterator[SweepResult]:
+    """The sweep of :func:`uniform_sweep`, one block of pools at a time (``first_pool`` says which), each
+    block at most ``max_cells`` (move × pool) cells: the same numbers in bounded memory."""
+    prep = _prepare(book, moves)
+    step = max(1, max_cells // max(prep.r.size, 1))
+    for g0 in range(0, book.n_pools, step):
+        yield _pool_block(prep, g0, min(book.n_pools, g0 + step))
+
+
+@dataclass(frozen=True, eq=False)
+class SweepSummary:
+    """Account-level figures along the moves (S,) and each pool's first liquidating move (G,)."""
+
+    moves: FloatArray
+    equity: FloatArray  # Σ pool equity (settle units summed as given: one settle asset per book is typical)
+    maintenance: FloatArray
+    pools_liquidated: npt.NDArray[np.intp]
+    positions_liquidated: npt.NDArray[np.intp]
+    #: per pool, the move nearest 0 at which it is liquidated, down (≤ 0) and up (≥ 0); NaN where none
+    pool_first_down: FloatArray
+    pool_first_up: FloatArray
+
+
+def sweep_summary(book: Book, moves: FloatArray, max_cells: int = MAX_CELLS) -> SweepSummary:
+    """Stream :func:`sweep_chunks` into per-move totals and per-pool first liquidating moves: O(S + G) memory."""
+    moves = np.asarray(moves, dtype=np.float64).ravel()
+    n_s, n_g = moves.size, book.n_pools
+    equity, maintenance = np.zeros(n_s), np.zeros(n_s)
+    pools_liq = np.zeros(n_s, dtype=np.intp)
+    positions_liq = np.zeros(n_s, dtype=np.intp)
+    count = np.bincount(book.pool, minlength=n_g)
+    down, up = np.full(n_g, np.nan), np.full(n_g, np.nan)
+    for block in sweep_chunks(book, moves, max_cells):
+        g0 = block.first_pool
+        g1 = g0 + block.pool_equity.shape[1]
+        equity += block.pool_equity.sum(axis=1)
+        maintenance += block.pool_maintenance.sum(axis=1)
+        liq = block.pool_liquidated
+        pools_liq += liq.sum(axis=1)
+        positions_liq += liq @ count[g0:g1]
+        for side, out, pick in ((moves <= 0, down, np.max), (moves >= 0, up, np.min)):
+            hit = liq & side[:, None]
+            vals = np.where(hit, moves[:, None], np.nan)
+            any_hit = hit.any(axis=0)
+            with np.errstate(all="ignore"):
+                reduced = pick(np.where(hit, vals, -np.inf if pick is np.max else np.inf), axis=0)
+            out[g0:g1] = np.where(any_hit, reduced, np.nan)
+    return SweepSummary(moves, equity, maintenance, pools_liq, positions_liq, down, up)
+
+
+#: rows of :func:`_piecewise` with more events than this are summed one row at a time
+_RANK_LOOP = 64
 
 
 def _piecewise(
@@ -157,9 +278,11 @@ def _piecewise(
 ) -> FloatArray:
     """(G, S) array: row g is ``start[g]`` plus every ``delta`` of row g from its index ``s_at`` on.
 
-    A difference array summed segment by segment: the few changes of each row are accumulated on
-    their own (a segmented cumulative sum over G + C events) and each segment's value is repeated
-    over its length, so the work is one write of the output, not a cumulative sum over it.
+    A difference array summed segment by segment: the few changes of each row are accumulated on their
+    own and each segment's value is repeated over its length, so the work is one write of the output, not
+    a cumulative sum over it. Each row is summed from its own start only (rank by rank for rows with few
+    changes, by a cumulative sum of that row alone for the few rows with many), so a row's numbers never
+    carry the rounding of the rows before it and a sweep in blocks of pools equals the whole sweep bit for bit.
     """
     n_g = start.size
     ev_g = np.concatenate([np.arange(n_g), g_at])
@@ -167,10 +290,21 @@ def _piecewise(
     ev_v = np.concatenate([start, delta])
     order = np.lexsort((ev_s, ev_g))
     ev_g, ev_s, ev_v = ev_g[order], ev_s[order], ev_v[order]
-    running = np.cumsum(ev_v)
-    first = np.searchsorted(ev_g, np.arange(n_g))  # first event of each row (its start)
-    offset = np.concatenate([[0.0], running])[first]
-    values = running - offset[ev_g]
+    counts = np.bincount(ev_g, minlength=n_g)
+    row_start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.arange(ev_g.size) - row_start[ev_g]
+    values = ev_v.copy()
+    big = counts > _RANK_LOOP
+    small = ~big[ev_g]
+    by_rank = np.argsort(np.where(small, rank, -1), kind="stable")
+    ranks_sorted = np.where(small, rank, -1)[by_rank]
+    bounds = np.searchsorted(ranks_sorted, np.arange(1, min(_RANK_LOOP, int(counts.max(initial=1))) + 1))
+    for k in range(len(bounds) - 1):
+        at = by_rank[bounds[k] : bounds[k + 1]]  # the events of rank k + 1 of the small rows
+        values[at] += values[at - 1]
+    for g in np.flatnonzero(big):
+        seg = slice(int(row_start[g]), int(row_start[g] + counts[g]))
+        values[seg] = np.cumsum(ev_v[seg])
     nxt = np.append(ev_s[1:], n_s)
     last = np.append(ev_g[1:] != ev_g[:-1], True)
     lengths = np.where(last, n_s - ev_s, nxt - ev_s)

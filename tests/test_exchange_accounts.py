@@ -9,15 +9,16 @@ recorded, and each test asserts that nothing went unanswered.
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from exchange.adapter import Credentials, ExchangeError, fetch_account
-from exchange.mapping import to_portfolio, validate
-from exchange.testkit.scenarios import scenario_routes
-from exchange.testkit.server import ReplayServer
+from exchange.mapping import MappingError, to_portfolio, validate
+from exchange.testkit.scenarios import load_fixture, scenario_routes
+from exchange.testkit.server import ReplayServer, Route
 from margin.report import evaluate_portfolio
 
 CREDS = Credentials("test-key", "test-secret", "test-pass")
@@ -151,6 +152,89 @@ def test_bybit_unified_account_multi_collateral_and_implied_tier() -> None:
     assert as_is(doc)["LTC/USDT:USDT long"]["liquidation_price"] is None  # 92k USD of collateral: none
 
 
+def test_bybit_regular_margin_account_mode_is_read_not_assumed() -> None:
+    doc, server = imported("bybit", "bybit")
+    # ccxt 4.5.90: fetch_balance reads /v5/account/info to tell a unified account (is_unified_enabled); the import
+    # then asks fetch_margin_mode, which calls the same endpoint again (privateGetV5AccountInfo)
+    paths = server.paths()
+    assert paths.count("GET /v5/account/info") == 2
+    assert paths.index("GET /v5/account/wallet-balance") < len(paths) - 1 - paths[::-1].index("GET /v5/account/info")
+    # the Bybit docs example of GET /v5/account/info: marginMode REGULAR_MARGIN, unifiedMarginStatus 4 (UTA 1.0 pro)
+    assert doc["origin"]["account_margin_mode"]["mode"] == "cross"
+    assert doc["origin"]["account_margin_mode"]["raw"]["marginMode"] == "REGULAR_MARGIN"
+    assert doc["origin"]["fields"]["LTC/USDT:USDT long"]["margin_mode"] == (
+        "Bybit position tradeMode '0' not used: Bybit account marginMode 'REGULAR_MARGIN' "
+        "(GET /v5/account/info, unifiedMarginStatus 4)"
+    )
+    assert doc["positions"][0]["margin_mode"] == "cross" and "isolated_margin" not in doc["positions"][0]
+
+
+def test_bybit_unified_isolated_account_takes_position_balance() -> None:
+    doc, server = imported("bybit", "bybit-isolated")
+    assert server.paths().count("GET /v5/account/info") == 2
+    (pos,) = doc["positions"]
+    # raw: tradeMode "0" (deprecated on a UTA), account marginMode ISOLATED_MARGIN; size "1", avgPrice "20000",
+    # leverage "50", positionBalance "400" (Bybit's worked example, synthesized/bybit_position_isolated.json)
+    assert pos == {
+        "id": "BTC/USDT:USDT long",
+        "symbol": "BTC/USDT:USDT",
+        "side": "long",
+        "contracts": 1.0,
+        "contract_size": 1.0,
+        "entry_price": 20000.0,
+        "mark_price": 20000.0,
+        "margin_mode": "isolated",
+        "leverage": 50.0,
+        "isolated_margin": 400.0,
+    }
+    fields = doc["origin"]["fields"]["BTC/USDT:USDT long"]
+    assert fields["margin_mode"] == (
+        "Bybit position tradeMode '0' not used: Bybit account marginMode 'ISOLATED_MARGIN' "
+        "(GET /v5/account/info, unifiedMarginStatus 4)"
+    )
+    assert fields["isolated_margin"] == "Bybit positionBalance"
+    assert doc["origin"]["account_margin_mode"] == {
+        "mode": "isolated",
+        "raw": load_fixture("synthesized/bybit_account_modes.json")["isolated"]["result"],
+    }
+    # shipped Bybit BTCUSDT tier 1 (mmr 0.5 %, deduction 0); isolated, MM at the entry value (margin-models §3.2):
+    # LP = EP - (IM - Q*EP*mmr)/Q = 20000 - (400 - 100)/1 = 19700, Bybit's published figure for this example
+    assert doc["origin"]["tiers_source"]["BTC/USDT:USDT"].startswith("shipped defaults")
+    ev = as_is(doc)["BTC/USDT:USDT long"]
+    assert ev["liquidation_price"] == pytest.approx(20000 - (400 - 20000 * 0.005), rel=1e-12)
+    assert ev["maintenance_margin"] == pytest.approx(100.0, rel=1e-12) and ev["initial_margin"] == 400.0
+
+
+def test_bybit_isolated_without_position_balance_falls_back_to_initial_margin() -> None:
+    # positionBalance is deprecated on UTA and may come "": the position's initial margin (positionIM) is used
+    body = copy.deepcopy(load_fixture("synthesized/bybit_position_isolated.json")["httpResponse"])
+    body["result"]["list"][0]["positionBalance"] = ""
+    route = Route("GET", "/v5/position/list", body, query={"category": "linear", "settleCoin": "USDT"})
+    with ReplayServer([route, *scenario_routes("bybit-isolated")]) as server:
+        raw = fetch_account("bybit", CREDS, None, server.url, now=NOW, timeout_ms=3000)
+    doc = to_portfolio(raw)
+    (pos,) = doc["positions"]
+    assert pos["margin_mode"] == "isolated" and pos["isolated_margin"] == 400.0  # raw positionIM "400"
+    assert doc["origin"]["fields"]["BTC/USDT:USDT long"]["isolated_margin"] == "position initialMargin"
+
+
+def test_bybit_portfolio_margin_imported_as_cross_with_a_note() -> None:
+    doc, _ = imported("bybit", "bybit-portfolio")
+    (pos,) = doc["positions"]
+    assert pos["margin_mode"] == "cross" and "isolated_margin" not in pos
+    origin = doc["origin"]
+    assert origin["account_margin_mode"]["mode"] == "portfolio"
+    assert origin["account_margin_mode"]["raw"]["marginMode"] == "PORTFOLIO_MARGIN"
+    assert origin["account_margin_mode"]["imported_as"] == "cross"
+    assert origin["account_margin_mode"]["positions"] == ["LTC/USDT:USDT long"]
+    assert origin["fields"]["LTC/USDT:USDT long"]["margin_mode"].endswith(
+        "imported as cross (the venue margins the account by portfolio)"
+    )
+    assert any(n.startswith("Bybit margins this account by portfolio") for n in origin["notes"])
+    assert origin["exchange_figures"]["LTC/USDT:USDT long"]["account_margin_mode"] == "portfolio"
+    assert as_is(doc)["LTC/USDT:USDT long"]["liquidation_price"] is None  # cross view, 92k USD of collateral
+
+
 def test_okx_hedged_linear_and_inverse_cross() -> None:
     doc, _ = imported("okx", "okx")
     assert doc["position_mode"] == "hedge"  # posSide "long" (long/short mode)
@@ -215,7 +299,68 @@ def test_deribit_inverse_size_in_usd_and_option_listed_not_margined() -> None:
     assert pos["contracts"] == 5.0 and pos["contract_size"] == 10.0 and "leverage" not in pos
     (skip,) = doc["origin"]["skipped"]
     assert skip["symbol"] == "BTC/USD:BTC-241227-60000-C" and skip["reason"].startswith("option")
-    assert doc["collateral"] == {"BTC": 0.0}  # summaries BTC balance "0.0" kept as the pool of the position
+    # the recorded summaries' wallet balances (balance "0.0" BTC, "42.217" USDC, "0.42569894" SOL). Until issue 9
+    # this read {"BTC": 0.0}: the parser looked for result.summaries[] but ccxt's balance ``info`` is the JSON-RPC
+    # ``result`` itself ({"summaries": [...]}), so no collateral was found and only the position's settle asset
+    # was kept at 0. BTC stays 0.0: it is the recorded BTC balance (the pool of the BTC-PERPETUAL position)
+    assert doc["collateral"] == {"USDC": 42.217, "SOL": 0.42569894, "BTC": 0.0}
+    assert doc["origin"]["collateral_source"] == "Deribit account summaries[].balance"
+
+
+def test_deribit_contracts_times_contract_size_is_the_usd_size() -> None:
+    doc, _ = imported("deribit", "deribit-eth")
+    raw = {
+        p["instrument_name"]: p
+        for p in load_fixture("synthesized/deribit_eth_perpetual.json")["get_positions"]["result"]
+    }
+    instruments = load_fixture("synthesized/deribit_eth_perpetual.json")["get_instruments"]["result"]
+    sizes = {i["instrument_name"]: i["contract_size"] for i in instruments}
+    # contract sizes come from get_instruments (ccxt market contractSize): BTC-PERPETUAL 10 USD (recorded), ETH 1 USD
+    assert sizes == {"BTC-PERPETUAL": 10.0, "ETH-PERPETUAL": 1.0}
+    pos = by_id(doc)
+    btc, eth = pos["BTC/USD:BTC long"], pos["ETH/USD:ETH short"]
+    # ccxt puts the USD size in ``contracts`` (ccxt issue #13313): BTC size 50 USD -> 5 contracts of 10 USD;
+    # ETH size -120 USD (a sell) -> 120 contracts of 1 USD, short
+    assert (btc["contracts"], btc["contract_size"]) == (5.0, 10.0)
+    assert (eth["contracts"], eth["contract_size"], eth["side"]) == (120.0, 1.0, "short")
+    assert btc["contracts"] * btc["contract_size"] == raw["BTC-PERPETUAL"]["size"]
+    assert eth["contracts"] * eth["contract_size"] == abs(raw["ETH-PERPETUAL"]["size"])
+    assert "negative" in doc["origin"]["fields"]["ETH/USD:ETH short"]["contracts"]
+    # no leverage on the deribit preset: none imported nor invented (the recorded 34 is a note, not a setting)
+    assert all("leverage" not in p for p in doc["positions"])
+    assert all("leverage" not in f for f in doc["origin"]["fields"].values())
+    assert any("leverage 34 is not imported" in n for n in doc["origin"]["notes"])
+    ev = as_is(doc)
+    # inverse notional in coin at the mark: 120 x 1 / 2450 ETH (= |size_currency| 0.04897959); initial margin from
+    # the shipped tier's imr: N x (2 % + N x 0.0004 %), no leverage involved
+    n = 120 / 2450
+    assert ev["ETH/USD:ETH short"]["notional"] == pytest.approx(n, rel=1e-12)
+    assert ev["ETH/USD:ETH short"]["initial_margin"] == pytest.approx(n * (0.02 + n * 0.000004), rel=1e-9)
+
+
+def _deribit_with_summaries(summaries: Any) -> list[Route]:
+    body = {"jsonrpc": "2.0", "result": {"summaries": summaries}}
+    return [Route("GET", "/api/v2/private/get_account_summaries", body), *scenario_routes("deribit")]
+
+
+def test_deribit_collateral_is_the_wallet_balance_not_equity() -> None:
+    # an account whose equity (unrealised PnL included) differs from its wallet balance: the balance is imported
+    summaries = [
+        {"currency": "BTC", "balance": "0.5", "equity": "0.52", "margin_balance": "0.52", "available_funds": "0.4"}
+    ]
+    with ReplayServer(_deribit_with_summaries(summaries)) as server:
+        raw = fetch_account("deribit", CREDS, None, server.url, now=NOW, timeout_ms=3000)
+    assert raw.balance["total"]["BTC"] == 0.52  # ccxt's total is Deribit's equity
+    doc = to_portfolio(raw)
+    assert doc["collateral"] == {"BTC": 0.5}
+
+
+def test_deribit_balance_without_wallet_balances_is_refused() -> None:
+    with ReplayServer(_deribit_with_summaries([])) as server:
+        raw = fetch_account("deribit", CREDS, None, server.url, now=NOW, timeout_ms=3000)
+    with pytest.raises(MappingError) as err:
+        to_portfolio(raw)
+    assert "no wallet balance per currency" in str(err.value) and "equity" in str(err.value)
 
 
 @pytest.mark.parametrize(

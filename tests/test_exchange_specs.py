@@ -152,9 +152,56 @@ def test_deribit_summaries_collateral() -> None:
     answer = case("deribit/fetchBalance.json", 0)
     # the parser reads result.summaries[].balance of the JSON-RPC answer (BTC "0.0" is no collateral)
     assert spec.collateral(answer, []) == ({"USDC": 42.217, "SOL": 0.42569894}, "Deribit account summaries[].balance")
-    # ccxt's balance ``info`` is the ``result`` object itself: nothing matches there, so an import keeps only
-    # the position's settle asset at 0 (test_exchange_accounts expects {"BTC": 0.0}); kept as it was
-    assert spec.collateral(answer["result"], []) == ({}, "Deribit account summaries[].balance")
+    # ccxt 4.5.90's balance ``info`` is the ``result`` object itself ({"summaries": [...]}): the same wallet
+    # balances. This read ({}, ...) before issue 9, so an import kept only the position's settle asset at 0
+    assert spec.collateral(answer["result"], []) == (
+        {"USDC": 42.217, "SOL": 0.42569894},
+        "Deribit account summaries[].balance",
+    )
+    # get_account_summary (fetch_balance with params code): ``result`` is one summary
+    one = answer["result"]["summaries"][1]
+    assert spec.collateral(one, []) == ({"USDC": 42.217}, "Deribit account summaries[].balance")
+    # balance, not equity nor margin_balance (both include unrealised PnL)
+    got = spec.collateral({"summaries": [{"currency": "BTC", "balance": "0.5", "equity": "0.52"}]}, [])
+    assert got is not None and got[0] == {"BTC": 0.5}
+    # no summary with a balance: None, and ccxt's total (Deribit's equity) is not a wallet to fall back to
+    assert spec.collateral({"summaries": []}, []) is None
+    assert spec.collateral({"summaries": [{"currency": "BTC", "equity": "1"}]}, []) is None
+    assert spec.total_is_wallet is False
+    assert {k for k, s in SPECS.items() if not s.total_is_wallet} == {"deribit"}
+
+
+def test_bybit_account_margin_mode_governs_unified_positions_only() -> None:
+    spec = get_spec("bybit")
+    parser = spec.account_margin_mode
+    assert parser is not None
+    assert {k for k, s in SPECS.items() if s.account_margin_mode} == {"bybit"}
+    assert {k: s.raw_initial_margin for k, s in SPECS.items() if s.raw_initial_margin} == {"deribit": "initial_margin"}
+    docs = case("bybit/fetchMarginMode.json", 0)["result"]  # REGULAR_MARGIN, unifiedMarginStatus 4 (UTA 1.0 pro)
+
+    def mode(raw: dict[str, Any], ccxt_mode: str, inverse: bool) -> Any:
+        return parser({"info": raw, "marginMode": ccxt_mode}, inverse)
+
+    assert mode(docs, "cross", False) == (
+        "cross",
+        "Bybit account marginMode 'REGULAR_MARGIN' (GET /v5/account/info, unifiedMarginStatus 4)",
+    )
+    # UTA 1.0: inverse contracts live in a separate derivatives account, their own tradeMode decides
+    assert mode(docs, "cross", True) is None
+    # UTA 2.0 (5, 6): inverse unified too
+    uta2 = {**docs, "marginMode": "ISOLATED_MARGIN", "unifiedMarginStatus": 6}
+    assert mode(uta2, "isolated", True) == (
+        "isolated",
+        "Bybit account marginMode 'ISOLATED_MARGIN' (GET /v5/account/info, unifiedMarginStatus 6)",
+    )
+    # classic account: per-position tradeMode; an unknown mode is not guessed
+    assert mode({**docs, "unifiedMarginStatus": 1}, "cross", False) is None
+    assert mode({**docs, "marginMode": "SOMETHING_NEW"}, "SOMETHING_NEW", False) is None
+    portfolio = {**docs, "marginMode": "PORTFOLIO_MARGIN"}
+    assert mode(portfolio, "portfolio", False) == (
+        "portfolio",
+        "Bybit account marginMode 'PORTFOLIO_MARGIN' (GET /v5/account/info, unifiedMarginStatus 4)",
+    )
 
 
 # ----------------------------------------------------------------------------- no venue chains left

@@ -139,3 +139,35 @@ def test_sweep_rejects_impossible_moves(bad: float) -> None:
     book = compile_book(resolve(portfolio_from_dict(_synthetic("generic"))), "as_is")
     with pytest.raises(ValueError, match="above -100%"):
         uniform_sweep(book, np.array([0.0, bad]))
+
+
+@pytest.mark.parametrize(("name", "load"), BOOKS, ids=[b[0] for b in BOOKS])
+def test_chunked_sweep_gives_the_same_numbers(name: str, load: object) -> None:
+    """Issue 13: the sweep in blocks of pools (here two pools, or one, per block) is the whole sweep, bit for bit."""
+    from margin.sweep import sweep_chunks
+
+    book = compile_book(resolve(load()), "isolated")  # type: ignore[operator]
+    whole = uniform_sweep(book, MOVES)
+    for cells in (2 * MOVES.size, MOVES.size):
+        blocks = list(sweep_chunks(book, MOVES, max_cells=cells))
+        assert [b.first_pool for b in blocks] == list(range(0, book.n_pools, cells // MOVES.size))
+        np.testing.assert_array_equal(np.hstack([b.pool_equity for b in blocks]), whole.pool_equity)
+        np.testing.assert_array_equal(np.hstack([b.pool_maintenance for b in blocks]), whole.pool_maintenance)
+        np.testing.assert_array_equal(np.hstack([b.pool_liquidated for b in blocks]), whole.pool_liquidated)
+
+
+def test_sweep_summary_streams_totals_and_first_moves() -> None:
+    """Totals are the sums of the whole sweep's pools; a pool's first liquidating move down is the largest
+    liquidating move ≤ 0 (nearest 0), up the smallest ≥ 0."""
+    from margin.sweep import sweep_summary
+
+    book = compile_book(resolve(load_portfolio(SAMPLES[0])), "isolated")
+    whole = uniform_sweep(book, MOVES)
+    summary = sweep_summary(book, MOVES, max_cells=MOVES.size)  # one pool per block
+    np.testing.assert_allclose(summary.equity, whole.pool_equity.sum(axis=1), rtol=1e-13)
+    np.testing.assert_array_equal(summary.pools_liquidated, whole.pool_liquidated.sum(axis=1))
+    np.testing.assert_array_equal(summary.positions_liquidated, whole.position_liquidated.sum(axis=1))
+    for g in range(book.n_pools):
+        hit = whole.pool_liquidated[:, g]
+        down = MOVES[hit & (MOVES <= 0)]
+        assert (np.isnan(summary.pool_first_down[g]) and down.size == 0) or summary.pool_first_down[g] == down.max()

@@ -86,8 +86,13 @@ def binancecoinm() -> list[Route]:
     ]
 
 
-def _bybit(linear: Any) -> list[Route]:
+def _bybit(linear: Any, account_info: Any = None) -> list[Route]:
+    """``account_info``: the GET /v5/account/info answer (ccxt reads it in ``fetch_balance`` to tell a unified
+    account, and the import in ``fetch_margin_mode`` for the account's margin mode); default the docs example
+    (REGULAR_MARGIN)."""
     markets = load_fixture("bybit/markets_raw_instruments_info.json")
+    if account_info is None:
+        account_info = _case("bybit/fetchMarginMode.json", 0)
     return [
         Route(
             "GET",
@@ -106,7 +111,7 @@ def _bybit(linear: Any) -> list[Route]:
         Route("GET", "/v5/position/list", _empty("bybit_inverse"), query={"category": "inverse"}),
         Route("GET", "/v5/account/wallet-balance", _case("bybit/fetchBalance.json", 0)),
         Route("GET", "/v5/user/query-api", load_fixture("synthesized/bybit_account_info.json")["query_api"]),
-        Route("GET", "/v5/account/info", load_fixture("synthesized/bybit_account_info.json")["account_info"]),
+        Route("GET", "/v5/account/info", account_info),
         Route(
             "GET",
             "/v5/market/risk-limit",
@@ -130,6 +135,22 @@ def bybit() -> list[Route]:
 
 def bybit_empty() -> list[Route]:
     return _bybit(_empty("bybit_linear"))
+
+
+def bybit_isolated() -> list[Route]:
+    """UTA in ISOLATED_MARGIN mode (docs example, mode changed): Bybit's worked example BTCUSDT isolated long
+    (1 BTC at 20,000, 50x, positionBalance 400, liqPrice 19,700; synthesized), tradeMode 0 (deprecated)."""
+    return _bybit(
+        load_fixture("synthesized/bybit_position_isolated.json")["httpResponse"],
+        load_fixture("synthesized/bybit_account_modes.json")["isolated"],
+    )
+
+
+def bybit_portfolio() -> list[Route]:
+    """UTA in PORTFOLIO_MARGIN mode (docs example, mode changed) with the recorded LTCUSDT long."""
+    return _bybit(
+        _case("bybit/fetchPositions.json", 0), load_fixture("synthesized/bybit_account_modes.json")["portfolio"]
+    )
 
 
 def _okx(positions: Any) -> list[Route]:
@@ -188,14 +209,23 @@ def hyperliquid_empty() -> list[Route]:
     return _hyperliquid(_case("hyperliquid/fetchBalance.json", 0))
 
 
-def deribit() -> list[Route]:
-    """Docs example BTC-PERPETUAL long plus a synthesized BTC call option (listed, not margined)."""
-    synth = load_fixture("synthesized/deribit_with_option.json")
+def _deribit(synth: Any) -> list[Route]:
     return [
         Route("GET", "/api/v2/public/get_instruments", synth["get_instruments"]),
         Route("GET", "/api/v2/private/get_positions", synth["get_positions"]),
         Route("GET", "/api/v2/private/get_account_summaries", _case("deribit/fetchBalance.json", 0)),
     ]
+
+
+def deribit() -> list[Route]:
+    """Docs example BTC-PERPETUAL long plus a synthesized BTC call option (listed, not margined); the recorded
+    account summaries (BTC 0, USDC 42.217, SOL 0.42569894)."""
+    return _deribit(load_fixture("synthesized/deribit_with_option.json"))
+
+
+def deribit_eth() -> list[Route]:
+    """Docs example BTC-PERPETUAL long (10 USD contracts) and a synthesized ETH-PERPETUAL short (1 USD contracts)."""
+    return _deribit(load_fixture("synthesized/deribit_eth_perpetual.json"))
 
 
 SCENARIOS: dict[str, Callable[[], list[Route]]] = {
@@ -205,12 +235,15 @@ SCENARIOS: dict[str, Callable[[], list[Route]]] = {
     "binancecoinm": binancecoinm,
     "bybit": bybit,
     "bybit-empty": bybit_empty,
+    "bybit-isolated": bybit_isolated,
+    "bybit-portfolio": bybit_portfolio,
     "okx": okx,
     "okx-isolated": okx_isolated,
     "hyperliquid": hyperliquid,
     "hyperliquid-isolated": hyperliquid_isolated,
     "hyperliquid-empty": hyperliquid_empty,
     "deribit": deribit,
+    "deribit-eth": deribit_eth,
 }
 
 
