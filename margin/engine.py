@@ -441,7 +441,7 @@ def groups_of(book: Book) -> Groups:
 
 def _quadratic_roots(a: FloatArray, b: FloatArray, c: FloatArray) -> tuple[FloatArray, FloatArray]:
     """Real roots of ``a + b·x + c·x²`` (NaN where none), numerically stable form."""
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # candidates that overflow are dropped
         linear = c == 0
         r_lin = np.where(b != 0, -a / np.where(b != 0, b, 1.0), np.nan)
         disc = b * b - 4.0 * a * c
@@ -504,14 +504,14 @@ def _solve(
     model = book.model
     for sl in slots:
         q = sl.q[:, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             bp = np.where((q > 0) & maintenance, model.floors(book, sl.index) / q, np.inf)
         bps.append(bp)
     pts = np.sort(np.concatenate([np.zeros((groups.sym.size, 1)), *bps], axis=1), axis=1)  # (Gr, nseg)
     lo = pts
     hi = np.concatenate([pts[:, 1:], np.full((pts.shape[0], 1), np.inf)], axis=1)
     valid_seg = np.isfinite(lo)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):
         mid = np.where(np.isinf(hi), np.where(lo > 0, 2.0 * lo, 1.0), 0.5 * (lo + hi))
     mid = np.where(valid_seg, mid, 1.0)
     inv = inverse[:, None]  # (Gr, 1)
@@ -553,7 +553,7 @@ def _solve(
     hi2 = np.concatenate([hi, hi], axis=1)[None]
     ok = np.concatenate([valid_seg, valid_seg], axis=1)[None]
     tol = PRICE_RTOL
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         inside = ok & np.isfinite(roots) & (roots > 0) & (roots >= lo2 * (1 - tol)) & (roots <= hi2 * (1 + tol))
         price = np.where(inverse[None, :, None], 1.0 / roots, roots)
     inside &= np.isfinite(price) & (price > 0)

@@ -169,6 +169,10 @@ FIELD = re.compile(
 )
 
 
+#: a problem line naming the JSON path it is about (a key of the file, as written) before its rule
+PATH_RULE = re.compile(r"(?m)(?:^\s*- |: )\S[^\n]* (?:is|must|has|nests) ")
+
+
 @dataclass(frozen=True)
 class Outcome:
     code: int
@@ -199,7 +203,7 @@ def check_run(result: Outcome) -> str | None:
     if result.code == 2:
         if not result.err.startswith(("error:", "usage:")) and "error:" not in result.err:
             return f"refusal without an error line: {result.err[:300]}"
-        if not FIELD.search(result.err):
+        if not FIELD.search(result.err) and not PATH_RULE.search(result.err):
             return f"refusal names no field, line or flag: {result.err[:300]}"
         if len(result.err) > 20_000:
             return f"refusal of {len(result.err)} characters"
