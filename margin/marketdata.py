@@ -1,6 +1,7 @@
-"""Historical prices shipped in ``fixtures/market-data``: loaders and the statistics built on them.
+"""Historical prices shipped in ``fixtures/market-data``: the statistics built on them.
 
-Explicit load functions (the core's only file access besides portfolios and venue defaults) and pure
+The files are read by :mod:`margin.loader` (re-exported here: :class:`PriceHistory`,
+:func:`load_daily_closes`, :func:`load_intraday`, :func:`intraday_events`); this module holds the pure
 statistics: daily log returns, annualised volatility (``std(daily log return) × √365``, crypto trades
 every day), correlation, and betas against a market asset (``cov(rᵢ, r_m) / var(r_m)`` over the days
 both have a price). Source of the data: ``fixtures/market-data/README.md`` (Binance spot closes).
@@ -8,91 +9,30 @@ both have a price). Source of the data: ``fixtures/market-data/README.md`` (Bina
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from .defaults import FIXTURES_DIR
+from .loader import PriceHistory, intraday_events, load_daily_closes, load_intraday
+
+__all__ = [
+    "DAYS_PER_YEAR",
+    "MIN_RETURNS",
+    "PriceHistory",
+    "annual_volatility",
+    "betas",
+    "correlation",
+    "covers",
+    "history_from_candles",
+    "intraday_events",
+    "load_daily_closes",
+    "load_intraday",
+]
 
 FloatArray = npt.NDArray[np.float64]
-MARKET_DIR = FIXTURES_DIR / "market-data"
 DAYS_PER_YEAR = 365.0
-
-
-@dataclass(frozen=True, eq=False)
-class PriceHistory:
-    """Closes on a regular time grid: ``closes[t, a]`` (NaN where an asset has no price)."""
-
-    times: tuple[str, ...]
-    assets: tuple[str, ...]
-    closes: FloatArray
-    #: bar length in hours (24 for daily)
-    hours: float = 24.0
-
-    def column(self, asset: str) -> FloatArray:
-        return self.closes[:, self.assets.index(asset)]
-
-    def window(self, last_days: int | None) -> PriceHistory:
-        """The last ``last_days`` bars (all when ``None``)."""
-        if last_days is None or last_days >= len(self.times):
-            return self
-        return PriceHistory(self.times[-last_days:], self.assets, self.closes[-last_days:], self.hours)
-
-    def log_returns(self) -> FloatArray:
-        """(T−1, A) log returns; NaN where either close is missing."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.diff(np.log(self.closes), axis=0)
-
-
-def _read_closes(path: Path, time_col: str, close_cols: list[str] | None) -> tuple[list[str], list[str], FloatArray]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
-        rows = list(reader)
-    t = header.index(time_col)
-    cols = [c for c in header if c != time_col] if close_cols is None else close_cols
-    idx = [header.index(c) for c in cols]
-    data = np.array([[float(r[i]) if r[i] != "" else math.nan for i in idx] for r in rows], dtype=np.float64)
-    return [r[t] for r in rows], cols, data.reshape(len(rows), len(cols))
-
-
-@lru_cache(maxsize=4)
-def load_daily_closes(path: str | None = None) -> PriceHistory:
-    """Daily closes of the shipped assets (``daily_close.csv``: date, BTC, ETH, ...)."""
-    times, assets, closes = _read_closes(Path(path) if path else MARKET_DIR / "daily_close.csv", "date", None)
-    return PriceHistory(tuple(times), tuple(assets), closes, 24.0)
-
-
-def intraday_events() -> list[str]:
-    """Event prefixes of the shipped hourly crash windows, e.g. ``2022-11-08_ftx-collapse``."""
-    names = {p.name.rsplit("_", 2)[0] for p in (MARKET_DIR / "intraday").glob("*_1h.csv")}
-    return sorted(names)
-
-
-@lru_cache(maxsize=16)
-def load_intraday(event: str) -> PriceHistory:
-    """Hourly closes of every asset shipped for ``event`` on a common grid (``intraday/<event>_<SYM>_1h.csv``)."""
-    files = sorted((MARKET_DIR / "intraday").glob(f"{event}_*_1h.csv"))
-    if not files:
-        raise KeyError(f"no intraday data for event {event!r}; events: {', '.join(intraday_events())}")
-    times: list[str] | None = None
-    assets: list[str] = []
-    cols: list[FloatArray] = []
-    for f in files:
-        ts, _, data = _read_closes(f, "timestamp_utc", ["close"])
-        if times is None:
-            times = ts
-        if ts != times:
-            raise ValueError(f"{f.name}: timestamps differ from the other assets of {event}")
-        assets.append(f.name[len(event) + 1 : -len("_1h.csv")])
-        cols.append(data[:, 0])
-    return PriceHistory(tuple(times or ()), tuple(assets), np.column_stack(cols), 1.0)
 
 
 def annual_volatility(history: PriceHistory, assets: list[str] | None = None) -> dict[str, float]:

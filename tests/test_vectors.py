@@ -1,4 +1,4 @@
-"""Every published/recorded vector of ``shared/reference/liquidation-vectors.json``.
+"""Every published/recorded vector of ``tests/data/liquidation-vectors.json`` (the shared reference's file).
 
 Each record is checked against the closed form of its formula id (``margin.venues.*``, ``margin.tiers``)
 and, where the formula describes a position, against the full engine: a portfolio is built from the
@@ -10,8 +10,9 @@ tolerance the record states (``tolerance.abs`` or ``tolerance.rel``).
 The expected numbers are the records' own (published by the venue, or recorded from freqtrade's tests /
 live Hyperliquid positions); none is taken from the engine. ``margin-models.md`` §9 indexes the formula ids.
 
-The file lives beside the repository (``/work/shared`` next to ``/work/main``; the CI clones it there). A
-missing file FAILS the suite (``test_vector[vectors-file-missing]``), it is never skipped.
+The file is a copy of the project's ``shared/reference/liquidation-vectors.json`` kept in the repository
+(``tests/data/README.md``), so a clean clone needs nothing beside it. A missing file FAILS the suite
+(``test_vector[vectors-file-missing]``), it is never skipped.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from margin.scalar import liquidation_price as scalar_liquidation_price
 from margin.tiers import cum_step, parse_tier_table, recurrence_problems
 from margin.venues import binance, bybit, hyperliquid, okx
 
-VECTORS_PATH = Path(__file__).resolve().parents[2] / "shared" / "reference" / "liquidation-vectors.json"
+VECTORS_PATH = Path(__file__).resolve().parent / "data" / "liquidation-vectors.json"
 MISSING_ID = "vectors-file-missing"
 FORMAT = "margin-portfolio/1"
 
@@ -43,7 +44,7 @@ Vector = dict[str, Any]
 
 def _load() -> tuple[list[Vector], str | None]:
     if not VECTORS_PATH.is_file():
-        return [], f"{VECTORS_PATH} is missing: the suite needs shared/ cloned beside the repository"
+        return [], f"{VECTORS_PATH} is missing (a copy of shared/reference/liquidation-vectors.json)"
     data = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
     if not isinstance(data, list) or not data:
         return [], f"{VECTORS_PATH} must hold a non-empty JSON list of vectors"
