@@ -209,7 +209,13 @@ BAD_FILES = {
                 "collateral": {"USDT": 1000.0},
                 "prices": {"BTC/USDT:USDT": 97000.0},
                 "positions": [
-                    {"id": "\ud800", "symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.1, "entry_price": 95000.0}
+                    {
+                        "id": "\ud800",
+                        "symbol": "BTC/USDT:USDT",
+                        "side": "long",
+                        "contracts": 0.1,
+                        "entry_price": 95000.0,
+                    }
                 ],
             }
         ).encode(),
@@ -217,7 +223,8 @@ BAD_FILES = {
     ),
     "duplicate key": (
         "dup.json",
-        b'{"format": "margin-portfolio/1", "venue": "binance-usdm", "venue": "bybit", "collateral": {}, "positions": []}',
+        b'{"format": "margin-portfolio/1", "venue": "binance-usdm", "venue": "bybit",'
+        b' "collateral": {}, "positions": []}',
         "venue is given more than once",
     ),
     "20 MB string": (

@@ -341,7 +341,8 @@ def portfolios(
         taker_fee=taker_fee,
     )
     settles = {pos.symbol.split(":")[1].split("-")[0] for pos in positions}
-    legs = resolve(replace(probe, collateral=dict.fromkeys(settles, 1e30))).legs
+    # (collateral as large as a file may hold, README "Bounds": enough to cover any isolated margin drawn here)
+    legs = resolve(replace(probe, collateral=dict.fromkeys(settles, 1e15))).legs
     collateral: dict[str, float] = {}
     for leg in legs:
         collateral.setdefault(leg.settle, 0.0)
