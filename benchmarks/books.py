@@ -110,7 +110,7 @@ def build_book(
         real = reals[k % len(reals)]
         listing = k // len(reals)
         k += 1
-        symbol = real if listing == 0 else f"{real}-{listing:04d}"
+        symbol = real if listing == 0 else f"{real}-{_listing(listing)}"
         records = tables[real]
         mark = marks0[real] if listing == 0 else _round_price(marks0[real] * (1 + rng.uniform(-0.005, 0.005)))
         settle = real.rsplit(":", 1)[1]
@@ -161,6 +161,21 @@ def build_book(
     }
 
 
+#: illustrative quarterly expiries (Binance USDⓈ-M style, last Friday of the quarter) for the first extra listings
+QUARTERLIES = ("250328", "250627", "250926", "251226")
+
+
+def _listing(k: int) -> str:
+    """The expiry code of the k-th extra listing of a base: a quarterly date, then ``NNNN`` beyond four."""
+    return QUARTERLIES[k - 1] if k <= len(QUARTERLIES) else f"{k:04d}"
+
+
+def sample_book_200() -> dict[str, Any]:
+    """The shipped 200-position sample (seed 2025): the 20 real perpetuals and up to four quarterly-style
+    dated listings per base, each with the base's real tier table, mixed modes and hedge pairs."""
+    return build_book(200, seed=2025)
+
+
 def sample_book() -> dict[str, Any]:
     """The shipped 40-position sample: the 20 real symbols, a long and a short each (seed 2024)."""
     doc = build_book(40, seed=2024, real_only=True)
@@ -187,7 +202,13 @@ def main() -> None:
     parser.add_argument("--positions", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--write-sample", type=Path, help="write the 40-position real-symbol sample here")
+    parser.add_argument("--write-sample-200", type=Path, help="write the 200-position sample here")
     args = parser.parse_args()
+    if args.write_sample_200:
+        doc = sample_book_200()
+        args.write_sample_200.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.write_sample_200}: {summary(doc)}")
+        return
     if args.write_sample:
         doc = sample_book()
         args.write_sample.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
