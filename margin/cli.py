@@ -7,6 +7,7 @@ traceback), 1 on an internal error.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -369,6 +370,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_INVALID
     args = parser.parse_args(argv)
+    # one command builds millions of small objects (the rows of a large book) and frees them at exit: the cyclic
+    # garbage collector, which would walk them all again and again, has nothing to find in them (issue 13)
+    gc.disable()
     try:
         out = COMMANDS[args.command](args)
     except PortfolioError as err:
@@ -377,5 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:
         print(f"internal error: {err.__class__.__name__}: {err}", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        gc.enable()
     sys.stdout.write(out)
     return EXIT_OK

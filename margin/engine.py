@@ -502,12 +502,16 @@ def _solve(
     # breakpoints in x-space: N = q·x reaches a tier floor at x = F_k / q
     bps = []
     model = book.model
-    for sl in slots:
-        q = sl.q[:, None]
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            bp = np.where((q > 0) & maintenance, model.floors(book, sl.index) / q, np.inf)
-        bps.append(bp)
+    if maintenance:  # without maintenance (bankruptcy) equity is one polynomial: a single segment
+        for sl in slots:
+            q = sl.q[:, None]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                bp = np.where(q > 0, model.floors(book, sl.index) / q, np.inf)
+            bps.append(bp)
     pts = np.sort(np.concatenate([np.zeros((groups.sym.size, 1)), *bps], axis=1), axis=1)  # (Gr, nseg)
+    # segments that start at +inf in every group are no segments: drop those columns
+    n_seg = int(np.isfinite(pts).sum(axis=1).max(initial=1))
+    pts = pts[:, :n_seg]
     lo = pts
     hi = np.concatenate([pts[:, 1:], np.full((pts.shape[0], 1), np.inf)], axis=1)
     valid_seg = np.isfinite(lo)
