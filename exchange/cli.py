@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from margin.errors import number_flag
 from margin.report import evaluate_portfolio
 
 from .adapter import Credentials, ExchangeError, fetch_account
@@ -51,7 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--api-url", help="send every request to this scheme://host[:port], keeping the paths")
     p.add_argument("--out", required=True, help="portfolio JSON file to write (only on success)")
     p.add_argument("--format", choices=("table", "json"), default="table")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    p.add_argument(
+        "--timeout", type=number_flag(0.0, 600.0, lo_open=True), default=10.0, help="seconds per request (default 10)"
+    )
     return p
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from . import jsonout
-from .errors import PortfolioError, Problem, parse_number
+from .errors import PortfolioError, Problem, number_flag, parse_number
 from .files import load_portfolio, portfolio_from_csv, read_portfolio_text
 from .portfolio import Portfolio, resolve
 from .report import evaluate_portfolio
@@ -183,12 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("none", "sqrt", "linear"),
         help="price impact of forced selling: none, square-root law, or linear depth",
     )
-    ca.add_argument("--strength", type=float, default=1.0, help="impact coefficient Y (default 1)")
+    ca.add_argument("--strength", type=number_flag(0.0, 100.0), default=1.0, help="impact coefficient Y (default 1)")
     rk = sub.add_parser("risk", help="probability of liquidation over a horizon (Monte Carlo and closed form)")
     _add_input(rk)
     rk.add_argument("--horizon", required=True, help="7d, 36h, 2w")
-    rk.add_argument("--paths", type=int, default=10000)
-    rk.add_argument("--seed", type=int, default=0)
+    rk.add_argument("--paths", type=number_flag(1, 1_000_000, integer=True), default=10000)
+    rk.add_argument("--seed", type=number_flag(0, 2**32 - 1, integer=True), default=0)
     rk.add_argument("--model", default="bootstrap", choices=("bootstrap", "student-t", "gbm"))
     rk.add_argument(
         "--vol",
@@ -201,8 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input(fr)
     fr.add_argument("--x", required=True, help="base asset on the x axis (e.g. BTC)")
     fr.add_argument("--y", required=True, help="base asset on the y axis (e.g. ETH)")
-    fr.add_argument("--steps", type=int, default=201, help="grid points per axis (3 to 1001)")
-    fr.add_argument("--range", dest="range_", type=float, default=0.5, help="largest move either way (0.5 = 50%%)")
+    fr.add_argument(
+        "--steps", type=number_flag(3, 1001, integer=True), default=201, help="grid points per axis (3 to 1001)"
+    )
+    fr.add_argument(
+        "--range",
+        dest="range_",
+        type=number_flag(0.0, 0.99, lo_open=True),
+        default=0.5,
+        help="largest move either way (0.5 = 50%%)",
+    )
     return parser
 
 

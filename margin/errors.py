@@ -7,8 +7,10 @@ carries every problem found at once, so a user can fix a file in one pass.
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 #: most characters of a value or path a message echoes back
@@ -97,3 +99,24 @@ def number_rule(text: str) -> str:
     if len(text) > 64:
         return "must be a number of at most 64 characters"
     return "must be a number written in ASCII digits (0-9)"
+
+
+def number_flag(lo: float, hi: float, *, integer: bool = False, lo_open: bool = False) -> Callable[[str], float]:
+    """An ``argparse`` type for a numeric flag: a finite ASCII number in ``[lo, hi]`` (``(lo, hi]`` with
+    ``lo_open``), a whole number with ``integer``; anything else exits 2 naming the flag and the rule."""
+    kind = "a whole number" if integer else "a number"
+    bounds = f"{'>' if lo_open else '>='} {lo:g} and <= {hi:g}"
+
+    def parse(text: str) -> float:
+        value = parse_number(text)
+        ok = value is not None and (value > lo if lo_open else value >= lo) and value <= hi
+        if value is not None and integer and value != int(value):
+            ok = False
+        if not ok:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise argparse.ArgumentTypeError(f"must be {kind} {bounds}, got {shown!r}")
+        assert value is not None
+        return int(value) if integer else value
+
+    parse.__name__ = kind
+    return parse

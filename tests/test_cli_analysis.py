@@ -81,7 +81,7 @@ def test_frontier_json_shape() -> None:
         (("--x", "BTC", "--y", "btc"), "--y must differ from --x"),
         (("--x", "BTC", "--y", "ETH", "--steps", "2"), "--steps"),
         (("--x", "BTC", "--y", "ETH", "--range", "1.5"), "--range"),
-        (("--x", "BTC", "--y", "ETH", "--steps", "many"), "invalid int value"),
+        (("--x", "BTC", "--y", "ETH", "--steps", "many"), "argument --steps: must be a whole number"),
     ],
 )
 def test_frontier_bad_input(args: tuple[str, ...], needle: str) -> None:

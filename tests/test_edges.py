@@ -45,7 +45,10 @@ def doc(**changes: Any) -> dict[str, Any]:
 def run(argv: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):
-        code = main(argv)
+        try:
+            code = main(argv)
+        except SystemExit as stop:  # argparse refuses a flag itself (exit 2, its message on stderr)
+            code = int(stop.code or 0)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -314,3 +317,31 @@ def test_single_bracket_through_the_cli(tmp_path: Path) -> None:
     code, table, _ = cli_file(tmp_path, json.dumps(one))
     assert code == 0 and "note: tiers of BTC/USDT:USDT are a partial table" in table
     assert math.isfinite(result["modes"]["as_is"]["positions"][0]["liquidation_price"])
+
+
+# ----------------------------------------------------------------------------- numeric flags
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["frontier", "{f}", "--x", "BTC", "--y", "ETH", "--steps", "1e9"], "argument --steps: must be a whole number"),
+        (["frontier", "{f}", "--x", "BTC", "--y", "ETH", "--range", "nan"], "argument --range: must be a number > 0"),
+        (["risk", "{f}", "--horizon", "7d", "--paths", "0"], "argument --paths: must be a whole number >= 1"),
+        (["risk", "{f}", "--horizon", "7d", "--seed", "-1"], "argument --seed: must be a whole number >= 0"),
+        (["risk", "{f}", "--horizon", "9" * 400 + "d"], "--horizon must be a whole number of hours"),
+        (["cascade", "{f}", "--shock", "ALL=-10%", "--strength", "inf"], "argument --strength: must be a number"),
+        (["fetch", "binanceusdm", "--out", "{f}.out", "--timeout", "nan"], "argument --timeout: must be a number > 0"),
+        (["fetch", "binanceusdm", "--out", "{f}.out", "--timeout", "0"], "argument --timeout: must be a number > 0"),
+        (["fetch", "binanceusdm", "--out", "{f}.out", "--timeout", "-1"], "argument --timeout: must be a number > 0"),
+        (["fetch", "binanceusdm", "--out", "{f}.out", "--timeout", "inf"], "argument --timeout: must be a number > 0"),
+    ],
+)
+def test_numeric_flags_are_validated(argv: list[str], needle: str, tmp_path: Path) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(BASE))
+    args = [a.replace("{f}", str(path)) for a in argv]
+    code, _, err = run(args)
+    assert code == 2
+    assert needle in err and len(err) < 600, err
+    assert not (tmp_path / "p.json.out").exists()
