@@ -10,14 +10,21 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
 
 from margin import compile_book, evaluate, load_portfolio, portfolio_from_dict, resolve
-from margin.engine import VIEWS
+from margin.cli_args import flag_error, parse_horizon, parse_vols, risk_args
+from margin.engine import VIEWS, Book
 from margin.errors import PortfolioError
-from margin.marketdata import annual_volatility, load_daily_closes
+from margin.loader import PriceHistory, load_daily_closes
+from margin.marketdata import annual_volatility
+from margin.portfolio import Portfolio, Resolved
 from margin.risk import (
     HOURS_PER_YEAR,
     MAX_PATHS,
@@ -25,13 +32,19 @@ from margin.risk import (
     build_model,
     discrete_barrier,
     first_passage_probability,
-    parse_horizon,
-    parse_vols,
     position_first_passage,
     risk,
+    risk_result,
+    simulate,
     wilson_interval,
 )
+from margin.risk_intervals import median_interval, median_ranks
+from margin.risk_results import Liquidation, LiquidationTimes, checkpoints
+from margin.risk_separable import SeparablePools
+from margin.risk_simulation import CHUNK_ELEMENTS, MAX_CHUNK_STEPS, NEVER
 
+HIST = load_daily_closes()
+IntArray = npt.NDArray[np.intp]
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "portfolios").glob("*.json"))
 Z99 = 2.5758293035489004
 
@@ -170,6 +183,52 @@ def test_wilson_interval_by_hand() -> None:
     assert wilson_interval(0, 100)[1] == pytest.approx(0.036994, abs=2e-6)
 
 
+def test_median_ranks_by_hand() -> None:
+    """n = 100, z = 1.959964: z·√(n/4) = 1.959964 × 5 = 9.79982; lo = ⌊50 − 9.79982⌋ = 40,
+    hi = ⌈50 + 9.79982⌉ + 1 = 61. n = 3: z·√0.75 = 1.69741; lo = max(1, ⌊−0.197⌋) = 1, hi = min(3, 5) = 3."""
+    assert median_ranks(100) == (40, 61)
+    assert median_ranks(3) == (1, 3)
+    assert median_interval(np.arange(1.0, 101.0)) == (40.0, 61.0)
+
+
+def test_summary_of_first_hours_by_hand() -> None:
+    """Five paths, first hours 3, never, 1, 5, never, horizon 6 h: k = 3, p = 0.6.
+
+    Wilson (z = 1.959964, z² = 3.841459): denom = 1 + 3.841459/5 = 1.768292; centre = (0.6 + 0.384146)/1.768292
+    = 0.556552; half = 1.959964 × √(0.24/5 + 3.841459/100)/1.768292 = 1.959964 × 0.293964/1.768292 = 0.325828
+    → [0.230724, 0.882380]. Hours 1, 3, 5: numpy's linear quantiles p5 = 1 + 0.1 × 2 = 1.2, p50 = 3,
+    p95 = 3 + 0.9 × 2 = 4.8, mean 3; median ranks (n = 3) 1 and 3 → [1, 5]. Checkpoints every hour
+    (horizon ≤ 48): paths liquidated by 1..6 h = 1, 1, 2, 2, 3, 3 of 5."""
+    first = np.array([3, NEVER, 1, 5, NEVER], dtype=np.int32)
+    s = Liquidation.of(first, 6)
+    assert (s.probability, s.liquidated_paths) == (0.6, 3)
+    assert s.ci95 == pytest.approx((0.230724, 0.882380), abs=2e-6)
+    t = s.times
+    assert (t.p5, t.p50, t.p95, t.mean) == pytest.approx((1.2, 3.0, 4.8, 3.0), abs=1e-12)
+    assert t.p50_ci95 == (1.0, 5.0)
+    assert s.cumulative_hours == (1, 2, 3, 4, 5, 6)
+    assert s.cumulative_probability == pytest.approx((0.2, 0.2, 0.4, 0.4, 0.6, 0.6), abs=1e-15)
+    assert s.to_dict()["time_to_liquidation_hours"] == {
+        "p5": t.p5,
+        "p50": 3.0,
+        "p95": t.p95,
+        "mean": 3.0,
+        "p50_ci95": [1.0, 5.0],
+    }
+    none = Liquidation.of(np.full(4, NEVER, dtype=np.int32), 6).to_dict()
+    assert none["probability"] == 0.0 and none["ci95"] == [0.0, pytest.approx(1.959964**2 / 4 / (1 + 1.959964**2 / 4))]
+
+
+def test_checkpoints() -> None:
+    """Every hour up to 48 h; above, whole days in steps of 24·⌈H/24/60⌉ h: 720 h → 24 h steps (30 points);
+    8760 h → ⌈6.08⌉ = 7 days = 168 h steps (52 points below 8760, then 8760); always ending at H."""
+    assert checkpoints(3) == (1, 2, 3)
+    assert checkpoints(49) == (24, 48, 49)
+    assert checkpoints(720) == tuple(range(24, 721, 24))
+    year = checkpoints(8760)
+    assert len(year) == 53 and year[:2] == (168, 336) and year[-2:] == (8736, 8760)
+
+
 # --------------------------------------------------------------------------- Monte Carlo vs closed form
 
 
@@ -179,25 +238,26 @@ def test_monte_carlo_matches_closed_form_for_isolated_positions() -> None:
     the continuous-monitoring value (larger) lies above it: the correction is seen, not assumed."""
     resolved = resolve(portfolio_from_dict(_two_isolated()))
     n = 20_000
-    out = risk(resolved, 168, paths=n, seed=3, model="gbm", vols={"BTC": 0.8, "ETH": 0.9})
-    positions = {p["id"]: p for p in out["modes"]["as_is"]["positions"]}
-    pools = out["modes"]["as_is"]["pools"]
+    out = risk_result(resolved, 168, HIST, paths=n, seed=3, model="gbm", vols={"BTC": 0.8, "ETH": 0.9})
+    positions = {p.id: p for p in out.modes["as_is"].positions}
+    pools = out.modes["as_is"].pools
     assert len(pools) == 2
     for pool in pools:
-        (pid,) = pool["positions"]
+        (pid,) = pool.positions
         closed = positions[pid]
-        assert closed["exact"]
-        b, sig = closed["barrier_ratio"], closed["volatility"]
+        assert closed.exact and closed.barrier_ratio is not None
+        b, sig = closed.barrier_ratio, closed.volatility
         hourly = float(first_passage_probability(discrete_barrier(b, sig), sig, 168))
         continuous = float(first_passage_probability(b, sig, 168))
-        k = round(pool["probability"] * n)
+        k = pool.liquidation.liquidated_paths
         lo, hi = wilson_interval(k, n, Z99)
-        assert lo <= hourly <= hi, (pid, pool["probability"], hourly)
+        assert lo <= hourly <= hi, (pid, k / n, hourly)
         assert continuous > hi, (pid, continuous, hi)
-        assert closed["probability_hourly"] == pytest.approx(hourly, rel=1e-12)
+        assert closed.probability_hourly == pytest.approx(hourly, rel=1e-12)
     # the view is liquidated when either pool is: P(view) ≥ max of the pools, ≤ their sum
-    view = out["modes"]["as_is"]["probability"]
-    assert max(p["probability"] for p in pools) <= view <= sum(p["probability"] for p in pools)
+    view = out.modes["as_is"].liquidation.probability
+    probs = [p.liquidation.probability for p in pools]
+    assert max(probs) <= view <= sum(probs)
 
 
 def test_time_to_liquidation_matches_closed_form() -> None:
@@ -210,16 +270,17 @@ def test_time_to_liquidation_matches_closed_form() -> None:
     data["prices"] = {"BTC/USDT:USDT": 80000.0}
     resolved = resolve(portfolio_from_dict(data))
     n = 20_000
-    mode = risk(resolved, "7d", paths=n, seed=21, model="gbm", vols={"BTC": 0.8})["modes"]["isolated"]
-    (pos,) = mode["positions"]
-    b = float(discrete_barrier(pos["barrier_ratio"], 0.8))
+    mode = risk_result(resolved, 168, HIST, paths=n, seed=21, model="gbm", vols={"BTC": 0.8}).modes["isolated"]
+    (pos,) = mode.positions
+    assert pos.barrier_ratio is not None
+    b = float(discrete_barrier(pos.barrier_ratio, 0.8))
 
     def cdf(hours: float) -> float:
         return float(first_passage_probability(b, 0.8, hours))
 
-    cum = mode["cumulative"]
-    assert cum["hours"] == [24, 48, 72, 96, 120, 144, 168]
-    for hours, prob in zip(cum["hours"], cum["probability"], strict=True):
+    cum = mode.liquidation
+    assert cum.cumulative_hours == (24, 48, 72, 96, 120, 144, 168)
+    for hours, prob in zip(cum.cumulative_hours, cum.cumulative_probability, strict=True):
         lo, hi = wilson_interval(round(prob * n), n, Z99)
         assert lo <= cdf(hours) <= hi, (hours, prob, cdf(hours))
     target = cdf(168) / 2
@@ -227,7 +288,8 @@ def test_time_to_liquidation_matches_closed_form() -> None:
     for _ in range(60):
         mid = (lo_t + hi_t) / 2
         lo_t, hi_t = (mid, hi_t) if cdf(mid) < target else (lo_t, mid)
-    ci = mode["time_to_liquidation_hours"]["p50_ci95"]
+    ci = mode.liquidation.times.p50_ci95
+    assert ci is not None
     # hourly closes: the simulated time is the first whole hour at or after the continuous touch
     assert ci[0] - 1 <= lo_t <= ci[1], (lo_t, ci)
 
@@ -236,11 +298,9 @@ def test_liquidation_price_barrier_for_a_long() -> None:
     """Barrier of the 10× isolated long (Binance BTC tier 1: mmr 0.4 %, cum 0): margin 0.5 × 80000/10 = 4000;
     4000 + 0.5 (P − 80000) = 0.5 P × 0.004 → 0.498 P = 36000 → P = 72289.157, b = 0.9036145."""
     resolved = resolve(portfolio_from_dict(_two_isolated()))
-    (long,) = [
-        p for p in position_first_passage(resolved, "as_is", 168, vols={"BTC": 0.8, "ETH": 0.9}) if p["side"] == "long"
-    ]
-    assert long["liquidation_price"] == pytest.approx(72289.157, abs=1e-3)
-    assert long["barrier_ratio"] == pytest.approx(0.9036145, abs=1e-7)
+    (long,) = [p for p in position_first_passage(resolved, "as_is", 168, {"BTC": 0.8, "ETH": 0.9}) if p.side == "long"]
+    assert long.liquidation_price == pytest.approx(72289.157, abs=1e-3)
+    assert long.barrier_ratio == pytest.approx(0.9036145, abs=1e-7)
 
 
 # --------------------------------------------------------------------------- whole-account Monte Carlo
@@ -248,9 +308,9 @@ def test_liquidation_price_barrier_for_a_long() -> None:
 
 def test_reproducible_with_seed() -> None:
     resolved = resolve(load_portfolio(SAMPLES[0].parent / "coin-margined.json"))
-    a = risk(resolved, "2d", paths=3000, seed=11)
-    b = risk(resolved, "2d", paths=3000, seed=11)
-    c = risk(resolved, "2d", paths=3000, seed=12)
+    a: dict[str, Any] = risk(resolved, 48, HIST, paths=3000, seed=11)
+    b = risk(resolved, 48, HIST, paths=3000, seed=11)
+    c: dict[str, Any] = risk(resolved, 48, HIST, paths=3000, seed=12)
     assert a == b
     assert a["modes"] != c["modes"]
 
@@ -258,7 +318,7 @@ def test_reproducible_with_seed() -> None:
 @pytest.mark.parametrize("model", ["bootstrap", "student-t", "gbm"])
 def test_every_view_present_and_consistent(model: str) -> None:
     resolved = resolve(load_portfolio(SAMPLES[0].parent / "hedged-pair.json"))
-    out = risk(resolved, "3d", paths=4000, seed=5, model=model)
+    out: dict[str, Any] = risk(resolved, 72, HIST, paths=4000, seed=5, model=model)
     assert out["horizon_hours"] == 72 and out["paths"] == 4000 and out["model"]["name"] == model
     assert json.loads(json.dumps(out, allow_nan=False)) == out  # plain JSON, no NaN
     assert set(out["modes"]) == set(VIEWS)
@@ -299,12 +359,12 @@ def test_no_liquidation_price_gives_zero() -> None:
             )
         )
     )
-    out = risk(resolved, "30d", paths=2000, seed=1, model="student-t")
-    for mode in out["modes"].values():
-        assert mode["probability"] == 0.0 and mode["ci95"][0] == 0.0
-        assert mode["time_to_liquidation_hours"]["p50"] is None
-    (pos,) = out["modes"]["isolated"]["positions"]
-    assert pos["liquidation_price"] is None and pos["probability"] == 0.0
+    out = risk_result(resolved, 720, HIST, paths=2000, seed=1, model="student-t")
+    for mode in out.modes.values():
+        assert mode.liquidation.probability == 0.0 and mode.liquidation.ci95[0] == 0.0
+        assert mode.liquidation.times == LiquidationTimes()  # all None
+    (pos,) = out.modes["isolated"].positions
+    assert pos.liquidation_price is None and pos.probability == 0.0
 
 
 def test_already_liquidated_is_certain_at_hour_zero() -> None:
@@ -326,28 +386,35 @@ def test_already_liquidated_is_certain_at_hour_zero() -> None:
             )
         )
     )
-    mode = risk(resolved, "1d", paths=500, seed=1)["modes"]["isolated"]
-    assert mode["probability"] == 1.0
-    assert mode["time_to_liquidation_hours"]["p5"] == 0.0 and mode["time_to_liquidation_hours"]["p95"] == 0.0
-    assert mode["positions"][0]["probability"] == 1.0
+    mode = risk_result(resolved, 24, HIST, paths=500, seed=1).modes["isolated"]
+    assert mode.liquidation.probability == 1.0
+    assert mode.liquidation.times.p5 == 0.0 and mode.liquidation.times.p95 == 0.0
+    assert mode.positions[0].probability == 1.0
+
+
+def test_portfolio_without_positions_is_never_liquidated() -> None:
+    """Only collateral: no pool holds a position (format §2: never liquidated), in every view."""
+    resolved = resolve(portfolio_from_dict(_book([], {}, 1000.0)))
+    out = risk_result(resolved, 24, HIST, paths=10, seed=0)
+    for mode in out.modes.values():
+        assert mode.liquidation.probability == 0.0 and mode.pools == () and mode.positions == ()
 
 
 def test_shorter_horizon_is_a_prefix() -> None:
     """Same seed, gbm: the first 48 hours of a 96-hour run are the 48-hour run (draws in whole days)."""
     resolved = resolve(load_portfolio(SAMPLES[0].parent / "coin-margined.json"))
-    short = risk(resolved, "2d", paths=3000, seed=4, model="gbm")
-    long = risk(resolved, "4d", paths=3000, seed=4, model="gbm")
+    short = risk_result(resolved, 48, HIST, paths=3000, seed=4, model="gbm")
+    long = risk_result(resolved, 96, HIST, paths=3000, seed=4, model="gbm")
     for view in VIEWS:
-        cum = long["modes"][view]["cumulative"]
-        assert short["modes"][view]["probability"] == pytest.approx(cum["probability"][cum["hours"].index(48)])
-        assert short["modes"][view]["probability"] <= long["modes"][view]["probability"]
+        cum = long.modes[view].liquidation
+        at_48 = cum.cumulative_probability[cum.cumulative_hours.index(48)]
+        assert short.modes[view].liquidation.probability == pytest.approx(at_48)
+        assert short.modes[view].liquidation.probability <= cum.probability
 
 
-def test_triggers_equal_engine() -> None:
-    """The per-step trigger of every pool of every view equals ``margin.engine.evaluate`` at random marks
-    (samples: linear, inverse, hedge, isolated; synthetic OKX fee and Bybit at-entry maintenance;
-    non-settle collateral moved by a price)."""
-    rng = np.random.default_rng(0)
+def _engine_books() -> list[Portfolio]:
+    """Samples (linear, inverse, hedge, isolated, several settle assets), synthetic OKX fee and Bybit at-entry
+    maintenance, Deribit size-dependent rates (a cross long and an isolated short), non-settle collateral."""
     books = [load_portfolio(p) for p in SAMPLES]
     tiers = [
         {"min_notional": 0, "max_notional": 50000, "mmr": 0.004, "max_leverage": 50},
@@ -401,27 +468,215 @@ def test_triggers_equal_engine() -> None:
             }
         )
     )
+    books.append(
+        portfolio_from_dict(
+            {  # Deribit inverse isolated short: maintenance (q/P)²·per_size grows without bound as P falls
+                "format": "margin-portfolio/1",
+                "venue": "deribit",
+                "collateral": {"BTC": 5.0},
+                "prices": {"BTC/USD:BTC": 60000.0},
+                "positions": [
+                    {
+                        "symbol": "BTC/USD:BTC",
+                        "side": "short",
+                        "contracts": 20000,
+                        "contract_size": 10,
+                        "entry_price": 61000.0,
+                        "isolated_margin": 0.4,
+                        "margin_mode": "isolated",
+                    }
+                ],
+            }
+        )
+    )
     coll = _two_isolated()
     coll["collateral"] = {"USDT": 3000.0, "USDe": 5000.0}
     coll["collateral_assets"] = {"USDe": {"price": 1.0, "haircut": 0.1, "pool": "USDT"}}
     coll["positions"][0]["margin_mode"] = "cross"  # type: ignore[index]
     books.append(portfolio_from_dict(coll))
-    checked = 0
-    for pf in books:
+    return books
+
+
+def _asset_columns(resolved: Resolved, book: Book) -> tuple[list[str], IntArray, IntArray]:
+    """The bases of the symbols (assets), each position's asset column and each symbol's."""
+    base = {leg.position.symbol: leg.instrument.base for leg in resolved.legs}
+    assets = list(dict.fromkeys(base[s] for s in book.symbols))
+    sym_col = np.array([assets.index(base[s]) for s in book.symbols], dtype=np.intp)
+    return assets, sym_col[book.sym], sym_col
+
+
+def test_separable_pools_equal_engine() -> None:
+    """Every pool of every view as a sum of per-asset functions or a barrier (``margin.risk_separable``) gives
+    ``margin.engine.evaluate``'s flags at random asset moves (each symbol's mark ``P₀ × r`` of its asset) and
+    collateral prices."""
+    rng = np.random.default_rng(0)
+    checked = barriers = evaluated_iso = 0
+    for pf in _engine_books():
         resolved = resolve(pf)
         compiled = {v: compile_book(resolved, v) for v in VIEWS}
         trig = Triggers(compiled)
         first = compiled["as_is"]
-        marks = first.marks * np.exp(rng.normal(0.0, 0.25, (400, first.marks.size)))
+        assets, pos_col, sym_col = _asset_columns(resolved, first)
+        pools = SeparablePools(trig, pos_col, len(assets))
+        ratios = np.exp(rng.normal(0.0, 0.25, (400, len(assets))))
+        marks = first.marks * ratios[:, sym_col]
         cp = None
         if first.collateral_assets:
             cp = first.collateral_price * np.exp(rng.normal(0.0, 0.5, (400, len(first.collateral_assets))))
-        flags = trig.liquidated(marks, cp)
+        flags = pools.liquidated(ratios, cp)
         for view, book in compiled.items():
             expected = evaluate(book, marks, collateral_prices=cp).pool_liquidated
             np.testing.assert_array_equal(flags[view], expected, err_msg=f"{view}")
             checked += int(expected.sum())
-    assert checked > 100  # the random marks do liquidate pools
+        barriers += sum(b.down.size + b.up.size for b in pools.barriers)
+        evaluated_iso += int(np.sum(pools.evaluated >= trig.n_cross))
+    assert checked > 100  # the random moves do liquidate pools
+    assert barriers > 10 and evaluated_iso >= 1  # both ways of checking an isolated pool are exercised
+
+
+def test_isolated_pools_are_barriers_at_their_liquidation_prices() -> None:
+    """The two isolated pools of ``_two_isolated`` (as_is view; the isolated view holds the same pools) are
+    ratio barriers at the liquidation price over the mark. Long: 4000 + 0.5 (P − 80000) = 0.5 P × 0.004 →
+    P = 36000/0.498 = 72289.157, r = 0.9036145 (down). Short (ETH tier 1: mmr 0.4 %, cum 0): margin
+    20000/8 = 2500; 2500 − 10 (P − 2000) = 10 P × 0.004 → P = 22500/10.04 = 2241.0359, r = 1.1205179 (up).
+    The Deribit isolated short (size-dependent maintenance, not monotone in the mark) is evaluated instead."""
+    resolved = resolve(portfolio_from_dict(_two_isolated()))
+    compiled = {v: compile_book(resolved, v) for v in VIEWS}
+    trig = Triggers(compiled)
+    assets, pos_col, _ = _asset_columns(resolved, compiled["as_is"])
+    pools = SeparablePools(trig, pos_col, len(assets))
+    assert trig.n_unique == 3 and list(pools.evaluated) == [0]  # the cross view's USDT pool
+    by_asset = {assets[b.asset]: b for b in pools.barriers}
+    assert by_asset["BTC"].down == pytest.approx([72289.157 / 80000.0], rel=1e-8) and by_asset["BTC"].up.size == 0
+    assert by_asset["ETH"].up == pytest.approx([2241.0359 / 2000.0], rel=1e-7) and by_asset["ETH"].down.size == 0
+    deribit = resolve(_engine_books()[-2])
+    compiled = {v: compile_book(deribit, v) for v in VIEWS}
+    trig = Triggers(compiled)
+    pools = SeparablePools(trig, np.zeros(1, dtype=np.intp), 1)
+    assert pools.barriers == [] and trig.n_cross in pools.evaluated  # the isolated pool, evaluated
+
+
+#: (venue, symbol, mark, contract size in quote units or None for coin, extra portfolio fields)
+_VENUES: list[tuple[str, str, float, float | None, dict[str, object]]] = [
+    ("binance-usdm", "BTC/USDT:USDT", 60000.0, None, {}),
+    ("binance-coinm", "BTC/USD:BTC", 60000.0, 100.0, {}),
+    ("bybit", "BTC/USDT:USDT", 60000.0, None, {}),  # isolated maintenance valued at entry (§3.2)
+    ("deribit", "BTC/USD:BTC", 60000.0, 10.0, {}),  # inverse, rate growing with size (§5.1)
+    (
+        "okx",  # fee to close in the trigger (§4)
+        "BTC/USDT:USDT",
+        60000.0,
+        None,
+        {
+            "tiers": {
+                "BTC/USDT:USDT": [
+                    {"min_notional": 0, "max_notional": 200000, "mmr": 0.004, "max_leverage": 100},
+                    {"min_notional": 200000, "max_notional": 2000000, "mmr": 0.01, "max_leverage": 50},
+                    {"min_notional": 2000000, "max_notional": None, "mmr": 0.025, "max_leverage": 20},
+                ]
+            },
+            "taker_fee": 0.0005,
+        },
+    ),
+]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(
+    venue=st.sampled_from(range(len(_VENUES))),
+    side=st.sampled_from(["long", "short"]),
+    notional=st.floats(1_000.0, 30_000_000.0),
+    leverage=st.floats(1.0, 50.0),
+    entry_move=st.floats(-0.2, 0.2),
+)
+def test_isolated_pool_alone_equals_engine(
+    venue: int, side: str, notional: float, leverage: float, entry_move: float
+) -> None:
+    """One isolated position (any venue model, any tier, either side, healthy or liquidated now): its pool's
+    flags (a barrier when its net is monotone, else evaluated) equal the engine's at 300 random moves."""
+    name, symbol, mark, contract, extra = _VENUES[venue]
+    settle = symbol.rsplit(":", 1)[1]
+    entry = mark * (1.0 + entry_move)
+    contracts = notional / (contract if contract else entry)
+    margin = notional / leverage / (entry if settle == "BTC" else 1.0)
+    doc = {
+        "format": "margin-portfolio/1",
+        "venue": name,
+        "collateral": {settle: 10 * margin},
+        "prices": {symbol: mark},
+        "positions": [
+            {
+                "symbol": symbol,
+                "side": side,
+                "contracts": contracts,
+                "entry_price": entry,
+                "leverage": leverage,
+                "isolated_margin": margin,
+                "margin_mode": "isolated",
+                **({"contract_size": contract} if contract else {}),
+            }
+        ],
+        **extra,
+    }
+    try:
+        resolved = resolve(portfolio_from_dict(doc))
+    except PortfolioError:
+        assume(False)
+        return
+    compiled = {v: compile_book(resolved, v) for v in VIEWS}
+    trig = Triggers(compiled)
+    pools = SeparablePools(trig, np.zeros(1, dtype=np.intp), 1)
+    ratios = np.exp(np.random.default_rng(round(notional)).normal(0.0, 0.3, (300, 1)))
+    flags = pools.liquidated(ratios)
+    for view, book in compiled.items():
+        expected = evaluate(book, mark * ratios).pool_liquidated
+        np.testing.assert_array_equal(flags[view], expected, err_msg=view)
+    event("barrier" if pools.barriers else "evaluated")
+
+
+def test_simulation_equals_the_engine_hour_by_hour() -> None:
+    """``simulate``'s first liquidation hour of every pool of every view on every path equals a first touch
+    computed with ``margin.engine.evaluate`` at the marks of the same paths (the model's own draws, in the
+    same chunks as ``simulate`` draws them), on every sample portfolio."""
+    vols = {"WIF": 1.2, "SUI": 0.9, "ARB": 0.9, "HYPE": 1.0, "1000PEPE": 1.1, "TON": 0.8, "OP": 0.9, "TRX": 0.5}
+    hours, paths, seed = 96, 300, 5
+    liquidations = 0
+    for path in SAMPLES:
+        resolved = resolve(load_portfolio(path))
+        sim = simulate(resolved, hours, HIST, paths=paths, seed=seed, model="student-t", vols=vols)
+        books = sim.books
+        first_book = books["as_is"]
+        mm = sim.model
+        base = {leg.position.symbol: leg.instrument.base for leg in resolved.legs}
+        sym_col = np.array([mm.assets.index(base[s]) for s in first_book.symbols], dtype=np.intp)
+        coll_col = [mm.assets.index(c) if c in mm.assets else -1 for c in first_book.collateral_assets]
+        rng = np.random.default_rng(seed)
+        n_a = len(mm.assets)
+        chunk = max(1, min(MAX_CHUNK_STEPS, CHUNK_ELEMENTS // (paths * n_a)))
+        draws, done = [], 0
+        while done < hours:
+            draws.append(mm.draw(rng, min(chunk, hours - done), paths))
+            done += draws[-1].shape[1]
+        level = np.concatenate([np.zeros((n_a, 1, paths)), np.cumsum(np.concatenate(draws, axis=1), axis=1)], axis=1)
+        ratio = np.exp(level)  # (A, hours + 1, paths), hour 0 = today
+        for view, book in books.items():
+            expected = np.full((paths, book.n_pools), NEVER, dtype=np.int64)
+            held = np.bincount(book.pool, minlength=book.n_pools) > 0
+            for hour in range(hours + 1):
+                marks = first_book.marks * ratio[sym_col, hour].T
+                cp = None
+                if coll_col:
+                    cp = np.column_stack(
+                        [
+                            first_book.collateral_price[j] * (ratio[c, hour] if c >= 0 else np.ones(paths))
+                            for j, c in enumerate(coll_col)
+                        ]
+                    )
+                hit = evaluate(book, marks, collateral_prices=cp).pool_liquidated & held
+                expected[hit & (expected == NEVER)] = hour
+            np.testing.assert_array_equal(sim.first[view], expected, err_msg=f"{path.name} {view}")
+            liquidations += int(np.sum(expected != NEVER))
+    assert liquidations > 1000
 
 
 # --------------------------------------------------------------------------- market models
@@ -430,19 +685,20 @@ def test_triggers_equal_engine() -> None:
 def test_history_volatility_and_override() -> None:
     hist = load_daily_closes()
     window = hist.window(366)
-    m = build_model(["BTC", "ETH"], "gbm", {"ETH": 0.7})
+    m = build_model(["BTC", "ETH"], HIST, "gbm", {"ETH": 0.7})
     assert m.vol[0] == pytest.approx(annual_volatility(window, ["BTC"])["BTC"], rel=1e-12)
     assert m.vol[1] == 0.7
     assert m.sources == {"BTC": "history", "ETH": "--vol"}
     assert m.window["to"] == hist.times[-1]
-    assert m.corr[0, 1] == m.corr[1, 0] and 0.3 < m.corr[0, 1] < 1.0
+    # numpy.corrcoef is symmetric only to rounding on some CPUs (its product is not computed symmetrically)
+    assert m.corr[0, 1] == pytest.approx(m.corr[1, 0], rel=1e-12, abs=1e-15) and 0.3 < m.corr[0, 1] < 1.0
 
 
 @pytest.mark.parametrize("model", ["gbm", "bootstrap"])
 def test_draws_have_the_model_covariance(model: str) -> None:
     """Hourly returns: std σ/√8760 per asset (2 % tolerance on 240,000 draws), correlation as the model's,
     mean −σ²/2/8760 (zero price drift), and a day (24 steps) has the daily variance σ²/365."""
-    m = build_model(["BTC", "SOL", "DOGE"], model, {"SOL": 1.1})
+    m = build_model(["BTC", "SOL", "DOGE"], HIST, model, {"SOL": 1.1})
     x = m.draw(np.random.default_rng(9), 24, 10_000).transpose(1, 2, 0)  # (24, 10000, 3)
     flat = x.reshape(-1, 3)
     np.testing.assert_allclose(flat.std(axis=0), m.vol / math.sqrt(HOURS_PER_YEAR), rtol=0.02)
@@ -456,7 +712,7 @@ def test_draws_have_the_model_covariance(model: str) -> None:
 def test_student_t_has_fat_tails_with_the_same_variance() -> None:
     """Unit-variance t₄ is √(2/4)·t₄: quartile 0.7071 × 0.7407 = 0.5238 (normal 0.6745); 0.999 quantile
     0.7071 × 7.1732 = 5.072 (normal 3.090). Checked on standardised draws of one asset."""
-    m = build_model(["BTC"], "student-t", {"BTC": 0.5})
+    m = build_model(["BTC"], HIST, "student-t", {"BTC": 0.5})
     z = (m.draw(np.random.default_rng(2), 40, 10_000)[0].ravel() - m.hourly_drift[0]) / m.hourly_vol[0]
     assert np.quantile(z, 0.75) == pytest.approx(0.5238, abs=0.015)
     assert np.quantile(z, 0.999) == pytest.approx(5.072, abs=0.35)
@@ -465,27 +721,88 @@ def test_student_t_has_fat_tails_with_the_same_variance() -> None:
 
 def test_asset_without_history_needs_vol_and_follows_btc() -> None:
     with pytest.raises(PortfolioError) as err:
-        build_model(["BTC", "SUI"], "bootstrap")
-    assert "SUI" in str(err.value) and "--vol SUI=" in str(err.value)
-    m = build_model(["ETH", "SUI"], "bootstrap", {"SUI": 0.9})
+        build_model(["BTC", "SUI"], HIST, "bootstrap")
+    assert "SUI" in str(err.value) and "vols['SUI']=" in str(err.value)
+    m = build_model(["ETH", "SUI"], HIST, "bootstrap", {"SUI": 0.9})
     assert m.proxied == ("SUI",) and m.proxy_rho is not None and 0.3 < m.proxy_rho < 1.0
-    btc_eth = build_model(["BTC", "ETH"], "gbm").corr[0, 1]
+    btc_eth = build_model(["BTC", "ETH"], HIST, "gbm").corr[0, 1]
     assert m.corr[0, 1] == pytest.approx(m.proxy_rho * btc_eth, rel=1e-12)  # ρ·corr(BTC, ETH)
     flat = m.draw(np.random.default_rng(1), 24, 10_000).transpose(1, 2, 0).reshape(-1, 2)
     assert flat[:, 1].std() == pytest.approx(0.9 / math.sqrt(HOURS_PER_YEAR), rel=0.02)
-    assert np.corrcoef(flat, rowvar=False)[0, 1] == pytest.approx(m.corr[0, 1], abs=0.02)
+    assert np.atleast_2d(np.corrcoef(flat, rowvar=False))[0, 1] == pytest.approx(m.corr[0, 1], abs=0.02)
 
 
 def test_alt_basket_runs_with_vols() -> None:
     resolved = resolve(load_portfolio(SAMPLES[0].parent / "alt-basket-cross.json"))
     with pytest.raises(PortfolioError, match="ARB"):
-        risk(resolved, "1d", paths=100)
-    out = risk(resolved, "1d", paths=1000, vols={"SUI": 1.0, "ARB": 1.0})
+        risk(resolved, 24, HIST, paths=100)
+    out: dict[str, Any] = risk(resolved, 24, HIST, paths=1000, vols={"SUI": 1.0, "ARB": 1.0})
     assert out["model"]["volatility_source"]["SUI"] == "--vol"
     assert out["model"]["btc_proxy"]["assets"] == ["SUI", "ARB"]
 
 
-# --------------------------------------------------------------------------- inputs
+# --------------------------------------------------------------------------- inputs: the core names parameters
+
+
+def test_bad_risk_inputs_are_reported_together() -> None:
+    """Every bad input at once, each naming its parameter; the command line renders the same problems
+    with its flags (``margin.cli_args.flag_error``)."""
+    resolved = resolve(load_portfolio(SAMPLES[0].parent / "btc-long.json"))
+    with pytest.raises(PortfolioError) as err:
+        risk(resolved, "7x", HIST, paths=0, seed=-1, model="normal", vols={"BTC": 0.0, "XYZ": 0.5})  # type: ignore[arg-type]
+    vol_rule = "must be an annualised volatility in (0, 10], as a fraction (0.6 for 60 %), got 0.0"
+    assert [str(p) for p in err.value.problems] == [
+        "horizon_hours must be a whole number of hours from 1 to 8760, got '7x'",
+        "paths must be an integer from 1 to 200,000, got 0",
+        "seed must be an integer >= 0, got -1",
+        "model must be one of bootstrap, student-t, gbm, got 'normal'",
+        f"vols['BTC'] {vol_rule}",
+        "vols['XYZ'] names no asset of the portfolio (assets: BTC)",
+    ]
+    assert [str(p) for p in flag_error(err.value).problems] == [
+        "--horizon must be a whole number of hours from 1 to 8760, got '7x'",
+        "--paths must be an integer from 1 to 200,000, got 0",
+        "--seed must be an integer >= 0, got -1",
+        "--model must be one of bootstrap, student-t, gbm, got 'normal'",
+        f"--vol BTC {vol_rule}",
+        "--vol XYZ names no asset of the portfolio (assets: BTC)",
+    ]
+    for paths in (MAX_PATHS + 1, 2.5, True):
+        with pytest.raises(PortfolioError, match=r"^paths must"):
+            risk(resolved, 24, HIST, paths=paths)  # type: ignore[arg-type]
+    for hours in (0, 8761, 24.0, True):
+        with pytest.raises(PortfolioError, match=r"^horizon_hours must"):
+            risk(resolved, hours, HIST)  # type: ignore[arg-type]
+    assert risk_result(resolved, np.int64(2), HIST, paths=np.int32(10)).horizon_hours == 2  # type: ignore[arg-type]
+
+
+def test_missing_history_names_the_parameter_or_the_flag() -> None:
+    """The same problem in the core's words (``vols['SUI']=0.9``) and the command line's (``--vol SUI=0.9``);
+    the bootstrap's own problem suggests ``model=gbm`` / ``--model gbm``."""
+    with pytest.raises(PortfolioError) as err:
+        build_model(["BTC", "SUI"], HIST, "bootstrap")
+    (problem,) = err.value.problems
+    assert str(problem).startswith("asset SUI has no price history (fewer than 60 daily returns in the last 365 days")
+    assert str(problem).endswith("give its annual volatility, e.g. vols['SUI']=0.9")
+    assert str(flag_error(err.value)).endswith("give its annual volatility, e.g. --vol SUI=0.9")
+    # BTC priced on days 0-119, ETH on days 80-199: 119 returns each, 39 common (days 81-119) < 60
+    days = tuple(f"2025-01-{i:03d}" for i in range(200))
+    t = np.arange(200.0)
+    closes = np.column_stack([100.0 * np.exp(0.02 * np.sin(t)), 50.0 * np.exp(0.03 * np.cos(1.3 * t))])
+    closes[120:, 0] = np.nan
+    closes[:80, 1] = np.nan
+    short = PriceHistory(days, ("BTC", "ETH"), closes)
+    with pytest.raises(PortfolioError) as err:
+        build_model(["BTC", "ETH"], short, "bootstrap")
+    assert str(err.value) == (
+        "assets BTC, ETH need 60 days in the last 365 on which all have a price to bootstrap, got 39; "
+        "use model=gbm or student-t"
+    )
+    assert str(flag_error(err.value)).endswith("got 39; use --model gbm or student-t")
+    assert build_model(["BTC", "ETH"], short, "gbm").assets == ("BTC", "ETH")
+
+
+# --------------------------------------------------------------------------- inputs: the command line's flags
 
 
 def test_parse_horizon() -> None:
@@ -504,17 +821,22 @@ def test_parse_vols() -> None:
     for bad in (["BTC"], ["BTC=abc"], ["=0.5"], ["BTC=0"], ["BTC=-0.2"], ["BTC=60"], ["BTC=nan"]):
         with pytest.raises(PortfolioError, match="--vol"):
             parse_vols(bad)
+    with pytest.raises(PortfolioError) as err:
+        parse_vols(["BTC=60"])
+    assert str(err.value) == (
+        "--vol BTC must be an annualised volatility in (0, 10], as a fraction (0.6 for 60 %), got 60.0"
+    )
 
 
-def test_bad_risk_inputs_are_reported_together() -> None:
+def test_risk_args_report_every_flag_at_once() -> None:
+    """``--vol`` problems first and alone (as the command line always did), then the rest together."""
     resolved = resolve(load_portfolio(SAMPLES[0].parent / "btc-long.json"))
     with pytest.raises(PortfolioError) as err:
-        risk(resolved, "7x", paths=0, seed=-1, model="normal", vols={"BTC": 0.0, "XYZ": 0.5})
-    text = str(err.value)
-    for needle in ("--horizon", "--paths", "--seed", "--model", "--vol BTC", "--vol XYZ names no asset"):
-        assert needle in text, needle
-    for paths in (MAX_PATHS + 1, 2.5, True):
-        with pytest.raises(PortfolioError, match="--paths"):
-            risk(resolved, 24, paths=paths)  # type: ignore[arg-type]
-    with pytest.raises(PortfolioError, match="--horizon"):
-        risk(resolved, 0)
+        risk_args(resolved, "400d", 0, -1, "gbm", ["XYZ=0.5"])
+    assert [p.path for p in err.value.problems] == ["--horizon", "--paths", "--seed", "--vol XYZ"]
+    assert str(err.value.problems[0]).endswith("(e.g. 7d, 36h, 2w), got '400d'")
+    with pytest.raises(PortfolioError) as err:
+        risk_args(resolved, "400d", 0, -1, "gbm", ["BTC=0"])
+    assert [p.path for p in err.value.problems] == ["--vol BTC"]
+    args = risk_args(resolved, "2w", 10, 3, "student-t", ["BTC=50%"])
+    assert (args.horizon_hours, args.paths, args.seed, args.model, args.vols) == (336, 10, 3, "student-t", {"BTC": 0.5})

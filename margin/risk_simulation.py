@@ -1,0 +1,128 @@
+"""The Monte Carlo of the whole account: first liquidation hour of every pool of every view on every path.
+
+The assets are the bases of the positions (every symbol of a base moves by the same ratio; the quote
+currency is the unit) plus non-settle collateral assets that have a price history or a ``vols`` entry
+(others are held at their price). Hourly log returns come from the market model
+(:mod:`margin.risk_market`); at every hourly close every pool of every view is checked with the engine's
+trigger (``portfolio-format.md`` §2: equity ≤ maintenance, :mod:`margin.risk_triggers`); the first touch
+liquidates (the hourly close crossing: excursions inside an hour are not seen, which biases
+probabilities down; compare with the closed form at the Broadie–Glasserman–Kou shifted barrier,
+:func:`margin.risk_closed_form.discrete_barrier`). A view is liquidated on a path when any of its pools
+holding positions is. Seeded with ``numpy.random.default_rng(seed)``: the same inputs and seed give the
+same output on one machine (the BLAS library may round the correlation product differently elsewhere).
+
+Limits: marks follow their base's ratio (basis and funding ignored); non-settle collateral without a
+history or ``vols`` entry is held at its price; an hourly close is the only monitoring; no liquidation
+cascade or partial liquidation (a pool's first touch ends it for that path).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .engine import VIEWS, Book, compile_book
+from .marketdata import PriceHistory
+from .portfolio import Resolved
+from .risk_inputs import DEFAULT_PATHS
+from .risk_market import MarketModel, build_model
+from .risk_separable import NEVER as NEVER
+from .risk_separable import FirstTouch, SeparablePools
+from .risk_triggers import Triggers
+
+#: elements of one chunk of draws (steps × paths × assets): bounds its memory
+CHUNK_ELEMENTS = 2_400_000
+MAX_CHUNK_STEPS = 24
+
+
+def _symbol_assets(symbols: Sequence[str], resolved: Resolved) -> list[str]:
+    """The base asset of each symbol: its (first) position's instrument base, else the text before ``/``."""
+    base: dict[str, str] = {}
+    for leg in resolved.legs:
+        base.setdefault(leg.position.symbol, leg.instrument.base)
+    return [base.get(s, s.split("/", 1)[0]) for s in symbols]
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """First liquidation hour of every (path, pool) of every view; ``NEVER`` where none in the horizon."""
+
+    model: MarketModel
+    horizon_hours: int
+    paths: int
+    seed: int
+    first: dict[str, npt.NDArray[np.int32]]  # view -> (paths, G)
+    books: dict[str, Book]
+
+    def view_first(self, view: str) -> npt.NDArray[np.int32]:
+        f = self.first[view]
+        return f.min(axis=1) if f.shape[1] else np.full(self.paths, NEVER, dtype=np.int32)
+
+
+def simulate(
+    resolved: Resolved,
+    horizon_hours: int,
+    history: PriceHistory,
+    paths: int = DEFAULT_PATHS,
+    seed: int = 0,
+    model: str | MarketModel = "bootstrap",
+    vols: Mapping[str, float] | None = None,
+    views: Sequence[str] = VIEWS,
+    progress: Callable[[float], None] | None = None,
+) -> Simulation:
+    """Run the Monte Carlo: paths × hourly steps, first touch of every pool of every view.
+
+    ``progress`` (optional) is called with the fraction of the horizon simulated after each chunk of steps.
+
+    Returns are drawn in chunks of up to 24 hourly steps (assets × steps × paths); the pools are checked
+    at every hourly close, one step at a time, vectorised over paths, as sums of per-asset functions or
+    barriers (:mod:`margin.risk_separable`): the cost of a step grows with assets and pools, not positions.
+    """
+    books = {v: compile_book(resolved, v) for v in views}
+    first_book = books[views[0]]
+    symbols = first_book.symbols
+    sym_assets = _symbol_assets(symbols, resolved)
+    coll_names = first_book.collateral_assets
+    vols = dict(vols or {})
+    known = set(history.assets) | set(vols)
+    coll_sim = [c for c in coll_names if c in known]
+    assets = list(dict.fromkeys([*sym_assets, *coll_sim]))
+    mm = model if isinstance(model, MarketModel) else build_model(assets, history, model, vols)
+    a_index = {a: i for i, a in enumerate(mm.assets)}
+    pos_col = np.array([a_index[sym_assets[s]] for s in first_book.sym], dtype=np.intp)
+    coll_cols = np.array([a_index.get(c, -1) for c in coll_names], dtype=np.intp)
+    moving = np.flatnonzero(coll_cols >= 0)
+    coll0 = first_book.collateral_price[:, None]
+    triggers = Triggers(books)
+    n_a = len(mm.assets)
+    touch = FirstTouch(SeparablePools(triggers, pos_col, n_a), paths)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(MAX_CHUNK_STEPS, CHUNK_ELEMENTS // max(1, paths * max(n_a, 1))))
+    level = np.zeros((n_a, paths))
+    ratio = np.empty((n_a, paths))
+    cp = np.repeat(coll0, paths, axis=1) if coll_names else None
+    done = 0
+    while done < horizon_hours and n_a and triggers.n_unique:
+        steps = min(chunk, horizon_hours - done)
+        x = mm.draw(rng, steps, paths)
+        for j in range(steps):
+            level += x[:, j]
+            np.exp(level, out=ratio)
+            if cp is not None and moving.size:
+                cp[moving] = coll0[moving] * ratio[coll_cols[moving]]
+            touch.step(done + j + 1, ratio, cp)
+        done += steps
+        if progress is not None:
+            progress(done / horizon_hours)
+    first = touch.result()
+    per_view = {}
+    for view in books:
+        cols = triggers.view_pools[view]
+        if not first.shape[0]:  # no pool holds a position: none is ever liquidated
+            per_view[view] = np.full((paths, cols.size), NEVER, dtype=np.int32)
+            continue
+        per_view[view] = np.where(cols[None, :] >= 0, first[np.maximum(cols, 0)].T, NEVER).astype(np.int32)
+    return Simulation(model=mm, horizon_hours=horizon_hours, paths=paths, seed=seed, first=per_view, books=books)
