@@ -18,6 +18,7 @@ from .errors import PortfolioError, Problem, number_flag, parse_number
 from .files import load_portfolio, portfolio_from_csv, read_portfolio_text
 from .portfolio import Portfolio, resolve
 from .report import evaluate_portfolio
+from .risk_inputs import MAX_PATHS
 from .shocks import parse_shock
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
@@ -187,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     rk = sub.add_parser("risk", help="probability of liquidation over a horizon (Monte Carlo and closed form)")
     _add_input(rk)
     rk.add_argument("--horizon", required=True, help="7d, 36h, 2w")
-    rk.add_argument("--paths", type=number_flag(1, 1_000_000, integer=True), default=10000)
+    rk.add_argument("--paths", type=number_flag(1, MAX_PATHS, integer=True), default=10000)
     rk.add_argument("--seed", type=number_flag(0, 2**32 - 1, integer=True), default=0)
     rk.add_argument("--model", default="bootstrap", choices=("bootstrap", "student-t", "gbm"))
     rk.add_argument(
