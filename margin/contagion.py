@@ -11,18 +11,20 @@ Model (every rule states its source; where a venue's rule is not published the c
 
 **Path.** An instant shock (``margin.shocks``; moves per symbol and per collateral asset) is walked
 from 0 to the full move in ``steps`` equal increments of ``t ∈ [0, 1]`` (marks ``P₀·(1 + t·move)``),
-a price path (T × n_symbols marks) as given. Pools are evaluated on the whole remaining path at once
-(:func:`margin.engine.evaluate` on a (T, n_symbols) matrix) to find the first step at which any pool
-meets its trigger (equity ≤ maintenance, format §2 / ``margin-models.md`` §0.1 and §10); then the
-loop runs over liquidation EVENTS (few), never over scenarios or positions.
+a price path (T × n_symbols marks) as given. Pools are independent (a pool's equity and maintenance
+depend only on its positions, its wallet and the marks): every position is priced on a window of rows
+at once to find each pool's first row at its trigger (equity ≤ maintenance, format §2 /
+``margin-models.md`` §0.1 and §10); the loop runs over liquidation EVENTS, never over scenarios or
+positions, and an event re-prices only the pool it touched (:mod:`margin.cascade_walk`).
 
 **Fill price** (``fill``). Venues watch the mark continuously and liquidate "when the Mark Price hits
 the liquidation price" (§1.2, B5; §6 H1; §10 "trigger price: mark"). ``"crossing"`` (default): the
-marks are taken as linear between two steps and the crossing point is located by repeated
-subdivision of that segment (to ~1e-12 of the segment), so a position is closed at its trigger
-price. ``"step"``: no fill between steps, the market gaps from one step to the next (gap risk; an
-instant shock with ``steps=1`` is a pure gap): fills happen at the step's marks, possibly beyond the
-bankruptcy price.
+marks are taken as linear between two steps and the point where the pool's surplus crosses zero comes
+in closed form from the margin model's segment terms, per tier segment (exact for linear contracts,
+bisection for inverse ones; :mod:`margin.cascade_crossing`), to 1e-12 of the segment
+(``TAU_TOL``), so a position is closed at its trigger price. ``"step"``: no fill between steps, the
+market gaps from one step to the next (gap risk; an instant shock with ``steps=1`` is a pure gap): fills
+happen at the step's marks, possibly beyond the bankruptcy price.
 
 **A triggered pool** (at fixed marks, repeated until the pool is healthy or empty):
 
@@ -53,7 +55,8 @@ bankruptcy price.
    position in full (a model choice, against endless slivers). The closed part's unrealised PnL is
    realised into the pool's wallet and the liquidation fee is charged on the closed notional at the
    fill mark, capped at the pool's positive equity (the fee is paid from what is left, as dYdX's
-   ``min(fee, leftover)``, §7). ``takeover=True`` models B5 step 3 instead: when a position must be
+   ``min(fee, leftover)``, §7); a capped fee leaves the pool at exactly 0 equity, so the rest of it is
+   ``bankrupt``. ``takeover=True`` models B5 step 3 instead: when a position must be
    closed in full, all the pool's positions are taken over at the bankruptcy price and the pool's
    collateral is lost (event ``liquidated``, mechanism ``takeover``).
 
@@ -93,7 +96,8 @@ market's own liquidations): the path is extended by an impact leg from the path'
 ``× (1 + D)`` (walked like a shock), the run is repeated with ``D`` = the impact of that run's forced
 trades, ``D₀ = 0``, until ``max |D_{k+1} − D_k| ≤ tolerance`` (or ``max_iterations``). Liquidations of
 the path itself are unchanged by ``D``, so impact never reduces the positions lost, and zero impact
-(``impact="none"`` or ``strength=0``) returns the plain run itself. Amplification = final move / initial
+(``impact="none"`` or ``strength=0``) returns the plain run itself; the path is walked once, every
+impact run goes on from a copy of the state where it ended. Amplification = final move / initial
 move of the main symbol (the one with the largest absolute initial move, first on ties); every
 symbol's final move is reported too.
 
@@ -114,6 +118,7 @@ Modules (this one is the public façade and re-exports what callers use)
 - :mod:`margin.cascade_state`: what liquidations change in one view, and its values at some marks;
 - :mod:`margin.cascade_venue`: the venue's liquidation of one triggered pool at fixed marks;
 - :mod:`margin.cascade_walk`: one view along one path (the event loop);
+- :mod:`margin.cascade_crossing`: where on a segment a pool first meets its trigger;
 - :mod:`margin.cascade_steps`: the frozen step rows and their JSON;
 - :mod:`margin.cascade_results`: a view's totals and the ``cascade`` JSON;
 - :mod:`margin.cascade_driver`: :func:`cascade`, :func:`cascade_path`, views and the impact fixed point.

@@ -9,23 +9,30 @@ from __future__ import annotations
 import itertools
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from margin import load_portfolio, portfolio_from_dict, resolve
-from margin.contagion import EVENTS, cascade, cascade_path, impact_move, path_from_history
+from margin.contagion import EVENTS, CascadeResult, cascade, cascade_path, impact_move, path_from_history
 from margin.errors import PortfolioError
 from margin.marketdata import load_intraday
+from margin.portfolio import Resolved
 
 SAMPLES = sorted((Path(__file__).resolve().parents[1] / "fixtures" / "portfolios").glob("*.json"))
+
+
+def _doc(result: CascadeResult) -> dict[str, Any]:
+    """The ``cascade`` JSON document (format §5)."""
+    return result.to_dict()
 
 
 def _tier(mmr: float, max_leverage: float = 100) -> list[dict[str, object]]:
     return [{"min_notional": 0, "max_notional": None, "mmr": mmr, "max_leverage": max_leverage}]
 
 
-def alt_btc_portfolio() -> dict[str, object]:
+def alt_btc_portfolio() -> dict[str, Any]:
     """Cross pool: a weak ALT long (200,000 notional) and a BTC long (100,000), both mmr 0.4 %.
 
     Wallet 12,000 USDT. ALT 20,000 @ 10, leverage 20 (isolated margin 10,000); BTC 1 @ 100,000,
@@ -59,12 +66,12 @@ def alt_btc_portfolio() -> dict[str, object]:
 
 
 @pytest.fixture(scope="module")
-def alt_btc() -> dict[str, object]:
+def alt_btc() -> dict[str, Any]:
     res = resolve(portfolio_from_dict(alt_btc_portfolio()))
-    return cascade(res, {"ALT": -0.2}).to_dict()
+    return _doc(cascade(res, {"ALT": -0.2}))
 
 
-def test_cross_alt_drains_pool_then_btc_goes(alt_btc: dict[str, object]) -> None:
+def test_cross_alt_drains_pool_then_btc_goes(alt_btc: dict[str, Any]) -> None:
     """ALT moves by m (price 10·(1+m)); BTC does not move.
 
     Cross pool: equity = 12,000 + 20,000·(10(1+m) − 10) = 12,000 + 200,000·m;
@@ -79,7 +86,7 @@ def test_cross_alt_drains_pool_then_btc_goes(alt_btc: dict[str, object]) -> None
     capped at the 210.843 left → collateral left 0. Loss 12,000, two positions lost.
     """
     m_star = -10800 / 199200
-    cross = alt_btc["modes"]["cross"]  # type: ignore[index]
+    cross = alt_btc["modes"]["cross"]
     steps = cross["steps"]
     assert [(s["position"], s["event"]) for s in steps] == [("ALT", "liquidated"), ("BTC", "liquidated")]
     alt, btc = steps
@@ -107,17 +114,17 @@ def test_cross_alt_drains_pool_then_btc_goes(alt_btc: dict[str, object]) -> None
     assert cross["positions_lost"] == 2
     assert cross["collateral_left"] == pytest.approx(0.0, abs=1e-6)
     assert cross["loss"] == pytest.approx(12000.0, rel=1e-9)
-    assert alt_btc["modes"]["as_is"]["steps"] == steps  # type: ignore[index]  # the file is all cross
+    assert alt_btc["modes"]["as_is"]["steps"] == steps  # the file is all cross
 
 
-def test_isolated_only_the_alt_dies(alt_btc: dict[str, object]) -> None:
+def test_isolated_only_the_alt_dies(alt_btc: dict[str, Any]) -> None:
     """Isolated ALT: equity = 10,000 + 200,000·m, maintenance = 800·(1+m):
     m* = −9,200 / 199,200 = −0.0461847 (ALT 9.538153), equity there 800·(1+m*) = 763.052;
     fee 0.005 × 190,763.05 = 953.815 > 763.052 → capped, the isolated pool keeps 0.
     BTC (isolated, 2,000) does not move: kept. Collateral left 2,000, loss 10,000, one position lost.
     """
     m_star = -9200 / 199200
-    iso = alt_btc["modes"]["isolated"]  # type: ignore[index]
+    iso = alt_btc["modes"]["isolated"]
     assert [(s["position"], s["event"]) for s in iso["steps"]] == [("ALT", "liquidated")]
     step = iso["steps"][0]
     assert step["move"] == pytest.approx(m_star, rel=1e-9)
@@ -128,15 +135,15 @@ def test_isolated_only_the_alt_dies(alt_btc: dict[str, object]) -> None:
     assert iso["positions_lost"] == 1
     assert iso["collateral_left"] == pytest.approx(2000.0, rel=1e-9)
     assert iso["loss"] == pytest.approx(10000.0, rel=1e-9)
-    comp = alt_btc["comparison"]  # type: ignore[index]
+    comp = alt_btc["comparison"]
     assert comp["isolated"]["positions_lost"] < comp["cross"]["positions_lost"]
     assert comp["isolated"]["collateral_left"] > comp["cross"]["collateral_left"]
 
 
-def test_json_shape(alt_btc: dict[str, object]) -> None:
-    assert set(alt_btc["modes"]) == {"cross", "isolated", "as_is"}  # type: ignore[arg-type]
+def test_json_shape(alt_btc: dict[str, Any]) -> None:
+    assert set(alt_btc["modes"]) == {"cross", "isolated", "as_is"}
     assert "amplification" in alt_btc
-    for mode in alt_btc["modes"].values():  # type: ignore[attr-defined]
+    for mode in alt_btc["modes"].values():
         assert {"steps", "positions_lost", "collateral_left", "loss"} <= set(mode)
         for s in mode["steps"]:
             assert {"move", "event", "position", "equity_before", "equity_after", "collateral_left"} <= set(s)
@@ -147,7 +154,7 @@ def test_takeover_loses_the_pool_collateral() -> None:
     """``takeover``: at the ALT trigger (cross) both positions are taken over, the 1,156.627 equity is
     lost; collateral left 0, two positions lost in one go (no fee row)."""
     res = resolve(portfolio_from_dict(alt_btc_portfolio()))
-    cross = cascade(res, {"ALT": -0.2}, params={"takeover": True}, views=("cross",)).to_dict()["modes"]["cross"]
+    cross = _doc(cascade(res, {"ALT": -0.2}, params={"takeover": True}, views=("cross",)))["modes"]["cross"]
     assert [s["mechanism"] for s in cross["steps"]] == ["takeover", "takeover"]
     assert cross["steps"][0]["equity_before"] == pytest.approx(1200 + 800 * (-10800 / 199200), rel=1e-7)
     assert cross["collateral_left"] == 0.0
@@ -175,7 +182,7 @@ def test_gap_shock_is_bankrupt() -> None:
         ],
     }
     res = resolve(portfolio_from_dict(doc))
-    out = cascade(res, ["BTC=-5%"], params={"steps": 1, "fill": "step"}).to_dict()
+    out = _doc(cascade(res, ["BTC=-5%"], params={"steps": 1, "fill": "step"}))
     for view in ("cross", "isolated"):
         mode = out["modes"][view]
         assert [s["event"] for s in mode["steps"]] == ["bankrupt"]
@@ -184,7 +191,7 @@ def test_gap_shock_is_bankrupt() -> None:
         assert mode["insurance_fund"] == pytest.approx(4000.0)
         assert mode["collateral_left"] == 0.0
     # walked continuously the same shock fills at the trigger instead: equity there = MM > 0
-    cont = cascade(res, ["BTC=-5%"]).to_dict()["modes"]["cross"]
+    cont = _doc(cascade(res, ["BTC=-5%"]))["modes"]["cross"]
     assert [s["event"] for s in cont["steps"]] == ["liquidated"]
     # trigger: 1,000 + (P − 100,000) = 0.004 P → P = 99,000 / 0.996
     assert cont["steps"][0]["price"] == pytest.approx(99000 / 0.996, rel=1e-9)
@@ -216,7 +223,7 @@ def test_hyperliquid_liquidates_in_20_percent_chunks() -> None:
         ],
     }
     res = resolve(portfolio_from_dict(doc))
-    out = cascade(res, ["BTC=-15%"], params={"fee": 0.0, "merge_partials": False}, views=("cross",)).to_dict()
+    out = _doc(cascade(res, ["BTC=-15%"], params={"fee": 0.0, "merge_partials": False}, views=("cross",)))
     steps = out["modes"]["cross"]["steps"]
     expected = []
     q, w = 2.0, 10000.0
@@ -265,7 +272,7 @@ def test_binance_style_restore_is_partial() -> None:
         ],
     }
     res = resolve(portfolio_from_dict(doc))
-    out = cascade(res, ["ALT=-1%"], params={"merge_partials": False}, views=("cross",)).to_dict()
+    out = _doc(cascade(res, ["ALT=-1%"], params={"merge_partials": False}, views=("cross",)))
     first = out["modes"]["cross"]["steps"][0]
     p = 97500 / 9800
     eq = 200 * p
@@ -276,10 +283,61 @@ def test_binance_style_restore_is_partial() -> None:
     assert first["closed_fraction"] == pytest.approx(0.25, rel=1e-6)
 
 
+def test_step_rows_value_the_backing_collateral_at_its_shocked_price() -> None:
+    """Regression: the step rows priced the backing collateral at its unshocked price.
+
+    Cross pool: 1,000 USDT + 10,000 USDe (price 1, haircut 10 % → 9,000 of collateral value), 1 BTC long
+    @ 100,000 (mmr 0.4 %), liquidation fee 0. Shock BTC −10 % and USDe −50 %, walked in t:
+    equity = 1,000 + 9,000·(1 − 0.5 t) + 100,000·(−0.1 t) = 10,000 − 14,500 t; maintenance
+    0.004 × 100,000·(1 − 0.1 t) = 400 − 40 t. Trigger: 9,600 = 14,460 t → t* = 0.663900, BTC at
+    P* = 100,000 (1 − 0.1 t*) = 93,360.996, USDe at c* = 1 − 0.5 t* = 0.668050; equity = 0.004 P* = 373.444.
+    Restore (ratio 0.8, fee 0): 0.8 × 0.004 N ≥ 0.004 N (1 − f) → f = 0.2 closed, and again at each
+    re-trigger down the walk. Every row's wallet is 1,000 + the PnL realised so far + 9,000 × the USDe price
+    at that row (c* for the first: valuing it at 1 would add 9,000 × (1 − c*) = 2,987.55).
+    """
+    doc = {
+        "format": "margin-portfolio/1",
+        "venue": "generic",
+        "collateral": {"USDT": 1000.0, "USDe": 10000.0},
+        "collateral_assets": {"USDe": {"price": 1.0, "haircut": 0.1, "pool": "USDT"}},
+        "prices": {"BTC/USDT:USDT": 100000.0},
+        "tiers": {"BTC/USDT:USDT": _tier(0.004)},
+        "positions": [
+            {
+                "id": "BTC",
+                "symbol": "BTC/USDT:USDT",
+                "side": "long",
+                "contracts": 1,
+                "entry_price": 100000.0,
+                "leverage": 20,
+            }
+        ],
+    }
+    res = resolve(portfolio_from_dict(doc))
+    params = {"fee": 0.0, "merge_partials": False}
+    steps = _doc(cascade(res, {"BTC": -0.1, "USDe": -0.5}, params=params, views=("cross",)))["modes"]["cross"]["steps"]
+    t_star = 9600 / 14460
+    p_star = 100000 * (1 - 0.1 * t_star)
+    c_star = 1 - 0.5 * t_star
+    first = steps[0]
+    assert (first["event"], first["closed_fraction"]) == ("partially_liquidated", pytest.approx(0.2, rel=1e-9))
+    assert first["price"] == pytest.approx(p_star, rel=1e-9)
+    assert first["t"] == pytest.approx(t_star, rel=1e-9)
+    assert first["equity_before"] == pytest.approx(0.004 * p_star, rel=1e-7)
+    assert first["collateral_left"] == pytest.approx(1000 + 9000 * c_star + first["realized_pnl"], rel=1e-9)
+    realised = 0.0
+    for s in steps:
+        realised += s["realized_pnl"]
+        assert s["collateral_left"] == pytest.approx(1000 + 9000 * (1 - 0.5 * s["t"]) + realised, rel=1e-9)
+        assert s["account_value"] == pytest.approx(s["equity_after"], rel=1e-12)  # the only pool
+    assert steps[-1]["event"] == "liquidated"
+    assert steps[-1]["collateral_left"] == pytest.approx(steps[-1]["equity_after"], rel=1e-12)
+
+
 # --------------------------------------------------------------------------- feedback loop
 
 
-def ladder_portfolio() -> dict[str, object]:
+def ladder_portfolio() -> dict[str, Any]:
     """Eight isolated BTC longs @ 100,000 with leverage 5..40: liquidation prices staggered below."""
     positions = [
         {
@@ -304,13 +362,13 @@ def ladder_portfolio() -> dict[str, object]:
     }
 
 
-def _ladder() -> object:
+def _ladder() -> Resolved:
     doc = ladder_portfolio()
     # one-way mode allows one position per symbol: give each its own symbol with the same base
-    for k, pos in enumerate(doc["positions"]):  # type: ignore[attr-defined]
+    for k, pos in enumerate(doc["positions"]):
         pos["symbol"] = "BTC/USDT:USDT" if k == 0 else f"BTC/USDT:USDT-2{k:05d}"
-    doc["prices"] = {p["symbol"]: 100000.0 for p in doc["positions"]}  # type: ignore[attr-defined]
-    doc["tiers"] = {p["symbol"]: _tier(0.004) for p in doc["positions"]}  # type: ignore[attr-defined]
+    doc["prices"] = {p["symbol"]: 100000.0 for p in doc["positions"]}
+    doc["tiers"] = {p["symbol"]: _tier(0.004) for p in doc["positions"]}
     return resolve(portfolio_from_dict(doc))
 
 
@@ -325,9 +383,9 @@ def test_impact_law_formulas() -> None:
 
 def test_zero_impact_reproduces_the_plain_shock_exactly() -> None:
     res = _ladder()
-    plain = cascade(res, ["BTC=-12%"]).to_dict()  # type: ignore[arg-type]
+    plain = _doc(cascade(res, ["BTC=-12%"]))
     for law in ("sqrt", "linear"):
-        zero = cascade(res, ["BTC=-12%"], impact=law, params={"strength": 0.0}).to_dict()  # type: ignore[arg-type]
+        zero = _doc(cascade(res, ["BTC=-12%"], impact=law, params={"strength": 0.0}))
         assert zero["modes"] == plain["modes"]
         assert zero["amplification"] == plain["amplification"] == 1.0
 
@@ -338,16 +396,10 @@ def test_impact_amplifies_monotonically_and_never_saves_a_position() -> None:
     5× 80,321 survive it. Their forced sales (σ 3 %/day, V 5e6/day, sqrt law) push BTC lower and reach
     the 8× (and 5×) longs as the strength grows."""
     res = _ladder()
-    params = {"daily_volatility": {"BTC": 0.03}, "daily_volume": {"BTC": 5e6}}
+    params: dict[str, object] = {"daily_volatility": {"BTC": 0.03}, "daily_volume": {"BTC": 5e6}}
     amps, lost = [], []
     for strength in (0.0, 0.1, 0.3, 1.0, 3.0):
-        out = cascade(
-            res,
-            ["BTC=-12%"],
-            impact="sqrt",
-            params={**params, "strength": strength},  # type: ignore[arg-type]
-            views=("as_is",),
-        ).to_dict()
+        out = _doc(cascade(res, ["BTC=-12%"], impact="sqrt", params={**params, "strength": strength}, views=("as_is",)))
         mode = out["modes"]["as_is"]
         assert mode["converged"]
         assert mode["positions_lost"] >= mode["positions_lost"] - mode["extra_positions_lost"]
@@ -368,13 +420,7 @@ def test_linear_impact_fixed_point() -> None:
     the flows being the notionals, at their fill prices, of the positions that the walk down to
     (1 − 0.12)(1 + D) liquidates; every BTC contract moves by the same D."""
     res = _ladder()
-    out = cascade(
-        res,
-        ["BTC=-12%"],
-        impact="linear",  # type: ignore[arg-type]
-        params={"depth": {"BTC": 1e7}},
-        views=("as_is",),
-    ).to_dict()
+    out = _doc(cascade(res, ["BTC=-12%"], impact="linear", params={"depth": {"BTC": 1e7}}, views=("as_is",)))
     mode = out["modes"]["as_is"]
     d = mode["impact"].get("BTC/USDT:USDT", 0.0)
     sold = sum(mode["forced_flow"].values())  # every contract of the ladder is on BTC: one impact
@@ -394,7 +440,7 @@ def test_price_path_runs_clean_for_every_sample(path: Path) -> None:
     marks, _ = path_from_history(res, hist.closes, hist.assets)
     assert marks.shape == (len(hist.times), len(res.marks))
     for impact in ("none", "sqrt"):
-        out = cascade_path(res, marks, impact=impact).to_dict()
+        out = _doc(cascade_path(res, marks, impact=impact))
         for mode in out["modes"].values():
             ts = [s["t"] for s in mode["steps"]]
             assert ts == sorted(ts)
@@ -404,7 +450,7 @@ def test_price_path_runs_clean_for_every_sample(path: Path) -> None:
             assert mode["collateral_left"] is None or math.isfinite(mode["collateral_left"])
             assert mode["extra_positions_lost"] >= 0
     # a flat path liquidates nothing and loses nothing
-    flat = cascade_path(res, np.repeat(marks[:1], 5, 0)).to_dict()
+    flat = _doc(cascade_path(res, np.repeat(marks[:1], 5, 0)))
     for mode in flat["modes"].values():
         assert mode["steps"] == [] and mode["loss"] == pytest.approx(0.0, abs=1e-9)
 

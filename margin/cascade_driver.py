@@ -1,0 +1,192 @@
+"""The cascade's entry points: a shock or a price path, every view, and the impact fixed point.
+
+Views (format §2: ``as_is``, ``cross``, ``isolated``) are run independently on the same path. With an
+impact law the path is extended by the impact leg of the book's forced trades
+(:func:`margin.cascade_paths.impact_leg`) and the run repeated with ``D`` = the impact of that
+run's forced trades (:class:`margin.cascade_impact.ImpactModel`), ``D₀ = 0``, until
+``max |D_{k+1} − D_k| ≤ tolerance`` (or ``max_iterations``). Amplification = final move / initial
+move of the main symbol (the largest absolute initial move, first on ties); final move
+``(1 + m)(1 + D) − 1``, exactly ``m`` when ``D = 0``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .cascade_impact import ImpactModel, impact_model
+from .cascade_params import CascadeParams, check_impact, check_shocks, check_views, parse_params
+from .cascade_paths import Path, given_path, impact_leg, main_symbol, shock_path
+from .cascade_results import CascadeResult, ViewCascade, settle_totals
+from .cascade_state import Ledger, Point, Setup
+from .cascade_steps import merge_partials
+from .cascade_venue import fee_rates
+from .cascade_walk import walk
+from .engine import Book, compile_book
+from .errors import PortfolioError, Problem
+from .portfolio import Resolved
+from .shocks import Shock, combine, parse_shock
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def _view(
+    book: Book,
+    base: Path,
+    model: ImpactModel | None,
+    params: CascadeParams,
+    main: int | None,
+    path_move: FloatArray,
+    resolved: Resolved,
+) -> ViewCascade:
+    rules = resolved.venue.liquidation
+    start = Point(base.marks[0], base.coll_at(0), float(base.t[0]), base.phase[0])
+    setup = Setup.build(book, start, rules, params, main, fee_rates(book, rules, params))
+    symbols = book.symbols
+    d = np.zeros(len(symbols))
+    # the path itself is walked once: its liquidations do not depend on D; every impact run goes on
+    # from a copy of the state where it ended
+    plain = Ledger.start(book)
+    plain_steps = walk(setup, plain, base)
+    ledger, steps = plain, plain_steps
+    end_marks, end_coll = base.marks[-1], base.coll_at(base.rows - 1)
+    iterations, converged = 1, True
+    if model is not None:
+        converged = False
+        for _ in range(params.max_iterations):
+            d_new = model.moves(ledger.flow)
+            if float(np.max(np.abs(d_new - d), initial=0.0)) <= params.tolerance:
+                converged = True
+                break
+            d = d_new
+            ledger, steps = plain, plain_steps
+            end_marks, end_coll = base.marks[-1], base.coll_at(base.rows - 1)
+            if np.any(d != 0.0):
+                leg = impact_leg(base, d, params.impact_steps)
+                ledger = plain.copy()
+                steps = plain_steps + walk(setup, ledger, leg, check_start=False)
+                end_marks, end_coll = leg.marks[-1], leg.coll_at(leg.rows - 1)
+            iterations += 1
+    by = setup.summary(ledger, end_marks, end_coll)
+    c0, c1 = settle_totals(by)
+    final = path_move + d + path_move * d  # (1 + m)(1 + D) − 1, exactly m when D = 0
+    amp = None
+    if main is not None and path_move[main] != 0.0:
+        amp = float(final[main] / path_move[main])
+    return ViewCascade(
+        view=book.view,
+        steps=merge_partials(steps) if params.merge_partials else tuple(steps),
+        positions_lost=int((~ledger.open).sum()),
+        positions_reduced=int((ledger.reduced & ledger.open).sum()),
+        positions_open=int(ledger.open.sum()),
+        collateral_start=c0,
+        collateral_left=c1,
+        by_settle=by,
+        fees=float(ledger.fees.sum()),
+        insurance_fund=ledger.insurance,
+        impact={s: float(d[j]) for j, s in enumerate(symbols) if d[j] != 0.0},
+        final_moves={s: float(final[j]) for j, s in enumerate(symbols) if final[j] != 0.0},
+        amplification=amp,
+        iterations=iterations,
+        converged=converged,
+        positions_lost_without_impact=int((~plain.open).sum()),
+        flows={s: float(ledger.flow[j]) for j, s in enumerate(symbols) if ledger.flow[j] != 0.0},
+    )
+
+
+def _simulate(
+    resolved: Resolved,
+    base: Path,
+    law: str,
+    params: CascadeParams,
+    views: tuple[str, ...],
+    main: int | None,
+    path_move: FloatArray,
+) -> tuple[dict[str, ViewCascade], ImpactModel | None]:
+    books = {v: compile_book(resolved, v) for v in views}
+    symbols = next(iter(books.values())).symbols
+    model = impact_model(symbols, law, params) if law != "none" else None
+    return {v: _view(b, base, model, params, main, path_move, resolved) for v, b in books.items()}, model
+
+
+def cascade(
+    resolved: Resolved,
+    shocks: Sequence[Shock | str] | Mapping[str, float],
+    impact: str = "none",
+    params: Mapping[str, object] | CascadeParams | None = None,
+    views: Sequence[str] = ("cross", "isolated", "as_is"),
+) -> CascadeResult:
+    """Liquidation cascade of an instant shock, walked from 0 to the full move (:mod:`margin.contagion`).
+
+    ``shocks``: :class:`Shock` objects, ``"BTC=-20%"`` strings, or ``{target: move}`` (targets as in
+    ``--shock``: ``ALL``, a base asset, a symbol, a collateral asset). Raises :class:`PortfolioError`
+    for a bad impact name, bad params or bad shocks.
+    """
+    law = check_impact(impact)
+    p = parse_params(params)
+    vs = check_views(views)
+    if isinstance(shocks, Mapping):
+        items = [Shock(k, v) for k, v in check_shocks(shocks)]
+    else:
+        items = [s if isinstance(s, Shock) else parse_shock(s) for s in shocks]
+    backing = resolved.portfolio.collateral_assets
+    moves = combine(items, list(resolved.marks), list(backing))
+    symbols = list(resolved.marks)
+    path, move_vec = shock_path(resolved, moves, p.steps)
+    main = main_symbol(move_vec)
+    modes, model = _simulate(resolved, path, law, p, vs, main, move_vec)
+    return CascadeResult(
+        venue=resolved.venue.name,
+        kind="shock",
+        moves=moves,
+        impact=law,
+        main_symbol=None if main is None else symbols[main],
+        initial_move=None if main is None else float(move_vec[main]),
+        modes=modes,
+        impact_model=None if model is None else model.describe(),
+        params=p,
+    )
+
+
+def cascade_path(
+    resolved: Resolved,
+    marks_path: FloatArray,
+    impact: str = "none",
+    params: Mapping[str, object] | CascadeParams | None = None,
+    views: Sequence[str] = ("cross", "isolated", "as_is"),
+) -> CascadeResult:
+    """Liquidation cascade along a price path: (T, n_symbols) marks, columns in ``resolved.marks`` order,
+    walked as given (row 0 is the start; ``t`` of a step is its row index, fractional at a crossing)."""
+    law = check_impact(impact)
+    p = parse_params(params)
+    vs = check_views(views)
+    symbols = list(resolved.marks)
+    m = np.asarray(marks_path, dtype=np.float64)
+    if m.ndim != 2 or m.shape[1] != len(symbols) or m.shape[0] < 1:
+        raise PortfolioError(
+            [
+                Problem(
+                    "marks_path",
+                    f"must be a (T, {len(symbols)}) array of marks (columns {', '.join(symbols)})",
+                    tuple(np.shape(m)),
+                )
+            ]
+        )
+    if not np.all(np.isfinite(m)) or np.any(m <= 0):
+        raise PortfolioError([Problem("marks_path", "must hold finite marks > 0", "non-positive or NaN entries")])
+    end_moves = m[-1] / m[0] - 1.0
+    main = main_symbol(end_moves)
+    modes, model = _simulate(resolved, given_path(resolved, m), law, p, vs, main, end_moves)
+    return CascadeResult(
+        venue=resolved.venue.name,
+        kind="path",
+        moves={s: float(end_moves[j]) for j, s in enumerate(symbols) if end_moves[j] != 0},
+        impact=law,
+        main_symbol=None if main is None else symbols[main],
+        initial_move=None if main is None else float(end_moves[main]),
+        modes=modes,
+        impact_model=None if model is None else model.describe(),
+        params=p,
+    )

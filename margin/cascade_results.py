@@ -1,0 +1,129 @@
+"""A cascade's results: every view's step table and totals, and the ``cascade`` JSON (format §5).
+
+``collateral_left`` of a view is its account value at the end (every pool's wallet plus the PnL of its
+open positions at the final marks, the unallocated collateral included); ``loss`` = account value at
+the start of the path − ``collateral_left``. Amounts are in the settle asset; a view's total adds
+pools of different settle assets only when they are all USD stablecoins or all the same asset (else
+``null``, see ``by_settle``: :func:`settle_totals`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .cascade_params import CascadeParams
+from .cascade_steps import StepRecord
+
+USD_LIKE = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "DAI", "TUSD", "USDE"})
+
+
+def settle_totals(by_settle: Mapping[str, Mapping[str, float]]) -> tuple[float | None, float | None]:
+    """(start, left) summed over the settle assets, or ``(None, None)`` when they cannot be added."""
+    settles = set(by_settle)
+    if len(settles) == 1 or settles <= USD_LIKE:
+        return (
+            sum(d["collateral_start"] for d in by_settle.values()),
+            sum(d["collateral_left"] for d in by_settle.values()),
+        )
+    return None, None
+
+
+@dataclass(frozen=True)
+class ViewCascade:
+    """One view's cascade: the step table and the totals."""
+
+    view: str
+    steps: tuple[StepRecord, ...]
+    positions_lost: int
+    positions_reduced: int
+    positions_open: int
+    collateral_start: float | None
+    collateral_left: float | None
+    by_settle: dict[str, dict[str, float]]
+    fees: float
+    insurance_fund: float
+    impact: dict[str, float]
+    final_moves: dict[str, float]
+    amplification: float | None
+    iterations: int
+    converged: bool
+    positions_lost_without_impact: int
+    flows: dict[str, float]
+
+    @property
+    def loss(self) -> float | None:
+        if self.collateral_start is None or self.collateral_left is None:
+            return None
+        return self.collateral_start - self.collateral_left
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "steps": [s.to_dict() for s in self.steps],
+            "positions_lost": self.positions_lost,
+            "collateral_left": self.collateral_left,
+            "loss": self.loss,
+            "collateral_start": self.collateral_start,
+            "positions_reduced": self.positions_reduced,
+            "positions_open": self.positions_open,
+            "fees": self.fees,
+            "insurance_fund": self.insurance_fund,
+            "by_settle": self.by_settle,
+            "impact": self.impact,
+            "forced_flow": self.flows,
+            "final_moves": self.final_moves,
+            "amplification": self.amplification,
+            "extra_positions_lost": self.positions_lost - self.positions_lost_without_impact,
+            "iterations": self.iterations,
+            "converged": self.converged,
+        }
+
+
+@dataclass(frozen=True)
+class CascadeResult:
+    """Every view's cascade along one path (``to_dict``: the ``cascade`` JSON of format §5)."""
+
+    venue: str
+    kind: str
+    moves: dict[str, float]
+    impact: str
+    main_symbol: str | None
+    initial_move: float | None
+    modes: dict[str, ViewCascade]
+    impact_model: dict[str, object] | None
+    params: CascadeParams
+
+    @property
+    def amplification(self) -> float | None:
+        """Amplification of the ``as_is`` view (the portfolio as given), else of the first view run."""
+        view = self.modes.get("as_is") or next(iter(self.modes.values()))
+        return view.amplification
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "venue": self.venue,
+            "kind": self.kind,
+            "shock": self.moves,
+            "impact": self.impact,
+            "main_symbol": self.main_symbol,
+            "initial_move": self.initial_move,
+            "amplification": self.amplification,
+            "modes": {v: m.to_dict() for v, m in self.modes.items()},
+            "comparison": {
+                v: {
+                    "loss": m.loss,
+                    "positions_lost": m.positions_lost,
+                    "collateral_left": m.collateral_left,
+                    "extra_positions_lost": m.positions_lost - m.positions_lost_without_impact,
+                }
+                for v, m in self.modes.items()
+            },
+            "impact_model": self.impact_model,
+            "params": {
+                "steps": self.params.steps,
+                "fill": self.params.fill,
+                "order": self.params.order,
+                "takeover": self.params.takeover,
+                "partial": self.params.partial,
+            },
+        }
