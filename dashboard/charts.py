@@ -7,7 +7,9 @@ charts read in Streamlit's light and dark themes alike.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,6 +18,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from dashboard.results import CascadeStep
+from margin.states import DEFAULT_LEVELS, TRIGGER
 from margin.whatif import liquidation_crossings
 
 FloatArray = npt.NDArray[np.float64]
@@ -30,9 +33,11 @@ COLORS = {
     "entry": "#8a8f98",
     "mark": "#3b82f6",
     "neutral": "#8a8f98",
+    "liquidated_cell": "rgba(70,15,15,1)",
 }
 VIEW_COLORS = {"as_is": "#3b82f6", "cross": "#e4572e", "isolated": "#2e9e6b"}
 VIEW_LABELS = {"as_is": "as is", "cross": "all cross", "isolated": "all isolated"}
+VIEW_TITLES = {"as_is": "As is (each position in its own mode)", "cross": "All cross", "isolated": "All isolated"}
 TEMPLATE = "marginlab"
 
 pio.templates[TEMPLATE] = go.layout.Template(
@@ -56,66 +61,138 @@ def _figure(title: str) -> go.Figure:
     return fig
 
 
-POOL_COLORS = ["#3b82f6", "#e4572e", "#2e9e6b", "#9b59b6", "#f0a202", "#17becf", "#8c564b", "#e377c2"]
+#: one colour per position, the same in every chart: the k-th position of the portfolio takes the k-th
+#: colour (cycling past the last); cross pools, which hold many positions, take the slate greys
+POSITION_PALETTE = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#bcbd22",
+    "#17becf",
+    "#7f7f7f",
+    "#393b79",
+    "#637939",
+)
+CROSS_POOL_COLORS = ("#334155", "#64748b", "#94a3b8")
+
+
+def position_colors(ids: Sequence[str]) -> dict[str, str]:
+    """The colour of every position (by id, in portfolio order) in every chart."""
+    return {pid: POSITION_PALETTE[k % len(POSITION_PALETTE)] for k, pid in enumerate(ids)}
+
+
+def cross_pool_color(k: int) -> str:
+    """The colour of the k-th cross pool (one per settle asset)."""
+    return CROSS_POOL_COLORS[k % len(CROSS_POOL_COLORS)]
+
+
+@dataclass(frozen=True, eq=False)
+class PoolLine:
+    """One line pair of :func:`pools_vs_move`: a pool's equity and maintenance along the moves."""
+
+    label: str
+    equity: FloatArray
+    maintenance: FloatArray
+    color: str
+
+
+#: plot-area margins shared by :func:`pools_vs_move` and :func:`move_ruler_html` (fixed, not automatic, so the
+#: ruler's panels sit exactly above the chart's)
+PANEL_MARGIN = {"l": 72, "r": 16}
+PANEL_GAP = 0.04
+
+
+def _panel_domains(n: int) -> list[tuple[float, float]]:
+    """The x domain of each of ``n`` side-by-side panels."""
+    n = max(n, 1)
+    return [
+        ((k - 1) / n + (PANEL_GAP if k > 1 else 0.0), k / n - (PANEL_GAP if k < n else 0.0)) for k in range(1, n + 1)
+    ]
+
+
+def _axis(k: int) -> tuple[str, str]:
+    """The x and y axis names of panel ``k`` (1-based) as traces and shapes name them."""
+    suffix = str(k) if k > 1 else ""
+    return f"x{suffix}", f"y{suffix}"
 
 
 def pools_vs_move(
     moves: FloatArray,
-    panels: Mapping[str, Sequence[tuple[str, FloatArray, FloatArray]]],
+    panels: Mapping[str, Sequence[PoolLine]],
     settle: str,
     current: float | None = None,
+    notes: Mapping[str, str] | None = None,
+    titles: bool = True,
 ) -> go.Figure:
     """One panel per view: each margin pool's equity (solid) and maintenance margin (dotted) against the
     market move, with × where the pool is first liquidated going down and going up from no move.
+    ``current``: a dashed line at that move (the dashboard leaves it out and draws
+    :func:`move_ruler_html`, with the panel titles, above the chart instead, so that a slider move
+    redraws the ruler only: ``titles`` False); ``notes``: a line of text at the top of a panel (e.g. the
+    pools not drawn). Margins are fixed (:data:`PANEL_MARGIN`).
 
     Built as one figure with side-by-side axes (not ``make_subplots``, which costs ~100 ms per redraw)."""
-    titles = list(panels)
-    n = max(len(titles), 1)
-    gap = 0.03
+    names = list(panels)
+    domains = _panel_domains(len(names))
     x = 100.0 * np.asarray(moves)
+    x_range = [float(x.min()), float(x.max())] if x.size else [-100.0, 100.0]
     traces: list[go.Scatter] = []
     layout: dict[str, Any] = {}  # the axes of each panel
-    shapes: list[dict[str, object]] = []
     annotations: list[dict[str, object]] = []
     seen: set[str] = set()
-    for k, title in enumerate(titles, start=1):
-        xa, ya = f"x{k if k > 1 else ''}", f"y{k if k > 1 else ''}"
-        lo, hi = (k - 1) / n + (gap if k > 1 else 0.0), k / n - (gap if k < n else 0.0)
-        layout[f"xaxis{k if k > 1 else ''}"] = {
+    for k, title in enumerate(names, start=1):
+        xa, ya = _axis(k)
+        lo, hi = domains[k - 1]
+        layout[f"xaxis{xa[1:]}"] = {
             "domain": [lo, hi],
             "anchor": ya,
+            "range": x_range,
+            "automargin": False,
             "ticksuffix": " %",
             "title": {"text": "market move (%)"},
         }
-        layout[f"yaxis{k if k > 1 else ''}"] = {"anchor": xa, **({"title": {"text": settle}} if k == 1 else {})}
-        annotations.append(
-            {
-                "text": title,
-                "x": (lo + hi) / 2,
-                "y": 1.04,
-                "xref": "paper",
-                "yref": "paper",
-                "showarrow": False,
-                "xanchor": "center",
-                "yanchor": "bottom",
-                "font": {"size": 13},
-            }
-        )
-        if current is not None:
-            shapes.append(
+        layout[f"yaxis{ya[1:]}"] = {
+            "anchor": xa,
+            "automargin": False,
+            **({"title": {"text": settle, "standoff": 4}} if k == 1 else {}),
+        }
+        if titles:
+            annotations.append(
                 {
-                    "type": "line",
-                    "xref": xa,
-                    "yref": f"{ya} domain",
-                    "x0": 100.0 * current,
-                    "x1": 100.0 * current,
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": COLORS["neutral"], "dash": "dash"},
+                    "text": title,
+                    "x": (lo + hi) / 2,
+                    "y": 1.04,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                    "xanchor": "center",
+                    "yanchor": "bottom",
+                    "font": {"size": 13},
                 }
             )
-        for j, (label, eq, mm) in enumerate(panels[title]):
-            color = POOL_COLORS[j % len(POOL_COLORS)]
+        if notes and notes.get(title):
+            annotations.append(
+                {
+                    "text": notes[title],
+                    "x": (lo + hi) / 2,
+                    "y": 0.99,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                    "xanchor": "center",
+                    "yanchor": "top",
+                    "font": {"size": 11, "color": COLORS["neutral"]},
+                }
+            )
+        hit_x: list[float] = []
+        hit_y: list[float] = []
+        hit_label: list[str] = []
+        for line in panels[title]:
+            label, eq, mm, color = line.label, line.equity, line.maintenance, line.color
             traces.append(
                 go.Scatter(
                     x=x,
@@ -146,61 +223,167 @@ def pools_vs_move(
                 )
             )
             hits = liquidation_crossings(moves, eq, mm)
-            if hits:
-                traces.append(
-                    go.Scatter(
-                        x=x[hits],
-                        y=np.asarray(eq)[hits],
-                        mode="markers",
-                        showlegend=False,
-                        legendgroup=label,
-                        xaxis=xa,
-                        yaxis=ya,
-                        marker={"symbol": "x", "size": 11, "color": COLORS["liquidation"]},
-                        hovertemplate=f"{label} liquidated at %{{x:.1f}} %<extra></extra>",
-                    )
+            hit_x.extend(x[hits].tolist())
+            hit_y.extend(np.asarray(eq)[hits].tolist())
+            hit_label.extend([label] * len(hits))
+        if hit_x:  # every × of the panel in one trace (fewer traces: a cheaper redraw)
+            traces.append(
+                go.Scatter(
+                    x=hit_x,
+                    y=hit_y,
+                    customdata=np.asarray(hit_label, dtype=object),
+                    mode="markers",
+                    name="liquidated",
+                    showlegend=False,
+                    xaxis=xa,
+                    yaxis=ya,
+                    marker={"symbol": "x", "size": 11, "color": COLORS["liquidation"]},
+                    hovertemplate="%{customdata} liquidated at %{x:.1f} %<extra></extra>",
                 )
+            )
     fig = go.Figure(data=traces)
     fig.update_layout(
         template=TEMPLATE,
-        height=430,
-        shapes=shapes,
+        height=470 if titles else 440,
+        shapes=move_marker(current, len(names)),
         annotations=annotations,
-        legend={"orientation": "h", "y": -0.25, "font": {"size": 11}},
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.22, "yanchor": "top", "font": {"size": 11}},
+        margin={**PANEL_MARGIN, "t": 40 if titles else 10, "b": 150},
         **layout,
     )
     return fig
 
 
+def move_marker(current: float | None, panels: int) -> list[dict[str, object]]:
+    """A dashed line at the market move ``current`` on each of ``panels`` panels (layout ``shapes``)."""
+    if current is None:
+        return []
+    return [
+        {
+            "type": "line",
+            "xref": _axis(k)[0],
+            "yref": f"{_axis(k)[1]} domain",
+            "x0": 100.0 * current,
+            "x1": 100.0 * current,
+            "y0": 0,
+            "y1": 1,
+            "line": {"color": COLORS["neutral"], "dash": "dash"},
+        }
+        for k in range(1, panels + 1)
+    ]
+
+
+def move_ruler_html(current: float, moves: FloatArray, titles: Sequence[str]) -> str:
+    """An HTML strip over the panels of :func:`pools_vs_move` (drawn at full width, ``titles=False``): each
+    panel's title, and a dashed tick with the move in % at the market move ``current``, placed with the
+    chart's fixed margins (:data:`PANEL_MARGIN`), panel domains and move range, so it sits exactly over
+    the chart's x axis. It is the one thing a slider move redraws there (a text element, no plot redraw)."""
+    x = 100.0 * np.asarray(moves)
+    x_lo, x_hi = (float(x.min()), float(x.max())) if x.size else (-100.0, 100.0)
+    left, right = PANEL_MARGIN["l"], PANEL_MARGIN["l"] + PANEL_MARGIN["r"]
+    where = min(max((100.0 * current - x_lo) / ((x_hi - x_lo) or 1.0), 0.0), 1.0)
+    label = f"{100.0 * current:+.1f} %".replace("-", "−")
+    flip = where > 0.8  # the label on the left of the tick near the right end
+    marks = []
+    for (lo, hi), title in zip(_panel_domains(len(titles)), titles, strict=True):
+        f = lo + (hi - lo) * where
+        pos = f"calc({left}px + {f:.6f} * (100% - {right}px))"
+        mid = f"calc({left}px + {(lo + hi) / 2:.6f} * (100% - {right}px))"
+        marks.append(
+            f'<span style="position:absolute;left:{mid};top:0;transform:translateX(-50%);white-space:nowrap;'
+            f'font-weight:400;font-size:13px">{html.escape(title)}</span>'
+        )
+        text = (
+            f'<span style="position:absolute;right:calc(100% - {pos} + 4px);top:24px">{label}</span>'
+            if flip
+            else f'<span style="position:absolute;left:calc({pos} + 4px);top:24px">{label}</span>'
+        )
+        marks.append(
+            f'<span class="ml-move-mark" style="position:absolute;left:{pos};top:22px;height:22px;'
+            f'border-left:2px dashed {COLORS["neutral"]}"></span>{text}'
+        )
+    return (
+        f'<div class="ml-move-ruler" style="position:relative;height:46px;font-size:12px;font-weight:600;'
+        f'color:{COLORS["neutral"]}">{"".join(marks)}</div>'
+    )
+
+
+#: what a gauge past its trigger says instead of a number (its bar is full, clamped at the trigger)
+GAUGE_LIQUIDATED = "liquidated"
+GAUGE_BANKRUPT = "bankrupt"
+
+
+def gauge_reading(ratio: float | None) -> tuple[float, str | None]:
+    """The gauge value of a margin ratio, clamped to [0 %, 100 %], and the label that replaces the number
+    past the trigger: ``liquidated`` at a ratio ≥ 1 (format §2: equity at or below maintenance),
+    ``bankrupt`` when there is no ratio (equity ≤ 0, format §4); ``None`` below the trigger."""
+    if ratio is None:
+        return 100.0, GAUGE_BANKRUPT
+    if ratio >= TRIGGER:
+        return 100.0, GAUGE_LIQUIDATED
+    return max(100.0 * ratio, 0.0), None
+
+
 def margin_ratio_gauges(ratios: Mapping[str, float | None]) -> go.Figure:
-    """The margin ratio (maintenance / equity) of the worst pool of each view as gauges in one figure;
-    liquidation at 100 % (``None``: a pool at or below zero equity, shown as past 100 %)."""
-    fig = go.Figure()
+    """The margin ratio (maintenance / equity) of the worst pool of each view as gauges in one figure.
+
+    The dial runs from 0 to the trigger (100 %), banded by the pool states of :mod:`margin.states`
+    (safe, warning from 50 %, margin call from 80 %; ``portfolio-format.md`` §8). Past the trigger the
+    ratio has no meaning left (the pool is liquidated; with equity ≤ 0 it is not even defined), so the
+    bar stays full and the number gives way to the word ``liquidated`` or ``bankrupt`` (equity ≤ 0)."""
+    traces: list[dict[str, Any]] = []
     n = max(len(ratios), 1)
+    warn, call = 100.0 * DEFAULT_LEVELS.warning, 100.0 * DEFAULT_LEVELS.margin_call
+    annotations: list[dict[str, object]] = []
     for k, (title, ratio) in enumerate(ratios.items()):
-        value = 100.0 if ratio is None else 100.0 * ratio
-        fig.add_trace(
-            go.Indicator(
-                mode="gauge+number",
-                value=min(value, 200.0),
-                number={"suffix": " %", "valueformat": ".1f"},
-                title={"text": title, "font": {"size": 14}},
-                domain={"x": [k / n + 0.02, (k + 1) / n - 0.02], "y": [0, 1]},
-                gauge={
-                    "axis": {"range": [0, 120], "tickvals": [0, 50, 100], "ticktext": ["0 %", "50 %", "100 %"]},
-                    "bar": {"color": COLORS["liquidation"] if value >= 100 else COLORS["equity"]},
+        value, label = gauge_reading(ratio)
+        lo, hi = k / n + 0.04, (k + 1) / n - 0.04
+        traces.append(
+            {
+                "type": "indicator",
+                "mode": "gauge" if label else "gauge+number",
+                "value": value,
+                "number": {"suffix": " %", "valueformat": ".1f"},
+                "title": {"text": title, "font": {"size": 14}},
+                "domain": {"x": [lo, hi], "y": [0, 1]},
+                "gauge": {
+                    "axis": {
+                        "range": [0, 100],
+                        "tickvals": [0, warn, call, 100],
+                        "ticktext": ["0 %", f"{warn:.0f} %", f"{call:.0f} %", "100 %"],
+                    },
+                    "bar": {"color": COLORS["liquidation"] if label else COLORS["equity"]},
                     "steps": [
-                        {"range": [0, 50], "color": "rgba(46,158,107,0.25)"},
-                        {"range": [50, 80], "color": "rgba(240,162,2,0.25)"},
-                        {"range": [80, 120], "color": "rgba(192,57,43,0.25)"},
+                        {"range": [0, warn], "color": "rgba(46,158,107,0.25)"},
+                        {"range": [warn, call], "color": "rgba(240,162,2,0.25)"},
+                        {"range": [call, 100], "color": "rgba(192,57,43,0.25)"},
                     ],
                     "threshold": {"line": {"color": COLORS["liquidation"], "width": 3}, "value": 100},
                 },
-            )
+            }
         )
-    fig.update_layout(template=TEMPLATE, height=230, margin={"l": 20, "r": 20, "t": 50, "b": 10})
-    return fig
+        if label:
+            detail = "equity ≤ 0" if label == GAUGE_BANKRUPT else "margin ratio ≥ 100 %"
+            annotations.append(
+                {
+                    "text": f"<b>{label}</b><br><span style='font-size:11px'>{detail}</span>",
+                    "x": (lo + hi) / 2,
+                    "y": 0.12,
+                    "xref": "paper",
+                    "yref": "paper",
+                    "showarrow": False,
+                    "font": {"size": 20, "color": COLORS["liquidation"]},
+                }
+            )
+    layout = {
+        "template": pio.templates[TEMPLATE],
+        "height": 230,
+        "margin": {"l": 20, "r": 20, "t": 50, "b": 10},
+        "annotations": annotations,
+        "transition": {"duration": 0},  # the number jumps to the new value (no animation to wait for)
+    }
+    # a fixed, known-good structure rebuilt on every slider move: plotly's validation (~30 ms) is skipped
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
 def price_ladder(
@@ -284,25 +467,49 @@ def frontier_heatmap(
     view: str = "as_is",
 ) -> go.Figure:
     """Margin ratio of the worst pool over joint moves of two assets, with each view's boundary
-    (the contour where the margin ratio reaches 100 %)."""
+    (the contour where the margin ratio reaches 100 %). The colour scale runs from 0 to the trigger
+    (100 %), banded by the pool states (:mod:`margin.states`); cells at or past the trigger (or with a
+    pool's equity ≤ 0) are one dark colour labelled ``liquidated`` (a second trace), not a ratio."""
     fig = _figure(f"Liquidation frontier: {x} and {y} ({VIEW_LABELS.get(view, view)})")
-    z = np.where(np.isfinite(margin_ratio), 100.0 * np.minimum(margin_ratio, 2.0), 200.0)
+    ratio = np.asarray(margin_ratio, dtype=np.float64)
+    dead = ~(np.isfinite(ratio) & (ratio < TRIGGER))  # at or past the trigger, or equity ≤ 0 (ratio +inf/NaN)
+    warn, call = DEFAULT_LEVELS.warning, DEFAULT_LEVELS.margin_call
+    xs, ys = 100.0 * np.asarray(moves_x), 100.0 * np.asarray(moves_y)
     fig.add_trace(
         go.Heatmap(
-            x=100.0 * np.asarray(moves_x),
-            y=100.0 * np.asarray(moves_y),
-            z=z,
+            x=xs,
+            y=ys,
+            z=np.where(dead, np.nan, 100.0 * np.clip(ratio, 0.0, TRIGGER)),
             zmin=0,
-            zmax=150,
+            zmax=100,
             colorscale=[
                 (0, "rgba(46,158,107,0.9)"),
-                (0.5, "rgba(240,162,2,0.9)"),
-                (0.6667, "rgba(192,57,43,0.95)"),
-                (1, "rgba(90,20,20,1)"),
+                (warn, "rgba(240,162,2,0.9)"),
+                (call, "rgba(192,57,43,0.9)"),
+                (1, "rgba(192,57,43,1)"),
             ],
-            colorbar={"title": "margin ratio %"},
+            colorbar={
+                "title": "margin ratio",
+                "tickvals": [0, 100 * warn, 100 * call, 100],
+                "ticktext": ["0 %", f"{warn:.0%}", f"{call:.0%}", "100 %"],
+            },
             name="margin ratio",
             hovertemplate=f"{x} %{{x:.1f}} %<br>{y} %{{y:.1f}} %<br>margin ratio %{{z:.1f}} %<extra></extra>",
+        )
+    )
+    # past the trigger the ratio means nothing more: one colour and the word, not a number
+    fig.add_trace(
+        go.Heatmap(
+            x=xs,
+            y=ys,
+            z=np.where(dead, 1.0, np.nan),
+            zmin=0,
+            zmax=1,
+            colorscale=[(0.0, COLORS["liquidated_cell"]), (1.0, COLORS["liquidated_cell"])],
+            showscale=False,
+            name="liquidated",
+            hovertemplate=f"{x} %{{x:.1f}} %<br>{y} %{{y:.1f}} %<br>liquidated (a pool at or past its trigger)"
+            "<extra></extra>",
         )
     )
     for name, ratio in (boundaries or {}).items():

@@ -8,15 +8,25 @@ returns a typed, frozen result (``dashboard.results`` or ``margin.whatif``).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
+import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.charts import (
+    VIEW_TITLES,
+    PoolLine,
+    cross_pool_color,
+    pools_vs_move,
+    position_colors,
+)
 from dashboard.results import CascadeReport, Report, StressReport, stress_reports
 from dashboard.samples import load_sample
 from margin import Portfolio, dump_portfolio_json, evaluate_portfolio, parse_portfolio_json, resolve
+from margin.distance import AccountDistance, account_distance
 from margin.marketdata import PriceHistory, load_daily_closes
 from margin.scenarios import DEFAULT_WINDOW_DAYS, ShockSet, evaluate_shock_set, market_sweep
 from margin.shocks import parse_shock
-from margin.whatif import FrontierMap, MarketPools, frontier_map, market_pools, shifted_marks
+from margin.whatif import FrontierMap, MarketPools, chart_pools, frontier_map, market_pools, shifted_marks
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -42,6 +52,13 @@ def evaluate_cached(text: str, shocks: tuple[str, ...] = ()) -> Report:
     return Report.from_doc(evaluate_portfolio(parse_cached(text), [parse_shock(s) for s in shocks]))
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def distance_cached(text: str, betas: tuple[tuple[str, float], ...] | None = None) -> AccountDistance:
+    """The market moves that liquidate each view's first pool and whole account: every price alike
+    (``betas`` None) or BTC with each asset at its β (the pairs of a :class:`margin.whatif.BetaChoice`)."""
+    return account_distance(resolve(parse_cached(text)), None if betas is None else dict(betas))
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def shock_set_cached(text: str, market_move: float, betas: tuple[tuple[str, float], ...]) -> Report:
     """Every view after a market move (each asset ``β × market_move``, with these betas)."""
@@ -49,12 +66,65 @@ def shock_set_cached(text: str, market_move: float, betas: tuple[tuple[str, floa
     return Report.from_doc(evaluate_shock_set(resolve(parse_cached(text)), shock_set))
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def market_sweep_cached(text: str, lo: float, hi: float, n: int, betas: tuple[tuple[str, float], ...]) -> MarketPools:
-    """Equity and maintenance per pool of each view along ``n`` market moves from ``lo`` to ``hi`` (the Shock
-    lab chart; the betas of a :class:`margin.whatif.BetaChoice`)."""
-    sweep = market_sweep(resolve(parse_cached(text)), np.linspace(lo, hi, n), betas_given=dict(betas))
+def move_grid(limit: float, step: float) -> npt.NDArray[np.float64]:
+    """The moves a slider from −``limit`` to +``limit`` in steps of ``step`` (fractions) can take:
+    ``k × step`` computed as ``k / (1 / step)``, so a slider value ``v`` % gives exactly ``v / 100``."""
+    per_unit = round(1.0 / step)
+    n = round(limit * per_unit)
+    return np.arange(-n, n + 1, dtype=np.float64) / float(per_unit)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def market_grid_cached(text: str, limit: float, step: float, betas: tuple[tuple[str, float], ...]) -> MarketPools:
+    """Equity and maintenance per pool of each view at every move of the Shock lab's slider (each asset
+    ``β × m``, the betas of a :class:`margin.whatif.BetaChoice`): computed once per portfolio and betas,
+    read at the slider's move. A resource (shared, not copied per call): never mutated."""
+    sweep = market_sweep(resolve(parse_cached(text)), move_grid(limit, step), betas_given=dict(betas))
     return market_pools(sweep)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def market_point_cached(text: str, move: float, betas: tuple[tuple[str, float], ...]) -> MarketPools:
+    """The same at one market move (a move off the slider's grid, e.g. from a link)."""
+    return market_pools(market_sweep(resolve(parse_cached(text)), np.array([move]), betas_given=dict(betas)))
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def pools_chart_cached(
+    text: str, limit: float, step: float, betas: tuple[tuple[str, float], ...], settle: str
+) -> go.Figure:
+    """The Shock lab's pools chart of one settle asset, without a move marker: built once per portfolio,
+    betas and settle asset, and drawn unchanged while the slider moves (only :func:`dashboard.charts.move_ruler_html`
+    changes; an unchanged figure is not redrawn by the browser). A resource (shared, not copied): never
+    mutated (``st.plotly_chart`` serialises a copy).
+    Each view draws its cross pools and the isolated pools a move liquidates first, and counts the
+    others (:func:`margin.whatif.chart_pools`); every position keeps its colour
+    (:func:`dashboard.charts.position_colors`)."""
+    grid = market_grid_cached(text, limit, step, betas)
+    colors = position_colors(grid.ids)
+    settles = grid.settles()
+    panels: dict[str, list[PoolLine]] = {}
+    notes: dict[str, str] = {}
+    for view, pools in grid.views.items():
+        chosen = chart_pools(grid.moves, [p for p in pools if p.settle == settle])
+        lines = [
+            PoolLine(
+                p.label,
+                p.equity,
+                p.maintenance,
+                cross_pool_color(settles.index(p.settle)) if p.mode == "cross" else colors[p.label],
+            )
+            for p in chosen.shown
+        ]
+        panels[VIEW_TITLES[view]] = lines
+        if chosen.hidden:
+            reach = (
+                "none liquidated here"
+                if not np.isfinite(chosen.hidden_reach)
+                else f"nearest trigger ±{100 * chosen.hidden_reach:.1f} %"
+            )
+            notes[VIEW_TITLES[view]] = f"+{chosen.hidden} isolated pools not drawn ({reach})"
+    return pools_vs_move(grid.moves, panels, settle, notes=notes, titles=False)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -89,6 +89,11 @@ def risk_vol(asset: str) -> str:
     return f"risk_vol_{asset}"
 
 
+def home_positions(view: str) -> str:
+    """The Home page's positions table of ``view``."""
+    return f"home_positions_{view}"
+
+
 def waterfall(view: str) -> str:
     """The Contagion page's waterfall chart of ``view``."""
     return f"water_{view}"

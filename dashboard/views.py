@@ -9,10 +9,13 @@ import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from dashboard import state
+from dashboard.charts import VIEW_TITLES
+from dashboard.cockpit import PositionsTable
+from dashboard.navigation import ensure_router
 from dashboard.results import ViewReport
 from margin import Resolved, resolve
 
-VIEW_TITLES = {"as_is": "As is (each position in its own mode)", "cross": "All cross", "isolated": "All isolated"}
+__all__ = ["VIEW_TITLES", "page", "positions_table", "render_positions", "render_problems", "table"]
 
 
 def render_problems(headline: str, lines: Sequence[str]) -> None:
@@ -44,6 +47,7 @@ def positions_table(view: ViewReport) -> pd.DataFrame:
 def page(title: str, *, need_positions: bool = True) -> tuple[str, Resolved]:
     """The common head of a page: config, title, the current portfolio (text and resolved); stops the page
     with a note when it holds no position and ``need_positions``."""
+    ensure_router()
     st.set_page_config(page_title=f"{title} · Margin Lab", page_icon="📉", layout="wide")
     st.title(title)
     state.ensure_portfolio()
@@ -89,3 +93,20 @@ def table(
                 format="%.6g" if "price" in str(col) or col in ("mark", "value", "exchange", "ours") else "localized"
             )
     st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+
+
+def render_positions(pt: PositionsTable, key: str) -> None:
+    """The positions table of one view: prices with significant digits, amounts in the locale's format
+    (significant digits for coin amounts), the distance as a percentage; sortable by any column."""
+    config: dict[str, ColumnConfig] = {
+        "distance": st.column_config.NumberColumn(format="percent", help="liquidation price ÷ mark − 1"),
+        "size (contracts)": st.column_config.NumberColumn(format="%.6g"),
+        "side": st.column_config.TextColumn(width="small"),
+        "mode": st.column_config.TextColumn(width="small", help="margin mode of the position in this view"),
+        "state": st.column_config.TextColumn(width="small", help="state of the position's pool (margin ratio)"),
+    }
+    for col in pt.price_columns:
+        config[col] = st.column_config.NumberColumn(format="%.6g")
+    for col in pt.amount_columns:
+        config[col] = st.column_config.NumberColumn(format="%.6g" if pt.coin_amounts else "localized")
+    st.dataframe(pt.frame, hide_index=True, width="stretch", column_config=config, key=key)

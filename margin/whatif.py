@@ -5,7 +5,9 @@
   market model of :mod:`margin.scenarios`).
 - :func:`fill_missing_volatilities`: the volatility given to an asset with no price history.
 - :func:`market_pools`, :func:`liquidation_crossings`: each pool's equity and maintenance along a market
-  move, and where it is liquidated (format §2 trigger).
+  move, and where it is liquidated (format §2 trigger); :func:`chart_pools`: the pools a chart draws
+  (those a move liquidates first); :func:`view_at`: a view's worst pool and liquidated positions at one
+  move; :func:`market_asset_moves`: a market move per asset, held above −100 %.
 - :func:`frontier_map`: the two-asset frontier reduced to what its heatmap shows.
 
 Every price history and sweep is computed by the caller and passed in: nothing here reads a file.
@@ -160,9 +162,10 @@ class PoolSeries:
 
     label: str  # "USDT cross", or the id of the isolated position
     settle: str
-    mode: str
+    mode: str  # "cross" | "isolated"
     equity: FloatArray  # (S,)
     maintenance: FloatArray  # (S,)
+    members: tuple[int, ...] = ()  # the pool's positions (indices in input order)
 
 
 @dataclass(frozen=True, eq=False)
@@ -171,6 +174,14 @@ class MarketPools:
 
     moves: FloatArray
     views: dict[str, tuple[PoolSeries, ...]]
+    ids: tuple[str, ...] = ()  # position ids in input order
+
+    def index(self, move: float, tol: float = 1e-12) -> int | None:
+        """The grid index of ``move`` when it is a grid point (within ``tol``), else ``None``."""
+        if not self.moves.size:
+            return None
+        k = int(np.argmin(np.abs(self.moves - move)))
+        return k if abs(float(self.moves[k]) - move) <= tol else None
 
     def settles(self) -> list[str]:
         """Settle assets of the pools, in order of first appearance."""
@@ -182,21 +193,29 @@ def market_pools(sweep: MarketSweep) -> MarketPools:
     marks ``P × (1 + β × m)``), with their equity and maintenance; a pool without positions is left out
     (format §2: it is never liquidated)."""
     views: dict[str, tuple[PoolSeries, ...]] = {}
+    ids: tuple[str, ...] = ()
     for view, ev in sweep.views.items():
         book = ev.book
+        ids = book.ids
         held = np.bincount(book.pool, minlength=book.n_pools) > 0
+        members: dict[int, list[int]] = {}
+        for i, g in enumerate(book.pool.tolist()):
+            members.setdefault(g, []).append(i)
+        equity = np.ascontiguousarray(ev.pool_equity.T, dtype=np.float64)  # (G, S): one row per pool
+        maintenance = np.ascontiguousarray(ev.pool_maintenance.T, dtype=np.float64)
         views[view] = tuple(
             PoolSeries(
                 f"{book.pool_settle[g]} cross" if p is None else book.ids[p],
                 book.pool_settle[g],
                 book.pool_mode[g],
-                np.asarray(ev.pool_equity[:, g], dtype=np.float64),
-                np.asarray(ev.pool_maintenance[:, g], dtype=np.float64),
+                equity[g],
+                maintenance[g],
+                tuple(members[g]),
             )
             for g, p in enumerate(book.pool_position)
             if held[g]
         )
-    return MarketPools(np.asarray(sweep.moves, dtype=np.float64), views)
+    return MarketPools(np.asarray(sweep.moves, dtype=np.float64), views, ids)
 
 
 def liquidation_crossings(moves: FloatArray, equity: FloatArray, maintenance: FloatArray) -> list[int]:
@@ -216,6 +235,104 @@ def liquidation_crossings(moves: FloatArray, equity: FloatArray, maintenance: Fl
     if up.size:
         hits.append(zero + int(up[0]))
     return hits
+
+
+#: isolated pools a chart draws one by one (the others are counted, not drawn)
+CHART_POOLS = 8
+
+
+@dataclass(frozen=True, eq=False)
+class ChartPools:
+    """The pools of one view a chart draws: every cross pool and the isolated pools a market move
+    liquidates first; how many others there are and how near the nearest of them is."""
+
+    shown: tuple[PoolSeries, ...]
+    hidden: int
+    hidden_reach: float  # |the grid move nearest 0 that liquidates one of the others| (inf: none does)
+
+
+def nearest_trigger(moves: FloatArray, pools: Sequence[PoolSeries]) -> FloatArray:
+    """Per pool: |the grid move nearest 0 at which it is liquidated| (either way; ``inf`` where no grid
+    move does), the order in which a market move reaches their triggers (format §2: equity ≤ maintenance)."""
+    if not pools:
+        return np.zeros(0)
+    m = np.asarray(moves, dtype=np.float64)
+    dead = np.stack([p.equity <= p.maintenance for p in pools])  # (k, S)
+    far = np.where(dead, np.abs(m)[None, :], np.inf)
+    return np.asarray(far.min(axis=1), dtype=np.float64)
+
+
+def chart_pools(moves: FloatArray, pools: Sequence[PoolSeries], limit: int = CHART_POOLS) -> ChartPools:
+    """Every cross pool, then the ``limit`` isolated pools a market move liquidates first (ties: the
+    higher margin ratio, maintenance / equity, at the move nearest 0, then input order), in input order.
+    (A sum of the other pools would be no pool — its lines crossing is no liquidation — and would dwarf
+    the pools drawn, so the others are only counted.)"""
+    cross = [p for p in pools if p.mode != "isolated"]
+    iso = [p for p in pools if p.mode == "isolated"]
+    if len(iso) <= limit:
+        return ChartPools(tuple(cross + iso), 0, math.inf)
+    zero = int(np.argmin(np.abs(np.asarray(moves))))
+    reach = nearest_trigger(moves, iso)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.array([p.maintenance[zero] / p.equity[zero] if p.equity[zero] > 0 else np.inf for p in iso])
+    order = np.lexsort((np.arange(len(iso)), -ratio, reach))
+    keep = sorted(order[:limit].tolist())
+    rest = order[limit:]
+    return ChartPools(tuple(cross + [iso[k] for k in keep]), int(rest.size), float(reach[rest].min()))
+
+
+@dataclass(frozen=True)
+class ViewAtMove:
+    """One view at one market move: its worst pool and the positions of its liquidated pools."""
+
+    worst_ratio: float | None  # maintenance / equity of the worst pool holding positions; None: equity ≤ 0
+    worst_pool: str | None  # its label (None: no pool holds positions)
+    liquidated: tuple[str, ...]  # ids of the positions whose pool is liquidated, in input order
+
+
+def view_at(pools: Sequence[PoolSeries], k: int, ids: Sequence[str]) -> ViewAtMove:
+    """Each pool at grid index ``k``: liquidated where equity ≤ maintenance (format §2); margin ratio
+    maintenance / equity, undefined (``None``, the worst) where equity ≤ 0 (format §4)."""
+    worst: float | None = -math.inf
+    worst_pool: str | None = None
+    dead: list[int] = []
+    for p in pools:
+        eq, mm = float(p.equity[k]), float(p.maintenance[k])
+        if eq <= mm:
+            dead.extend(p.members)
+        ratio = None if eq <= 0 else mm / eq
+        if worst is not None and (ratio is None or ratio > worst):
+            worst, worst_pool = ratio, p.label
+    if worst_pool is None:
+        worst = None
+    return ViewAtMove(worst, worst_pool, tuple(ids[i] for i in sorted(dead)))
+
+
+#: the lowest move a market move gives an asset: −99.99 % (the clip of :func:`margin.scenarios.market_sweep`;
+#: a price cannot go through zero)
+ASSET_MOVE_FLOOR = -0.9999
+
+
+@dataclass(frozen=True)
+class MarketMove:
+    """A market move turned into each base asset's move, ``β × m``, held at :data:`ASSET_MOVE_FLOOR`."""
+
+    move: float
+    asset_moves: dict[str, float]  # base asset -> its move (clamped)
+    clamped: dict[str, float]  # base asset -> the move β × m it would have made (at or below −100 %)
+
+    def shocks(self) -> tuple[str, ...]:
+        """The asset moves as ``--shock`` targets (``BTC=-0.2``, format §4; exact float text)."""
+        return tuple(f"{a}={m!r}" for a, m in self.asset_moves.items() if m != 0.0)
+
+
+def market_asset_moves(move: float, betas: Mapping[str, float]) -> MarketMove:
+    """Each base asset's move under the market move ``move``: ``β × move`` (the single-index model of
+    :mod:`margin.scenarios`), held at :data:`ASSET_MOVE_FLOOR` where it would take the price to or
+    through zero (a β above 1.11 with a fall of 90 % does); those assets are listed in ``clamped``."""
+    raw = {a: float(b) * move for a, b in betas.items()}
+    clamped = {a: m for a, m in raw.items() if m < ASSET_MOVE_FLOOR}
+    return MarketMove(move, {a: max(m, ASSET_MOVE_FLOOR) for a, m in raw.items()}, clamped)
 
 
 # --------------------------------------------------------------------------- the frontier heatmap

@@ -5,11 +5,21 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import compute, keys, state, url
-from dashboard.charts import margin_ratio_gauges, pools_vs_move
-from dashboard.summary import view_summary
+from dashboard.charts import margin_ratio_gauges, move_ruler_html
 from dashboard.views import VIEW_TITLES, page, table
+from margin import PortfolioError
 from margin.scenarios import FALLBACK_BETA, bases_of
-from margin.whatif import ESTIMATED, FALLBACK, HAND_SET, UNIFORM, choose_betas
+from margin.whatif import (
+    ASSET_MOVE_FLOOR,
+    ESTIMATED,
+    FALLBACK,
+    HAND_SET,
+    UNIFORM,
+    MarketPools,
+    choose_betas,
+    market_asset_moves,
+    view_at,
+)
 
 BETA_SOURCES = {
     ESTIMATED: "estimated",
@@ -17,6 +27,10 @@ BETA_SOURCES = {
     HAND_SET: "set by hand",
     UNIFORM: "uniform (every asset moves alike)",
 }
+#: the sliders: −90 % to +90 % in steps of 0.5 % (the URL carries fractions in the same range)
+LIMIT, STEP = 0.9, 0.005
+#: liquidated positions listed by name before "and N more"
+LISTED = 8
 
 text, resolved = page("Shock lab")
 assets = bases_of(resolved)
@@ -28,9 +42,9 @@ st.caption(
 # defaults from the URL (a shared link reproduces the view), then the session's last values (url.sticky);
 # the sliders are in %, the URL and the core in fractions
 url_defaults = {
-    keys.SHOCK_MOVE: 100.0 * url.url_float("move", 0.0, -0.9, 0.9),
+    keys.SHOCK_MOVE: 100.0 * url.url_float("move", 0.0, -LIMIT, LIMIT),
     keys.SHOCK_BETAS: url.url_choice("betas", ["1", "0"], "1") == "1",
-    **{keys.shock_asset(a): 100.0 * url.url_float(f"m_{a}", 0.0, -0.9, 0.9) for a in assets},
+    **{keys.shock_asset(a): 100.0 * url.url_float(f"m_{a}", 0.0, -LIMIT, LIMIT) for a in assets},
 }
 
 history, history_note = state.market_history(assets)
@@ -40,60 +54,87 @@ uniform = choose_betas(assets, shipped, uniform=True)
 settles = list(dict.fromkeys(leg.settle for leg in resolved.legs))
 
 
+def _names(ids: tuple[str, ...]) -> str:
+    shown = ", ".join(ids[:LISTED])
+    return shown if len(ids) <= LISTED else f"{len(ids)} positions: {shown} and {len(ids) - LISTED} more"
+
+
+def _at_move(base_text: str, move: float, betas: tuple[tuple[str, float], ...]) -> tuple[MarketPools, int]:
+    """The pools of every view at ``move``: read from the slider's grid (computed once), or computed at
+    that one move when it is off the grid (a link with a finer move)."""
+    grid = compute.market_grid_cached(base_text, LIMIT, STEP, betas)
+    k = grid.index(move)
+    if k is not None:
+        return grid, k
+    return compute.market_point_cached(base_text, move, betas), 0
+
+
 @st.fragment
 def shock_card() -> None:
     """Market and per-asset moves, the gauges, the liquidated positions and the pools chart."""
     for key, default in url_defaults.items():
         url.sticky(key, default)
-    move = st.slider("Market move (BTC), %", -90.0, 90.0, step=0.5, key=keys.SHOCK_MOVE)
+    move = st.slider("Market move (BTC), %", -100.0 * LIMIT, 100.0 * LIMIT, step=100.0 * STEP, key=keys.SHOCK_MOVE)
     use_betas = st.toggle(
         "Other assets follow BTC with their betas (off: every asset moves the same)", key=keys.SHOCK_BETAS
     )
     with st.expander("Per-asset moves, on top of the market move"):
         slots = st.columns(min(len(assets), 4))
         for k, a in enumerate(assets):
-            slots[k % len(slots)].slider(f"{a}, %", -90.0, 90.0, step=0.5, key=keys.shock_asset(a))
+            slots[k % len(slots)].slider(
+                f"{a}, %", -100.0 * LIMIT, 100.0 * LIMIT, step=100.0 * STEP, key=keys.shock_asset(a)
+            )
     extra = tuple((a, st.session_state[keys.shock_asset(a)] / 100.0) for a in assets)
     url.set_url(move=move / 100.0, betas="1" if use_betas else "0", **{f"m_{a}": m for a, m in extra if m != 0.0})
     url.drop_url(*(f"m_{a}" for a, m in extra if m == 0.0))
-    base_text = compute.shifted_text(text, extra)
-    settle = settles[0]
-    if len(settles) > 1:
-        settle = st.radio("Settle asset of the chart", settles, horizontal=True, key=keys.SHOCK_SETTLE)
-    betas = (estimated if use_betas else uniform).pairs()
-    sweep = compute.market_sweep_cached(base_text, -0.9, 0.9, 121, betas)
-    report = compute.shock_set_cached(base_text, move / 100.0, betas)
-    summaries = {view: view_summary(body) for view, body in report.modes.items()}
+    choice = estimated if use_betas else uniform
+    betas = choice.pairs()
+    market = market_asset_moves(move / 100.0, choice.betas)
+    if market.clamped:
+        told = [f"{a} (β {choice.betas[a]:.2f}) would move {100 * m:+.1f} %" for a, m in market.clamped.items()]
+        more = f"; and {len(told) - 4} more assets" if len(told) > 4 else ""
+        st.warning(
+            f"A price cannot go through zero: {'; '.join(told[:4])}{more} — held at {100 * ASSET_MOVE_FLOOR:+.2f} %."
+        )
+    try:
+        base_text = compute.shifted_text(text, extra)
+        pools, k = _at_move(base_text, move / 100.0, betas)
+    except PortfolioError as err:
+        st.warning("This shock cannot be evaluated: " + "; ".join(state.portfolio_error_lines(err)))
+        return
+    at = {view: view_at(view_pools, k, pools.ids) for view, view_pools in pools.views.items()}
     st.plotly_chart(
-        margin_ratio_gauges(
-            {
-                f"{VIEW_TITLES[v]}: worst pool": None if s.bankrupt else s.worst_margin_ratio
-                for v, s in summaries.items()
-            }
-        ),
+        margin_ratio_gauges({f"{VIEW_TITLES[v]}: worst pool": a.worst_ratio for v, a in at.items()}),
         width="stretch",
         key=keys.GAUGES,
     )
     cols = st.columns(3)
-    for col, s in zip(cols, summaries.values(), strict=True):
-        if s.liquidated:
-            col.error("Liquidated: " + ", ".join(s.liquidated))
+    for col, a in zip(cols, at.values(), strict=True):
+        if a.liquidated:
+            col.error("Liquidated: " + _names(a.liquidated))
         else:
             col.success("No position liquidated")
-    panels = {
-        VIEW_TITLES[view]: [(p.label, p.equity, p.maintenance) for p in pools if p.settle == settle]
-        for view, pools in sweep.views.items()
-    }
-    st.plotly_chart(
-        pools_vs_move(sweep.moves, panels, settle, current=move / 100.0), width="stretch", key=keys.POOLS_CHART
-    )
+    settle = settles[0]
+    if len(settles) > 1:
+        settle = st.radio("Settle asset of the chart", settles, horizontal=True, key=keys.SHOCK_SETTLE)
+    chart = compute.pools_chart_cached(base_text, LIMIT, STEP, betas, settle)
+    # the chart is built once per portfolio and stays as it is; the ruler above it marks the move
+    titles = list(VIEW_TITLES.values())
+    st.markdown(move_ruler_html(move / 100.0, compute.move_grid(LIMIT, STEP), titles), unsafe_allow_html=True)
+    st.plotly_chart(chart, width="stretch", key=keys.POOLS_CHART)
     st.caption(
         "Each margin pool: its equity (wallet plus unrealised PnL, solid) and its maintenance margin (the "
-        "amount the venue compares equity with, dotted) against the market move; × marks where the pool "
+        "amount the venue compares equity with, dotted) against the market move (the strip above the "
+        "panels marks the current move); × marks where the pool "
         "is liquidated. In cross margin one pool carries every position; isolated, each position is its "
-        "own pool."
+        "own pool: with many, the ones a move liquidates first are drawn and the others counted."
     )
     if st.toggle("Show the positions at this shock", key=keys.SHOCK_SHOW_POSITIONS):
+        try:
+            report = compute.evaluate_cached(base_text, market.shocks())
+        except PortfolioError as err:
+            st.warning("The positions cannot be shown at this shock: " + "; ".join(state.portfolio_error_lines(err)))
+            return
         for view, body in report.modes.items():
             st.markdown(f"**{VIEW_TITLES[view]}**")
             table(

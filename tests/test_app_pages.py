@@ -17,8 +17,10 @@ from streamlit.testing.v1 import AppTest
 from exchange.testkit.scenarios import load_fixture, scenario_routes
 from exchange.testkit.server import Fault, ReplayServer
 from tests.conftest import PAGES, ROOT, SAMPLES
+from tests.test_dashboard_units import assert_table_equals_cli, cli_evaluate
 
 APP = str(ROOT / "app.py")
+HOME = "pages/0_Home.py"
 KEY_DOC = "ml_portfolio_json"
 SUBMIT = "FormSubmitter:edit_form-Apply edits"
 # page settings the URL may hold (shared links); nothing else may appear there
@@ -99,7 +101,7 @@ def test_every_page_renders_with_each_sample(sample: str) -> None:
     at = open_app({"sample": sample})
     assert f"sample: {sample}" in texts(at.info)[0]
     assert at.title[0].value == "Margin Lab"
-    assert len(at.metric) == 12  # four figures for each of the three views
+    assert len(at.metric) == 9  # equity, margin ratio and available for each of the three views
     for page in PAGES:
         at.switch_page(page)
         at.run()
@@ -119,6 +121,38 @@ def test_home_figures_of_the_default_sample() -> None:
     at = open_app()
     assert metrics(at)["Equity"] == ["34,760.00 USDT"] * 3
     assert at.query_params["sample"] == "mixed-cross-isolated"
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_home_positions_tables_equal_the_cli_json(sample: str) -> None:
+    """The three positions tables of Home (as is, all cross, all isolated) hold the figures of
+    ``python -m margin evaluate FILE --format json``, row by row."""
+    at = open_app({"sample": sample})
+    doc = cli_evaluate(sample)
+    frames = [d.value for d in at.dataframe if {"symbol", "mode", "state"} <= set(d.value.columns)]
+    assert len(frames) == 3
+    for frame, view in zip(frames, ("as_is", "cross", "isolated"), strict=True):
+        assert_table_equals_cli(frame, doc["modes"][view])
+
+
+def test_home_says_how_far_the_account_is_from_being_lost() -> None:
+    """alt-basket-cross: every price falling alike by 21.39 % (BTC 14.74 % with the shipped betas) takes the
+    one cross pool, the whole account; LINK alone would have to fall 78.85 % (tests/test_distance.py)."""
+    at = open_app({"sample": "alt-basket-cross"})
+    md = texts(at.markdown)
+    falling = next(m for m in md if m.startswith("| view |"))
+    cross = next(line for line in falling.splitlines() if line.startswith("| all cross |"))
+    cells = [c.strip() for c in cross.strip("|").split("|")]
+    assert cells == [
+        "all cross",
+        "−21.39 % · USDT cross",
+        "−21.39 %",
+        "−14.74 % · USDT cross",
+        "−14.74 %",
+        "−78.85 % · LINK/USDT:USDT long",
+    ]
+    assert "**Falling market: the move that liquidates**" in md and "**Rising market: the move that liquidates**" in md
+    assert any("portfolio-format.md §8" in c for c in texts(at.caption))  # where the state levels come from
 
 
 def test_stress_probability_runs_with_progress_and_shows_result() -> None:
@@ -411,7 +445,7 @@ def test_shock_settings_survive_moving_between_pages() -> None:
     here as the browser does."""
     at = open_app(page=SHOCK)
     at.slider(key="shock_move").set_value(-40.0).run()
-    for page in ("app.py", "pages/1_Cross_vs_isolated.py", SHOCK):
+    for page in (HOME, "pages/1_Cross_vs_isolated.py", SHOCK):
         at.query_params.clear()
         at.switch_page(page)
         at.run()

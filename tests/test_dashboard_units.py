@@ -4,19 +4,27 @@ the cross-vs-isolated comparison and the view summary."""
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dashboard import charts
+from dashboard.cockpit import STATE_LABELS, move_cells, moves_markdown, positions_table, search_note
 from dashboard.compare import compare
 from dashboard.editing import collateral_frame, portfolio_from_frames, positions_frame, prices_frame
 from dashboard.explain import explain
 from dashboard.results import Report
 from dashboard.samples import load_sample, sample_names
 from dashboard.summary import view_summary
-from margin import PortfolioError, compile_book, evaluate_portfolio, resolve
+from margin import PortfolioError, compile_book, evaluate_portfolio, parse_symbol, resolve
+from margin.distance import account_distance
+from margin.states import pool_state
 
 SAMPLES = sample_names()
 
@@ -97,21 +105,29 @@ def test_chart_builders() -> None:
     # below the crossing is −0.4, where equity = 1); a second pool never does
     fig = charts.pools_vs_move(
         moves,
-        {"All cross": [("USDT cross", moves * 10 + 5, np.ones(11)), ("ETH long", np.full(11, 50.0), np.ones(11))]},
+        {
+            "All cross": [
+                charts.PoolLine("USDT cross", moves * 10 + 5, np.ones(11), "#334155"),
+                charts.PoolLine("ETH long", np.full(11, 50.0), np.ones(11), "#ff7f0e"),
+            ]
+        },
         "USDT",
         current=0.1,
+        notes={"All cross": "+3 more isolated pools not drawn"},
     )
     assert fig.layout.template.layout.paper_bgcolor == "rgba(0,0,0,0)"
     assert [t.name for t in fig.data][:2] == ["USDT cross", "USDT cross: maintenance"]
     assert list(fig.data[0].x) == pytest.approx(list(100 * moves))
-    assert fig.data[0].line.color == fig.data[1].line.color and fig.data[1].line.dash == "dot"
-    marker = fig.data[2]
+    assert fig.data[0].line.color == fig.data[1].line.color == "#334155" and fig.data[1].line.dash == "dot"
+    marker = fig.data[4]  # every × of a panel in one trace, after its lines
     assert list(marker.x) == pytest.approx([-40.0]) and marker.marker.color == charts.COLORS["liquidation"]
-    assert len(fig.data) == 5  # the second pool has no liquidation marker
-    gauges = charts.margin_ratio_gauges({"a": 1.2, "b": 0.2, "c": None})
-    assert [g.value for g in gauges.data] == [pytest.approx(120.0), pytest.approx(20.0), pytest.approx(100.0)]
-    assert gauges.data[0].gauge.bar.color == charts.COLORS["liquidation"]
-    assert gauges.data[1].gauge.bar.color == charts.COLORS["equity"]
+    assert list(marker.customdata) == ["USDT cross"]  # the second pool is never liquidated
+    assert len(fig.data) == 5 and fig.data[2].line.color == "#ff7f0e"
+    assert [a.text for a in fig.layout.annotations] == ["All cross", "+3 more isolated pools not drawn"]
+    assert [s.x0 for s in fig.layout.shapes] == [pytest.approx(10.0)]  # the current move, in %
+    assert charts.move_marker(None, 3) == [] and len(charts.move_marker(-0.2, 3)) == 3
+    colors = charts.position_colors([f"p{k}" for k in range(14)])
+    assert colors["p0"] == colors["p12"] != colors["p1"]  # one colour per position, cycling past 12
     ladder = charts.price_ladder(
         "BTC/USDT:USDT", "USDT", [("long", 90000.0)], 97000.0, {"as_is": [("long", 80000.0)], "cross": [("long", None)]}
     )
@@ -120,8 +136,11 @@ def test_chart_builders() -> None:
     heat = charts.frontier_heatmap(
         np.array([-0.1, 0.1]), np.array([-0.1, 0.1]), ratio, "BTC", "ETH", boundaries={"cross": ratio}
     )
-    assert heat.data[0].z[1][0] == 200.0 and heat.data[0].z[0][1] == 150.0
-    assert heat.data[1].contours.start == 1
+    # below the trigger the ratio in %; at or past it (1.5, +inf: equity ≤ 0) no number, the "liquidated" layer
+    assert heat.data[0].z[0][0] == 50.0 and heat.data[0].z[1][1] == pytest.approx(20.0)
+    assert np.isnan(heat.data[0].z[0][1]) and np.isnan(heat.data[0].z[1][0])
+    assert heat.data[1].name == "liquidated" and heat.data[1].z[0][1] == 1.0 and np.isnan(heat.data[1].z[0][0])
+    assert heat.data[0].zmax == 100 and heat.data[2].contours.start == 1
     water = charts.collateral_waterfall(
         [{"event": "liquidated", "position": "A", "account_value": 40.0}], 100.0, 25.0, "USDT", "t"
     )
@@ -130,6 +149,21 @@ def test_chart_builders() -> None:
     assert list(water.data[0].measure) == ["absolute", "relative", "relative", "total"]
     bars = charts.grouped_bars(["a", "b"], {"cross": [0.1, None]}, "t", "%", percent=True)
     assert list(bars.data[0].y) == [pytest.approx(10.0), None]
+
+
+def test_gauges_keep_their_meaning_past_the_trigger() -> None:
+    """Below the trigger a gauge reads the margin ratio; at or past it the bar is full (clamped at 100 %)
+    and the number gives way to "liquidated" (ratio 1.31) or "bankrupt" (equity ≤ 0: no ratio)."""
+    gauges = charts.margin_ratio_gauges({"a": 1.31, "b": 0.2, "c": None, "d": 1.0})
+    assert [g.value for g in gauges.data] == [100.0, pytest.approx(20.0), 100.0, 100.0]
+    assert [g.mode for g in gauges.data] == ["gauge", "gauge+number", "gauge", "gauge"]
+    assert all(g.gauge.axis.range == (0, 100) for g in gauges.data)
+    labels = [a.text for a in gauges.layout.annotations]
+    assert len(labels) == 3 and labels[0].startswith("<b>liquidated</b>") and labels[1].startswith("<b>bankrupt</b>")
+    assert "131" not in " ".join(labels)
+    assert gauges.data[0].gauge.bar.color == charts.COLORS["liquidation"]
+    assert gauges.data[1].gauge.bar.color == charts.COLORS["equity"]
+    assert charts.gauge_reading(-0.1) == (0.0, None)  # negative maintenance cannot read below the dial
 
 
 def test_samples_dir_has_all() -> None:
@@ -178,3 +212,79 @@ def test_dashboard_package_has_no_import_cycle() -> None:
 
     for mod in sorted(graph):
         visit(mod, [])
+
+
+# ----------------------------------------------------------------------------- Home: the positions table
+
+VIEWS = ("as_is", "cross", "isolated")
+
+
+def cli_evaluate(name: str) -> dict[str, Any]:
+    """``python -m margin evaluate FILE --format json`` of a sample, as the command line prints it."""
+    path = Path(__file__).resolve().parents[1] / "fixtures" / "portfolios" / f"{name}.json"
+    out = subprocess.run(
+        [sys.executable, "-m", "margin", "evaluate", str(path), "--format", "json"],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    doc: dict[str, Any] = json.loads(out.stdout)
+    return doc
+
+
+def assert_table_equals_cli(frame: pd.DataFrame, body: dict[str, Any]) -> None:
+    """Every row of a Home positions table against the CLI's positions of that view, number for number
+    (the JSON carries float64 exactly), the margin mode against the view's pools and the state against
+    the pool's margin ratio (``margin.states``)."""
+    expected = body["positions"]
+    assert len(frame) == len(expected)
+    price = {c.split(" (")[0]: c for c in frame.columns if "(" in c}
+    iso = {p["position"]: p for p in body["pools"] if p["mode"] == "isolated"}
+    cross = {p["settle"]: p for p in body["pools"] if p["mode"] == "cross"}
+    for row, pos in zip(frame.to_dict("records"), expected, strict=True):
+        assert row["symbol"] == pos["symbol"] and row["side"] == pos["side"]
+        assert row["size (contracts)"] == pos["contracts"]
+        assert row[price["entry"]] == pos["entry_price"] and row[price["mark"]] == pos["mark_price"]
+        for col, field in (("liq. price", "liquidation_price"), ("distance", "distance_to_liquidation")):
+            got = row[price.get(col, col)]
+            if pos[field] is None:
+                assert got is None or pd.isna(got), (col, got)
+            else:
+                assert got == pos[field], (col, got, pos[field])
+        assert row[price["IM"]] == pos["initial_margin"] and row[price["MM"]] == pos["maintenance_margin"]
+        pool = iso.get(pos["id"]) or cross[parse_symbol(pos["symbol"]).settle]  # type: ignore[union-attr]
+        assert row["mode"] == pool["mode"]
+        assert row["state"] == STATE_LABELS[pool_state(pool["margin_ratio"], pool["liquidated"])]
+        # units: in the header when shared, else in a column of the row
+        inst = parse_symbol(pos["symbol"])
+        assert inst is not None
+        assert price["entry"].endswith(f"({inst.quote})") or row["quote"] == inst.quote
+        assert price["IM"].endswith(f"({inst.settle})") or row["settle"] == inst.settle
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_home_positions_table_equals_the_cli_json(name: str) -> None:
+    doc = cli_evaluate(name)
+    report = Report.from_doc(evaluate_portfolio(load_sample(name)))
+    for view in VIEWS:
+        assert_table_equals_cli(positions_table(report.modes[view]).frame, doc["modes"][view])
+
+
+def test_move_cells_name_the_pools_and_say_never() -> None:
+    """alt-basket-cross (see tests/test_distance.py): falling, every price alike, the cross pool goes at
+    −21.39 % in one step; isolated, LINK goes first at −8.00 % and the ARB short survives any fall."""
+    r = resolve(load_sample("alt-basket-cross"))
+    report = Report.from_doc(evaluate_portfolio(r))
+    uniform = account_distance(r)
+    betas = account_distance(r, {b: 1.5 for b in ("SOL", "LINK", "AVAX", "DOGE", "SUI", "ARB")})
+    cross = move_cells("cross", "down", uniform, betas, report.modes["cross"])
+    assert cross[:2] == ["−21.39 % · USDT cross", "−21.39 %"]
+    assert cross[4] == "−78.85 % · LINK/USDT:USDT long"  # the single-price liquidation, LINK alone
+    iso = move_cells("isolated", "down", uniform, betas, report.modes["isolated"])
+    assert iso[0] == "−8.00 % · LINK/USDT:USDT long" and iso[1] == "never · ARB/USDT:USDT short survives"
+    assert move_cells("cross", "up", uniform, betas, report.modes["cross"])[:2] == ["never", "never"]
+    assert "down to −66.67 % (where SOL, β 1.50, reaches zero)" in search_note(uniform, betas)
+    assert "up to +1,000 %" in search_note(uniform, betas)
+    table = moves_markdown([("all cross", cross)])
+    assert table.splitlines()[0].startswith("| view | first pool, every price alike |")

@@ -16,7 +16,6 @@ moved alike): at −36 % (two PageDown presses of 18 %) WIF isolated 580 + 8,000
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 import time
 import uuid
@@ -24,9 +23,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from dashboard.navigation import PAGES as NAV_PAGES
 from exchange.testkit.scenarios import scenario_routes
 from exchange.testkit.server import ReplayServer
-from tests.conftest import PAGES, ROOT, SCREENSHOTS, AppServer
+from tests.conftest import ROOT, SCREENSHOTS, AppServer
 
 IDLE = (
     "() => { const a = document.querySelector('[data-testid=stApp]'); return a !== null && "
@@ -34,13 +34,9 @@ IDLE = (
     "document.querySelector('[data-testid=stStatusWidget]') === null; }"
 )
 NONE_LIQUIDATED = "No position liquidated"
+HOME_HEADING = "How far from losing the account"
 AS_IS_36 = "Liquidated: WIF long 20x isolated"
 ISOLATED_36 = "Liquidated: BTC/USDT:USDT long, ETH/USDT:USDT long, WIF long 20x isolated"
-
-
-def url_path(page_file: str) -> str:
-    """Streamlit's URL of a page file: the stem without its number prefix (``2_Shock_lab.py`` → ``Shock_lab``)."""
-    return re.sub(r"^\d+_", "", Path(page_file).stem)
 
 
 def settle(page: Any, text: str | None = None, timeout: float = 30.0) -> None:
@@ -96,7 +92,12 @@ def alerts(page: Any) -> list[str]:
 
 
 def gauges(page: Any) -> list[str]:
-    return page.eval_on_selector_all(".js-plotly-plot .indicatorlayer .number", "els => els.map(e => e.textContent)")
+    """What each gauge of the Shock lab reads: its number, or the word that replaces it past the trigger."""
+    return page.evaluate(
+        "() => { const f = document.querySelector('.js-plotly-plot'); if (f === null) return [];"
+        " return Array.from(f.querySelectorAll('.indicatorlayer .number, .annotation-text'))"
+        ".map(e => e.textContent); }"
+    )
 
 
 def stable_gauges(page: Any, timeout: float = 10.0) -> list[str]:
@@ -112,8 +113,10 @@ def stable_gauges(page: Any, timeout: float = 10.0) -> list[str]:
 
 
 def chart_marker(page: Any) -> list[str]:
-    """The shapes of the equity chart (its dashed line marks the current move)."""
-    return page.eval_on_selector_all(".js-plotly-plot .shapelayer path", "els => els.map(e => e.getAttribute('d'))")
+    """The move ruler over the pools chart: where each panel's dashed mark stands, and its label."""
+    return page.eval_on_selector_all(
+        ".ml-move-ruler .ml-move-mark", "els => els.map(e => e.style.left + ' ' + e.nextSibling.textContent)"
+    )
 
 
 def query(page: Any) -> dict[str, str]:
@@ -143,13 +146,13 @@ def shock_slider(page: Any) -> Any:
 
 def test_every_page_opens_and_is_screenshotted(app_server: AppServer, page: Any) -> None:
     page.goto(f"{app_server.url}/?sample=alt-basket-cross")
-    settle(page, "The account in each view")
+    settle(page, HOME_HEADING)
     assert "sample: alt-basket-cross" in page.get_by_test_id("stMain").inner_text()
     path = screenshot(page, "home")
     assert path.stat().st_size > 20_000
-    for page_file in PAGES:
-        name = url_path(page_file)
-        sidebar(page, name.replace("_", " "))  # moving inside the session (a new URL would open a new one)
+    for spec in NAV_PAGES[1:]:  # Home is open already; every other page by its sidebar label
+        name = spec.url_path
+        sidebar(page, spec.title)  # moving inside the session (a new URL would open a new one)
         page.wait_for_url(f"**/{name}*")
         settle(page)
         main = page.get_by_test_id("stMain").inner_text()
@@ -200,7 +203,8 @@ def test_shared_url_reproduces_the_view(app_server: AppServer, page: Any, browse
         other.goto(shared)
         settle(other, ISOLATED_36)
         other.wait_for_function(
-            "() => document.querySelectorAll('.js-plotly-plot .indicatorlayer .number').length === 3"
+            "() => { const f = document.querySelector('.js-plotly-plot'); return f !== null &&"
+            " f.querySelectorAll('.indicatorlayer .number, .annotation-text').length === 3; }"
         )
         assert shock_slider(other).get_attribute("aria-valuetext") == "-36.00"
         assert alerts(other) == [AS_IS_36, NONE_LIQUIDATED, ISOLATED_36]
@@ -225,7 +229,7 @@ def upload(page: Any, path: Path) -> None:
 
 def test_upload_and_state_survive_moving_between_pages(app_server: AppServer, page: Any) -> None:
     page.goto(app_server.url)
-    settle(page, "The account in each view")
+    settle(page, HOME_HEADING)
     upload(page, ROOT / "fixtures" / "portfolios" / "btc-long.json")
     settle(page, "file: btc-long.json")
     assert "10,000.00 USDT" in page.get_by_test_id("stMain").inner_text()  # 8,000 + 0.8 × 2,500
@@ -243,7 +247,7 @@ def test_upload_and_state_survive_moving_between_pages(app_server: AppServer, pa
     settle(page)
     moved = stable_gauges(page)
     # away and back through the sidebar: the shock the user set is still there
-    sidebar(page, "Learn")
+    sidebar(page, "How liquidation works")
     settle(page, "how your liquidation prices come about")
     sidebar(page, "Shock lab")
     settle(page, "Market move (BTC)")
@@ -256,7 +260,7 @@ def test_bad_upload_and_bad_url_show_message_keep_state(app_server: AppServer, p
     bad = tmp_path / "broken.json"
     bad.write_text('{"format": "margin-portfolio/1", "venue": "binance-usdm", "positions": [')
     page.goto(app_server.url)
-    settle(page, "The account in each view")
+    settle(page, HOME_HEADING)
     before = page.get_by_test_id("stMetricValue").all_inner_texts()
     upload(page, bad)
     settle(page, "The file was not loaded")
@@ -300,7 +304,7 @@ def run_import(page: Any, url: str, key: str, secret: str) -> None:
 
 def test_import_from_replay_server_shows_reconciliation(app_server: AppServer, page: Any) -> None:
     page.goto(app_server.url)
-    settle(page, "The account in each view")
+    settle(page, HOME_HEADING)
     with ReplayServer(scenario_routes("binanceusdm")) as server:
         run_import(page, server.url, "e2e-key-0001", "e2e-secret-0001")
         settle(page, "Reconciliation with the exchange's own figures")
@@ -349,7 +353,7 @@ def test_sentinel_key_is_found_nowhere(app_server: AppServer, page: Any, tmp_pat
     start = time.time() - 1
     log = tmp_path / "replay.log"
     page.goto(app_server.url)
-    settle(page, "The account in each view")
+    settle(page, HOME_HEADING)
     with ReplayServer(scenario_routes("binanceusdm"), log_path=log) as server:
         run_import(page, server.url, key, secret)
         settle(page, "Reconciliation with the exchange's own figures")
@@ -357,8 +361,8 @@ def test_sentinel_key_is_found_nowhere(app_server: AppServer, page: Any, tmp_pat
         sidebar(page, "Shock lab")
         settle(page, "Market move (BTC)")
         urls = [page.url]
-        sidebar(page, "app")
-        settle(page, "The account in each view")
+        sidebar(page, "Home")
+        settle(page, HOME_HEADING)
         urls.append(page.url)
         received = list(server.requests)
     # the key really went out (signed requests carry it), so searching for it means something
