@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from dashboard.results import CascadeStep
+from margin.cascade_results import WaterfallBar
 from margin.states import DEFAULT_LEVELS, TRIGGER
 from margin.whatif import liquidation_crossings
 
@@ -599,22 +600,6 @@ def grouped_bars(
     return fig
 
 
-def histogram(values: FloatArray, title: str, unit: str, color: str = COLORS["liquidation"]) -> go.Figure:
-    """A histogram of ``values`` (counts of paths)."""
-    fig = _figure(title)
-    fig.add_trace(
-        go.Histogram(
-            x=np.asarray(values),
-            marker={"color": color},
-            nbinsx=40,
-            hovertemplate=f"%{{x}} {unit}<br>%{{y}} paths<extra></extra>",
-        )
-    )
-    fig.update_xaxes(title=unit)
-    fig.update_yaxes(title="paths")
-    return fig
-
-
 def cumulative_probability(curves: Mapping[str, tuple[Sequence[float], Sequence[float]]]) -> go.Figure:
     """Probability of having been liquidated by each hour, one line per view: ``{view: (hours,
     probability)}`` (a view with no checkpoint is left out)."""
@@ -635,3 +620,65 @@ def cumulative_probability(curves: Mapping[str, tuple[Sequence[float], Sequence[
     fig.update_xaxes(title="hours")
     fig.update_yaxes(title="probability (%)", ticksuffix=" %")
     return fig
+
+
+WATERFALL_HELP = {
+    "start": "account value before the shock",
+    "market": "the shock's price moves on the positions while they were held (before any liquidation this is "
+    "the loss of the book as it stands; with no liquidation, the whole loss at the shocked prices)",
+    "impact": "what the forced trades' own price move took (price impact), beside the liquidations it caused",
+    "end": "account value left",
+}
+
+
+def _bar_label(k: int, bar: WaterfallBar) -> str:
+    if bar.kind == "liquidation":
+        return f"{k}. {bar.event.replace('_', ' ')}: {bar.position}"
+    return {"start": "start", "market": "market move", "impact": "price impact", "end": "left"}[bar.kind]
+
+
+def cascade_waterfall(bars: Sequence[WaterfallBar], settle: str, title: str) -> go.Figure:
+    """Where the account value went in a cascade (:meth:`margin.cascade_results.ViewCascade.waterfall`):
+    the start, the market move, each liquidation's own cost (fee, collateral lost, write-off), the price
+    impact, and what is left; the changes add up exactly to the end bar (Plotly's ``total`` measure)."""
+    fig = _figure(title)
+    labels, measures, values, hover = [], [], [], []
+    k = 0
+    for bar in bars:
+        if bar.kind == "liquidation":
+            k += 1
+            where = "" if bar.move is None else f" at a move of {bar.move:+.2%}"
+            hover.append(
+                f"{bar.event.replace('_', ' ')} {bar.position}{where}; fee {bar.fee:,.2f} {settle}; "
+                "the event's own cost at its marks"
+            )
+        else:
+            hover.append(WATERFALL_HELP[bar.kind])
+        labels.append(_bar_label(k, bar))
+        measures.append({"start": "absolute", "end": "total"}.get(bar.kind, "relative"))
+        values.append(0.0 if bar.kind == "end" else float(bar.value))
+    fig.add_trace(
+        go.Waterfall(
+            x=labels,
+            y=values,
+            measure=measures,
+            text=[f"{b.value:+,.2f}" if b.kind not in ("start", "end") else f"{b.value:,.2f}" for b in bars],
+            textposition="outside",
+            decreasing={"marker": {"color": COLORS["loss"]}},
+            increasing={"marker": {"color": COLORS["profit"]}},
+            totals={"marker": {"color": COLORS["equity"]}},
+            hovertext=hover,
+            hovertemplate=f"%{{x}}<br>%{{y:+,.2f}} {settle}<br>%{{hovertext}}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(title=settle)
+    fig.update_xaxes(tickangle=-30, automargin=True)
+    return fig
+
+
+def percent_interval(p: float, interval: tuple[float, float], level: str = "95 %") -> str:
+    """A probability as a percentage with its interval: ``"92.3 % (90.1–94.2 %, 95 % interval)"``; one
+    decimal, two when the upper end is under 1 % (so 0.04 % does not read 0.0 %)."""
+    digits = 2 if interval[1] < 0.01 else 1
+    lo, hi = (f"{100.0 * x:.{digits}f}" for x in interval)
+    return f"{100.0 * p:.{digits}f} % ({lo}–{hi} %, {level} interval)"

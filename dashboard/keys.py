@@ -97,3 +97,16 @@ def home_positions(view: str) -> str:
 def waterfall(view: str) -> str:
     """The Contagion page's waterfall chart of ``view``."""
     return f"water_{view}"
+
+
+# --------------------------------------------------------------------------- What-if calculator
+CALC_PREFIX = "calc_"  # every widget and session key of the calculator card starts with it
+
+
+def calc(name: str) -> str:
+    """The calculator card's key ``name`` (``calc_symbol``, ``calc_size``, ``calc_price_<symbol>``)."""
+    return f"{CALC_PREFIX}{name}"
+
+
+# --------------------------------------------------------------------------- Share control (sidebar)
+SHARE_BUTTON = "share_button"

@@ -21,6 +21,7 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("", "pages/0_Home.py", "Home", "", ":material/home:"),
+    PageSpec("Analysis", "pages/7_Calculator.py", "What-if calculator", "Calculator", ":material/calculate:"),
     PageSpec(
         "Analysis", "pages/1_Cross_vs_isolated.py", "Cross vs isolated", "Cross_vs_isolated", ":material/compare:"
     ),

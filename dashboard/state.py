@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from dashboard import keys, url
+from dashboard import keys, share, url
 from dashboard.compute import parse_cached, sample_text
 from dashboard.samples import DEFAULT_SAMPLE, sample_names
 from margin import Portfolio, PortfolioError, dump_portfolio_json
@@ -43,8 +43,13 @@ __all__ = [
 
 
 def ensure_portfolio() -> None:
-    """Load the default (or the URL's ``sample``) portfolio the first time a session opens a page."""
+    """Load the default (or the URL's ``sample``) portfolio the first time a session opens a page; a
+    shared link's portfolio (``dashboard.share``) comes first, when the URL holds a valid one."""
     if keys.DOC in st.session_state:
+        return
+    restored = share.restore_from_url()
+    if restored is not None:
+        set_portfolio_text(restored.text, restored.source, sample=restored.sample)
         return
     name = url.url_choice("sample", sample_names(), DEFAULT_SAMPLE)
     set_portfolio_text(sample_text(name), f"sample: {name}", sample=name)

@@ -15,7 +15,30 @@ from dashboard.navigation import ensure_router
 from dashboard.results import ViewReport
 from margin import Resolved, resolve
 
-__all__ = ["VIEW_TITLES", "page", "positions_table", "render_positions", "render_problems", "table"]
+__all__ = [
+    "LAYOUT_CSS",
+    "VIEW_TITLES",
+    "apply_layout",
+    "page",
+    "positions_table",
+    "render_positions",
+    "render_problems",
+    "table",
+]
+
+#: layout tweaks, applied on every page by the router (``app.py``): on a wide screen the main column's side
+#: padding is 1.5 rem instead of Streamlit's 5 rem, so a 12-column positions table fits beside the sidebar
+#: at 1440 px (on a phone Streamlit's own 1 rem applies; tables and charts scroll inside themselves)
+LAYOUT_CSS = """<style>
+@media (min-width: 1200px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; }
+}
+</style>"""
+
+
+def apply_layout() -> None:
+    """Inject :data:`LAYOUT_CSS` (a style-only ``st.html`` takes no space on the page)."""
+    st.html(LAYOUT_CSS)
 
 
 def render_problems(headline: str, lines: Sequence[str]) -> None:
@@ -101,8 +124,7 @@ def render_positions(pt: PositionsTable, key: str) -> None:
     config: dict[str, ColumnConfig] = {
         "distance": st.column_config.NumberColumn(format="percent", help="liquidation price ÷ mark − 1"),
         "size (contracts)": st.column_config.NumberColumn(format="%.6g"),
-        "side": st.column_config.TextColumn(width="small"),
-        "mode": st.column_config.TextColumn(width="small", help="margin mode of the position in this view"),
+        "mode": st.column_config.TextColumn(help="margin mode of the position in this view"),
         "state": st.column_config.TextColumn(width="small", help="state of the position's pool (margin ratio)"),
     }
     for col in pt.price_columns:

@@ -71,6 +71,9 @@ def _view(
             iterations += 1
     by = setup.summary(ledger, end_marks, end_coll)
     c0, c1 = settle_totals(by)
+    before_impact = None  # the account value where the shock ends, before the impact leg (when one ran)
+    if model is not None and np.any(d != 0.0):
+        before_impact = settle_totals(setup.summary(plain, base.marks[-1], base.coll_at(base.rows - 1)))[1]
     final = path_move + d + path_move * d  # (1 + m)(1 + D) − 1, exactly m when D = 0
     amp = None
     if main is not None and path_move[main] != 0.0:
@@ -93,6 +96,7 @@ def _view(
         converged=converged,
         positions_lost_without_impact=int((~plain.open).sum()),
         flows={s: float(ledger.flow[j]) for j, s in enumerate(symbols) if ledger.flow[j] != 0.0},
+        collateral_left_before_impact=before_impact,
     )
 
 

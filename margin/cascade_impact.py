@@ -7,15 +7,18 @@ forced trades of one base asset, ``F`` (sells negative), moves it by (:func:`imp
   Lemperière, Deremble, de Lataillade, Kockelkoren, Bouchaud, "Anomalous price impact and the critical
   nature of liquidity in financial markets", Phys. Rev. X 1, 021006 (2011); Bouchaud, Bonart, Donier,
   Gould, "Trades, Quotes and Prices", CUP 2018, ch. 12), ``Y`` = ``strength``;
-- ``linear``: ``ΔP/P = Y·F / depth`` (a linear order book of ``depth`` quote per 100 % move),
+- ``linear``: ``ΔP/P = Y·F / depth`` (a linear order book of ``depth`` quote per 100 % move: a sale of
+  ``depth / 100`` moves the price 1 %; the linear price impact of Kyle, "Continuous Auctions and Insider
+  Trading", Econometrica 53(6), 1985, with ``λ = 1 / depth`` in relative terms),
 
 floored at −99 %. Defaults per base asset (overridable per symbol or base, ``daily_volatility``,
 ``daily_volume``, ``depth``): ``σ_daily`` = standard deviation of the daily log returns of the last 365
 shipped daily closes (:func:`margin.loader.load_daily_closes`); ``V_daily`` =
 :func:`margin.loader.default_daily_volumes` (median over the shipped crash windows of 24 × the mean
-hourly quote volume, Binance spot); unknown assets σ 5 %/day, V 5e7 quote (illustrative); ``depth``
-defaults to ``0.1 × V / σ``, the linear book that gives the square-root law's move at ``F = 1 %`` of
-the daily volume (a model choice). The core reads no file itself: :mod:`margin.loader` does.
+hourly quote volume, Binance spot); unknown assets σ 5 %/day, V 5e7 quote (illustrative);
+``depth`` defaults to the order-book depth near the mark, ``100 × D₁`` with ``D₁`` the quote notional
+per 1 % move of :func:`margin.cascade_depth.depth_1pct` (an assumption anchored on Binance's BTC book,
+sources there). The core reads no file itself: :mod:`margin.loader` does.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 
+from .cascade_depth import depth_1pct
 from .cascade_params import CascadeParams, lookup
 from .instruments import parse_symbol
 from .loader import default_daily_volumes, load_daily_closes
@@ -44,6 +48,13 @@ def default_daily_volatilities() -> dict[str, float]:
     """σ of daily log returns per base asset over the last 365 days of the shipped daily closes."""
     hist = load_daily_closes().window(365)
     return {a: v / math.sqrt(365.0) for a, v in annual_volatility(hist).items() if math.isfinite(v)}
+
+
+def default_depths_1pct(bases: Sequence[str]) -> dict[str, float]:
+    """The default order-book depth of each base asset, quote notional per 1 % move
+    (:func:`margin.cascade_depth.depth_1pct`: an assumption, sources there)."""
+    volumes = default_daily_volumes()
+    return {b: depth_1pct(b, volumes, FALLBACK_DAILY_VOLUME) for b in bases}
 
 
 def impact_move(
@@ -104,6 +115,7 @@ class ImpactModel:
                     "daily_volatility": float(self.daily_volatility[k]),
                     "daily_volume": float(self.daily_volume[k]),
                     "depth": float(self.depth[k]),
+                    "depth_1pct": float(self.depth[k]) / 100.0,
                 }
                 for k, b in enumerate(self.bases)
             },
@@ -139,7 +151,7 @@ def impact_model(symbols: Sequence[str], law: str, params: CascadeParams) -> Imp
         volume = vv if vv is not None else volumes.get(base, FALLBACK_DAILY_VOLUME)
         sig.append(sigma)
         vol.append(volume)
-        dep.append(dv if dv is not None else 0.1 * volume / sigma)
+        dep.append(dv if dv is not None else 100.0 * depth_1pct(base, volumes, FALLBACK_DAILY_VOLUME))
     return ImpactModel(
         law,
         params.strength,

@@ -5,6 +5,21 @@ open positions at the final marks, the unallocated collateral included); ``loss`
 the start of the path − ``collateral_left``. Amounts are in the settle asset; a view's total adds
 pools of different settle assets only when they are all USD stablecoins or all the same asset (else
 ``null``, see ``by_settle``: :func:`settle_totals`).
+
+**Where the loss went** (:meth:`ViewCascade.waterfall`). The loss splits exactly into the market move and
+the cost of each liquidation (every amount an account value, in the settle asset):
+
+- each liquidation's cost: ``liquidation_cost`` of its step row, the pool's equity after − before the
+  event at the event's own marks (fee, collateral lost to a takeover or backstop, negative equity
+  written off to the insurance fund; :mod:`margin.cascade_steps`);
+- the market move: value at the end of the shock − value at the start − the costs of the liquidations
+  on the way, i.e. the change of value of the positions while they were held (before any liquidation
+  it is the loss of the book as it stands; with no liquidation it is the whole loss at the shocked marks,
+  ``evaluate --shock``'s equity change);
+- the price impact (with an impact law): value at the end of the impact leg − value at the end of the
+  shock − the costs of the liquidations on the leg: what the forced trades' own price move took;
+
+so ``start + market + impact + Σ costs = collateral_left``, by construction.
 """
 
 from __future__ import annotations
@@ -30,6 +45,19 @@ def settle_totals(by_settle: Mapping[str, Mapping[str, float]]) -> tuple[float |
 
 
 @dataclass(frozen=True)
+class WaterfallBar:
+    """One bar of a view's loss decomposition (module docstring): ``kind`` ``start`` (absolute), ``market``,
+    ``liquidation``, ``impact`` (changes), ``end`` (the total)."""
+
+    kind: str
+    value: float
+    position: str = ""
+    event: str = ""
+    move: float | None = None
+    fee: float = 0.0
+
+
+@dataclass(frozen=True)
 class ViewCascade:
     """One view's cascade: the step table and the totals."""
 
@@ -50,12 +78,51 @@ class ViewCascade:
     converged: bool
     positions_lost_without_impact: int
     flows: dict[str, float]
+    #: account value at the end of the shock itself, before the impact leg (``collateral_left`` without it)
+    collateral_left_before_impact: float | None = None
 
     @property
     def loss(self) -> float | None:
         if self.collateral_start is None or self.collateral_left is None:
             return None
         return self.collateral_start - self.collateral_left
+
+    def _costs(self, impact_leg: bool) -> float:
+        return sum(s.liquidation_cost for s in self.steps if (s.phase == "impact") == impact_leg)
+
+    @property
+    def market_move(self) -> float | None:
+        """Change of value from the price moves of the shock on the positions while held (module docstring)."""
+        if self.collateral_start is None or self.collateral_left is None:
+            return None
+        before = self.collateral_left_before_impact
+        before = self.collateral_left if before is None else before
+        return before - self.collateral_start - self._costs(False)
+
+    @property
+    def price_impact(self) -> float | None:
+        """Change of value from the forced trades' own price move (0 without an impact leg)."""
+        if self.collateral_left is None or self.collateral_left_before_impact is None:
+            return None if self.collateral_left is None else 0.0
+        return self.collateral_left - self.collateral_left_before_impact - self._costs(True)
+
+    def waterfall(self) -> tuple[WaterfallBar, ...] | None:
+        """Start, market move, the liquidations of the shock, price impact, the liquidations it caused, end:
+        the changes add up exactly to the end (module docstring); ``None`` when the totals cannot be added."""
+        market, impact = self.market_move, self.price_impact
+        if market is None or impact is None or self.collateral_start is None or self.collateral_left is None:
+            return None
+
+        def bar(s: StepRecord) -> WaterfallBar:
+            return WaterfallBar("liquidation", s.liquidation_cost, s.position, s.event, s.move, s.fee)
+
+        bars = [WaterfallBar("start", self.collateral_start), WaterfallBar("market", market)]
+        bars += [bar(s) for s in self.steps if s.phase != "impact"]
+        if self.collateral_left_before_impact is not None:
+            bars.append(WaterfallBar("impact", impact))
+            bars += [bar(s) for s in self.steps if s.phase == "impact"]
+        bars.append(WaterfallBar("end", self.collateral_left))
+        return tuple(bars)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -76,6 +143,9 @@ class ViewCascade:
             "extra_positions_lost": self.positions_lost - self.positions_lost_without_impact,
             "iterations": self.iterations,
             "converged": self.converged,
+            "market_move": self.market_move,
+            "price_impact": self.price_impact,
+            "collateral_left_before_impact": self.collateral_left_before_impact,
         }
 
 

@@ -6,8 +6,9 @@ the market was (``move`` of the main symbol, the symbol's ``price`` and ``symbol
 ``fee``, ``mechanism``), and the pool around it (``equity_before`` / ``equity_after``, the wallet left
 ``collateral_left``, ``maintenance_after``, the account value of every pool ``account_value``, the
 positions still open and ``drained_by``: the five largest PnLs from the start of the path, most negative
-first). Consecutive partial liquidations of one position can be merged into one row
-(:func:`merge_partials`).
+first), and ``liquidation_cost``: what the event itself took from the pool at fixed marks (the part of
+``equity_after − equity_before`` that is not a market move). Consecutive partial liquidations of one
+position can be merged into one row (:func:`merge_partials`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ class StepRecord:
     account_value: float
     #: (position, PnL from the start of the path) of the pool, most negative first, at most five
     drained_by: tuple[tuple[str, float], ...]
+    #: the pool's equity after − before the event at the event's own marks (no market move): minus the
+    #: fee, minus the collateral lost to a takeover or backstop, plus a negative equity written off to
+    #: the insurance fund; merged rows add up their events' costs
+    liquidation_cost: float = 0.0
     #: merged partial liquidations: where the last one of the run happened, and how many there were
     move_last: float | None = None
     price_last: float | None = None
@@ -76,6 +81,7 @@ class StepRecord:
             "maintenance_after": self.maintenance_after,
             "account_value": self.account_value,
             "drained_by": dict(self.drained_by),
+            "liquidation_cost": self.liquidation_cost,
         }
         if self.merged_events > 1:
             row["move_last"] = self.move_last
@@ -103,6 +109,7 @@ def _merge(first: StepRecord, then: StepRecord) -> StepRecord:
         account_value=then.account_value,
         t_last=then.t,
         fee=first.fee + then.fee,
+        liquidation_cost=first.liquidation_cost + then.liquidation_cost,
         closed_notional=first.closed_notional + then.closed_notional,
         realized_pnl=first.realized_pnl + then.realized_pnl,
         closed_fraction=1.0 - kept,

@@ -249,6 +249,7 @@ def _record(
     mechanism: str,
     after: PoolValues,
     account: float,
+    cost: float,
 ) -> StepRecord:
     """The row of one event: the pool valued after it (``after``) at the event's marks and collateral prices."""
     bk, x = setup.book, at.marks
@@ -277,6 +278,7 @@ def _record(
         maintenance_after=float(after.pool_maintenance[0]),
         account_value=account,
         drained_by=drained,
+        liquidation_cost=cost,
     )
 
 
@@ -351,6 +353,7 @@ def _close(
         mechanism,
         after,
         account_value(ledger, at),
+        float(after.equity[0]) - eq_before,
     )
     return row, after
 
@@ -402,6 +405,7 @@ def _close_all(
             mechanism,
             after,
             account,
+            float(after.equity[0]) - eq_before if n_done == 0 else 0.0,
         )
         for n_done, i in enumerate(pv.idx)
     ]

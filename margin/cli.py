@@ -185,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="price impact of forced selling: none, square-root law, or linear depth",
     )
     ca.add_argument("--strength", type=number_flag(0.0, 100.0), default=1.0, help="impact coefficient Y (default 1)")
+    ca.add_argument(
+        "--depth",
+        action="append",
+        default=[],
+        metavar="ASSET=USD",
+        help="order-book depth of the linear law: quote notional that moves ASSET 1 %% (repeatable; "
+        "default: an assumed depth anchored on Binance's BTC book, see README)",
+    )
     rk = sub.add_parser("risk", help="probability of liquidation over a horizon (Monte Carlo and closed form)")
     _add_input(rk)
     rk.add_argument("--horizon", required=True, help="7d, 36h, 2w")
@@ -282,14 +290,16 @@ def cmd_frontier(args: argparse.Namespace) -> str:
 
 
 def cmd_cascade(args: argparse.Namespace) -> str:
+    from .cascade_depth import parse_depths
     from .contagion import cascade
 
     if not args.shock:
         raise PortfolioError([Problem("--shock", "is required: at least one TARGET=MOVE", None, show_value=False)])
     shocks = [parse_shock(s) for s in args.shock]
-    doc: dict[str, Any] = cascade(
-        resolve(_load(args)), shocks, impact=args.impact, params={"strength": args.strength}
-    ).to_dict()
+    params: dict[str, object] = {"strength": args.strength}
+    if args.depth:
+        params["depth"] = parse_depths(args.depth)
+    doc: dict[str, Any] = cascade(resolve(_load(args)), shocks, impact=args.impact, params=params).to_dict()
     if args.format == "json":
         return jsonout.dumps(doc) + "\n"
     lines = [

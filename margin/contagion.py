@@ -80,15 +80,18 @@ moves that symbol by
   (Tóth, Lemperière, Deremble, de Lataillade, Kockelkoren, Bouchaud, "Anomalous price impact and the
   critical nature of liquidity in financial markets", Phys. Rev. X 1, 021006 (2011); Bouchaud,
   Bonart, Donier, Gould, "Trades, Quotes and Prices", CUP 2018, ch. 12), ``Y`` = ``strength`` (≈ 1);
-- ``linear``: ``ΔP/P = strength × F / depth`` (a linear order book of ``depth`` quote per 100 % move),
+- ``linear``: ``ΔP/P = strength × F / depth`` (a linear order book of ``depth`` quote per 100 % move;
+  ``--depth`` on the command line is per 1 % move, ``depth / 100``),
 
 floored at −99 %. Defaults per base asset: ``σ_daily`` = standard deviation of daily log returns over
 the last 365 days of ``fixtures/market-data/daily_close.csv``; ``V_daily`` = median over the shipped
 crash windows (``fixtures/market-data/intraday``) of the mean hourly quote volume (volume × close)
 × 24 — Binance SPOT volume, a deliberately rough scale (perpetual volume is larger, crash-day volume
 higher than usual); unknown assets: σ 5 %/day, V 5e7 quote (illustrative). ``depth`` defaults to
-``0.1 × V / σ``: the linear book that gives the square-root law's move at ``F = 1 %`` of daily volume
-(a model choice). Every default can be overridden per symbol or base asset (``daily_volatility``,
+the order-book depth near the mark, ``100 × D₁``, ``D₁`` the quote notional that moves the asset 1 %:
+an ASSUMPTION (no order-book data ship), BTC 8.27e6 USD (half of the 16.53e6 USD within 1 % of mid on
+Binance BTC/FDUSD spot, Jul–Aug 2025, Amberdata), other assets scaled by their daily volume V
+(:mod:`margin.cascade_depth`). Every default can be overridden per symbol or base asset (``daily_volatility``,
 ``daily_volume``, ``depth``).
 
 The book's own forced trades are applied after the path (the observed path already holds the

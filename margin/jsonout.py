@@ -18,8 +18,8 @@ from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore
 from typing import Any
 
 _INDENT = "  "
-#: the values the standard encoder writes as JSON containers (it knows no others)
-_CONTAINERS = (dict, list, tuple)
+#: the exact types of a row of scalars (a subclass, or anything else, takes the general path)
+_SCALAR_TYPES = frozenset({str, float, int, bool, type(None)})
 
 
 def dumps(doc: Any) -> str:
@@ -58,7 +58,7 @@ def _write(value: Any, level: int, parts: list[str]) -> None:
         if not value:
             parts.append("{}")
             return
-        if not any(isinstance(v, _CONTAINERS) for v in value.values()):
+        if _SCALAR_TYPES.issuperset(map(type, value.values())):
             # a row of scalars: the C encoder with the indentation as its item separator writes the same text
             text = "".join(_row_encoder(level)(value, 0))
             parts.append("{" + inner + text[1:-1] + outer + "}")
@@ -78,7 +78,7 @@ def _write(value: Any, level: int, parts: list[str]) -> None:
         if not value:
             parts.append("[]")
             return
-        if not any(isinstance(v, _CONTAINERS) for v in value):
+        if _SCALAR_TYPES.issuperset(map(type, value)):
             text = "".join(_row_encoder(level)(value, 0))
             parts.append("[" + inner + text[1:-1] + outer + "]")
             return

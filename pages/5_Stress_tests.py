@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import compute, keys, state, url
-from dashboard.charts import cumulative_probability, grouped_bars
+from dashboard.charts import cumulative_probability, grouped_bars, percent_interval
 from dashboard.results import RiskReport
 from dashboard.summary import view_summary
 from dashboard.views import VIEW_TITLES, page, positions_table, table
@@ -137,13 +137,16 @@ def probability_card() -> None:
         st.caption("Press the button to simulate (seeded: the same settings give the same result).")
         return
     report = RiskReport.from_doc(stored[1])
+    st.caption(
+        f"Share of {report.paths:,} simulated paths that touch a liquidation within {horizon}, with its 95 % "
+        "Wilson score interval (Wilson 1927, JASA 22:209-212; margin/risk_intervals.py): the Monte Carlo's "
+        "own uncertainty, not the model's."
+    )
     st.dataframe(
         [
             {
                 "view": VIEW_TITLES[view],
-                "probability": m.probability,
-                "95 % CI low": m.ci95[0],
-                "95 % CI high": m.ci95[1],
+                "probability of liquidation": percent_interval(m.probability, m.ci95),
                 "median hours to liquidation": m.hours_p50,
                 "p5 hours": m.hours_p5,
                 "p95 hours": m.hours_p95,

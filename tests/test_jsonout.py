@@ -37,6 +37,19 @@ def test_same_text_as_json_dumps(doc: Any) -> None:
     assert dumps(doc) == json.dumps(doc, indent=2, allow_nan=False)
 
 
+tricky = st.text(alphabet=st.sampled_from(list('{}[],:" \n\\ab')), max_size=8)
+row = st.dictionaries(st.one_of(tricky, st.text()), st.one_of(scalars, tricky), min_size=1, max_size=5)
+tables = st.lists(st.one_of(row, row, st.dictionaries(st.text(), scalars, max_size=2), scalars), max_size=6)
+
+
+@settings(max_examples=400, derandomize=True)
+@given(st.one_of(tables, st.dictionaries(tricky, tables, max_size=3), st.lists(tables, max_size=3)))
+def test_tables_of_rows_give_the_same_text(doc: Any) -> None:
+    """Lists of flat rows take the one-call path: strings holding braces, commas and line breaks, empty rows
+    and rows mixed with other values must still give json.dumps's text."""
+    assert dumps(doc) == json.dumps(doc, indent=2, allow_nan=False)
+
+
 @pytest.mark.parametrize("name", SAMPLES)
 def test_same_text_on_every_sample(name: str) -> None:
     doc = evaluate_portfolio(load_portfolio(ROOT / "fixtures" / "portfolios" / f"{name}.json"))

@@ -1,0 +1,283 @@
+"""The What-if calculator card: one candidate position, priced alone and inside the account (layout only).
+
+Every number comes from :func:`margin.calculator.calculate` (the engine on the portfolio with the candidate
+added); this module draws the controls, the results and the "Add to portfolio" button.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import keys, state, url
+from dashboard.views import render_problems, table
+from margin import Portfolio, PortfolioError
+from margin.calculator import (
+    UNITS,
+    Calculation,
+    Candidate,
+    calculate,
+    default_price,
+    free_sides,
+    known_markets,
+    leverage_cap,
+    market_info,
+    open_markets,
+    problem_lines,
+)
+from margin.instruments import parse_symbol
+from margin.portfolio import MARGIN_MODES, SIDES
+from margin.tiers import TierTable
+from margin.venues import VENUES
+
+#: the leverage slider's top where the tier gives no cap
+NO_CAP_TOP = 100
+#: a metric or a table shows a price with this many significant digits
+PRICE_DIGITS = 8
+
+ADDED = keys.calc("added")  # the message of the last "Add to portfolio", shown once after the rerun
+
+
+def price_text(x: float | None, quote: str) -> str:
+    """A price with its unit; ``None`` (no liquidation price) in words."""
+    if x is None or not math.isfinite(x):
+        return "none (no price liquidates it)"
+    return f"{x:,.{PRICE_DIGITS}g} {quote}"
+
+
+def amount_text(x: float, unit: str) -> str:
+    return f"{x:,.2f} {unit}" if abs(x) >= 1 or x == 0 else f"{x:,.6g} {unit}"
+
+
+def unit_label(unit: str, settle: str) -> str:
+    return {"contracts": "contracts", "notional": f"notional ({settle})", "margin": f"margin ({settle})"}[unit]
+
+
+def others_frame(result: Calculation, portfolio: Portfolio) -> pd.DataFrame:
+    """Every other position's liquidation price before and after the candidate is added, with the change;
+    prices in each symbol's quote currency (in the headers when they all share one, else a column)."""
+    quotes = {c.symbol: (market_quote(c.symbol) or result.quote) for c in result.others}
+    one = len(set(quotes.values())) <= 1
+    unit = f" ({next(iter(quotes.values()))})" if one and quotes else ""
+    rows = []
+    for c in result.others:
+        row: dict[str, object] = {
+            "position": c.id,
+            "side": c.side,
+            "mode": c.margin_mode,
+            f"liquidation price before{unit}": c.before,
+            f"liquidation price after{unit}": c.after,
+            f"change{unit}": c.change,
+            "change (relative)": None if c.change is None or not c.before else c.change / c.before,
+        }
+        if not one:
+            row["price unit"] = quotes[c.symbol]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def tiers_frame(tiers: TierTable, settle: str) -> pd.DataFrame:
+    """The market's tier table: notional range, leverage cap, maintenance rate and amount of every bracket."""
+    return pd.DataFrame(
+        [
+            {
+                "tier": k + 1,
+                f"notional from ({settle})": t.min_notional,
+                f"notional to ({settle})": t.max_notional,
+                "max leverage (×)": t.max_leverage,
+                "maintenance rate": t.mmr,
+                f"maintenance amount ({settle})": t.maint_amount,
+            }
+            for k, t in enumerate(tiers.tiers)
+        ]
+    )
+
+
+def market_quote(symbol: str) -> str | None:
+    inst = parse_symbol(symbol)
+    return None if inst is None else inst.quote
+
+
+def default_market(portfolio: Portfolio, markets: tuple[str, ...]) -> str:
+    """The market first shown: one the portfolio holds nothing in and has a mark for, else one with a mark (the
+    free side of a hedge), else one not held, else the first."""
+    held = {p.symbol for p in portfolio.positions}
+    priced = {m for m in markets if default_price(portfolio, m) is not None}
+    for wanted in (
+        [m for m in markets if m not in held and m in priced],
+        [m for m in markets if m in priced],
+        [m for m in markets if m not in held],
+    ):
+        if wanted:
+            return wanted[0]
+    return markets[0]
+
+
+@st.fragment
+def calculator_card() -> None:
+    """The controls, the live result and the "Add to portfolio" button."""
+    portfolio = state.current_portfolio()
+    added = st.session_state.pop(ADDED, None)
+    if added:
+        st.success(str(added))
+    markets = open_markets(portfolio)
+    if not markets:
+        known = known_markets(portfolio)
+        why = (
+            f"every market {portfolio.venue} has a tier table for ({len(known)}) is held already "
+            f"({'one position per symbol' if portfolio.position_mode == 'one-way' else 'both sides'})"
+            if known
+            else f"{portfolio.venue} has no tier table for any market"
+        )
+        st.info(f"No market is open for a new position: {why}. Give tiers in the file, or load another portfolio.")
+        return
+    venue = VENUES[portfolio.venue]
+    url.sticky(keys.calc("symbol"), default_market(portfolio, markets), markets)
+    c1, c2, c3 = st.columns(3)
+    symbol = str(c1.selectbox("Market", markets, key=keys.calc("symbol")))
+    info = market_info(portfolio, symbol)
+    settle, quote = info.instrument.settle, info.instrument.quote
+    sides = free_sides(portfolio, symbol) or SIDES
+    url.sticky(keys.calc("side"), sides[0], list(SIDES))
+    side = str(c2.radio("Side", SIDES, horizontal=True, key=keys.calc("side")))
+    url.sticky(keys.calc("mode"), "cross", list(MARGIN_MODES))
+    mode = str(c3.radio("Margin mode", MARGIN_MODES, horizontal=True, key=keys.calc("mode")))
+    c4, c5, c6 = st.columns(3)
+    url.sticky(keys.calc("unit"), "notional", list(UNITS))
+    unit = str(
+        c4.radio("Size in", UNITS, horizontal=True, key=keys.calc("unit"), format_func=lambda u: unit_label(u, settle))
+    )
+    url.sticky(keys.calc("size"), 1000.0 if settle != info.instrument.base else 0.1)
+    size = c5.number_input(f"Size, {unit_label(unit, settle)}", key=keys.calc("size"), format="%.8g", step=None)
+    price_key = keys.calc(f"price_{symbol}")
+    mark = default_price(portfolio, symbol)
+    if price_key not in st.session_state:
+        st.session_state[price_key] = mark
+    price = c6.number_input(
+        f"Mark price ({quote}); the position opens at it",
+        key=price_key,
+        value=None,
+        format="%.8g",
+        placeholder="required: the portfolio has no mark for it" if mark is None else None,
+    )
+    leverage: float | None = None
+    if venue.has_leverage:
+        lev_key = keys.calc("leverage")
+        kept = keys.kept(lev_key)
+        wanted = st.session_state.get(lev_key, st.session_state.get(kept, 10))
+        try:
+            cap = leverage_cap(portfolio, symbol, float(size or 0.0), unit, float(price or mark or 1.0), wanted)
+        except (PortfolioError, ValueError, ZeroDivisionError):
+            cap = None
+        top = NO_CAP_TOP if cap is None or cap.cap is None else max(1, math.floor(cap.cap))
+        # the slider's range follows the cap: its value is carried over (and brought down to the cap) by hand,
+        # since a widget whose range changes is a new widget to Streamlit
+        value = min(max(1, int(wanted)), top)
+        if top > 1:
+            st.session_state[lev_key] = value
+            leverage = float(st.slider("Leverage (×)", 1, top, key=lev_key))
+        else:
+            leverage = 1.0
+            st.session_state.pop(lev_key, None)
+        st.session_state[kept] = int(leverage)
+        if cap is not None:
+            limit = "no cap in the tier table" if cap.cap is None else f"at most {top}×"
+            beyond = ""
+            if unit == "margin" and cap.bracket.max_leverage is not None and top < cap.bracket.max_leverage:
+                beyond = (
+                    f" (with a size in margin, {cap.bracket.max_leverage:g}× would take the notional to the next "
+                    "tier's floor)"
+                )
+            st.caption(f"Leverage {limit} at this size: {cap.bracket.describe(settle)}{beyond}.")
+    else:
+        st.caption(f"{venue.title} has no leverage setting: the initial margin is the tier's imr.")
+    change = 0.0
+    if mode == "isolated":
+        url.sticky(keys.calc("margin_change"), 0.0)
+        change = float(
+            st.number_input(
+                f"Add (+) or remove (−) isolated margin ({settle})",
+                key=keys.calc("margin_change"),
+                format="%.8g",
+                step=None,
+            )
+            or 0.0
+        )
+    candidate = Candidate(
+        symbol=symbol,
+        side=side,
+        margin_mode=mode,
+        size=float(size) if size is not None else math.nan,
+        unit=unit,
+        leverage=leverage,
+        price=None if price is None else float(price),
+        margin_change=change,
+    )
+    try:
+        result = calculate(portfolio, candidate)
+    except PortfolioError as err:
+        render_problems("This position cannot be evaluated:", problem_lines(err))
+    else:
+        render_result(result, portfolio)
+    st.markdown(f"**Tiers of {symbol}** ({info.tier_source})")
+    table(tiers_frame(info.table, settle), percent=("maintenance rate",))
+
+
+def render_result(result: Calculation, portfolio: Portfolio) -> None:
+    """The live result of one candidate (every number with its unit)."""
+    q, s = result.quote, result.settle
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Liquidation price alone", price_text(result.liquidation_alone, q))
+    dist = result.distance_in_account
+    m2.metric(
+        "Liquidation price in the account",
+        price_text(result.liquidation_in_account, q),
+        None if dist is None else f"{dist:+.2%} from the mark",
+        delta_color="off",
+    )
+    m3.metric("Initial margin", amount_text(result.initial_margin, s))
+    cap = result.cap.cap
+    m4.metric("Max leverage at this size", "no cap" if cap is None else f"{cap:g}×")
+    lev = "" if result.leverage is None else f" at {result.leverage:g}×"
+    iso = result.candidate.margin_mode == "isolated"
+    alone_margin = "its isolated margin" if iso else "the initial margin, as a lone cross wallet"
+    st.caption(
+        f"{result.candidate.side.capitalize()} {result.contracts:,.8g} contracts of {result.market.symbol} "
+        f"(contract size {result.market.contract_size:g}), notional {amount_text(result.notional, s)} at "
+        f"{price_text(result.price, q)}{lev}, {result.candidate.margin_mode}. "
+        "Alone: the position as the only one of an account holding exactly its margin "
+        f"({alone_margin}). "
+        "In the account: the portfolio with the position added, evaluated as `python -m margin evaluate` does. "
+        f"Tiers: {result.market.tier_source}."
+    )
+    if result.isolated_margin is not None and result.default_isolated_margin is not None:
+        if result.candidate.margin_change:
+            st.markdown(
+                f"**Isolated margin** {amount_text(result.default_isolated_margin, s)} → "
+                f"{amount_text(result.isolated_margin, s)}: liquidation price "
+                f"{price_text(result.liquidation_default_margin, q)} → {price_text(result.liquidation_alone, q)}"
+            )
+        else:
+            st.markdown(f"**Isolated margin** {amount_text(result.isolated_margin, s)} (the initial margin)")
+    st.markdown(
+        f"**Available in the {s} cross pool**: {amount_text(result.available_before, s)} → "
+        f"{amount_text(result.available_after, s)}"
+    )
+    for note in result.notes:
+        st.info(note[0].upper() + note[1:] + ".")
+    if result.others:
+        st.markdown("**The other positions' liquidation prices, before → after**")
+        table(others_frame(result, portfolio), percent=("change (relative)",))
+        st.caption("None: no positive price liquidates that position (and so no change to show).")
+    else:
+        st.caption("The portfolio holds no other position.")
+    if st.button("Add to portfolio", key=keys.calc("add"), type="primary"):
+        state.set_portfolio(result.combined, f"{state.current_source()} + what-if {result.market.symbol}")
+        st.session_state[ADDED] = (
+            f"Added to the portfolio: {result.candidate.side} {result.contracts:,.8g} contracts of "
+            f"{result.market.symbol} at {price_text(result.price, q)}, {result.candidate.margin_mode}{lev}; "
+            f"the book now holds {len(result.combined.positions)} positions."
+        )
+        st.rerun()

@@ -1,0 +1,15 @@
+"""What-if calculator: an exchange calculator on the whole account (one candidate position, alone and in the book)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard.calculator import calculator_card
+from dashboard.views import page
+
+page("What-if calculator", need_positions=False)
+st.caption(
+    "Try a position before opening it: its liquidation price alone and inside this account, the leverage the "
+    "venue's tier allows at that size, and what it does to every other position's liquidation price."
+)
+calculator_card()

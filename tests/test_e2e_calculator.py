@@ -1,0 +1,84 @@
+"""End to end: the What-if calculator in headless Chromium (``streamlit run app.py``, fixtures of ``conftest.py``).
+
+On the default sample (mixed-cross-isolated), the first market offered is BNB/USDT:USDT, which the file holds no
+mark for: the test types a mark of 600 USDT, switches the margin mode to isolated and reads the liquidation prices
+the page shows; they must be the engine's (:func:`margin.calculator.calculate`, held to ``python -m margin
+evaluate`` on the combined file in ``test_calculator.py``) to the 8 significant digits shown. For 1,000 USDT of
+BNB long isolated at 10×: Q = 1,000 / 600, margin 100 USDT, tier 1 (mmr 0.5 %, cum 0), LP = (100 − 1,000) /
+(0.005·Q − Q) = 900 × 600 / (0.995 × 1,000) = 542.71357 USDT.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from margin import load_portfolio
+from margin.calculator import Candidate, calculate
+from tests.conftest import ROOT, AppServer
+
+IDLE = (
+    "() => { const a = document.querySelector('[data-testid=stApp]'); return a !== null && "
+    "a.dataset.testScriptState === 'notRunning' && a.dataset.testConnectionState === 'CONNECTED' && "
+    "document.querySelector('[data-testid=stStatusWidget]') === null; }"
+)
+PRICE_LABEL = "Mark price (USDT); the position opens at it"
+
+
+def settle(page: Any, text: str | None = None, timeout: float = 30.0) -> None:
+    """Wait for ``text`` (if given), for the script run to finish and for the page to stop changing; then no
+    traceback may be on the page (the helper of ``test_e2e_browser.py``)."""
+    if text is not None:
+        page.get_by_text(text, exact=False).first.wait_for(state="attached", timeout=1000 * timeout)
+    deadline = time.monotonic() + timeout
+    last, stable_since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        idle = page.evaluate(IDLE)
+        now = page.locator("[data-testid=stMain]").inner_text() if idle else None
+        if not idle or now != last:
+            last, stable_since = now, time.monotonic()
+        elif time.monotonic() - stable_since >= 0.4:
+            break
+        page.wait_for_timeout(100)
+    else:
+        raise AssertionError(f"the page did not settle within {timeout} s")
+    assert page.locator("[data-testid=stException]").count() == 0, "an exception box is on the page"
+    assert "Traceback" not in page.locator("[data-testid=stMain]").inner_text()
+
+
+def metric(page: Any, label: str) -> str:
+    box = page.locator("[data-testid=stMetric]").filter(has_text=label).first
+    return str(box.locator("[data-testid=stMetricValue]").inner_text()).strip()
+
+
+def shown_price(text: str, unit: str = "USDT") -> float:
+    number, shown_unit = text.rsplit(" ", 1)
+    assert shown_unit == unit, text
+    return float(number.replace(",", ""))
+
+
+def test_calculator_shows_the_engines_liquidation_price(app_server: AppServer, page: Any) -> None:
+    page.goto(f"{app_server.url}/Calculator")
+    settle(page, "What-if calculator")
+    settle(page, "candidate.price is required")
+    price = page.get_by_label(PRICE_LABEL)
+    price.fill("600")
+    price.press("Enter")
+    settle(page, "Liquidation price in the account")
+    page.locator("[data-testid=stRadio]").filter(has_text="Margin mode").get_by_text("isolated", exact=True).click()
+    settle(page, "Isolated margin")
+    engine = calculate(
+        load_portfolio(ROOT / "fixtures" / "portfolios" / "mixed-cross-isolated.json"),
+        Candidate("BNB/USDT:USDT", "long", "isolated", 1000.0, "notional", 10.0, price=600.0),
+    )
+    assert engine.liquidation_in_account == pytest.approx(900.0 * 600.0 / 995.0, rel=1e-12)
+    for label, expected in (
+        ("Liquidation price in the account", engine.liquidation_in_account),
+        ("Liquidation price alone", engine.liquidation_alone),
+    ):
+        assert expected is not None
+        assert shown_price(metric(page, label)) == float(f"{expected:.8g}"), label
+    assert metric(page, "Initial margin") == "100.00 USDT"
+    assert metric(page, "Max leverage at this size") == "75×"
