@@ -3,8 +3,9 @@
 Books: the six hand-made samples (up to 6 positions each), the 200-position sample (``book-200``) and a
 1,000-position book from :func:`benchmarks.books.build_book` (uploaded through the Home page).
 
-Targets (issue 10, on a 2-core machine): a Shock lab slider move under 300 ms with the 200-position book;
-the first page under 3 s; switching pages under 1 s.
+Targets (issue 10, on a 2-core machine): a Shock lab slider move redrawn under 150 ms with the 6-position
+samples, under 300 ms with the 200-position book and under 1 s with 1,000 positions; the cold first page under
+2.5 s; switching pages under 1 s.
 
 What is measured (all clocks are the page's own ``performance.now()``, so no Python/CDP overhead is counted):
   - first page: from navigation start to the moment Home's figures and positions tables are drawn, the script
@@ -255,21 +256,23 @@ def main(argv: list[str] | None = None) -> int:
         proc.wait(timeout=15)
     print(f"Margin Lab dashboard, headless Chromium 1440 × 1000, {os.cpu_count()} CPU(s)")
     if cold is not None:
-        print(f"first page, cold server (empty caches): {1000 * cold:7.0f} ms   target < 3000 ms")
+        print(f"first page, cold server (empty caches): {1000 * cold:7.0f} ms   target < 2500 ms")
     small = [b for b in results if b in SMALL]
     if small:
         print("six hand-made samples (≤ 6 positions each), pooled:")
         print(f"  first page (Home)              : {fmt([t for b in small for t in results[b]['first']])}")
         print(f"  slider -> move marker          : {fmt([t for b in small for t in results[b]['marker']])}")
-        print(f"  slider -> run over, all drawn  : {fmt([t for b in small for t in results[b]['run']])}")
+        runs = fmt([t for b in small for t in results[b]["run"]])
+        print(f"  slider -> run over, all drawn  : {runs}   target < 150 ms")
     for book in ("book-200", "book-1000"):
         if book in results:
             r = results[book]
             what = "first page (Home)" if book == "book-200" else "upload -> Home drawn"
             print(f"{book}:")
             print(f"  {what:<31}: {fmt(r['first'])}")
-            print(f"  slider -> move marker          : {fmt(r['marker'])}   target < 300 ms (book-200)")
-            print(f"  slider -> run over, all drawn  : {fmt(r['run'])}")
+            target = "300 ms" if book == "book-200" else "1000 ms"
+            print(f"  slider -> move marker          : {fmt(r['marker'])}")
+            print(f"  slider -> run over, all drawn  : {fmt(r['run'])}   target < {target}")
     if switches:
         every = [t for ts in switches.values() for t in ts]
         print(f"page switch, book-200 (all pages)  : {fmt(every)}   target < 1000 ms")

@@ -18,9 +18,11 @@ from margin.calculator import (
     UNITS,
     Calculation,
     Candidate,
+    adjust_isolated_margin,
     calculate,
     default_price,
     free_sides,
+    isolated_positions,
     known_markets,
     leverage_cap,
     market_info,
@@ -279,5 +281,50 @@ def render_result(result: Calculation, portfolio: Portfolio) -> None:
             f"Added to the portfolio: {result.candidate.side} {result.contracts:,.8g} contracts of "
             f"{result.market.symbol} at {price_text(result.price, q)}, {result.candidate.margin_mode}{lev}; "
             f"the book now holds {len(result.combined.positions)} positions."
+        )
+        st.rerun()
+
+
+@st.fragment
+def isolated_margin_card() -> None:
+    """Add or remove margin of an isolated position the book holds: its new liquidation price, and the cross
+    wallet the margin comes from (numbers from :func:`margin.calculator.adjust_isolated_margin`)."""
+    portfolio = state.current_portfolio()
+    held = isolated_positions(portfolio)
+    if not held:
+        st.caption("The portfolio holds no isolated position (the candidate above can be made isolated).")
+        return
+    labels = {i: portfolio.positions[i].label for i in held}
+    c1, c2 = st.columns(2)
+    index = int(c1.selectbox("Isolated position", held, format_func=labels.__getitem__, key=keys.calc("iso_pick")))
+    inst = parse_symbol(portfolio.positions[index].symbol)
+    settle = "" if inst is None else inst.settle
+    change = float(
+        c2.number_input(
+            f"Add (+) or remove (−) margin ({settle})", key=keys.calc("iso_change"), format="%.8g", step=None
+        )
+        or 0.0
+    )
+    try:
+        adj = adjust_isolated_margin(portfolio, index, change)
+    except PortfolioError as err:
+        render_problems("This margin change cannot be made:", problem_lines(err))
+        return
+    quote = "" if inst is None else inst.quote
+    m1, m2, m3 = st.columns(3)
+    delta = f"{change:+,.8g} {settle}" if change else None
+    m1.metric("Isolated margin", amount_text(adj.margin_after, settle), delta, delta_color="off")
+    m2.metric(
+        "Liquidation price",
+        price_text(adj.liquidation_after, quote),
+        f"was {price_text(adj.liquidation_before, quote)}",
+        delta_color="off",
+    )
+    m3.metric(f"Available, {settle} cross pool", amount_text(adj.available_after, settle))
+    if change and st.button("Apply to portfolio", key=keys.calc("iso_apply")):
+        state.set_portfolio(adj.adjusted, f"{state.current_source()} + margin {change:+,.8g} {settle} on {adj.id}")
+        st.session_state[ADDED] = (
+            f"Applied: isolated margin of {adj.id} {amount_text(adj.margin_before, settle)} → "
+            f"{amount_text(adj.margin_after, settle)}."
         )
         st.rerun()

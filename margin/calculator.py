@@ -664,3 +664,86 @@ def _alone(portfolio: Portfolio, position: Position, margin: float | None, settl
 def problem_lines(err: PortfolioError) -> Sequence[str]:
     """The problems of a rejected candidate, one line each."""
     return [str(p) for p in err.problems]
+
+
+# --------------------------------------------------------------------------- margin of a held isolated position
+
+
+@dataclass(frozen=True)
+class MarginAdjustment:
+    """An isolated position of the book with margin added (+) or removed (−): its liquidation price before and
+    after, and the cross wallet of its settle asset, which the margin comes from and returns to."""
+
+    index: int
+    id: str
+    symbol: str
+    settle: str
+    margin_before: float
+    margin_after: float
+    liquidation_before: float | None
+    liquidation_after: float | None
+    available_before: float
+    available_after: float
+    adjusted: Portfolio  # the book with the new isolated margin (for "apply to portfolio")
+
+
+def isolated_positions(portfolio: Portfolio) -> tuple[int, ...]:
+    """The indices of the book's isolated positions (the ones whose margin can be adjusted)."""
+    return tuple(i for i, p in enumerate(portfolio.positions) if p.margin_mode == "isolated")
+
+
+def adjust_isolated_margin(portfolio: Portfolio, index: int, change: float) -> MarginAdjustment:
+    """Position ``index`` (isolated) with ``change`` added to its isolated margin, priced by the engine
+    (``evaluate_view``, view ``as_is``): as ``python -m margin evaluate`` gives for the book with that
+    ``isolated_margin``. The margin must stay above 0, keep the position out of liquidation at the mark
+    (the venue refuses a removal beyond that) and an addition may not exceed the cross pool's available
+    margin of the settle asset (``portfolio-format.md`` §1: isolated margin is taken from that wallet)."""
+    field = f"positions[{index}].isolated_margin"
+    if not 0 <= index < len(portfolio.positions) or portfolio.positions[index].margin_mode != "isolated":
+        raise PortfolioError([Problem(f"positions[{index}]", "must be an isolated position of the book", index)])
+    rule = _bad(change)
+    if rule:
+        raise PortfolioError([Problem(field, rule, change)])
+    before = resolve(portfolio)
+    leg = before.legs[index]
+    settle = leg.settle
+    margin_before = float(leg.isolated_margin)  # given, or as the venue computes it at entry
+    margin_after = margin_before + float(change)
+    available_before = _cross_available(before, settle)
+    if not margin_after > 0:
+        raise PortfolioError(
+            [Problem(field, f"must stay above 0 {settle} (it holds {margin_before:,.8g} {settle})", change)]
+        )
+    if change > 0 and change > available_before:
+        raise PortfolioError(
+            [
+                Problem(
+                    field,
+                    f"may add at most the {settle} cross pool's available margin, {available_before:,.2f} {settle}",
+                    change,
+                )
+            ]
+        )
+    positions = list(portfolio.positions)
+    positions[index] = replace(positions[index], isolated_margin=margin_after)
+    adjusted = replace(portfolio, positions=tuple(positions))
+    after = resolve(adjusted)
+    row_before = _positions(before)[index]
+    row_after = _positions(after)[index]
+    if bool(row_after["liquidated"]):
+        raise PortfolioError(
+            [Problem(field, "must keep the position out of liquidation at the mark (the venue refuses it)", change)]
+        )
+    return MarginAdjustment(
+        index=index,
+        id=leg.position.label,
+        symbol=leg.position.symbol,
+        settle=settle,
+        margin_before=margin_before,
+        margin_after=margin_after,
+        liquidation_before=_float(row_before["liquidation_price"]),
+        liquidation_after=_float(row_after["liquidation_price"]),
+        available_before=available_before,
+        available_after=_cross_available(after, settle),
+        adjusted=adjusted,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.calculator import calculator_card
+from dashboard.calculator import calculator_card, isolated_margin_card
 from dashboard.views import page
 
 page("What-if calculator", need_positions=False)
@@ -13,3 +13,6 @@ st.caption(
     "venue's tier allows at that size, and what it does to every other position's liquidation price."
 )
 calculator_card()
+
+st.subheader("Margin of a held isolated position")
+isolated_margin_card()

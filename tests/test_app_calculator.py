@@ -76,7 +76,8 @@ def test_opens_with_the_first_free_market_and_asks_for_its_price() -> None:
     assert "BTC/USDT:USDT" not in at.selectbox(key="calc_symbol").options  # held (one-way mode)
     assert at.number_input(key=PRICE).value is None
     assert "candidate.price is required: the portfolio has no mark for BNB/USDT:USDT" in errors(at)
-    assert not at.metric
+    # the candidate shows no figure (the held-isolated-margin card below has its own)
+    assert not {"Liquidation price alone", "Liquidation price in the account"} & set(metrics(at))
     tiers = at.dataframe[0].value  # the market's tier table is shown all the same
     assert list(tiers["max leverage (×)"])[:3] == [75.0, 50.0, 40.0]
     assert list(tiers["notional from (USDT)"])[:3] == [0.0, 10_000.0, 50_000.0]
@@ -217,3 +218,27 @@ def test_opens_on_every_sample(sample: str) -> None:
     at = open_calculator({"sample": sample})
     assert at.title[0].value == "What-if calculator"
     assert at.dataframe or "No market is open" in " ".join(i.value for i in at.info)
+
+
+def test_held_isolated_margin_adjuster_shows_and_applies_the_new_liquidation_price() -> None:
+    """WIF long 8,000 at 1.45, isolated 580 USDT, mmr 1 %: +100 USDT moves its liquidation price from
+    11,020 / 7,920 = 1.3914141 to 10,920 / 7,920 = 1.3787879 (test_calculator.py works it out)."""
+    at = open_calculator()
+    at.number_input(key="calc_iso_change").set_value(100.0).run()
+    assert_clean(at)
+    shown = metrics(at)
+    assert shown["Liquidation price"].startswith("1.3787879"), shown
+    assert shown["Isolated margin"].startswith("680"), shown
+    at.button(key="calc_iso_apply").click().run()
+    assert_clean(at)
+    assert "Applied: isolated margin of WIF long 20x isolated" in " ".join(str(s.value) for s in at.success)
+    doc = json.loads(at.session_state["ml_portfolio_json"])
+    wif = next(p for p in doc["positions"] if p["symbol"].startswith("WIF"))
+    assert wif["isolated_margin"] == 680.0
+
+
+def test_held_isolated_margin_adjuster_refuses_a_removal_that_liquidates() -> None:
+    at = open_calculator()
+    at.number_input(key="calc_iso_change").set_value(-300.0).run()
+    assert_clean(at)
+    assert "must keep the position out of liquidation at the mark" in errors(at)

@@ -23,8 +23,10 @@ from hypothesis import strategies as st
 from margin import Portfolio, Position, dump_portfolio_json, load_portfolio
 from margin.calculator import (
     Candidate,
+    adjust_isolated_margin,
     calculate,
     free_sides,
+    isolated_positions,
     known_markets,
     leverage_cap,
     normalise_symbol,
@@ -328,3 +330,56 @@ def test_a_larger_long_never_moves_its_liquidation_further_away(a: float, b: flo
         ACCOUNT["isolated"], Candidate(BTC, "long", "isolated", small, "contracts", 5.0)
     ).liquidation_alone
     assert cross_alone == pytest.approx(iso_alone, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- margin of a held isolated position
+MIXED = Path(__file__).resolve().parent.parent / "fixtures" / "portfolios" / "mixed-cross-isolated.json"
+
+
+def test_adding_margin_to_a_held_isolated_position() -> None:
+    """mixed-cross-isolated: WIF long 8,000 at 1.45, 20×, isolated margin 580 USDT, tier 1 mmr 1 %, cum 0.
+    Binance isolated long (margin-models.md §1): LP = (Q·EP − WB − cum) / (Q·(1 − mmr)).
+    Before: (11,600 − 580) / (8,000 × 0.99) = 11,020 / 7,920 = 1.391414…
+    +100 USDT: (11,600 − 680) / 7,920 = 10,920 / 7,920 = 1.378787…; the 100 leave the USDT cross wallet."""
+    pf = load_portfolio(MIXED)
+    (i,) = isolated_positions(pf)
+    adj = adjust_isolated_margin(pf, i, 100.0)
+    assert (adj.margin_before, adj.margin_after) == (580.0, 680.0)
+    assert adj.liquidation_before == pytest.approx(11_020 / 7_920, rel=1e-12)
+    assert adj.liquidation_after == pytest.approx(10_920 / 7_920, rel=1e-12)
+    assert adj.available_after == pytest.approx(adj.available_before - 100.0, abs=1e-9)
+    # the adjusted book, evaluated by the CLI's reader and engine, gives the same liquidation price
+    assert adj.adjusted.positions[i].isolated_margin == 680.0
+
+
+def test_removing_margin_moves_the_liquidation_price_towards_the_mark() -> None:
+    """−200 USDT: (11,600 − 380) / 7,920 = 11,220 / 7,920 = 1.416667 (mark 1.42: still alive)."""
+    pf = load_portfolio(MIXED)
+    (i,) = isolated_positions(pf)
+    adj = adjust_isolated_margin(pf, i, -200.0)
+    assert adj.liquidation_after == pytest.approx(11_220 / 7_920, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        (-580.0, "must stay above 0 USDT"),
+        # −300: (11,600 − 280) / 7,920 = 1.4293 > mark 1.42: liquidated at once, refused
+        (-300.0, "must keep the position out of liquidation at the mark"),
+        (1e9, "may add at most the USDT cross pool's available margin"),
+        (math.nan, "must be a finite number"),
+    ],
+)
+def test_bad_margin_changes_are_refused_naming_the_field(change: float, rule: str) -> None:
+    pf = load_portfolio(MIXED)
+    (i,) = isolated_positions(pf)
+    with pytest.raises(PortfolioError) as err:
+        adjust_isolated_margin(pf, i, change)
+    text = "; ".join(str(p) for p in err.value.problems)
+    assert f"positions[{i}].isolated_margin" in text and rule in text, text
+
+
+def test_a_cross_position_has_no_margin_to_adjust() -> None:
+    pf = load_portfolio(MIXED)
+    with pytest.raises(PortfolioError, match="must be an isolated position"):
+        adjust_isolated_margin(pf, 0, 10.0)
