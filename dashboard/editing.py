@@ -92,6 +92,10 @@ def _column_map(frame: pd.DataFrame, key: str, value: str) -> dict[str, Any]:
     return out
 
 
+#: the top-level fields the editor's tables and selectors rebuild
+TABLE_FIELDS = frozenset({"format", "venue", "position_mode", "collateral", "prices", "positions"})
+
+
 def portfolio_from_frames(
     base: Portfolio,
     venue: str,
@@ -101,9 +105,8 @@ def portfolio_from_frames(
     prices: pd.DataFrame,
 ) -> Portfolio:
     """Validate the edited tables as a portfolio; raises :class:`margin.PortfolioError` naming rows."""
-    doc: dict[str, Any] = {
-        k: v for k, v in portfolio_to_dict(base).items() if k in ("tiers", "taker_fee", "collateral_assets", "origin")
-    }
+    # everything the tables do not show (tiers, fees, orders, alert rules, origin, ...) stays as it was
+    doc: dict[str, Any] = {k: v for k, v in portfolio_to_dict(base).items() if k not in TABLE_FIELDS}
     doc.update({"format": FORMAT, "venue": venue, "position_mode": position_mode})
     doc["collateral"] = _column_map(collateral, "asset", "amount")
     doc["prices"] = _column_map(prices, "symbol", "mark_price")

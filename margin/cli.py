@@ -84,7 +84,7 @@ def render_table(doc: dict[str, Any]) -> str:
     for view, body in doc["modes"].items():
         lines.append("")
         lines.append(f"== {view} ==")
-        head: tuple[str, ...] = ("pool", "equity", "maint.", "initial", "ratio", "available", "liquidated")
+        head: tuple[str, ...] = ("pool", "equity", "maint.", "initial", "ratio", "available", "liquidated", "state")
         rows: list[tuple[str, ...]] = []
         for p in body["pools"]:
             name = f"{p['settle']} {p['mode']}" + (f" [{p['position']}]" if p["position"] else "")
@@ -98,6 +98,7 @@ def render_table(doc: dict[str, Any]) -> str:
                     ratio,
                     _fmt(p["available"]),
                     _fmt(p["liquidated"]),
+                    str(p.get("state", "-")).replace("_", " "),
                 )
             )
         lines.extend(_grid(head, rows))
@@ -119,6 +120,29 @@ def render_table(doc: dict[str, Any]) -> str:
                     _fmt(q["liquidated"]),
                 )
             )
+        lines.extend(_grid(head, rows))
+        orders = [(q["id"], o) for q in body["positions"] for o in q.get("orders", [])]
+        if orders:
+            lines.append("")
+            head = ("order", "position", "type", "trigger", "contracts", "fill", "realized PnL", "before liq.")
+            rows = [
+                (
+                    o["id"],
+                    pid,
+                    o["type"].replace("_", " "),
+                    _fmt(o["trigger_price"], 4),
+                    _fmt(o["contracts"], 4),
+                    _fmt(o["fill_price"], 4),
+                    _fmt(o["realized_pnl"]),
+                    _fmt(o["before_liquidation"]),
+                )
+                for pid, o in orders
+            ]
+            lines.extend(_grid(head, rows))
+    if doc.get("alerts"):
+        lines += ["", "== alerts =="]
+        head = ("alert", "metric", "value", "triggered")
+        rows = [(a["id"], a["metric"], _fmt(a["value"], 4), _fmt(a["triggered"])) for a in doc["alerts"]]
         lines.extend(_grid(head, rows))
     for note in doc.get("notes", []):
         lines += ["", f"note: {note}"]

@@ -22,6 +22,7 @@ from .errors import PortfolioError, Problem
 from .instruments import Instrument, parse_symbol
 from .market import MAX_PRICE, MIN_PRICE, MarketSnapshot
 from .models import initial_margin
+from .states import DEFAULT_LEVELS, AlertLevels
 from .tiers import TierMatrix, TierTable, parse_tier_table
 from .venues import VENUES, Venue, unified_symbol
 
@@ -36,6 +37,10 @@ TOP_FIELDS = (
     "tiers",
     "taker_fee",
     "positions",
+    "orders",
+    "slippage",
+    "alert_levels",
+    "alerts",
     "origin",
 )
 COLLATERAL_ASSET_FIELDS = ("price", "haircut", "pool")
@@ -51,6 +56,16 @@ POSITION_FIELDS = (
     "margin_mode",
     "isolated_margin",
 )
+#: order fields (format §7)
+ORDER_FIELDS = ("id", "symbol", "type", "trigger_price", "contracts", "position_side")
+ORDER_TYPES = ("stop", "take_profit")
+#: alert rule fields and metrics (format §8)
+ALERT_FIELDS = ("id", "metric", "above", "below", "view")
+ALERT_METRICS = ("margin_ratio", "distance_to_liquidation", "available", "equity", "account_move")
+#: the views an alert rule may name (``margin.engine.VIEWS``; the ``portfolio`` view does not exist yet)
+ALERT_VIEWS = ("as_is", "cross", "isolated")
+#: slippage on order fills: a fraction in [0, MAX_SLIPPAGE)
+MAX_SLIPPAGE = 0.5
 SIDES = ("long", "short")
 MARGIN_MODES = ("cross", "isolated")
 POSITION_MODES = ("one-way", "hedge")
@@ -79,6 +94,46 @@ class Position:
     @property
     def sign(self) -> int:
         return 1 if self.side == "long" else -1
+
+
+@dataclass(frozen=True)
+class Order:
+    """A reduce-only stop-loss or take-profit on an open position (``portfolio-format.md`` §7).
+
+    ``contracts`` ``None``: the whole position; ``position_side`` ``None``: the one position of
+    ``symbol`` (required in hedge mode when the symbol has a long and a short).
+    """
+
+    symbol: str
+    type: str
+    trigger_price: float
+    contracts: float | None = None
+    position_side: str | None = None
+    id: str = ""
+
+    @property
+    def label(self) -> str:
+        """The order's id; default ``"<symbol> <type>"``."""
+        return self.id or f"{self.symbol} {self.type}"
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """An alert rule (format §8): ``metric`` in ``view`` (default ``as_is``) above or below a threshold."""
+
+    metric: str
+    above: float | None = None
+    below: float | None = None
+    view: str | None = None
+    id: str = ""
+
+    @property
+    def label(self) -> str:
+        """The rule's id; default ``"<metric> above|below <threshold>"`` (with the view when given)."""
+        if self.id:
+            return self.id
+        op, x = ("above", self.above) if self.above is not None else ("below", self.below)
+        return f"{self.metric} {op} {x:g}" + (f" ({self.view})" if self.view else "")
 
 
 @dataclass(frozen=True)
@@ -112,6 +167,13 @@ class Portfolio:
     #: and never used in the arithmetic, e.g. an exchange import's venue, fetch time, ccxt version,
     #: each field's origin and the exchange's own figures for reconciliation
     origin: dict[str, object] | None = None
+    #: stop-loss and take-profit orders (format §7) and the slippage of their fills (``None``: not given, 0)
+    orders: tuple[Order, ...] = ()
+    slippage: float | None = None
+    #: margin-ratio levels of the pool states (format §8; ``None``: the venue's, else the defaults)
+    alert_levels: AlertLevels | None = None
+    #: alert rules (format §8)
+    alerts: tuple[AlertRule, ...] = ()
 
     def with_prices(self, prices: Mapping[str, float]) -> Portfolio:
         """The same book at other mark prices (position-level marks replaced too)."""
@@ -176,6 +238,15 @@ class Resolved:
     #: settle assets of the cross pools, in order of first appearance in collateral, then positions
     settles: tuple[str, ...]
     tier_sources: dict[str, str]
+    #: per order of ``portfolio.orders``: the index in ``legs`` of the position it closes (format §7)
+    order_legs: tuple[int, ...] = ()
+    #: the margin-ratio levels of the pool states in force (format §8)
+    alert_levels: AlertLevels = DEFAULT_LEVELS
+
+    @property
+    def slippage(self) -> float:
+        """The fill slippage of the orders (default 0)."""
+        return 0.0 if self.portfolio.slippage is None else float(self.portfolio.slippage)
 
     @property
     def marks(self) -> Mapping[str, float]:
@@ -231,7 +302,7 @@ MAX_LEVERAGE = 1000.0
 ASSET_NAME = re.compile(r"^[A-Za-z0-9]{1,20}$")
 
 
-def _bad_number(
+def number_problem(
     value: object, *, positive: bool = False, minimum: float | None = None, maximum: float | None = None
 ) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -251,9 +322,9 @@ def _bad_number(
     return None
 
 
-def _bad_price(value: object) -> str | None:
+def price_problem(value: object) -> str | None:
     """A price: finite, within [MIN_PRICE, MAX_PRICE]."""
-    rule = _bad_number(value, positive=True, maximum=MAX_PRICE)
+    rule = number_problem(value, positive=True, maximum=MAX_PRICE)
     if rule is None and float(value) < MIN_PRICE:  # type: ignore[arg-type]
         return f"must be >= {MIN_PRICE:g}"
     return rule
@@ -284,17 +355,17 @@ def _position_number_problems(pos: Position, path: str) -> list[Problem]:
     """Type and bound problems of a position's numbers (README "Bounds")."""
     out: list[Problem] = []
     checks: tuple[tuple[str, object, str | None], ...] = (
-        ("contracts", pos.contracts, _bad_number(pos.contracts, positive=True, maximum=MAX_AMOUNT)),
-        ("entry_price", pos.entry_price, _bad_price(pos.entry_price)),
+        ("contracts", pos.contracts, number_problem(pos.contracts, positive=True, maximum=MAX_AMOUNT)),
+        ("entry_price", pos.entry_price, price_problem(pos.entry_price)),
     )
     for name, value, rule in checks:
         if rule:
             out.append(Problem(f"{path}.{name}", rule, value))
     optional: tuple[tuple[str, float | None, Callable[[object], str | None]], ...] = (
         ("contract_size", pos.contract_size, _bad_contract_size),
-        ("mark_price", pos.mark_price, _bad_price),
-        ("isolated_margin", pos.isolated_margin, lambda v: _bad_number(v, positive=True, maximum=MAX_AMOUNT)),
-        ("leverage", pos.leverage, lambda v: _bad_number(v, minimum=1.0, maximum=MAX_LEVERAGE)),
+        ("mark_price", pos.mark_price, price_problem),
+        ("isolated_margin", pos.isolated_margin, lambda v: number_problem(v, positive=True, maximum=MAX_AMOUNT)),
+        ("leverage", pos.leverage, lambda v: number_problem(v, minimum=1.0, maximum=MAX_LEVERAGE)),
     )
     for name, opt, check in optional:
         if opt is not None:
@@ -305,7 +376,7 @@ def _position_number_problems(pos: Position, path: str) -> list[Problem]:
 
 
 def _bad_contract_size(value: object) -> str | None:
-    rule = _bad_number(value, positive=True, maximum=MAX_CONTRACT_SIZE)
+    rule = number_problem(value, positive=True, maximum=MAX_CONTRACT_SIZE)
     if rule is None and float(value) < MIN_CONTRACT_SIZE:  # type: ignore[arg-type]
         return f"must be >= {MIN_CONTRACT_SIZE:g}"
     return rule
@@ -334,12 +405,140 @@ def _enum_problems(path: str, side: object, margin_mode: object) -> list[Problem
     return out
 
 
+def _order_problems(
+    portfolio: Portfolio, legs: Sequence[Leg], marks: Mapping[str, float], order_paths: Sequence[str] | None
+) -> tuple[list[Problem], tuple[int, ...]]:
+    """The rules of the orders (format §7) and, per order, the index in ``legs`` of the position it closes.
+
+    Positions that did not resolve have their own problems; an order on one of them is only checked
+    for its own fields.
+    """
+    problems: list[Problem] = []
+    order_legs: list[int] = []
+    leg_of = {leg.index: k for k, leg in enumerate(legs)}
+    seen: dict[str, str] = {}
+    for j, order in enumerate(portfolio.orders):
+        path = order_paths[j] if order_paths is not None else f"orders[{j}]"
+        before = len(problems)
+        label = order.label
+        if label in seen:
+            problems.append(Problem(f"{path}.id", f"must be unique (also {seen[label]})", label))
+        seen.setdefault(label, path)
+        if order.type not in ORDER_TYPES:
+            problems.append(Problem(f"{path}.type", "must be 'stop' or 'take_profit'", order.type))
+        if order.position_side is not None and order.position_side not in SIDES:
+            problems.append(Problem(f"{path}.position_side", "must be 'long' or 'short'", order.position_side))
+        rule = price_problem(order.trigger_price)
+        if rule:
+            problems.append(Problem(f"{path}.trigger_price", rule, order.trigger_price))
+        if order.contracts is not None:
+            rule = number_problem(order.contracts, positive=True, maximum=MAX_AMOUNT)
+            if rule:
+                problems.append(Problem(f"{path}.contracts", rule, order.contracts))
+        if not isinstance(order.symbol, str) or parse_symbol(order.symbol) is None:
+            problems.append(_symbol_problem(path, order.symbol))
+            continue
+        held = [
+            i
+            for i, pos in enumerate(portfolio.positions)
+            if pos.symbol == order.symbol and (order.position_side is None or pos.side == order.position_side)
+        ]
+        if not held:
+            which = f"a {order.position_side} " if order.position_side in SIDES else "an "
+            problems.append(Problem(f"{path}.symbol", f"must be the symbol of {which}open position", order.symbol))
+            continue
+        if len(held) > 1:
+            problems.append(
+                Problem(
+                    f"{path}.position_side",
+                    f"is required: {order.symbol} has both a long and a short (hedge mode)",
+                    None,
+                    show_value=False,
+                )
+            )
+            continue
+        k = leg_of.get(held[0])
+        if k is None or problems[before:]:
+            continue  # the position's own problems are reported; or this order's fields are bad
+        leg = legs[k]
+        pos = leg.position
+        if order.contracts is not None and order.contracts > pos.contracts:
+            problems.append(
+                Problem(f"{path}.contracts", f"must be <= the position's {pos.contracts:g} contracts", order.contracts)
+            )
+        mark = marks[pos.symbol]
+        # a stop lies on the position's loss side of the mark, a take-profit on its profit side
+        loss_side = "below" if pos.side == "long" else "above"
+        profit_side = "above" if pos.side == "long" else "below"
+        want = loss_side if order.type == "stop" else profit_side
+        offset = (order.trigger_price - mark) * pos.sign
+        if (order.type == "stop" and not offset < 0) or (order.type == "take_profit" and not offset > 0):
+            problems.append(
+                Problem(
+                    f"{path}.trigger_price",
+                    f"must be {want} the mark {mark:g} for a {order.type} on a {pos.side} (it would fire at once)",
+                    order.trigger_price,
+                )
+            )
+        if not problems[before:]:
+            order_legs.append(k)
+    return problems, tuple(order_legs)
+
+
+def _levels_problems(levels: AlertLevels | None) -> list[Problem]:
+    """``alert_levels``: 0 < warning < margin_call < 1 (format §8)."""
+    if levels is None:
+        return []
+    out: list[Problem] = []
+    for name in ("warning", "margin_call"):
+        value = getattr(levels, name)
+        rule = number_problem(value)
+        if rule is None and not 0 < value < 1:
+            rule = "must be > 0 and < 1 (a margin ratio)"
+        if rule:
+            out.append(Problem(f"alert_levels.{name}", rule, value))
+    if not out and not levels.warning < levels.margin_call:
+        out.append(Problem("alert_levels.margin_call", f"must be > warning ({levels.warning:g})", levels.margin_call))
+    return out
+
+
+def _alert_problems(rules: Sequence[AlertRule], alert_paths: Sequence[str] | None) -> list[Problem]:
+    """The alert rules (format §8): a known metric, exactly one of above / below, a known view, unique ids."""
+    out: list[Problem] = []
+    seen: dict[str, str] = {}
+    for j, rule in enumerate(rules):
+        path = alert_paths[j] if alert_paths is not None else f"alerts[{j}]"
+        if rule.metric not in ALERT_METRICS:
+            out.append(Problem(f"{path}.metric", f"must be one of {', '.join(ALERT_METRICS)}", rule.metric))
+        if (rule.above is None) == (rule.below is None):
+            out.append(Problem(path, "must give exactly one of 'above' and 'below'", None, show_value=False))
+        for name in ("above", "below"):
+            value = getattr(rule, name)
+            bad = None if value is None else number_problem(value)
+            if bad:
+                out.append(Problem(f"{path}.{name}", bad, value))
+        if rule.view is not None and rule.view not in ALERT_VIEWS:
+            out.append(Problem(f"{path}.view", f"must be one of {', '.join(ALERT_VIEWS)}", rule.view))
+        if (rule.above is None) != (rule.below is None):
+            label = rule.label
+            if label in seen:
+                out.append(Problem(f"{path}.id", f"must be unique (also {seen[label]})", label))
+            seen.setdefault(label, path)
+    return out
+
+
 def resolve(
-    portfolio: Portfolio, source: str | None = None, paths: Sequence[str] | None = None, prior: Sequence[Problem] = ()
+    portfolio: Portfolio,
+    source: str | None = None,
+    paths: Sequence[str] | None = None,
+    prior: Sequence[Problem] = (),
+    order_paths: Sequence[str] | None = None,
+    alert_paths: Sequence[str] | None = None,
 ) -> Resolved:
     """Check every rule of the format and fill in venue defaults; raise with all problems.
 
-    ``paths`` names each position in messages (default ``positions[i]``; a CSV gives ``row N``);
+    ``paths`` names each position in messages (default ``positions[i]``; a CSV gives ``row N``), and
+    ``order_paths`` / ``alert_paths`` each order and alert rule (default ``orders[i]``, ``alerts[i]``);
     ``prior`` are problems already found while reading the file, reported together with these.
     """
     problems: list[Problem] = list(prior)
@@ -358,18 +557,18 @@ def resolve(
             )
         )
     for asset, amount in portfolio.collateral.items():
-        rule = _bad_asset_name(asset) or _bad_number(amount, minimum=0.0, maximum=MAX_AMOUNT)
+        rule = _bad_asset_name(asset) or number_problem(amount, minimum=0.0, maximum=MAX_AMOUNT)
         if rule:
             problems.append(Problem(f"collateral.{asset}", rule, asset if _bad_asset_name(asset) else amount))
     for symbol, price in portfolio.prices.items():
-        rule = _bad_price(price)
+        rule = price_problem(price)
         if parse_symbol(symbol) is None:
             problems.append(Problem(f"prices[{symbol!r}]", "must be keyed by a ccxt unified symbol", symbol))
         elif rule:
             problems.append(Problem(f"prices[{symbol!r}]", rule, price))
     taker_fee = portfolio.taker_fee
     if taker_fee is not None:
-        rule = _bad_number(taker_fee, minimum=0.0)
+        rule = number_problem(taker_fee, minimum=0.0)
         if rule or taker_fee >= 0.1:
             problems.append(Problem("taker_fee", rule or "must be < 0.1 (a rate, 0.0005 = 0.05 %)", taker_fee))
     fee = 0.0
@@ -578,10 +777,10 @@ def resolve(
             continue
         if asset not in portfolio.collateral:
             problems.append(Problem(cpath, "must name an asset of collateral", asset))
-        rule = _bad_price(ca.price)
+        rule = price_problem(ca.price)
         if rule:
             problems.append(Problem(f"{cpath}.price", rule, ca.price))
-        rule = _bad_number(ca.haircut, minimum=0.0)
+        rule = number_problem(ca.haircut, minimum=0.0)
         if rule or (not rule and ca.haircut >= 1):
             problems.append(Problem(f"{cpath}.haircut", rule or "must be >= 0 and < 1", ca.haircut))
         if ca.pool not in settles:
@@ -604,6 +803,15 @@ def resolve(
                         have,
                     )
                 )
+    order_problems, order_legs = _order_problems(portfolio, legs, marks, order_paths)
+    problems.extend(order_problems)
+    slippage = portfolio.slippage
+    if slippage is not None:
+        rule = number_problem(slippage, minimum=0.0)
+        if rule or not slippage < MAX_SLIPPAGE:
+            problems.append(Problem("slippage", rule or f"must be >= 0 and < {MAX_SLIPPAGE:g} (a fraction)", slippage))
+    problems.extend(_levels_problems(portfolio.alert_levels))
+    problems.extend(_alert_problems(portfolio.alerts, alert_paths))
     if problems or venue is None:
         raise PortfolioError(problems, source)
     return Resolved(
@@ -615,6 +823,8 @@ def resolve(
         taker_fee=fee,
         settles=tuple(settles),
         tier_sources=tier_sources,
+        order_legs=order_legs,
+        alert_levels=portfolio.alert_levels or venue.alert_levels or DEFAULT_LEVELS,
     )
 
 
@@ -666,7 +876,7 @@ def portfolio_from_dict(
         problems.append(Problem("collateral", "is required: an object of asset: amount", collateral))
     else:
         for asset, amount in collateral.items():
-            rule = _bad_number(amount, minimum=0.0)
+            rule = number_problem(amount, minimum=0.0)
             if rule:
                 problems.append(Problem(f"collateral.{asset}", rule, amount))
             else:
@@ -677,7 +887,7 @@ def portfolio_from_dict(
         problems.append(Problem("prices", "must be an object of symbol: mark price", prices_in))
     else:
         for symbol, price in prices_in.items():
-            rule = _bad_number(price, positive=True)
+            rule = number_problem(price, positive=True)
             if rule:
                 problems.append(Problem(f"prices[{symbol!r}]", rule, price))
             else:
@@ -710,7 +920,7 @@ def portfolio_from_dict(
                     )
                     bad = True
             for key in ("price", "haircut"):
-                rule = _bad_number(rec.get(key), positive=key == "price", minimum=0.0 if key == "haircut" else None)
+                rule = number_problem(rec.get(key), positive=key == "price", minimum=0.0 if key == "haircut" else None)
                 if rec.get(key) is None:
                     problems.append(Problem(f"{cpath}.{key}", "is required", None, show_value=False))
                     bad = True
@@ -745,6 +955,13 @@ def portfolio_from_dict(
             if pos is not None:
                 positions.append(pos)
                 paths.append(path)
+    orders, order_paths = _orders_from(data.get("orders"), unify, problems)
+    slippage = data.get("slippage")
+    if slippage is not None and number_problem(slippage):
+        problems.append(Problem("slippage", number_problem(slippage) or "", slippage))
+        slippage = None
+    alert_levels = _levels_from(data.get("alert_levels"), problems)
+    alerts, alert_paths = _alerts_from(data.get("alerts"), problems)
     portfolio = Portfolio(
         venue=venue if isinstance(venue, str) else "",
         collateral=coll,
@@ -755,12 +972,140 @@ def portfolio_from_dict(
         taker_fee=taker_fee if isinstance(taker_fee, (int, float)) and not isinstance(taker_fee, bool) else None,
         collateral_assets=collateral_assets,
         origin=dict(origin) if isinstance(origin, Mapping) else None,
+        orders=orders,
+        slippage=None if slippage is None else float(slippage),
+        alert_levels=alert_levels,
+        alerts=alerts,
     )
     if taker_fee is not None and portfolio.taker_fee is None:
         problems.append(Problem("taker_fee", "must be a number", taker_fee))
     # rule problems of the valid parts are reported together with the problems found so far
-    resolve(portfolio, source, paths, prior=problems)
+    resolve(portfolio, source, paths, prior=problems, order_paths=order_paths, alert_paths=alert_paths)
     return portfolio
+
+
+def _check_fields(rec: Mapping[object, object], path: str, fields: tuple[str, ...], kind: str) -> list[Problem]:
+    return [
+        Problem(f"{path}.{key}", f"is not {kind} field (fields: {', '.join(fields)})", rec[key])
+        for key in rec
+        if key not in fields
+    ]
+
+
+def _text_problems(rec: Mapping[object, object], path: str, keys: tuple[str, ...]) -> list[Problem]:
+    out: list[Problem] = []
+    for key in keys:
+        value = rec.get(key)
+        if value is not None and not isinstance(value, str):
+            out.append(Problem(f"{path}.{key}", "must be a string", value))
+        elif isinstance(value, str) and not _is_text(value):
+            out.append(Problem(f"{path}.{key}", "is not valid text (a lone UTF-16 surrogate)", None, False))
+        elif isinstance(value, str) and len(value) > MAX_TEXT:
+            out.append(Problem(f"{path}.{key}", f"must be at most {MAX_TEXT} characters", value))
+    return out
+
+
+def _orders_from(
+    value: object, unify: Callable[[object], object], problems: list[Problem]
+) -> tuple[tuple[Order, ...], list[str]]:
+    """The ``orders`` list (format §7): types and required fields here, rules in :func:`resolve`."""
+    if value is None:
+        return (), []
+    if not isinstance(value, list):
+        problems.append(Problem("orders", "must be a list of orders", value))
+        return (), []
+    orders: list[Order] = []
+    paths: list[str] = []
+    for j, rec in enumerate(value):
+        path = f"orders[{j}]"
+        if not isinstance(rec, Mapping):
+            problems.append(Problem(path, "must be an object", rec))
+            continue
+        found = _check_fields(rec, path, ORDER_FIELDS, "an order")
+        for key in ("symbol", "type", "trigger_price"):
+            if rec.get(key) is None:
+                found.append(Problem(f"{path}.{key}", "is required", None, show_value=False))
+        found.extend(_text_problems(rec, path, ("id", "symbol", "type", "position_side")))
+        for key in ("trigger_price", "contracts"):
+            v = rec.get(key)
+            rule = None if v is None else number_problem(v, positive=True)
+            if rule:
+                found.append(Problem(f"{path}.{key}", rule, v))
+        problems.extend(found)
+        if found:
+            continue
+        side = rec.get("position_side")
+        orders.append(
+            Order(
+                symbol=str(unify(rec["symbol"])),
+                type=str(_enum(rec["type"], ORDER_TYPES)),
+                trigger_price=float(rec["trigger_price"]),
+                contracts=None if rec.get("contracts") is None else float(rec["contracts"]),
+                position_side=None if side is None else str(_enum(side, SIDES)),
+                id=str(rec.get("id") or ""),
+            )
+        )
+        paths.append(path)
+    return tuple(orders), paths
+
+
+def _levels_from(value: object, problems: list[Problem]) -> AlertLevels | None:
+    """``alert_levels`` {"warning", "margin_call"} (format §8): both required; ranges in :func:`resolve`."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        problems.append(Problem("alert_levels", "must be an object {warning, margin_call}", value))
+        return None
+    found = _check_fields(value, "alert_levels", ("warning", "margin_call"), "an alert_levels")
+    for key in ("warning", "margin_call"):
+        v = value.get(key)
+        if v is None:
+            found.append(Problem(f"alert_levels.{key}", "is required", None, show_value=False))
+        elif number_problem(v):
+            found.append(Problem(f"alert_levels.{key}", number_problem(v) or "", v))
+    problems.extend(found)
+    if found:
+        return None
+    return AlertLevels(float(value["warning"]), float(value["margin_call"]), source="the file's alert_levels")
+
+
+def _alerts_from(value: object, problems: list[Problem]) -> tuple[tuple[AlertRule, ...], list[str]]:
+    """The ``alerts`` list (format §8): types here, rules in :func:`resolve`."""
+    if value is None:
+        return (), []
+    if not isinstance(value, list):
+        problems.append(Problem("alerts", "must be a list of alert rules", value))
+        return (), []
+    rules: list[AlertRule] = []
+    paths: list[str] = []
+    for j, rec in enumerate(value):
+        path = f"alerts[{j}]"
+        if not isinstance(rec, Mapping):
+            problems.append(Problem(path, "must be an object", rec))
+            continue
+        found = _check_fields(rec, path, ALERT_FIELDS, "an alert")
+        if rec.get("metric") is None:
+            found.append(Problem(f"{path}.metric", "is required", None, show_value=False))
+        found.extend(_text_problems(rec, path, ("id", "metric", "view")))
+        for key in ("above", "below"):
+            v = rec.get(key)
+            if v is not None and number_problem(v):
+                found.append(Problem(f"{path}.{key}", number_problem(v) or "", v))
+        problems.extend(found)
+        if found:
+            continue
+        above, below, view = rec.get("above"), rec.get("below"), rec.get("view")
+        rules.append(
+            AlertRule(
+                metric=str(_enum(rec["metric"], ALERT_METRICS)),
+                above=None if above is None else float(above),
+                below=None if below is None else float(below),
+                view=None if view is None else str(_enum(view, ALERT_VIEWS)),
+                id=str(rec.get("id") or ""),
+            )
+        )
+        paths.append(path)
+    return tuple(rules), paths
 
 
 def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Problem]]:
@@ -795,7 +1140,7 @@ def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Pr
         value = rec.get(key)
         if value is None:
             continue
-        rule = _bad_number(value, positive=positive, minimum=minimum)
+        rule = number_problem(value, positive=positive, minimum=minimum)
         if rule:
             problems.append(Problem(f"{path}.{key}", rule, value))
     side = _enum(rec.get("side"), SIDES)
@@ -841,6 +1186,32 @@ def position_to_dict(pos: Position) -> dict[str, object]:
     return out
 
 
+def order_to_dict(order: Order) -> dict[str, object]:
+    """An order as a format §7 object (optional fields only when set)."""
+    out: dict[str, object] = {}
+    if order.id:
+        out["id"] = order.id
+    out.update({"symbol": order.symbol, "type": order.type, "trigger_price": order.trigger_price})
+    if order.contracts is not None:
+        out["contracts"] = order.contracts
+    if order.position_side is not None:
+        out["position_side"] = order.position_side
+    return out
+
+
+def alert_to_dict(rule: AlertRule) -> dict[str, object]:
+    """An alert rule as a format §8 object (optional fields only when set)."""
+    out: dict[str, object] = {}
+    if rule.id:
+        out["id"] = rule.id
+    out["metric"] = rule.metric
+    for key in ("above", "below", "view"):
+        value = getattr(rule, key)
+        if value is not None:
+            out[key] = value
+    return out
+
+
 def portfolio_to_dict(portfolio: Portfolio) -> dict[str, object]:
     """The canonical JSON object of ``portfolio`` (format §1); reading it back gives an equal portfolio."""
     out: dict[str, object] = {
@@ -859,6 +1230,17 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, object]:
             a: {"price": c.price, "haircut": c.haircut, "pool": c.pool} for a, c in portfolio.collateral_assets.items()
         }
     out["positions"] = [position_to_dict(p) for p in portfolio.positions]
+    if portfolio.orders:
+        out["orders"] = [order_to_dict(o) for o in portfolio.orders]
+    if portfolio.slippage is not None:
+        out["slippage"] = portfolio.slippage
+    if portfolio.alert_levels is not None:
+        out["alert_levels"] = {
+            "warning": portfolio.alert_levels.warning,
+            "margin_call": portfolio.alert_levels.margin_call,
+        }
+    if portfolio.alerts:
+        out["alerts"] = [alert_to_dict(a) for a in portfolio.alerts]
     if portfolio.origin is not None:
         out["origin"] = portfolio.origin
     return out

@@ -16,8 +16,10 @@ import numpy.typing as npt
 
 from .engine import VIEWS, Book, Evaluation, PriceLevels, compile_book, evaluate, liquidation_prices
 from .market import MarketSnapshot
+from .orders import order_rows
 from .portfolio import Portfolio, Resolved, resolve
 from .shocks import Shock, combine
+from .states import pool_row_state
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -53,6 +55,8 @@ class ViewResult:
         maintenance = ev.pool_maintenance[0].tolist()
         available = ev.pool_available[0].tolist()
         liquidated = ev.pool_liquidated[0].tolist()
+        held = (np.bincount(b.pool, minlength=b.n_pools) > 0).tolist()
+        levels = b.resolved.alert_levels
         return [
             {
                 "settle": b.pool_settle[g],
@@ -66,6 +70,7 @@ class ViewResult:
                 "margin_ratio": _num(ratio[g]),
                 "available": available[g],
                 "liquidated": liquidated[g],
+                "state": pool_row_state(_num(ratio[g]), liquidated[g], held[g], levels),
             }
             for g, pos in enumerate(b.pool_position)
         ]
@@ -82,6 +87,10 @@ class ViewResult:
         maintenance = ev.maintenance[0].tolist()
         mmr = ev.mmr[0].tolist()
         liquidated = ev.position_liquidated[0].tolist()
+        # orders (format §7): the key only when the file has orders, so that other outputs stay as they were
+        orders = (
+            order_rows(b.resolved, marks, [_num(x) for x in liq], liquidated) if b.resolved.portfolio.orders else None
+        )
         out: list[dict[str, object]] = []
         for i, leg in enumerate(b.resolved.legs):
             mark = marks[i]
@@ -105,6 +114,8 @@ class ViewResult:
                     "liquidated": liquidated[i],
                 }
             )
+            if orders is not None:
+                out[-1]["orders"] = orders[i]
         return out
 
     def to_dict(self) -> dict[str, object]:
@@ -128,11 +139,16 @@ def evaluate_portfolio(portfolio: Portfolio | Resolved, shocks: list[Shock] | No
     resolved = portfolio if isinstance(portfolio, Resolved) else resolve(portfolio)
     moves = combine(shocks or [], list(resolved.marks), list(resolved.market.collateral_prices))
     market = resolved.market.moved(moves)
+    results = {view: evaluate_view(resolved, view, market) for view in VIEWS}
     doc: dict[str, object] = {
         "venue": resolved.venue.name,
         "shock": moves,
-        "modes": {view: evaluate_view(resolved, view, market).to_dict() for view in VIEWS},
+        "modes": {view: result.to_dict() for view, result in results.items()},
     }
+    if resolved.portfolio.alerts:
+        from .alerts import evaluate_alerts
+
+        doc["alerts"] = evaluate_alerts(resolved, results, market)
     notes = table_notes(resolved)
     if notes:
         doc["notes"] = notes

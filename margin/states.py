@@ -4,9 +4,11 @@
 (maintenance margin / equity, format §2) and the levels in force — the venue's documented levels where
 the preset names them, else the defaults below: ``warning`` at a margin ratio ≥ 0.5, ``margin_call`` at
 ≥ 0.8, ``liquidation`` at the trigger (≥ 1, or the pool ``liquidated``: equity at or below maintenance,
-which includes equity ≤ 0 where the ratio is undefined). No venue preset names its own levels today, so
-the defaults are the levels in force everywhere. A pool holding no position is never liquidated (format
-§2) and has no state.
+which includes equity ≤ 0 where the ratio is undefined). A venue preset may name its own documented
+levels (``Venue.alert_levels``, with their source); none does today — no venue documents margin-ratio
+warning levels that this product can cite in ``margin-models.md`` — so the defaults are in force on every
+preset unless the file sets ``alert_levels``. A pool holding no position is never liquidated (format §2):
+``evaluate`` reports it ``safe`` (:func:`pool_row_state`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ def pool_state(margin_ratio: float | None, liquidated: bool, levels: AlertLevels
     if margin_ratio >= levels.warning:
         return WARNING
     return SAFE
+
+
+def pool_row_state(
+    margin_ratio: float | None, liquidated: bool, holds_positions: bool, levels: AlertLevels = DEFAULT_LEVELS
+) -> str:
+    """The ``state`` of an ``evaluate`` pool row (format §8): :func:`pool_state` for a pool holding
+    positions; ``safe`` for one holding none (it is never liquidated, whatever its equity)."""
+    return pool_state(margin_ratio, liquidated, levels) if holds_positions else SAFE
 
 
 def worst_state(states: list[str] | tuple[str, ...]) -> str | None:

@@ -33,6 +33,7 @@ POOL_KEYS = {
     "margin_ratio",
     "available",
     "liquidated",
+    "state",  # format §8 (added with issue 12)
 }
 POSITION_KEYS = {
     "id",

@@ -288,3 +288,23 @@ def test_move_cells_name_the_pools_and_say_never() -> None:
     assert "up to +1,000 %" in search_note(uniform, betas)
     table = moves_markdown([("all cross", cross)])
     assert table.splitlines()[0].startswith("| view | first pool, every price alike |")
+
+
+def test_table_edits_keep_what_the_tables_do_not_show() -> None:
+    """An edit of the positions table rebuilds positions, collateral and prices; the file's orders, slippage
+    and alert rules (portfolio-format.md §7, §8) are kept, and a wallet edit is applied."""
+    from dashboard.editing import collateral_frame, portfolio_from_frames, positions_frame, prices_frame
+    from margin import portfolio_from_dict
+
+    doc = json.loads((Path(__file__).resolve().parent.parent / "fixtures" / "portfolios" / "btc-long.json").read_text())
+    doc["orders"] = [{"id": "sl", "symbol": "BTC/USDT:USDT", "type": "stop", "trigger_price": 90000}]
+    doc["slippage"] = 0.001
+    doc["alerts"] = [{"id": "mr", "metric": "margin_ratio", "above": 0.7}]
+    base = portfolio_from_dict(doc)
+    wallet = collateral_frame(base)
+    wallet.loc[0, "amount"] = 9000.0
+    edited = portfolio_from_frames(
+        base, base.venue, base.position_mode, positions_frame(base), wallet, prices_frame(base)
+    )
+    assert edited.orders == base.orders and edited.slippage == 0.001 and edited.alerts == base.alerts
+    assert edited.collateral["USDT"] == 9000.0

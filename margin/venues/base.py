@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ..models import MarginModel
+from ..states import AlertLevels
 
 #: quote assets a concatenated exchange symbol may end in (``BTCUSDT``)
 _QUOTES = ("USDT", "USDC", "FDUSD", "BUSD")
@@ -80,3 +81,6 @@ class Venue:
     #: name of the default tier file in ``fixtures/tiers/`` (``None``: tiers come from the portfolio)
     tiers_file: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: the venue's own documented margin-ratio levels of the pool states (format §8), with their source in
+    #: ``AlertLevels.source``; ``None``: the venue publishes none this product can cite, the defaults apply
+    alert_levels: AlertLevels | None = None
