@@ -21,7 +21,7 @@ from dashboard.charts import (
 )
 from dashboard.results import CascadeReport, Report, StressReport, stress_reports
 from dashboard.samples import load_sample
-from margin import Portfolio, dump_portfolio_json, evaluate_portfolio, parse_portfolio_json, resolve
+from margin import Portfolio, Resolved, dump_portfolio_json, evaluate_portfolio, parse_portfolio_json, resolve
 from margin.distance import AccountDistance, account_distance
 from margin.marketdata import PriceHistory, load_daily_closes
 from margin.scenarios import DEFAULT_WINDOW_DAYS, ShockSet, evaluate_shock_set, market_sweep
@@ -33,6 +33,13 @@ from margin.whatif import FrontierMap, MarketPools, chart_pools, frontier_map, m
 def parse_cached(text: str) -> Portfolio:
     """The portfolio of a canonical JSON text (validated by the core)."""
     return parse_portfolio_json(text, "portfolio")
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def resolved_cached(text: str) -> Resolved:
+    """The resolved portfolio of a canonical JSON text. A resource (shared, not copied per call): a
+    ``Resolved`` is frozen and its cached arrays are read-only, so every page and session may share it."""
+    return resolve(parse_cached(text))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -56,14 +63,14 @@ def evaluate_cached(text: str, shocks: tuple[str, ...] = ()) -> Report:
 def distance_cached(text: str, betas: tuple[tuple[str, float], ...] | None = None) -> AccountDistance:
     """The market moves that liquidate each view's first pool and whole account: every price alike
     (``betas`` None) or BTC with each asset at its β (the pairs of a :class:`margin.whatif.BetaChoice`)."""
-    return account_distance(resolve(parse_cached(text)), None if betas is None else dict(betas))
+    return account_distance(resolved_cached(text), None if betas is None else dict(betas))
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def shock_set_cached(text: str, market_move: float, betas: tuple[tuple[str, float], ...]) -> Report:
     """Every view after a market move (each asset ``β × market_move``, with these betas)."""
     shock_set = ShockSet(market_move=market_move if market_move != 0.0 else None, betas=dict(betas))
-    return Report.from_doc(evaluate_shock_set(resolve(parse_cached(text)), shock_set))
+    return Report.from_doc(evaluate_shock_set(resolved_cached(text), shock_set))
 
 
 def move_grid(limit: float, step: float) -> npt.NDArray[np.float64]:
@@ -79,14 +86,14 @@ def market_grid_cached(text: str, limit: float, step: float, betas: tuple[tuple[
     """Equity and maintenance per pool of each view at every move of the Shock lab's slider (each asset
     ``β × m``, the betas of a :class:`margin.whatif.BetaChoice`): computed once per portfolio and betas,
     read at the slider's move. A resource (shared, not copied per call): never mutated."""
-    sweep = market_sweep(resolve(parse_cached(text)), move_grid(limit, step), betas_given=dict(betas))
+    sweep = market_sweep(resolved_cached(text), move_grid(limit, step), betas_given=dict(betas))
     return market_pools(sweep)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def market_point_cached(text: str, move: float, betas: tuple[tuple[str, float], ...]) -> MarketPools:
     """The same at one market move (a move off the slider's grid, e.g. from a link)."""
-    return market_pools(market_sweep(resolve(parse_cached(text)), np.array([move]), betas_given=dict(betas)))
+    return market_pools(market_sweep(resolved_cached(text), np.array([move]), betas_given=dict(betas)))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -130,7 +137,7 @@ def pools_chart_cached(
 @st.cache_data(max_entries=64, show_spinner=False)
 def shifted_text(text: str, asset_moves: tuple[tuple[str, float], ...]) -> str:
     """The portfolio with the marks of every symbol of each base asset moved (a new base for the lab)."""
-    prices = shifted_marks(resolve(parse_cached(text)).marks, dict(asset_moves))
+    prices = shifted_marks(resolved_cached(text).marks, dict(asset_moves))
     if not prices:
         return text
     return dump_portfolio_json(parse_cached(text).with_prices(prices))
@@ -141,7 +148,7 @@ def frontier_cached(text: str, x: str, y: str, steps: int, range_: float) -> Fro
     """Worst-pool margin ratio of each view over the grid of joint moves of ``x`` and ``y``."""
     from margin.frontier import frontier
 
-    return frontier_map(frontier(resolve(parse_cached(text)), x, y, steps=steps, range_=range_))
+    return frontier_map(frontier(resolved_cached(text), x, y, steps=steps, range_=range_))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -149,7 +156,7 @@ def stress_all_cached(text: str, measure: str) -> tuple[StressReport, ...]:
     """Every crash preset applied to the portfolio."""
     from margin.crashes import list_presets, stress
 
-    resolved = resolve(parse_cached(text))
+    resolved = resolved_cached(text)
     presets = list_presets()
     docs = [stress(resolved, p["name"], measure) for p in presets]
     return stress_reports(docs, {p["name"]: p["btc_move"] for p in presets})
@@ -160,5 +167,5 @@ def cascade_cached(text: str, target: str, move: float, impact: str, strength: f
     """The liquidation cascade of ``target`` moving ``move``, with or without price impact."""
     from margin.contagion import cascade
 
-    result = cascade(resolve(parse_cached(text)), {target: move}, impact=impact, params={"strength": strength})
+    result = cascade(resolved_cached(text), {target: move}, impact=impact, params={"strength": strength})
     return CascadeReport.from_result(result)

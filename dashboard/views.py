@@ -8,12 +8,12 @@ import pandas as pd
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
 
-from dashboard import state
+from dashboard import compute, state
 from dashboard.charts import VIEW_TITLES
 from dashboard.cockpit import PositionsTable
 from dashboard.navigation import ensure_router
 from dashboard.results import ViewReport
-from margin import Resolved, resolve
+from margin import Resolved
 
 __all__ = [
     "LAYOUT_CSS",
@@ -75,7 +75,7 @@ def page(title: str, *, need_positions: bool = True) -> tuple[str, Resolved]:
     st.title(title)
     state.ensure_portfolio()
     text = state.current_text()
-    resolved = resolve(state.current_portfolio())
+    resolved = compute.resolved_cached(text)
     st.caption(f"Portfolio: {state.current_source()}")
     if need_positions and not resolved.legs:
         st.info("The portfolio holds no position: load or add one on the Home page.")

@@ -35,7 +35,6 @@ from dataclasses import dataclass, replace
 from .defaults import load_venue_defaults
 from .errors import PortfolioError, Problem
 from .instruments import Instrument, parse_symbol
-from .market import MAX_PRICE, MIN_PRICE
 from .models import initial_margin
 from .portfolio import (
     MARGIN_MODES,
@@ -46,6 +45,8 @@ from .portfolio import (
     Position,
     Resolved,
     _enum,
+    number_problem,
+    price_problem,
     resolve,
 )
 from .portfolio import (
@@ -366,21 +367,6 @@ def leverage_cap(
 # --------------------------------------------------------------------------- inputs
 
 
-def _bad(value: object, *, positive: bool = False, lo: float | None = None, hi: float | None = None) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return "must be a number"
-    x = float(value)
-    if not math.isfinite(x):
-        return "must be a finite number"
-    if positive and x <= 0:
-        return "must be > 0"
-    if lo is not None and x < lo:
-        return f"must be >= {lo:g}"
-    if hi is not None and x > hi:
-        return f"must be <= {hi:g}"
-    return None
-
-
 def normalise(portfolio: Portfolio, candidate: Candidate) -> tuple[Candidate, MarketInfo, float]:
     """The candidate with its symbol unified and its enums lower-case, its market and its price; every problem
     of its fields at once (``candidate.size must be > 0, got 0``)."""
@@ -399,14 +385,14 @@ def normalise(portfolio: Portfolio, candidate: Candidate) -> tuple[Candidate, Ma
         problems.append(Problem(f"{PATH}.margin_mode", "must be 'cross' or 'isolated'", candidate.margin_mode))
     if unit not in UNITS:
         problems.append(Problem(f"{PATH}.unit", "must be 'contracts', 'notional' or 'margin'", candidate.unit))
-    rule = _bad(candidate.size, positive=True, hi=MAX_AMOUNT)
+    rule = number_problem(candidate.size, positive=True, maximum=MAX_AMOUNT)
     if rule:
         problems.append(Problem(f"{PATH}.size", rule, candidate.size))
     if candidate.leverage is not None:
-        rule = _bad(candidate.leverage, lo=1.0, hi=MAX_LEVERAGE)
+        rule = number_problem(candidate.leverage, minimum=1.0, maximum=MAX_LEVERAGE)
         if rule:
             problems.append(Problem(f"{PATH}.leverage", rule, candidate.leverage))
-    rule = _bad(candidate.margin_change)
+    rule = number_problem(candidate.margin_change)
     if rule:
         problems.append(Problem(f"{PATH}.margin_change", rule, candidate.margin_change))
     price = candidate.price
@@ -423,7 +409,7 @@ def normalise(portfolio: Portfolio, candidate: Candidate) -> tuple[Candidate, Ma
                     )
                 )
         else:
-            rule = _bad(price, positive=True, lo=MIN_PRICE, hi=MAX_PRICE)
+            rule = price_problem(price)
             if rule:
                 problems.append(Problem(f"{PATH}.price", rule, price))
     if market is not None and side in SIDES:
@@ -701,7 +687,7 @@ def adjust_isolated_margin(portfolio: Portfolio, index: int, change: float) -> M
     field = f"positions[{index}].isolated_margin"
     if not 0 <= index < len(portfolio.positions) or portfolio.positions[index].margin_mode != "isolated":
         raise PortfolioError([Problem(f"positions[{index}]", "must be an isolated position of the book", index)])
-    rule = _bad(change)
+    rule = number_problem(change)
     if rule:
         raise PortfolioError([Problem(field, rule, change)])
     before = resolve(portfolio)

@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from .engine import VIEWS, Book, compile_book
 from .errors import PortfolioError, Problem
-from .frontier import UP_LIMIT, position_values
+from .frontier import UP_LIMIT, group_sum, position_values
 from .portfolio import Resolved
 
 FloatArray = npt.NDArray[np.float64]
@@ -129,19 +129,6 @@ def _grids(lo: float, hi: float, beta_max: float) -> tuple[FloatArray, FloatArra
 
 #: most (move × position) cells the bracket scan holds at once
 MAX_CELLS = 1_000_000
-
-
-def group_sum(values: FloatArray, group: IntArray, n_groups: int) -> FloatArray:
-    """Sum the columns of ``values`` (S, k) by ``group`` (k,) into (S, n_groups), no loop over columns
-    (the columns of one group summed in their order, as :func:`margin.frontier.smallest_moves` does)."""
-    out = np.zeros((values.shape[0], n_groups))
-    if group.size == 0:
-        return out
-    order = np.argsort(group, kind="stable")
-    sorted_group = group[order]
-    starts = np.flatnonzero(np.concatenate([[True], sorted_group[1:] != sorted_group[:-1]]))
-    out[:, sorted_group[starts]] = np.add.reduceat(values[:, order], starts, axis=1)
-    return out
 
 
 def _rule_key(book: Book) -> bytes:

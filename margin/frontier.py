@@ -71,7 +71,7 @@ def position_values(book: Book, index: IntArray, factor: FloatArray | float) -> 
     return upnl, book.model.maintenance(book, mm_at_mark, notional, index)
 
 
-def _group_sum(values: FloatArray, group: IntArray, n_groups: int) -> FloatArray:
+def group_sum(values: FloatArray, group: IntArray, n_groups: int) -> FloatArray:
     """Sum the columns of ``values`` (S, k) by ``group`` (k,) into (S, n_groups), no loop over columns."""
     out = np.zeros((values.shape[0], n_groups))
     if group.size == 0:
@@ -285,12 +285,12 @@ def _frontier_view(
     pool = book.pool
     has_positions = np.bincount(pool, minlength=n_g) > 0
     upnl_r, mm_r = position_values(book, rest, 1.0)
-    base_equity = book.pool_wallet + _group_sum(upnl_r[None, :], pool[rest], n_g)[0]
-    base_mm = _group_sum(mm_r[None, :], pool[rest], n_g)[0]
+    base_equity = book.pool_wallet + group_sum(upnl_r[None, :], pool[rest], n_g)[0]
+    base_mm = group_sum(mm_r[None, :], pool[rest], n_g)[0]
     upnl_x, mm_x = position_values(book, in_x, factor[:, None])
     upnl_y, mm_y = position_values(book, in_y, factor[:, None])
-    eq_x, m_x = _group_sum(upnl_x, pool[in_x], n_g), _group_sum(mm_x, pool[in_x], n_g)
-    eq_y, m_y = _group_sum(upnl_y, pool[in_y], n_g), _group_sum(mm_y, pool[in_y], n_g)
+    eq_x, m_x = group_sum(upnl_x, pool[in_x], n_g), group_sum(mm_x, pool[in_x], n_g)
+    eq_y, m_y = group_sum(upnl_y, pool[in_y], n_g), group_sum(mm_y, pool[in_y], n_g)
     has_x = np.bincount(pool[in_x], minlength=n_g) > 0
     has_y = np.bincount(pool[in_y], minlength=n_g) > 0
     nx, ny = moves_x.size, moves_y.size
@@ -360,7 +360,7 @@ def _smallest(
     outward from 0) at which ``start_net[key] + Σ_group Δ(upnl − mm) ≤ 0``, refined by bisection; NaN
     where none on the grid; 0 where already ≤ 0. ``change``: (S, P) ``upnl − mm − net0`` of every
     position along the grid."""
-    delta = _group_sum(change, key, n_keys)  # (S, K)
+    delta = group_sum(change, key, n_keys)  # (S, K)
     net = start_net + delta
     liq = net <= 0
     hit = liq.any(axis=0)

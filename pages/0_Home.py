@@ -23,7 +23,7 @@ from dashboard.navigation import ensure_router
 from dashboard.samples import sample_names
 from dashboard.summary import money, view_summary
 from dashboard.views import VIEW_TITLES, render_positions, render_problems, table
-from margin import PortfolioError, dump_positions_csv, parse_portfolio_json, portfolio_from_csv, resolve
+from margin import PortfolioError, dump_positions_csv, parse_portfolio_json, portfolio_from_csv
 from margin.scenarios import bases_of
 from margin.venues import VENUES
 from margin.whatif import choose_betas
@@ -50,7 +50,7 @@ st.info(
 
 st.subheader("How far from losing the account")
 report = compute.evaluate_cached(text)
-resolved = resolve(portfolio)
+resolved = compute.resolved_cached(text)
 assets = bases_of(resolved)
 history, history_note = state.market_history(assets)
 betas = choose_betas(assets, compute.shipped_history(), refreshed=history)

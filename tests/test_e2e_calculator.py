@@ -10,42 +10,16 @@ BNB long isolated at 10×: Q = 1,000 / 600, margin 100 USDT, tier 1 (mmr 0.5 %, 
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
 from margin import load_portfolio
 from margin.calculator import Candidate, calculate
+from tests.browser import settle
 from tests.conftest import ROOT, AppServer
 
-IDLE = (
-    "() => { const a = document.querySelector('[data-testid=stApp]'); return a !== null && "
-    "a.dataset.testScriptState === 'notRunning' && a.dataset.testConnectionState === 'CONNECTED' && "
-    "document.querySelector('[data-testid=stStatusWidget]') === null; }"
-)
 PRICE_LABEL = "Mark price (USDT); the position opens at it"
-
-
-def settle(page: Any, text: str | None = None, timeout: float = 30.0) -> None:
-    """Wait for ``text`` (if given), for the script run to finish and for the page to stop changing; then no
-    traceback may be on the page (the helper of ``test_e2e_browser.py``)."""
-    if text is not None:
-        page.get_by_text(text, exact=False).first.wait_for(state="attached", timeout=1000 * timeout)
-    deadline = time.monotonic() + timeout
-    last, stable_since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        idle = page.evaluate(IDLE)
-        now = page.locator("[data-testid=stMain]").inner_text() if idle else None
-        if not idle or now != last:
-            last, stable_since = now, time.monotonic()
-        elif time.monotonic() - stable_since >= 0.4:
-            break
-        page.wait_for_timeout(100)
-    else:
-        raise AssertionError(f"the page did not settle within {timeout} s")
-    assert page.locator("[data-testid=stException]").count() == 0, "an exception box is on the page"
-    assert "Traceback" not in page.locator("[data-testid=stMain]").inner_text()
 
 
 def metric(page: Any, label: str) -> str:

@@ -25,14 +25,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from dashboard import share
+from tests.browser import alerts, eventually, gauges, query, settle, shock_slider, sidebar, stable_gauges
 from tests.conftest import SAMPLES, AppServer
 from tests.test_dashboard_units import cli_evaluate
 
-IDLE = (
-    "() => { const a = document.querySelector('[data-testid=stApp]'); return a !== null && "
-    "a.dataset.testScriptState === 'notRunning' && a.dataset.testConnectionState === 'CONNECTED' && "
-    "document.querySelector('[data-testid=stStatusWidget]') === null; }"
-)
 HOME_HEADING = "How far from losing the account"
 SHOCK_HEADING = "Market move (BTC)"
 SHARE_NOTE = "The link contains your positions (sizes"
@@ -53,85 +49,12 @@ PAGE_WIDTH = "() => [document.documentElement.scrollWidth, document.documentElem
 # ----------------------------------------------------------------------------- helpers (as test_e2e_browser)
 
 
-def settle(page: Any, text: str | None = None, timeout: float = 60.0) -> None:
-    """Wait for ``text`` (if given), for the script run to finish and for the page to stop changing; then
-    no traceback may be on the page."""
-    if text is not None:
-        page.get_by_text(text, exact=False).first.wait_for(state="attached", timeout=1000 * timeout)
-    deadline = time.monotonic() + timeout
-    last, stable_since = None, time.monotonic()
-    while time.monotonic() < deadline:
-        idle = page.evaluate(IDLE)
-        now = page.locator("[data-testid=stMain]").inner_text() if idle else None
-        if not idle or now != last:
-            last, stable_since = now, time.monotonic()
-        elif time.monotonic() - stable_since >= 0.4:
-            break
-        page.wait_for_timeout(100)
-    else:
-        raise AssertionError(f"the page did not settle within {timeout} s")
-    assert_no_traceback(page)
-
-
-def assert_no_traceback(page: Any) -> None:
-    assert page.locator("[data-testid=stException]").count() == 0, "an exception box is on the page"
-    assert "Traceback" not in page.locator("[data-testid=stApp]").inner_text()
-
-
 def main_text(page: Any) -> str:
     return str(page.get_by_test_id("stMain").inner_text())
 
 
-def alerts(page: Any) -> list[str]:
-    """The alerts of the main column (the sidebar's Share note is not one of the page's)."""
-    return [t.strip() for t in page.locator("[data-testid=stMain] [data-testid=stAlertContainer]").all_inner_texts()]
-
-
 def metric_values(page: Any) -> list[str]:
     return [str(t) for t in page.get_by_test_id("stMetricValue").all_inner_texts()]
-
-
-def gauges(page: Any) -> list[str]:
-    return list(
-        page.evaluate(
-            "() => { const f = document.querySelector('.js-plotly-plot'); if (f === null) return [];"
-            " return Array.from(f.querySelectorAll('.indicatorlayer .number, .annotation-text'))"
-            ".map(e => e.textContent); }"
-        )
-    )
-
-
-def stable_gauges(page: Any, timeout: float = 10.0) -> list[str]:
-    """The gauges' numbers once their animation is over (two reads 0.5 s apart agree)."""
-    deadline = time.monotonic() + timeout
-    last = gauges(page)
-    while True:
-        page.wait_for_timeout(500)
-        now = gauges(page)
-        if (now == last and len(now) == 3) or time.monotonic() > deadline:
-            return now
-        last = now
-
-
-def eventually(check: Any, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def query(page: Any) -> dict[str, str]:
-    return {k: v[-1] for k, v in parse_qs(urlsplit(page.url).query).items()}
-
-
-def sidebar(page: Any, label: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_text(label, exact=True).click()
-
-
-def shock_slider(page: Any) -> Any:
-    return page.locator("[data-testid=stSlider] input[type=range]").first
 
 
 def grid_rows(grid: Any) -> list[dict[str, str]]:

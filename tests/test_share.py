@@ -24,9 +24,8 @@ from dashboard import share
 from dashboard.compute import sample_text
 from dashboard.samples import sample_names
 from margin import parse_portfolio_json
-from tests.conftest import ROOT
+from tests.test_app_pages import assert_clean, open_app
 
-APP = str(ROOT / "app.py")
 SHOCK = "pages/2_Shock_lab.py"
 SAMPLES = sample_names()
 
@@ -169,8 +168,7 @@ def test_a_link_never_holds_a_typed_key() -> None:
 
 @pytest.fixture
 def router(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Every AppTest run goes through ``app.py`` (its sidebar), as in the browser; caches start empty."""
-    import streamlit as st
+    """Every AppTest run goes through ``app.py`` (its sidebar), as in the browser (conftest empties the caches)."""
     from streamlit.runtime.pages_manager import PagesManager
 
     original = PagesManager.__init__
@@ -180,24 +178,7 @@ def router(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init)
-    st.cache_data.clear()
     yield
-    st.cache_data.clear()
-
-
-def open_app(query: dict[str, str], page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    if page is not None:
-        at.switch_page(page)
-    at.run()
-    assert_clean(at)
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == [], "a traceback reached the page"
 
 
 def press_share(at: AppTest) -> str:
