@@ -207,6 +207,26 @@ def calculator_card() -> None:
             )
             or 0.0
         )
+    # optional stop-loss and take-profit closing the whole candidate (format §7), kept per market like its price
+    o1, o2 = st.columns(2)
+    stop = o1.number_input(
+        f"Stop at ({quote}, optional)",
+        key=keys.calc(f"stop_{symbol}"),
+        value=None,
+        format="%.8g",
+        step=None,
+        placeholder="no stop",
+        help="a stop-loss closing the whole position: below the price for a long, above for a short",
+    )
+    take_profit = o2.number_input(
+        f"Take profit at ({quote}, optional)",
+        key=keys.calc(f"take_profit_{symbol}"),
+        value=None,
+        format="%.8g",
+        step=None,
+        placeholder="no take profit",
+        help="a take-profit closing the whole position: above the price for a long, below for a short",
+    )
     candidate = Candidate(
         symbol=symbol,
         side=side,
@@ -216,6 +236,8 @@ def calculator_card() -> None:
         leverage=leverage,
         price=None if price is None else float(price),
         margin_change=change,
+        stop=None if stop is None else float(stop),
+        take_profit=None if take_profit is None else float(take_profit),
     )
     try:
         result = calculate(portfolio, candidate)
@@ -242,6 +264,8 @@ def render_result(result: Calculation, portfolio: Portfolio) -> None:
     m3.metric("Initial margin", amount_text(result.initial_margin, s))
     cap = result.cap.cap
     m4.metric("Max leverage at this size", "no cap" if cap is None else f"{cap:g}×")
+    if result.orders:
+        render_orders(result)
     lev = "" if result.leverage is None else f" at {result.leverage:g}×"
     iso = result.candidate.margin_mode == "isolated"
     alone_margin = "its isolated margin" if iso else "the initial margin, as a lone cross wallet"
@@ -277,12 +301,48 @@ def render_result(result: Calculation, portfolio: Portfolio) -> None:
         st.caption("The portfolio holds no other position.")
     if st.button("Add to portfolio", key=keys.calc("add"), type="primary"):
         state.set_portfolio(result.combined, f"{state.current_source()} + what-if {result.market.symbol}")
+        with_orders = "".join(
+            f", with a {ORDER_NAMES[o.type]} at {price_text(o.trigger_price, q)}" for o in result.orders
+        )
         st.session_state[ADDED] = (
             f"Added to the portfolio: {result.candidate.side} {result.contracts:,.8g} contracts of "
-            f"{result.market.symbol} at {price_text(result.price, q)}, {result.candidate.margin_mode}{lev}; "
-            f"the book now holds {len(result.combined.positions)} positions."
+            f"{result.market.symbol} at {price_text(result.price, q)}, {result.candidate.margin_mode}{lev}"
+            f"{with_orders}; the book now holds {len(result.combined.positions)} positions."
         )
         st.rerun()
+
+
+ORDER_NAMES = {"stop": "stop", "take_profit": "take profit"}
+#: the metric labels of the candidate's orders (``margin.calculator.OrderFigure``)
+ORDER_LABELS = {
+    "stop": ("Loss at the stop", "Stop fires before liquidation"),
+    "take_profit": (
+        "Profit at the take profit",
+        "Take profit fires before liquidation",
+    ),
+}
+
+
+def render_orders(result: Calculation) -> None:
+    """The candidate's stop and take profit beside its liquidation price: the realised PnL at the fill (with
+    the file's slippage) and whether the mark reaches the trigger before the liquidation price in the account."""
+    q, s = result.quote, result.settle
+    cols = st.columns(2 * len(result.orders))
+    for k, o in enumerate(result.orders):
+        pnl_label, before_label = ORDER_LABELS[o.type]
+        cols[2 * k].metric(
+            pnl_label,
+            amount_text(o.realized_pnl, s),
+            f"fill {price_text(o.fill_price, q)}",
+            delta_color="off",
+        )
+        cols[2 * k + 1].metric(before_label, "yes" if o.before_liquidation else "no")
+    st.caption(
+        f"Orders close the whole position at market (portfolio-format.md §7): fill = trigger × (1 − slippage) for "
+        f"a sell (closing a long), × (1 + slippage) for a buy, with the file's slippage {result.slippage:g}; the "
+        "PnL is that of the closed contracts at the fill. Fires before liquidation: the mark moving alone reaches "
+        "the trigger before the liquidation price in the account. Add to portfolio adds the orders too."
+    )
 
 
 @st.fragment

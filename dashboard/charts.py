@@ -19,7 +19,7 @@ import plotly.io as pio
 
 from dashboard.results import CascadeStep
 from margin.cascade_results import WaterfallBar
-from margin.states import DEFAULT_LEVELS, TRIGGER
+from margin.states import DEFAULT_LEVELS, TRIGGER, AlertLevels
 from margin.whatif import liquidation_crossings
 
 FloatArray = npt.NDArray[np.float64]
@@ -325,16 +325,17 @@ def gauge_reading(ratio: float | None) -> tuple[float, str | None]:
     return max(100.0 * ratio, 0.0), None
 
 
-def margin_ratio_gauges(ratios: Mapping[str, float | None]) -> go.Figure:
+def margin_ratio_gauges(ratios: Mapping[str, float | None], levels: AlertLevels = DEFAULT_LEVELS) -> go.Figure:
     """The margin ratio (maintenance / equity) of the worst pool of each view as gauges in one figure.
 
     The dial runs from 0 to the trigger (100 %), banded by the pool states of :mod:`margin.states`
-    (safe, warning from 50 %, margin call from 80 %; ``portfolio-format.md`` §8). Past the trigger the
+    (safe, warning and margin call from ``levels``: the file's ``alert_levels``, else 50 % and 80 %;
+    ``portfolio-format.md`` §8). Past the trigger the
     ratio has no meaning left (the pool is liquidated; with equity ≤ 0 it is not even defined), so the
     bar stays full and the number gives way to the word ``liquidated`` or ``bankrupt`` (equity ≤ 0)."""
     traces: list[dict[str, Any]] = []
     n = max(len(ratios), 1)
-    warn, call = 100.0 * DEFAULT_LEVELS.warning, 100.0 * DEFAULT_LEVELS.margin_call
+    warn, call = 100.0 * levels.warning, 100.0 * levels.margin_call
     annotations: list[dict[str, object]] = []
     for k, (title, ratio) in enumerate(ratios.items()):
         value, label = gauge_reading(ratio)
@@ -387,6 +388,16 @@ def margin_ratio_gauges(ratios: Mapping[str, float | None]) -> go.Figure:
     return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
+#: the ladder's order levels (portfolio-format.md §7): one colour per order type, unlike any other tick
+ORDER_COLORS = {"stop": "#e67e22", "take_profit": "#16a085"}
+ORDER_LABELS = {"stop": "stop", "take_profit": "take profit"}
+
+
+def order_level_name(order_id: str, order_type: str, trigger: float) -> str:
+    """The ladder's label of an order level: ``stop sl-btc 90,000``."""
+    return f"{ORDER_LABELS.get(order_type, order_type)} {order_id} {trigger:,.6g}"
+
+
 def price_ladder(
     symbol: str,
     settle: str,
@@ -394,9 +405,12 @@ def price_ladder(
     mark: float,
     levels: Mapping[str, Sequence[tuple[str, float | None]]],
     bankruptcy: Mapping[str, Sequence[tuple[str, float | None]]] | None = None,
+    orders: Sequence[tuple[str, str, float]] = (),
 ) -> go.Figure:
     """A price ladder for one symbol: entry prices, the mark, and liquidation (and bankruptcy) prices of
-    each view, one column per view."""
+    each view, one column per view; ``orders`` ``(id, type, trigger_price)`` (format §7) each drawn as its
+    own level in every view column (an order is the same in every view), one trace per order named by
+    :func:`order_level_name`."""
     fig = _figure(f"{symbol}: where each view liquidates")
     views = list(levels)
     fig.add_hline(
@@ -453,6 +467,24 @@ def price_ladder(
                     showlegend=False,
                 )
             )
+    columns = [VIEW_LABELS.get(v, v) for v in views]
+    for order_id, order_type, trigger in orders:
+        name = order_level_name(order_id, order_type, trigger)
+        color = ORDER_COLORS.get(order_type, COLORS["neutral"])
+        fig.add_trace(
+            go.Scatter(
+                x=columns,
+                y=[trigger] * len(columns),
+                mode="markers+text",
+                marker={"symbol": "line-ew-open", "size": 34, "color": color, "line": {"width": 3, "color": color}},
+                text=[name] * len(columns),
+                textposition="bottom center",
+                textfont={"color": color},
+                name=name,
+                hovertemplate="%{text}<extra>order (same in every view)</extra>",
+                showlegend=False,
+            )
+        )
     fig.update_yaxes(title=f"price ({symbol.split(':')[0].split('/')[1]})")
     fig.update_xaxes(categoryorder="array", categoryarray=[VIEW_LABELS.get(v, v) for v in views])
     return fig
@@ -466,6 +498,7 @@ def frontier_heatmap(
     y: str,
     boundaries: Mapping[str, FloatArray] | None = None,
     view: str = "as_is",
+    levels: AlertLevels = DEFAULT_LEVELS,
 ) -> go.Figure:
     """Margin ratio of the worst pool over joint moves of two assets, with each view's boundary
     (the contour where the margin ratio reaches 100 %). The colour scale runs from 0 to the trigger
@@ -474,7 +507,7 @@ def frontier_heatmap(
     fig = _figure(f"Liquidation frontier: {x} and {y} ({VIEW_LABELS.get(view, view)})")
     ratio = np.asarray(margin_ratio, dtype=np.float64)
     dead = ~(np.isfinite(ratio) & (ratio < TRIGGER))  # at or past the trigger, or equity ≤ 0 (ratio +inf/NaN)
-    warn, call = DEFAULT_LEVELS.warning, DEFAULT_LEVELS.margin_call
+    warn, call = levels.warning, levels.margin_call
     xs, ys = 100.0 * np.asarray(moves_x), 100.0 * np.asarray(moves_y)
     fig.add_trace(
         go.Heatmap(

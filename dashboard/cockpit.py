@@ -16,17 +16,28 @@ import pandas as pd
 from dashboard.results import PoolRow, PositionRow, ViewReport
 from margin.distance import AccountDistance, SideDistance
 from margin.instruments import parse_symbol
-from margin.states import DEFAULT_LEVELS, STATES, TRIGGER, pool_state, worst_state
+from margin.states import DEFAULT_LEVELS, STATES, TRIGGER, AlertLevels, worst_state
 
 STATE_LABELS = {"safe": "safe", "warning": "warning", "margin_call": "margin call", "liquidation": "liquidation"}
 STATE_COLORS = {"safe": "green", "warning": "orange", "margin_call": "red", "liquidation": "red"}
+
+
 #: the sentence every state display carries (where the levels come from)
-LEVELS_NOTE = (
-    f"Pool states by margin ratio (maintenance ÷ equity): safe below {DEFAULT_LEVELS.warning:.0%}, warning "
-    f"from {DEFAULT_LEVELS.warning:.0%}, margin call from {DEFAULT_LEVELS.margin_call:.0%}, liquidation at "
-    f"{TRIGGER:.0%} (equity at or below maintenance, or equity at or below zero) — the default levels of "
-    "portfolio-format.md §8; no venue preset names its own."
-)
+def levels_note(levels: AlertLevels = DEFAULT_LEVELS) -> str:
+    """The sentence every state display carries: the levels in force and where they come from."""
+    origin = (
+        "the default levels of portfolio-format.md §8; no venue preset names its own"
+        if levels == DEFAULT_LEVELS
+        else "the portfolio file's alert_levels"
+    )
+    return (
+        f"Pool states by margin ratio (maintenance ÷ equity): safe below {levels.warning:.0%}, warning "
+        f"from {levels.warning:.0%}, margin call from {levels.margin_call:.0%}, liquidation at "
+        f"{TRIGGER:.0%} (equity at or below maintenance, or equity at or below zero) — {origin}."
+    )
+
+
+LEVELS_NOTE = levels_note()
 
 
 # --------------------------------------------------------------------------- moves
@@ -144,7 +155,7 @@ def pool_label(pool: PoolRow) -> str:
 
 def view_state(body: ViewReport) -> str | None:
     """The worst state of the view's pools holding positions (``None``: no such pool)."""
-    return worst_state([pool_state(p.margin_ratio, p.liquidated) for p in body.pools if has_positions(p)])
+    return worst_state([p.state for p in body.pools if has_positions(p)])
 
 
 def state_counts(body: ViewReport) -> dict[str, int]:
@@ -152,7 +163,7 @@ def state_counts(body: ViewReport) -> dict[str, int]:
     counts = dict.fromkeys(STATES, 0)
     for p in body.pools:
         if has_positions(p):
-            counts[pool_state(p.margin_ratio, p.liquidated)] += 1
+            counts[p.state] += 1
     return counts
 
 
@@ -167,7 +178,7 @@ def pools_frame(body: ViewReport) -> pd.DataFrame:
             "equity": p.equity,
             "maintenance": p.maintenance_margin,
             "margin ratio": p.margin_ratio,
-            "state": STATE_LABELS[pool_state(p.margin_ratio, p.liquidated)],
+            "state": STATE_LABELS[p.state],
         }
         for p in body.pools
         if has_positions(p)
@@ -240,7 +251,7 @@ def positions_table(body: ViewReport) -> PositionsTable:
         row |= {
             f"IM{s}": p.initial_margin,
             f"MM{s}": p.maintenance_margin,
-            "state": None if pool is None else STATE_LABELS[pool_state(pool.margin_ratio, pool.liquidated)],
+            "state": None if pool is None else STATE_LABELS[pool.state],
         }
         rows.append(row)
     columns = ["symbol", "side", "size (contracts)", *([] if one_quote else ["quote"])]

@@ -7,6 +7,8 @@ returns a typed, frozen result (``dashboard.results`` or ``margin.whatif``).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import numpy.typing as npt
 import plotly.graph_objects as go
@@ -136,11 +138,13 @@ def pools_chart_cached(
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def shifted_text(text: str, asset_moves: tuple[tuple[str, float], ...]) -> str:
-    """The portfolio with the marks of every symbol of each base asset moved (a new base for the lab)."""
+    """The portfolio with the marks of every symbol of each base asset moved (a new base for the lab), without
+    its orders: a move past a stop or take-profit would make it fire at once, which the reader refuses (format
+    §7), and the lab's figures are those with the orders unfilled (§7 ``evaluate``) either way."""
     prices = shifted_marks(resolved_cached(text).marks, dict(asset_moves))
     if not prices:
         return text
-    return dump_portfolio_json(parse_cached(text).with_prices(prices))
+    return dump_portfolio_json(replace(parse_cached(text).with_prices(prices), orders=()))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

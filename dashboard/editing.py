@@ -1,19 +1,24 @@
 """Portfolio ⇄ editable tables for the Home page (pure: pandas in, portfolio out).
 
 Edited tables are turned back into a portfolio dict and validated by the core; every problem names
-the table row and field (``table row 2.leverage must be >= 1, got 0``). Fields the tables do not
-show (tiers, taker fee, collateral assets, origin) are kept from the portfolio being edited.
+the table row and field (``table row 2.leverage must be >= 1, got 0``; an order's
+``orders table row 1.trigger_price must be below the mark ...``). Fields the tables do not show (tiers,
+taker fee, collateral assets, alert rules, origin; the orders and slippage when no orders table is given)
+are kept from the portfolio being edited.
 """
 
 from __future__ import annotations
 
 import math
+import re
+from types import EllipsisType
 from typing import Any
 
 import pandas as pd
 
-from margin import Portfolio, portfolio_from_dict, portfolio_to_dict
-from margin.portfolio import FORMAT
+from margin import Portfolio, PortfolioError, portfolio_from_dict, portfolio_to_dict
+from margin.errors import Problem
+from margin.portfolio import FORMAT, ORDER_FIELDS
 
 POSITION_COLUMNS = [
     "id",
@@ -53,6 +58,41 @@ def positions_frame(portfolio: Portfolio) -> pd.DataFrame:
     for col in ("id", "symbol", "side", "margin_mode"):
         frame[col] = frame[col].astype("object")
     return frame
+
+
+#: the orders table's columns: the order fields of portfolio-format.md §7, in the file's order
+ORDER_COLUMNS = list(ORDER_FIELDS)
+ORDER_NUMBER_COLUMNS = {"trigger_price", "contracts"}
+#: how an order's problems are named: ``orders table row 2.trigger_price ...`` (1-based, as shown)
+ORDER_ROW = "orders table row"
+
+
+def orders_frame(portfolio: Portfolio) -> pd.DataFrame:
+    """One row per order (format §7): blank ``contracts`` is the whole position, blank ``position_side`` the
+    one position of the symbol (required in hedge mode when the symbol has both sides)."""
+    rows = [
+        {
+            "id": o.id or None,
+            "symbol": o.symbol,
+            "type": o.type,
+            "trigger_price": o.trigger_price,
+            "contracts": o.contracts,
+            "position_side": o.position_side,
+        }
+        for o in portfolio.orders
+    ]
+    frame = pd.DataFrame(rows, columns=ORDER_COLUMNS)
+    for col in ORDER_COLUMNS:
+        if col in ORDER_NUMBER_COLUMNS:
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64")
+        else:
+            frame[col] = frame[col].astype("object")
+    return frame
+
+
+def order_symbols(portfolio: Portfolio) -> list[str]:
+    """The symbols an order may name: those of the open positions, in order of first appearance."""
+    return list(dict.fromkeys(p.symbol for p in portfolio.positions))
 
 
 def collateral_frame(portfolio: Portfolio) -> pd.DataFrame:
@@ -103,10 +143,19 @@ def portfolio_from_frames(
     positions: pd.DataFrame,
     collateral: pd.DataFrame,
     prices: pd.DataFrame,
+    orders: pd.DataFrame | None = None,
+    slippage: float | EllipsisType | None = ...,
 ) -> Portfolio:
-    """Validate the edited tables as a portfolio; raises :class:`margin.PortfolioError` naming rows."""
+    """Validate the edited tables as a portfolio; raises :class:`margin.PortfolioError` naming rows.
+
+    ``orders`` (the orders table, format §7) replaces the file's orders, ``None`` keeps them; ``slippage``
+    replaces the file's (``None``: not given, i.e. 0), ``...`` keeps it. The core's reader checks every rule
+    (an order that would fire at once, more contracts than held, no such position, an ambiguous hedge leg)."""
     # everything the tables do not show (tiers, fees, orders, alert rules, origin, ...) stays as it was
-    doc: dict[str, Any] = {k: v for k, v in portfolio_to_dict(base).items() if k not in TABLE_FIELDS}
+    shown = (
+        TABLE_FIELDS | ({"orders"} if orders is not None else set()) | ({"slippage"} if slippage is not ... else set())
+    )
+    doc: dict[str, Any] = {k: v for k, v in portfolio_to_dict(base).items() if k not in shown}
     doc.update({"format": FORMAT, "venue": venue, "position_mode": position_mode})
     doc["collateral"] = _column_map(collateral, "asset", "amount")
     doc["prices"] = _column_map(prices, "symbol", "mark_price")
@@ -119,4 +168,38 @@ def portfolio_from_frames(
         recs.append({k: v for k, v in rec.items() if v is not None})
         paths.append(f"table row {n}")
     doc["positions"] = recs
-    return portfolio_from_dict(doc, "edited table", position_paths=paths)
+    rows: list[int] = []
+    if orders is not None:
+        order_recs: list[dict[str, Any]] = []
+        for n, (_, row) in enumerate(orders.iterrows(), start=1):
+            rec = {col: _cell(row.get(col)) for col in ORDER_COLUMNS}
+            if all(v is None for v in rec.values()):
+                continue
+            order_recs.append({k: v for k, v in rec.items() if v is not None})
+            rows.append(n)
+        if order_recs:
+            doc["orders"] = order_recs
+    if slippage is not ... and slippage is not None:
+        doc["slippage"] = _cell(slippage)
+    try:
+        return portfolio_from_dict(doc, "edited table", position_paths=paths)
+    except PortfolioError as err:
+        if not rows:
+            raise
+        raise PortfolioError([_order_row(p, rows) for p in err.problems], err.source) from None
+
+
+_ORDER_PATH = re.compile(r"\borders\[(\d+)\]")
+
+
+def _order_row(problem: Problem, rows: list[int]) -> Problem:
+    """``problem`` with every order path ``orders[j]`` in it (its own, or one its rule refers to: ``must be
+    unique (also orders[1])``) named by that order's table row (blank rows are skipped, so ``j`` is not a row)."""
+
+    def row(m: re.Match[str]) -> str:
+        j = int(m.group(1))
+        return f"{ORDER_ROW} {rows[j]}" if j < len(rows) else m.group(0)
+
+    return Problem(
+        _ORDER_PATH.sub(row, problem.path), _ORDER_PATH.sub(row, problem.rule), problem.value, problem.show_value
+    )

@@ -145,8 +145,10 @@ def render() -> None:
                     "history": history_from_candles(public.ohlcv),
                 }
             missing = ", ".join(public.errors) or "nothing"
+            dropped = (doc.get("origin") or {}).get("public", {}).get("orders_dropped") or []
+            gone = "".join(f" Order {d['id']} dropped: {d['reason']}." for d in dropped)
             st.session_state[KEY_PUBLIC_NOTE] = (
-                f"Marks, tiers and daily candles as of {public.as_of} from {venue}; not refreshed: {missing}."
+                f"Marks, tiers and daily candles as of {public.as_of} from {venue}; not refreshed: {missing}.{gone}"
             )
             state.set_portfolio(refreshed, f"{state.current_source()} (refreshed {public.as_of})")
             st.rerun()

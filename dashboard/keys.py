@@ -56,6 +56,8 @@ CT_TARGET = "ct_target"
 CT_MOVE = "ct_move"
 CT_IMPACT = "ct_impact"
 CT_STRENGTH = "ct_strength"
+#: the Contagion page's gap switch (orders fill at the shocked mark, format §7 ``--gap``)
+CT_GAP = "ct_gap"
 
 # --------------------------------------------------------------------------- Stress tests
 STRESS_MEASURE = "stress_measure"
@@ -110,3 +112,27 @@ def calc(name: str) -> str:
 
 # --------------------------------------------------------------------------- Share control (sidebar)
 SHARE_BUTTON = "share_button"
+
+# ------------------------------------------------------------------- Orders (format §7): Home's editor and tables
+EDIT_ORDERS = "edit_orders"  # the editor's orders table
+EDIT_SLIPPAGE = "edit_slippage"  # the editor's slippage input (blank: not given, 0)
+EDIT_BUILT_FOR = "edit_built_for"  # a hash of the portfolio text the editor's inputs were last filled from
+
+
+# --------------------------------------------------------------------------- Monitor (format §8): live marks
+MON_STATE = "ml_monitor"  # the session's monitor (dashboard.monitor.MonitorState), not a widget
+MON_RULES_ERROR = "mon_rules_error"  # problem lines of rejected alert-rule edits
+MON_START_ERROR = "mon_start_error"  # why Start was refused (a bad API URL)
+MON_VENUE = "mon_venue"
+MON_INTERVAL = "mon_interval"
+MON_START = "mon_start"
+MON_STOP = "mon_stop"
+MON_API_URL = "mon_api_url"
+MON_VIEW = "mon_view"  # the view of the margin-ratio history chart
+MON_CHART = "mon_chart"
+MON_RULES_FORM = "mon_rules_form"
+
+
+def monitor_rules(digest: str) -> str:
+    """The Monitor page's alert-rules editor for the rules of digest ``digest`` (``dashboard.monitor.rules_key``)."""
+    return f"mon_rules_{digest}"

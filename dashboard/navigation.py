@@ -29,6 +29,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Analysis", "pages/3_Liquidation_map.py", "Liquidation map", "Liquidation_map", ":material/map:"),
     PageSpec("Analysis", "pages/4_Contagion.py", "Contagion", "Contagion", ":material/device_hub:"),
     PageSpec("Analysis", "pages/5_Stress_tests.py", "Stress tests", "Stress_tests", ":material/warning:"),
+    PageSpec("Analysis", "pages/8_Monitor.py", "Monitor", "Monitor", ":material/monitor_heart:"),
     PageSpec("Learn", "pages/6_Learn.py", "How liquidation works", "Learn", ":material/school:"),
 )
 

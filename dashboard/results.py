@@ -40,6 +40,8 @@ class PoolRow:
     margin_ratio: float | None  # None when equity ≤ 0
     available: float
     liquidated: bool
+    #: the pool's state as ``evaluate`` gives it (format §8: the levels in force, the file's or the defaults)
+    state: str = "safe"
 
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> PoolRow:
@@ -55,6 +57,7 @@ class PoolRow:
             _opt(d.get("margin_ratio")),
             _float(d["available"]),
             bool(d["liquidated"]),
+            str(d.get("state", "safe")),
         )
 
 

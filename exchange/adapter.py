@@ -6,8 +6,9 @@
   server), proxies from the environment ignored, ccxt's own debug logging silenced (it would print the
   request headers, which carry the API key).
 - :func:`fetch_account` reads an account: markets, open positions, collateral, maintenance tiers, the
-  leverage/margin mode where positions leave them out and the account-wide margin mode where the venue sets
-  one (Bybit unified accounts), into a :class:`RawAccount` of plain ccxt-unified dicts that
+  leverage/margin mode where positions leave them out, the account-wide margin mode where the venue sets
+  one (Bybit unified accounts) and the open conditional orders of the imported symbols, into a
+  :class:`RawAccount` of plain ccxt-unified dicts that
   :mod:`exchange.mapping` turns into a portfolio.
 - :func:`fetch_public` reads public data without keys: mark prices, public tiers, daily candles.
 - Every ccxt failure becomes an :class:`ExchangeError` with a ``kind`` and a specific, actionable message
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -362,6 +364,8 @@ class RawAccount:
     #: the account's ccxt margin-mode structure (``fetch_margin_mode``), where the spec reads one
     margin_mode: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
+    #: open orders of the imported symbols (ccxt ``fetch_open_orders`` with the spec's conditional-order params)
+    orders: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _market_summary(m: Mapping[str, Any]) -> dict[str, Any]:
@@ -470,7 +474,40 @@ def fetch_account(
                 f"leverage settings not read ({err.kind}): leverage derived from notional / "
                 "initial margin where the position omits it"
             )
+    _orders(exchange, spec, symbols, address, account, secrets)
     return account
+
+
+def _orders(
+    exchange: Any,
+    spec: ExchangeSpec,
+    symbols: list[str],
+    address: str | None,
+    account: RawAccount,
+    secrets: Sequence[str],
+) -> None:
+    """The open conditional orders of ``symbols``: one ``fetch_open_orders`` per symbol (or per account) and per
+    params of :attr:`~exchange.specs.ExchangeSpec.order_calls`. A failed call (permission, unsupported, down) is
+    a note, never a failed import: the portfolio is then imported without those orders."""
+    if spec.order_parser is None or not spec.order_calls or not symbols:
+        return
+    for symbol in symbols if spec.orders_per_symbol else [None]:
+        for params in spec.order_params(address):
+            shown = ", ".join(f"{k}={v}" for k, v in params.items() if k != spec.address_param)
+            what = f"open orders of {symbol}" if symbol else "open orders"
+            what += f" ({shown})" if shown else ""
+            try:
+                got = _call(
+                    exchange,
+                    spec.ccxt_id,
+                    secrets,
+                    f"reading {what}",
+                    partial(exchange.fetch_open_orders, symbol, None, None, dict(params)),
+                )
+            except ExchangeError as err:
+                account.notes.append(f"{what} not read ({err.kind}): {err.message} The import has no orders from it.")
+                continue
+            account.orders.extend(dict(o) for o in got)
 
 
 def _tiers(exchange: Any, venue: str, symbols: list[str], account: RawAccount, secrets: Sequence[str]) -> None:
@@ -513,6 +550,61 @@ def _tiers(exchange: Any, venue: str, symbols: list[str], account: RawAccount, s
 # --------------------------------------------------------------------------- public data
 
 
+def _mark_of(ticker: Mapping[str, Any]) -> float | None:
+    """The mark price of a ccxt ticker (``markPrice``, else the raw ``info.markPrice``), if positive and finite."""
+    raw: Any = ticker.get("markPrice") or (ticker.get("info") or {}).get("markPrice")
+    try:
+        mark = float(raw)
+    except (TypeError, ValueError):
+        return None
+    return mark if math.isfinite(mark) and mark > 0 else None
+
+
+class MarkReader:
+    """Public mark prices of one venue through one ccxt client (no key); the markets are loaded once."""
+
+    def __init__(self, venue: str, api_url: str | None, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> None:
+        self.venue = venue
+        self.exchange = make_exchange(venue, None, api_url, None, timeout_ms)  # validates --api-url
+        self._loaded = False
+
+    def _guard(self, doing: str, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except ExchangeError:
+            raise
+        except (ccxt.BaseError, ValueError, TypeError, KeyError, AttributeError, IndexError) as err:
+            raise map_error(err, self.venue, self.exchange, (), doing) from None
+
+    def read(self, symbols: Sequence[str]) -> tuple[dict[str, float], dict[str, str]]:
+        """The marks read and the per-symbol causes of those not read; :class:`ExchangeError` when the
+        venue's markets cannot be loaded."""
+        if not self._loaded:
+            self._guard("loading markets", self.exchange.load_markets)
+            self._loaded = True
+        use_mark_endpoint = self.exchange.has.get("fetchMarkPrice") is True
+        marks: dict[str, float] = {}
+        errors: dict[str, str] = {}
+        for s in symbols:
+            if s not in self.exchange.markets:
+                errors[s] = f"{s} is not listed on {self.venue}"
+                continue
+            fetch: Callable[[str], Any] = (
+                self.exchange.fetch_mark_price if use_mark_endpoint else self.exchange.fetch_ticker
+            )
+            try:
+                ticker = self._guard(f"reading the mark of {s}", partial(fetch, s))
+            except ExchangeError as err:
+                errors[s] = err.message
+                continue
+            mark = _mark_of(ticker) if isinstance(ticker, Mapping) else None
+            if mark is None:
+                errors[s] = f"{self.venue} answered no positive mark price for {s}"
+            else:
+                marks[s] = mark
+        return marks, errors
+
+
 @dataclass
 class PublicData:
     """Public market data of some symbols at ``as_of`` (UTC ISO), and what could not be read."""
@@ -548,11 +640,15 @@ def fetch_public(
     _call(exchange, venue, [], "loading markets", exchange.load_markets)
     for s in symbols:
         if "marks" in what:
+            # the mark endpoint where ccxt has one (Binance's 24 h ticker carries no mark price), else the ticker
+            fetch_mark = (
+                exchange.fetch_mark_price if exchange.has.get("fetchMarkPrice") is True else exchange.fetch_ticker
+            )
             try:
-                t = _call(exchange, venue, [], f"reading the mark of {s}", partial(exchange.fetch_ticker, s))
-                mark = t.get("markPrice") or (t.get("info") or {}).get("markPrice")
-                if mark:
-                    out.marks[s] = float(mark)
+                t = _call(exchange, venue, [], f"reading the mark of {s}", partial(fetch_mark, s))
+                mark = _mark_of(t) if isinstance(t, Mapping) else None
+                if mark is not None:
+                    out.marks[s] = mark
                 else:
                     out.errors[f"mark {s}"] = "the ticker has no mark price"
             except ExchangeError as err:

@@ -85,6 +85,12 @@ def summary(doc: Mapping[str, Any], rows: list[dict[str, Any]], out: str) -> dic
         "skipped": origin.get("skipped"),
         "notes": origin.get("notes"),
         "reconciliation": rows,
+        # only for an account with open conditional orders (files without orders: the summary is unchanged)
+        **(
+            {"orders": doc.get("orders") or [], "orders_skipped": origin.get("orders_skipped") or []}
+            if doc.get("orders") or origin.get("orders_skipped")
+            else {}
+        ),
     }
 
 
@@ -98,6 +104,12 @@ def render(s: Mapping[str, Any]) -> str:
         lines.append(f"tiers {sym}: {src}")
     for sk in s["skipped"] or []:
         lines.append(f"not imported: {sk['symbol']} {sk['side']} x{sk['contracts']}: {sk['reason']}")
+    for o in s.get("orders") or []:
+        size = f"x{o['contracts']:g}" if "contracts" in o else "whole position"
+        leg = f" ({o['position_side']})" if "position_side" in o else ""
+        lines.append(f"order: {o['id']}: {o['type']} at {o['trigger_price']:g}, {size}{leg}")
+    for sk in s.get("orders_skipped") or []:
+        lines.append(f"order not imported: {sk['symbol']} {sk['type']} {sk['order_id']}: {sk['reason']}")
     for note in s["notes"] or []:
         lines.append(f"note: {note}")
     text = "\n".join(lines) + "\n"

@@ -22,6 +22,8 @@ the venue's :class:`~exchange.specs.ExchangeSpec`:
 - tiers: the exchange's (ccxt ``fetch_leverage_tiers`` / ``fetch_market_leverage_tiers``; sizes in
   contracts converted to settle-asset notional at the current mark where the spec says so, OKX), else the
   shipped defaults (``fixtures/tiers/``), else one tier implied by the exchange's maintenance margin / notional.
+- orders (format §7): the open conditional orders read with the spec's params, each venue's fields read by the
+  spec's order parser; see :func:`_orders` for what is imported and what is skipped (``origin.orders_skipped``).
 """
 
 from __future__ import annotations
@@ -155,6 +157,97 @@ def _account_margin_origin(margin_mode: Mapping[str, Any] | None, by_portfolio: 
         out["imported_as"] = "cross"
         out["positions"] = list(by_portfolio)
     return {"account_margin_mode": out}
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def _orders(
+    spec: ExchangeSpec, raw_orders: list[dict[str, Any]], positions: list[dict[str, Any]], hedge: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Open conditional orders → ``orders`` of format §7, the orders not imported (with why) and notes.
+
+    Each trigger the spec's parser reads (:class:`~exchange.specs.OrderFacts`) becomes a reduce-only market
+    order on the position it closes: ``type`` the venue's (stop / take-profit), or, where the venue says only
+    "trigger", from the trigger's side of the position's mark (below a long's mark a stop, above it a take-profit,
+    the reverse for a short: §7's rule); ``contracts`` the order's amount (omitted: the whole position);
+    ``position_side`` in hedge mode. Skipped, never imported into a file the reader refuses (§7): orders that do
+    not reduce (entry orders), trailing and other unmodelled types, orders on a symbol without an imported
+    position, and triggers already past the mark (they would fire at once). Limit-triggered orders are imported
+    as market fills at the trigger (§7 has no limit price), with a note.
+    """
+    parser = spec.order_parser
+    out: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    notes: list[str] = []
+    if parser is None:
+        return out, skipped, notes
+    seen: set[str] = set()
+    for order in raw_orders:
+        symbol = str(order.get("symbol"))
+        for f in parser(order):
+
+            def skip(reason: str, f: Any = f, symbol: str = symbol) -> None:
+                skipped.append({"order_id": f.order_id, "symbol": symbol, "type": f.raw_type, "reason": reason})
+
+            if f.unsupported:
+                skip(f"{f.unsupported} (not modelled)")
+                continue
+            if not f.trigger or f.trigger <= 0:
+                skip("no trigger price")
+                continue
+            if not f.closes:
+                skip("not reduce-only nor close-position: an entry order (it would open or add to a position)")
+                continue
+            legs = [p for p in positions if p["symbol"] == symbol]
+            if not legs:
+                skip(f"no imported open position on {symbol}")
+                continue
+            want = f.leg or {"sell": "long", "buy": "short"}.get(str(f.side))
+            leg = next((p for p in legs if p["side"] == want), None) if want else (legs[0] if len(legs) == 1 else None)
+            if leg is None:
+                skip(f"it closes a {want or 'unnamed'} leg and {symbol} has no such position")
+                continue
+            if f.side is not None and f.side != ("sell" if leg["side"] == "long" else "buy"):
+                skip(f"a {f.side} does not close the {leg['side']} position")
+                continue
+            mark = float(leg["mark_price"])
+            offset = (f.trigger - mark) * (1 if leg["side"] == "long" else -1)
+            kind = f.kind or ("stop" if offset < 0 else "take_profit" if offset > 0 else None)
+            if kind is None or (kind == "stop" and offset >= 0) or (kind == "take_profit" and offset <= 0):
+                skip(
+                    f"trigger {f.trigger:g} is already past the mark {mark:g} for a {kind or 'trigger'} on a "
+                    f"{leg['side']} (it would fire at once)"
+                )
+                continue
+            oid = f"{symbol} {kind} {f.order_id}"
+            if oid in seen:
+                continue
+            seen.add(oid)
+            rec: dict[str, Any] = {"id": oid, "symbol": symbol, "type": kind, "trigger_price": _clean(f.trigger)}
+            if f.contracts is not None and f.contracts > 0:
+                if f.contracts <= float(leg["contracts"]):
+                    rec["contracts"] = _clean(f.contracts)
+                else:
+                    notes.append(
+                        f"{oid}: {f.contracts:g} contracts, more than the position's {leg['contracts']:g}: "
+                        "imported for the whole position (a reduce-only order closes at most the position)"
+                    )
+            if hedge:
+                rec["position_side"] = leg["side"]
+            rec["origin"] = {"venue": spec.ccxt_id, "order_id": f.order_id, "type": f.raw_type}
+            if f.kind is None:
+                notes.append(
+                    f"{oid}: {spec.brand} calls it {f.raw_type!r} (a plain trigger): a {kind} from its trigger's "
+                    f"side of the mark {mark:g}"
+                )
+            if f.limit:
+                notes.append(
+                    f"{oid}: limit-triggered ({f.raw_type}, limit {f.limit:g}): imported as a market fill at the "
+                    "trigger (the limit price is not modelled)"
+                )
+            out.append(rec)
+    return out, skipped, notes
 
 
 def to_portfolio(raw: Any) -> dict[str, Any]:
@@ -370,6 +463,8 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         hedge = True
     if hedge and "hedge" not in VENUES[preset].position_modes:
         hedge = False
+    orders, orders_skipped, order_notes = _orders(spec, list(getattr(raw, "orders", None) or []), positions, hedge)
+    notes.extend(order_notes)
     collateral, coll_source = _collateral(spec, raw.balance, raw.positions)
     for s in settles:
         collateral.setdefault(s, 0.0)
@@ -393,6 +488,8 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         "skipped": skipped,
         "notes": notes,
     }
+    if orders_skipped:
+        origin["orders_skipped"] = orders_skipped
     doc: dict[str, Any] = {
         "format": FORMAT,
         "venue": preset,
@@ -405,6 +502,8 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
     if tiers:
         doc["tiers"] = tiers
     doc["positions"] = positions
+    if orders:
+        doc["orders"] = orders
     doc["origin"] = origin
     validate(doc, venue)
     return doc
@@ -433,6 +532,7 @@ def apply_public(doc: Mapping[str, Any], public: Any) -> dict[str, Any]:
     prices.update(public.marks)
     out["prices"] = prices
     out["positions"] = positions
+    dropped = _orders_past_the_mark(out, positions, prices)
     spec = get_spec(public.venue)
     tiers = dict(out.get("tiers") or {})
     used_tiers: list[str] = []
@@ -457,5 +557,39 @@ def apply_public(doc: Mapping[str, Any], public: Any) -> dict[str, Any]:
         "candles": sorted(public.ohlcv),
         "not_refreshed": dict(public.errors),
     }
+    if dropped:
+        origin["public"]["orders_dropped"] = dropped
     out["origin"] = origin
     return out
+
+
+def _orders_past_the_mark(
+    out: dict[str, Any], positions: list[dict[str, Any]], prices: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """Drop from ``out`` the orders the refreshed marks have carried past their trigger (format §7: an order
+    that would fire at once is invalid input; the venue has filled or will fill it); the dropped, with why."""
+    orders = out.get("orders")
+    if not orders:
+        return []
+    kept, dropped = [], []
+    for order in orders:
+        symbol = order.get("symbol")
+        legs = [p for p in positions if p.get("symbol") == symbol]
+        if order.get("position_side") is not None:
+            legs = [p for p in legs if p.get("side") == order.get("position_side")]
+        mark = prices.get(symbol) if isinstance(symbol, str) else None
+        trigger = _figure(order.get("trigger_price"))
+        if len(legs) != 1 or mark is None or trigger is None or "mark_price" in legs[0]:
+            kept.append(order)  # the reader judges it as it is
+            continue
+        below = (legs[0].get("side") == "long") == (str(order.get("type", "")).lower() == "stop")
+        if (trigger < mark) if below else (trigger > mark):
+            kept.append(order)
+        else:
+            label = order.get("id") or f"{symbol} {order.get('type')}"
+            dropped.append({"id": label, "reason": f"the refreshed mark {mark:g} is past its trigger {trigger:g}"})
+    if kept:
+        out["orders"] = kept
+    else:
+        out.pop("orders", None)
+    return dropped

@@ -24,6 +24,8 @@ __all__ = [
     "CollateralParser",
     "CredentialsKind",
     "ExchangeSpec",
+    "OrderFacts",
+    "OrderParser",
     "PoolParser",
     "UnknownExchange",
     "get_spec",
@@ -220,6 +222,196 @@ def bybit_pooled(
     return out
 
 
+# --------------------------------------------------------------------------- open conditional orders
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """One trigger of an open order, as the venue states it (``portfolio-format.md`` §7 is decided from it).
+
+    ``kind`` ``None``: the venue only says "trigger" (the mapping decides from the trigger's side of the mark);
+    ``contracts`` ``None``: the whole position (Binance ``closePosition``, a full-position TP/SL); ``closes``: the
+    order can only reduce (reduce-only, close-position, or a sell on a hedge long leg / buy on a short leg);
+    ``limit``: the limit price of a limit-triggered order; ``unsupported``: why the order is not modelled.
+    """
+
+    order_id: str
+    raw_type: str
+    kind: str | None
+    trigger: float | None
+    contracts: float | None
+    side: str | None
+    closes: bool
+    leg: str | None = None
+    limit: float | None = None
+    unsupported: str | None = None
+
+
+#: a ccxt order (``fetch_open_orders``) → its triggers (OKX OCO orders carry a stop and a take-profit)
+OrderParser = Callable[[Mapping[str, Any]], list[OrderFacts]]
+
+
+def _truthy(x: Any) -> bool:
+    return x is True or str(x).lower() == "true"
+
+
+def _closing(side: str | None, leg: str | None) -> bool:
+    """A sell on a long leg or a buy on a short leg closes it (hedge mode: no reduce-only flag needed)."""
+    return (leg, side) in (("long", "sell"), ("short", "buy"))
+
+
+def _leg(raw: Any) -> str | None:
+    v = str(raw or "").lower()
+    return v if v in ("long", "short") else None
+
+
+def binance_orders(order: Mapping[str, Any]) -> list[OrderFacts]:
+    """Binance futures conditional orders: the algo service's ``orderType`` (ccxt 4.5.90 reads
+    ``GET /fapi/v1/openAlgoOrders`` with ``params={'trigger': True}``), else the legacy ``origType``/``type``.
+
+    ``STOP_MARKET``/``STOP`` → stop, ``TAKE_PROFIT_MARKET``/``TAKE_PROFIT`` → take-profit (ccxt collapses both to
+    market/limit, so the raw type decides); ``triggerPrice``/``stopPrice``; ``closePosition`` true → the whole
+    position; ``positionSide`` LONG/SHORT → the hedge leg.
+    """
+    info = raw_info(order)
+    raw_type = str(info.get("orderType") or info.get("origType") or info.get("type") or "").upper()
+    kinds = {"STOP_MARKET": "stop", "STOP": "stop", "TAKE_PROFIT_MARKET": "take_profit", "TAKE_PROFIT": "take_profit"}
+    side = order.get("side")
+    leg = _leg(info.get("positionSide"))
+    whole = _truthy(info.get("closePosition"))
+    limit = num(info.get("price")) if raw_type in ("STOP", "TAKE_PROFIT") else None
+    unsupported = None
+    if raw_type not in kinds:
+        unsupported = f"a {raw_type or 'plain'} order is not a stop or take-profit"
+    return [
+        OrderFacts(
+            order_id=str(order.get("id")),
+            raw_type=raw_type,
+            kind=kinds.get(raw_type),
+            trigger=num(order.get("triggerPrice")) or num(info.get("triggerPrice")) or num(info.get("stopPrice")),
+            contracts=None if whole else num(order.get("amount")),
+            side=side,
+            closes=whole or _truthy(info.get("reduceOnly")) or _closing(side, leg),
+            leg=leg,
+            limit=limit or None,
+            unsupported=unsupported,
+        )
+    ]
+
+
+def bybit_orders(order: Mapping[str, Any]) -> list[OrderFacts]:
+    """Bybit v5 ``GET /v5/order/realtime`` with ``orderFilter`` ``StopOrder`` / ``tpslOrder``.
+
+    ``stopOrderType`` ``StopLoss``/``PartialStopLoss`` → stop, ``TakeProfit``/``PartialTakeProfit`` → take-profit,
+    ``Stop`` (a plain conditional order) → from the trigger's side of the mark, ``TrailingStop`` not modelled;
+    ``triggerPrice``; ``reduceOnly`` or ``closeOnTrigger`` → closing; ``qty`` 0 (a full-position TP/SL) → the whole
+    position; ``positionIdx`` 1/2 → the hedge long/short leg; ``orderType`` Limit → limit-triggered.
+    """
+    info = raw_info(order)
+    raw_type = str(info.get("stopOrderType") or "")
+    kinds: dict[str, str | None] = {
+        "StopLoss": "stop",
+        "PartialStopLoss": "stop",
+        "TakeProfit": "take_profit",
+        "PartialTakeProfit": "take_profit",
+        "Stop": None,
+        "tpslOrder": None,
+    }
+    side = order.get("side")
+    leg = {"1": "long", "2": "short"}.get(str(info.get("positionIdx")))
+    amount = num(order.get("amount"))
+    unsupported = None if raw_type in kinds else f"stopOrderType {raw_type or 'empty'} is not a stop or take-profit"
+    limit = num(info.get("price")) if str(info.get("orderType")) == "Limit" else None
+    return [
+        OrderFacts(
+            order_id=str(order.get("id")),
+            raw_type=raw_type,
+            kind=kinds.get(raw_type),
+            trigger=num(info.get("triggerPrice")) or None,
+            contracts=amount or None,
+            side=side,
+            closes=_truthy(info.get("reduceOnly")) or _truthy(info.get("closeOnTrigger")) or _closing(side, leg),
+            leg=leg,
+            limit=limit or None,
+            unsupported=unsupported,
+        )
+    ]
+
+
+def okx_orders(order: Mapping[str, Any]) -> list[OrderFacts]:
+    """OKX algo orders (``GET /api/v5/trade/orders-algo-pending``, ``ordType`` ``conditional,oco`` / ``trigger``).
+
+    Raw ``slTriggerPx`` → a stop, ``tpTriggerPx`` → a take-profit (an OCO order has both: two triggers), a
+    ``trigger`` order's ``triggerPx`` → from the trigger's side of the mark; ``sz`` contracts, ``closeFraction``
+    "1" → the whole position; ``reduceOnly`` or a closing side on ``posSide`` long/short → closing; an order price
+    other than -1 (market) → limit-triggered. The raw fields are read, not ccxt's ``stopLossPrice``, which falls
+    back to ``slOrdPx`` (-1 for a market fill) when the trigger is empty.
+    """
+    info = raw_info(order)
+    raw_type = str(info.get("ordType") or "")
+    side = order.get("side")
+    leg = _leg(info.get("posSide"))
+    whole = num(info.get("closeFraction")) == 1
+    closes = whole or _truthy(info.get("reduceOnly")) or _closing(side, leg)
+    contracts = None if whole else num(info.get("sz"))
+    out: list[OrderFacts] = []
+    for kind, trig, px in (
+        ("stop", "slTriggerPx", "slOrdPx"),
+        ("take_profit", "tpTriggerPx", "tpOrdPx"),
+        (None, "triggerPx", "ordPx"),
+    ):
+        trigger = num(info.get(trig))
+        if not trigger:
+            continue
+        limit = num(info.get(px))
+        out.append(
+            OrderFacts(
+                order_id=str(order.get("id")),
+                raw_type=raw_type,
+                kind=kind,
+                trigger=trigger,
+                contracts=contracts,
+                side=side,
+                closes=closes,
+                leg=leg,
+                limit=limit if limit is not None and limit > 0 else None,
+                unsupported=None if raw_type in ("conditional", "oco", "trigger") else f"ordType {raw_type}",
+            )
+        )
+    return out
+
+
+def hyperliquid_orders(order: Mapping[str, Any]) -> list[OrderFacts]:
+    """Hyperliquid ``frontendOpenOrders`` (ccxt 4.5.90's default for ``fetch_open_orders``).
+
+    ``isTrigger`` with ``orderType`` "Stop Market"/"Stop Limit" → stop, "Take Profit Market"/"Take Profit Limit"
+    → take-profit; ``triggerPx``; ``reduceOnly`` or ``isPositionTpsl`` → closing; ``sz`` (what is left) the
+    contracts, 0 on a position TP/SL → the whole position; a "... Limit" type → limit-triggered at ``limitPx``.
+    Hyperliquid is one-way: no hedge leg.
+    """
+    info = raw_info(order)
+    raw_type = str(info.get("orderType") or "")
+    low = raw_type.lower()
+    kind = "stop" if low.startswith("stop") else "take_profit" if low.startswith("take profit") else None
+    unsupported = None
+    if not _truthy(info.get("isTrigger")) or kind is None:
+        unsupported = f"a {raw_type or 'plain'} order is not a trigger order"
+    size = num(info.get("sz"))
+    return [
+        OrderFacts(
+            order_id=str(order.get("id")),
+            raw_type=raw_type,
+            kind=kind,
+            trigger=num(info.get("triggerPx")) or None,
+            contracts=size or None,
+            side=order.get("side"),
+            closes=_truthy(info.get("reduceOnly")) or _truthy(info.get("isPositionTpsl")),
+            limit=num(info.get("limitPx")) if low.endswith("limit") else None,
+            unsupported=unsupported,
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- the spec
 
 
@@ -271,6 +463,12 @@ class ExchangeSpec:
     public_tiers: bool = True
     #: the venue's liquidation trigger includes the taker fee to close (reconciliation names it)
     fee_in_trigger: bool = False
+    #: params of each ``fetch_open_orders`` call for the open conditional orders (none: orders not read)
+    order_calls: tuple[Mapping[str, Any], ...] = ()
+    #: one call per imported symbol (else one call for the whole account, Hyperliquid)
+    orders_per_symbol: bool = True
+    #: the venue's order fields → :class:`OrderFacts`
+    order_parser: OrderParser | None = None
 
     @property
     def needs_address(self) -> bool:
@@ -289,6 +487,10 @@ class ExchangeSpec:
     def position_params(self, address: str | None = None) -> list[dict[str, Any]]:
         """The params of each ``fetch_positions`` call."""
         return [self._with_address(p, address) for p in self.position_calls]
+
+    def order_params(self, address: str | None = None) -> list[dict[str, Any]]:
+        """The params of each ``fetch_open_orders`` call."""
+        return [self._with_address(p, address) for p in self.order_calls]
 
     def balance_params(self, address: str | None = None) -> dict[str, Any]:
         """The params of the ``fetch_balance`` call."""
@@ -314,6 +516,8 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 raw_isolated_margin="isolatedWallet",
                 fetch_leverages=True,
                 public_tiers=False,
+                order_calls=(_ro({"trigger": True}),),
+                order_parser=binance_orders,
             ),
             ExchangeSpec(
                 ccxt_id="binancecoinm",
@@ -326,6 +530,8 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 raw_isolated_margin="isolatedWallet",
                 fetch_leverages=True,
                 public_tiers=False,
+                order_calls=(_ro({"trigger": True}),),
+                order_parser=binance_orders,
             ),
             ExchangeSpec(
                 ccxt_id="bybit",
@@ -346,6 +552,8 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 raw_isolated_margin="positionBalance",
                 raw_trade_mode="tradeMode",
                 account_margin_mode=bybit_account_mode,
+                order_calls=(_ro({"orderFilter": "StopOrder"}), _ro({"orderFilter": "tpslOrder"})),
+                order_parser=bybit_orders,
             ),
             ExchangeSpec(
                 ccxt_id="okx",
@@ -361,6 +569,11 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 tiers_in_contracts=True,
                 tier_cum=False,
                 fee_in_trigger=True,
+                order_calls=(
+                    _ro({"trigger": True, "ordType": "conditional,oco"}),
+                    _ro({"trigger": True, "ordType": "trigger"}),
+                ),
+                order_parser=okx_orders,
             ),
             ExchangeSpec(
                 ccxt_id="hyperliquid",
@@ -372,6 +585,9 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 options=_SWAPS,
                 address_param="user",
                 raw_liquidation="liquidationPx",
+                order_calls=(_ro({}),),
+                orders_per_symbol=False,
+                order_parser=hyperliquid_orders,
             ),
             ExchangeSpec(
                 ccxt_id="deribit",

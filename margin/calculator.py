@@ -24,6 +24,12 @@ Choices (the issue is silent on them):
 - The margin adjuster (isolated only) adds (+) or removes (−) margin from the candidate's isolated margin
   (default the initial margin, ``entry notional / leverage``); the result must stay above zero and keep the
   position out of liquidation at the mark.
+- A **stop** and a **take profit** (optional, ``portfolio-format.md`` §7) close the whole candidate. They are
+  added to the combined portfolio as orders and checked by the reader (a stop on the loss side of the
+  candidate's price, which is its mark; a take profit on the profit side), named ``candidate.stop`` /
+  ``candidate.take_profit``. Their fill price, realised PnL (with the file's ``slippage``) and
+  ``before_liquidation`` are :mod:`margin.orders`' figures for the candidate in the account (``as_is``), as
+  ``evaluate`` reports them on the combined file. In hedge mode the orders name the candidate's side.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from .defaults import load_venue_defaults
 from .errors import PortfolioError, Problem
@@ -41,6 +48,7 @@ from .portfolio import (
     MAX_AMOUNT,
     MAX_LEVERAGE,
     SIDES,
+    Order,
     Portfolio,
     Position,
     Resolved,
@@ -79,6 +87,27 @@ class Candidate:
     price: float | None = None
     #: margin added (+) or removed (−) from an isolated candidate's initial margin, in the settle asset
     margin_change: float = 0.0
+    #: trigger of a stop-loss closing the whole candidate (format §7; ``None``: none)
+    stop: float | None = None
+    #: trigger of a take-profit closing the whole candidate (format §7; ``None``: none)
+    take_profit: float | None = None
+
+
+#: the candidate's order inputs and the order type each one adds (format §7)
+ORDER_INPUTS = (("stop", "stop"), ("take_profit", "take_profit"))
+
+
+@dataclass(frozen=True)
+class OrderFigure:
+    """A candidate's order in the account (format §7 ``orders[]`` of ``evaluate``, view ``as_is``)."""
+
+    id: str
+    type: str  # "stop" | "take_profit"
+    trigger_price: float
+    contracts: float
+    fill_price: float  # trigger × (1 ∓ slippage)
+    realized_pnl: float  # of the closed contracts at the fill, in the settle asset
+    before_liquidation: bool  # the mark moving alone reaches the trigger before the liquidation price
 
 
 @dataclass(frozen=True)
@@ -166,6 +195,14 @@ class Calculation:
     available_before: float  # the settle asset's cross pool: equity − initial margin
     available_after: float
     notes: tuple[str, ...] = ()
+    #: the candidate's stop and take profit, in that order (those given)
+    orders: tuple[OrderFigure, ...] = ()
+    #: the fill slippage the orders use (the file's ``slippage``, default 0)
+    slippage: float = 0.0
+
+    def order(self, type_: str) -> OrderFigure | None:
+        """The candidate's order of ``type_`` (``stop`` or ``take_profit``), if given."""
+        return next((o for o in self.orders if o.type == type_), None)
 
     @property
     def distance_in_account(self) -> float | None:
@@ -395,6 +432,11 @@ def normalise(portfolio: Portfolio, candidate: Candidate) -> tuple[Candidate, Ma
     rule = number_problem(candidate.margin_change)
     if rule:
         problems.append(Problem(f"{PATH}.margin_change", rule, candidate.margin_change))
+    for field, _ in ORDER_INPUTS:
+        trigger = getattr(candidate, field)
+        rule = None if trigger is None else price_problem(trigger)
+        if rule:
+            problems.append(Problem(f"{PATH}.{field}", rule, trigger))
     price = candidate.price
     if market is not None:
         if price is None:
@@ -561,10 +603,20 @@ def calculate(portfolio: Portfolio, candidate: Candidate) -> Calculation:
     )
     position = replace(position, id=_unique_id(portfolio, position))
     prices = {**before_pf.prices, market.symbol: price}
-    combined = replace(before_pf, positions=(*before_pf.positions, position), prices=prices)
+    new_orders = _candidate_orders(portfolio, cand, market.symbol)
+    combined = replace(
+        before_pf,
+        positions=(*before_pf.positions, position),
+        prices=prices,
+        orders=(*_pin_legs(before_pf, market.symbol), *(o for _, o in new_orders)),
+    )
     paths = [f"positions[{i}]" for i in range(len(portfolio.positions))] + [PATH]
+    order_paths = [f"orders[{j}]" for j in range(len(before_pf.orders))] + [f"{PATH}.{f}" for f, _ in new_orders]
     before = resolve(before_pf)
-    after = resolve(combined, paths=paths)
+    try:
+        after = resolve(combined, paths=paths, order_paths=order_paths)
+    except PortfolioError as err:
+        raise PortfolioError([_order_input_problem(p) for p in err.problems], err.source) from None
     rows_before = _positions(before)
     rows_after = _positions(after)
     mine = rows_after[-1]
@@ -596,6 +648,20 @@ def calculate(portfolio: Portfolio, candidate: Candidate) -> Calculation:
         )
         for b, a, leg in zip(rows_before, rows_after, before.legs, strict=False)
     )
+    # the candidate's orders as evaluate reports them (margin.orders.order_rows, format §7)
+    order_docs: list[dict[str, Any]] = list(cast("list[dict[str, Any]]", mine.get("orders") or []))
+    figures = tuple(
+        OrderFigure(
+            id=str(o["id"]),
+            type=str(o["type"]),
+            trigger_price=float(o["trigger_price"]),
+            contracts=float(o["contracts"]),
+            fill_price=float(o["fill_price"]),
+            realized_pnl=float(o["realized_pnl"]),
+            before_liquidation=bool(o["before_liquidation"]),
+        )
+        for o in order_docs
+    )
     avail_before = _cross_available(before, settle)
     avail_after = _cross_available(after, settle)
     if avail_after < 0:
@@ -626,7 +692,52 @@ def calculate(portfolio: Portfolio, candidate: Candidate) -> Calculation:
         available_before=avail_before,
         available_after=avail_after,
         notes=tuple(notes),
+        orders=figures,
+        slippage=after.slippage,
     )
+
+
+def _pin_legs(portfolio: Portfolio, symbol: str) -> tuple[Order, ...]:
+    """The book's orders, those on ``symbol`` without ``position_side`` naming the one leg they close (hedge
+    mode: the candidate opens the other side, after which the symbol holds both and the side is required)."""
+    held = {p.side for p in portfolio.positions if p.symbol == symbol}
+    if len(held) != 1:
+        return portfolio.orders
+    side = next(iter(held))
+    return tuple(
+        replace(o, position_side=side) if o.symbol == symbol and o.position_side is None else o
+        for o in portfolio.orders
+    )
+
+
+def _candidate_orders(portfolio: Portfolio, cand: Candidate, symbol: str) -> list[tuple[str, Order]]:
+    """The candidate's stop and take profit as orders closing the whole position (format §7), each with the
+    input field it comes from; an id only where the default ``"<symbol> <type>"`` is taken already (hedge
+    mode: the other side's order), and ``position_side`` in hedge mode (the symbol may then hold both)."""
+    taken = {o.label for o in portfolio.orders}
+    side = cand.side if portfolio.position_mode == "hedge" else None
+    out: list[tuple[str, Order]] = []
+    for field, type_ in ORDER_INPUTS:
+        trigger = getattr(cand, field)
+        if trigger is None:
+            continue
+        order = Order(symbol=symbol, type=type_, trigger_price=float(trigger), position_side=side)
+        if order.label in taken:
+            k = 1
+            while f"{order.label} (what-if {k})" in taken:
+                k += 1
+            order = replace(order, id=f"{order.label} (what-if {k})")
+        out.append((field, order))
+    return out
+
+
+def _order_input_problem(problem: Problem) -> Problem:
+    """The reader's problem of a candidate's order named by the input (``candidate.stop must be below the mark
+    3000 for a stop on a long (it would fire at once), got 3100.0``), not by the order's field."""
+    for field, _ in ORDER_INPUTS:
+        if problem.path == f"{PATH}.{field}.trigger_price":
+            return replace(problem, path=f"{PATH}.{field}")
+    return problem
 
 
 def _alone(portfolio: Portfolio, position: Position, margin: float | None, settle: str) -> float | None:

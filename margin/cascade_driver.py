@@ -12,6 +12,7 @@ move of the main symbol (the largest absolute initial move, first on ties); fina
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -48,8 +49,8 @@ def _view(
     d = np.zeros(len(symbols))
     # the path itself is walked once: its liquidations do not depend on D; every impact run goes on
     # from a copy of the state where it ended
-    plain = Ledger.start(book)
-    plain_steps = walk(setup, plain, base)
+    plain = Ledger.start(book, setup.orders)
+    plain_steps = walk(setup, plain, base, gap=params.gap)
     ledger, steps = plain, plain_steps
     end_marks, end_coll = base.marks[-1], base.coll_at(base.rows - 1)
     iterations, converged = 1, True
@@ -81,7 +82,7 @@ def _view(
     return ViewCascade(
         view=book.view,
         steps=merge_partials(steps) if params.merge_partials else tuple(steps),
-        positions_lost=int((~ledger.open).sum()),
+        positions_lost=ledger.positions_lost,
         positions_reduced=int((ledger.reduced & ledger.open).sum()),
         positions_open=int(ledger.open.sum()),
         collateral_start=c0,
@@ -94,10 +95,32 @@ def _view(
         amplification=amp,
         iterations=iterations,
         converged=converged,
-        positions_lost_without_impact=int((~plain.open).sum()),
+        positions_lost_without_impact=plain.positions_lost,
         flows={s: float(ledger.flow[j]) for j, s in enumerate(symbols) if ledger.flow[j] != 0.0},
         collateral_left_before_impact=before_impact,
+        orders_filled=None if setup.orders is None else int(ledger.order_filled.sum()),
+        order_outcomes=order_outcomes(setup, ledger),
     )
+
+
+def order_outcomes(setup: Setup, ledger: Ledger) -> tuple[tuple[str, str, str], ...]:
+    """Each order's outcome at the end of a walk (:data:`margin.cascade_results.ORDER_OUTCOMES`)."""
+    orders = setup.orders
+    if orders is None:
+        return ()
+    out = []
+    for k, order_id in enumerate(orders.ids):
+        i = int(orders.pos[k])
+        if ledger.order_filled[k]:
+            outcome = "filled"
+        elif ledger.order_open[k]:
+            outcome = "not_reached"
+        elif ledger.closed_by_order[i]:
+            outcome = "closed_by_order"
+        else:
+            outcome = "liquidated_first"
+        out.append((order_id, setup.book.ids[i], outcome))
+    return tuple(out)
 
 
 def _simulate(
@@ -124,6 +147,15 @@ def cascade(
 ) -> CascadeResult:
     """Liquidation cascade of an instant shock, walked from 0 to the full move (:mod:`margin.contagion`).
 
+    Orders (format §7) fill where the path crosses them, before the pools are checked at that point.
+    ``params.gap`` (``--gap``): the shock happens at once, no path: the walk is the single jump from the
+    marks to the shocked marks (``steps`` 1, reported so) with no fill between its two rows; every order
+    whose trigger lies between the current and the shocked mark fills at the shocked mark (× (1 ∓
+    slippage)), then the pools are checked at the shocked marks (liquidated there, possibly beyond the
+    bankruptcy price, as with ``fill="step"``). With an impact law the impact leg that follows is the
+    book's own forced trades moving the price over time, not a gap: it walks as usual (``impact_steps``
+    rows, ``fill`` as given).
+
     ``shocks``: :class:`Shock` objects, ``"BTC=-20%"`` strings, or ``{target: move}`` (targets as in
     ``--shock``: ``ALL``, a base asset, a symbol, a collateral asset). Raises :class:`PortfolioError`
     for a bad impact name, bad params or bad shocks.
@@ -138,6 +170,8 @@ def cascade(
     backing = resolved.portfolio.collateral_assets
     moves = combine(items, list(resolved.marks), list(backing))
     symbols = list(resolved.marks)
+    if p.gap:
+        p = replace(p, steps=1)
     path, move_vec = shock_path(resolved, moves, p.steps)
     main = main_symbol(move_vec)
     modes, model = _simulate(resolved, path, law, p, vs, main, move_vec)
@@ -162,7 +196,9 @@ def cascade_path(
     views: Sequence[str] = ("cross", "isolated", "as_is"),
 ) -> CascadeResult:
     """Liquidation cascade along a price path: (T, n_symbols) marks, columns in ``resolved.marks`` order,
-    walked as given (row 0 is the start; ``t`` of a step is its row index, fractional at a crossing)."""
+    walked as given (row 0 is the start; ``t`` of a step is its row index, fractional at a crossing).
+    ``params.gap``: every row of the path is a gap from the one before (no fill between rows, orders at
+    the row's marks; :func:`cascade`); the impact leg walks as usual."""
     law = check_impact(impact)
     p = parse_params(params)
     vs = check_views(views)

@@ -36,6 +36,7 @@ PARAM_KEYS: tuple[str, ...] = (
     "merge_partials",
     "impact_steps",
     "restore_ratio",
+    "gap",
 )
 
 
@@ -58,6 +59,8 @@ class CascadeParams:
     max_iterations: int = 50
     merge_partials: bool = True
     restore_ratio: float = 0.8
+    #: the shock happens at once (format §7 ``--gap``): see :func:`margin.cascade_driver.cascade`
+    gap: bool = False
 
 
 def lookup(table: Mapping[str, float], symbol: str) -> float | None:
@@ -134,7 +137,7 @@ def parse_params(params: Mapping[str, object] | CascadeParams | None) -> Cascade
                 problems.append(Problem(f"params.{key}", f"must be one of {', '.join(choices)}", v))
             else:
                 kw[key] = v
-    for key in ("takeover", "partial", "merge_partials"):
+    for key in ("takeover", "partial", "merge_partials", "gap"):
         if key in params:
             v = params[key]
             if not isinstance(v, bool):

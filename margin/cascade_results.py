@@ -19,7 +19,10 @@ the cost of each liquidation (every amount an account value, in the settle asset
 - the price impact (with an impact law): value at the end of the impact leg − value at the end of the
   shock − the costs of the liquidations on the leg: what the forced trades' own price move took;
 
-so ``start + market + impact + Σ costs = collateral_left``, by construction.
+so ``start + market + impact + Σ costs = collateral_left``, by construction. A stop-loss or take-profit
+fill (format §7) is the trader's own market order, not a liquidation: it has no bar, its cost is 0 and
+its slippage and realised PnL are part of the market move (the positions' change of value while held, up
+to the fill); a position it closes is not a position lost.
 """
 
 from __future__ import annotations
@@ -42,6 +45,13 @@ def settle_totals(by_settle: Mapping[str, Mapping[str, float]]) -> tuple[float |
             sum(d["collateral_left"] for d in by_settle.values()),
         )
     return None, None
+
+
+#: what became of an order along the path (format §7 ``cascade``, this product's per-view ``orders`` list):
+#: ``filled``; ``liquidated_first``: its pool reached the trigger first and the venue closed the position
+#: with the order unfilled (the cross-margin case where another position's loss takes the pool); ``closed_by_order``:
+#: another order closed the position first; ``not_reached``: the path never crossed its trigger
+ORDER_OUTCOMES: tuple[str, ...] = ("filled", "liquidated_first", "closed_by_order", "not_reached")
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,11 @@ class ViewCascade:
     flows: dict[str, float]
     #: account value at the end of the shock itself, before the impact leg (``collateral_left`` without it)
     collateral_left_before_impact: float | None = None
+    #: stop-loss and take-profit orders filled (format §7), ``None`` when the file has no orders
+    orders_filled: int | None = None
+    #: every order's outcome at the end of the walk, in file order (empty without orders): ``(id,
+    #: position, outcome)``, outcome one of :data:`ORDER_OUTCOMES`
+    order_outcomes: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def loss(self) -> float | None:
@@ -88,7 +103,7 @@ class ViewCascade:
         return self.collateral_start - self.collateral_left
 
     def _costs(self, impact_leg: bool) -> float:
-        return sum(s.liquidation_cost for s in self.steps if (s.phase == "impact") == impact_leg)
+        return sum(s.liquidation_cost for s in self.steps if (s.phase == "impact") == impact_leg and not s.is_order)
 
     @property
     def market_move(self) -> float | None:
@@ -117,15 +132,15 @@ class ViewCascade:
             return WaterfallBar("liquidation", s.liquidation_cost, s.position, s.event, s.move, s.fee)
 
         bars = [WaterfallBar("start", self.collateral_start), WaterfallBar("market", market)]
-        bars += [bar(s) for s in self.steps if s.phase != "impact"]
+        bars += [bar(s) for s in self.steps if s.phase != "impact" and not s.is_order]
         if self.collateral_left_before_impact is not None:
             bars.append(WaterfallBar("impact", impact))
-            bars += [bar(s) for s in self.steps if s.phase == "impact"]
+            bars += [bar(s) for s in self.steps if s.phase == "impact" and not s.is_order]
         bars.append(WaterfallBar("end", self.collateral_left))
         return tuple(bars)
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "steps": [s.to_dict() for s in self.steps],
             "positions_lost": self.positions_lost,
             "collateral_left": self.collateral_left,
@@ -147,6 +162,10 @@ class ViewCascade:
             "price_impact": self.price_impact,
             "collateral_left_before_impact": self.collateral_left_before_impact,
         }
+        if self.orders_filled is not None:
+            out["orders_filled"] = self.orders_filled
+            out["orders"] = [{"id": i, "position": p, "outcome": o} for i, p, o in self.order_outcomes]
+        return out
 
 
 @dataclass(frozen=True)
@@ -170,7 +189,7 @@ class CascadeResult:
         return view.amplification
 
     def to_dict(self) -> dict[str, object]:
-        return {
+        out: dict[str, object] = {
             "venue": self.venue,
             "kind": self.kind,
             "shock": self.moves,
@@ -197,3 +216,6 @@ class CascadeResult:
                 "partial": self.params.partial,
             },
         }
+        if self.params.gap:
+            out["gap"] = True
+        return out

@@ -21,11 +21,12 @@ of the path (:meth:`~margin.models.MarginModel.mark_maintenance` and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 
+from .cascade_orders import OrderSet, order_set
 from .cascade_params import CascadeParams
 from .engine import Book, evaluate
 from .models import net_terms
@@ -52,6 +53,13 @@ class Ledger:
     flow: FloatArray  # per symbol: signed quote notional of the forced trades (sells negative)
     reduced: BoolArray
     insurance: float = 0.0
+    #: the orders (format §7, in file order): still open (not filled, not cancelled), filled, and the size
+    #: (contracts × contract size) each still closes (``inf``: whatever is left of the position); per
+    #: position: closed by an order fill (not a position lost). Empty without orders.
+    order_open: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    order_filled: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    order_left: FloatArray = field(default_factory=lambda: np.zeros(0))
+    closed_by_order: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
     def __post_init__(self) -> None:
         #: the compiled view over this ledger's arrays (the model reads sizes and entry maintenance here)
@@ -68,8 +76,9 @@ class Ledger:
         self.floors = self.base.model.floors(self.base, np.arange(self.base.n_positions))
 
     @classmethod
-    def start(cls, book: Book) -> Ledger:
+    def start(cls, book: Book, orders: OrderSet | None = None) -> Ledger:
         n = book.n_positions
+        n_orders = 0 if orders is None else orders.n
         return cls(
             base=book,
             size=book.size.copy(),
@@ -82,6 +91,10 @@ class Ledger:
             fees=np.zeros(n),
             flow=np.zeros(len(book.symbols)),
             reduced=np.zeros(n, dtype=bool),
+            order_open=np.ones(n_orders, dtype=bool),
+            order_filled=np.zeros(n_orders, dtype=bool),
+            order_left=np.zeros(0) if orders is None else orders.size.copy(),
+            closed_by_order=np.zeros(n, dtype=bool),
         )
 
     def copy(self) -> Ledger:
@@ -98,7 +111,18 @@ class Ledger:
             flow=self.flow.copy(),
             reduced=self.reduced.copy(),
             insurance=self.insurance,
+            order_open=self.order_open.copy(),
+            order_filled=self.order_filled.copy(),
+            order_left=self.order_left.copy(),
+            closed_by_order=self.closed_by_order.copy(),
         )
+
+    @property
+    def positions_lost(self) -> int:
+        """Positions closed by the venue (liquidated, taken over, bankrupt); not those an order closed."""
+        if self.closed_by_order.size == 0:
+            return int((~self.open).sum())
+        return int((~self.open & ~self.closed_by_order).sum())
 
     def pool_terms(self, members: IntArray, g: int) -> PoolTerms:
         """Pool ``g``'s segment terms (built when first asked for after a change)."""
@@ -348,6 +372,8 @@ class Setup:
     members: tuple[IntArray, ...]
     labels: tuple[str, ...]
     fee_rate: FloatArray
+    #: the book's stop-loss and take-profit orders (format §7), ``None`` when it has none
+    orders: OrderSet | None = None
 
     @classmethod
     def build(
@@ -378,6 +404,7 @@ class Setup:
             members,
             labels,
             fee_rate,
+            order_set(book),
         )
 
     def summary(self, ledger: Ledger, marks: FloatArray, coll: FloatArray | None) -> dict[str, dict[str, float]]:

@@ -8,7 +8,10 @@ the market was (``move`` of the main symbol, the symbol's ``price`` and ``symbol
 positions still open and ``drained_by``: the five largest PnLs from the start of the path, most negative
 first), and ``liquidation_cost``: what the event itself took from the pool at fixed marks (the part of
 ``equity_after − equity_before`` that is not a market move). Consecutive partial liquidations of one
-position can be merged into one row (:func:`merge_partials`).
+position can be merged into one row (:func:`merge_partials`). A stop-loss or take-profit fill (format §7)
+is a row too (event ``stop_filled`` / ``take_profit_filled``, mechanism ``order``, fee and
+``liquidation_cost`` 0) with its ``order``, ``contracts`` and ``fill_price``; these three keys are in the
+JSON of order rows only.
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-EVENTS: tuple[str, ...] = ("liquidated", "partially_liquidated", "bankrupt")
+#: the events of the step rows: the venue's (format §5) and the order fills (format §7)
+LIQUIDATION_EVENTS: tuple[str, ...] = ("liquidated", "partially_liquidated", "bankrupt")
+EVENTS: tuple[str, ...] = (*LIQUIDATION_EVENTS, "stop_filled", "take_profit_filled")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,11 @@ class StepRecord:
     symbol_move_last: float | None = None
     t_last: float | None = None
     merged_events: int = 1
+    #: an order fill (format §7 ``cascade``, event ``stop_filled`` / ``take_profit_filled``, mechanism
+    #: ``order``): the order's id, the contracts it closed and its fill price; ``None`` on other rows
+    order: str | None = None
+    contracts: float | None = None
+    fill_price: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         row: dict[str, object] = {
@@ -89,7 +99,16 @@ class StepRecord:
             row["symbol_move_last"] = self.symbol_move_last
             row["t_last"] = self.t_last
             row["merged_events"] = self.merged_events
+        if self.order is not None:
+            row["order"] = self.order
+            row["contracts"] = self.contracts
+            row["fill_price"] = self.fill_price
         return row
+
+    @property
+    def is_order(self) -> bool:
+        """An order fill (not a liquidation)."""
+        return self.order is not None
 
 
 def _merge(first: StepRecord, then: StepRecord) -> StepRecord:

@@ -28,14 +28,17 @@ portfolio's taker fee.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
+from .cascade_orders import FILLED_EVENT
 from .cascade_params import CascadeParams, lookup
 from .cascade_state import Ledger, Point, PoolValues, Setup, account_value, pool_at
 from .cascade_steps import StepRecord
 from .engine import Book
+from .orders import fill_price, realized_pnl
 from .venues import LiquidationRules
 
 FloatArray = npt.NDArray[np.float64]
@@ -291,6 +294,108 @@ def _reset_entry_mm(setup: Setup, ledger: Ledger, i: int) -> None:
     ledger.mmr_entry[i] = float(rule.mmr_entry[0])
 
 
+def _shrink(setup: Setup, ledger: Ledger, g: int, i: int, f: float) -> None:
+    """Position ``i`` of pool ``g`` reduced by the fraction ``f`` (closed at ``f ≥ 1``): its size, its entry
+    maintenance where the model values it at entry, and the pool's cached terms."""
+    if f >= 1.0:
+        ledger.size[i] = 0.0
+        ledger.open[i] = False
+        ledger.mm_entry[i] = 0.0
+    else:
+        ledger.size[i] *= 1.0 - f
+        if setup.book.at_entry[i]:
+            _reset_entry_mm(setup, ledger, i)
+    ledger.resized(g, i)
+
+
+def _write_off(ledger: Ledger, members: IntArray, g: int, at: Point, after: PoolValues) -> PoolValues:
+    """An emptied pool's debt (negative wallet) goes to the insurance fund; the pool's values after it."""
+    if after.idx.size == 0 and after.wallet[0] < 0:
+        ledger.insurance += -float(after.wallet[0])
+        ledger.wallet[g] -= float(after.wallet[0])
+        if not ledger.cw[:, g].any():
+            ledger.wallet[g] = 0.0
+        after = pool_at(ledger, members, g, at)
+    return after
+
+
+def cancel_orders(ledger: Ledger, setup: Setup) -> None:
+    """Orders of positions no longer open are cancelled (they never fill later, format §7)."""
+    orders = setup.orders
+    if orders is not None:
+        ledger.order_open &= ledger.open[orders.pos]
+
+
+def fill_order(setup: Setup, ledger: Ledger, o: int, at: Point) -> StepRecord:
+    """Fill order ``o`` at the point ``at`` (the symbol's mark there is the trigger, or the mark beyond it
+    after a gap); its step row (``portfolio-format.md`` §7 ``cascade``).
+
+    The order closes its contracts, at most what is left of the position after a partial liquidation,
+    at market: a sell (long) at ``mark × (1 − slippage)``, a buy (short) at ``mark × (1 + slippage)``
+    (:func:`margin.orders.fill_price`); the realised PnL of the closed contracts at the fill
+    (:func:`margin.orders.realized_pnl`, ``margin-models.md`` §0: linear ``s·q·CS·(fill − entry)``, inverse
+    ``s·q·CS·(1/entry − 1/fill)`` in coin) goes into the pool's wallet and stays there. It is the trader's
+    own market order, not a liquidation: no liquidation fee (its cost is the slippage, which is not
+    counted as ``liquidation_cost`` either: that is 0, the slippage shows in the market move), no
+    ``drained``/``reduced`` bookkeeping of a liquidation, and a position it closes is not a position lost.
+    Its forced flow (the quote notional at the fill, sells negative) is added to ``ledger.flow`` as a
+    liquidation's is: a market order takes liquidity too, and feeds the impact law. A pool the fill leaves
+    empty with a negative wallet (a gap beyond the bankruptcy price) has its debt written off to the
+    insurance fund, as when a liquidation empties it (module docstring, B5 step 3): an isolated position
+    never loses more than its margin.
+    """
+    orders = setup.orders
+    assert orders is not None
+    bk = setup.book
+    i = int(orders.pos[o])
+    g = int(bk.pool[i])
+    members = setup.members[g]
+    pv = pool_at(ledger, members, g, at)
+    j = int(np.searchsorted(pv.idx, i))
+    eq_before = float(pv.equity[0])
+    drained = _drained(setup, ledger, pv, members)
+    held = float(ledger.size[i])
+    close = min(float(ledger.order_left[o]), held)
+    f = 1.0 if close >= held else close / held
+    sym = int(bk.sym[i])
+    mark = float(at.marks[sym])
+    side = "long" if bk.sign[i] > 0 else "short"
+    fill = fill_price(side, mark, orders.slippage)
+    realised = realized_pnl(float(bk.sign[i]), close, float(bk.entry[i]), fill, bool(bk.inverse[i]))
+    closed_n = f * float(pv.notional[0, j])
+    ledger.wallet[g] += realised
+    ledger.realised[i] += realised
+    quote = close if bk.inverse[i] else close * fill
+    ledger.flow[sym] += -float(bk.sign[i]) * quote
+    _shrink(setup, ledger, g, i, f)
+    if f >= 1.0:
+        ledger.closed_by_order[i] = True
+    ledger.order_left[o] = 0.0
+    ledger.order_open[o] = False
+    ledger.order_filled[o] = True
+    cancel_orders(ledger, setup)
+    after = _write_off(ledger, members, g, at, pool_at(ledger, members, g, at))
+    row = _record(
+        setup,
+        ledger,
+        i,
+        FILLED_EVENT[orders.types[o]],
+        g,
+        eq_before,
+        at,
+        0.0,
+        f,
+        closed_n,
+        realised,
+        drained,
+        "order",
+        after,
+        account_value(ledger, at),
+        0.0,
+    )
+    return replace(row, order=orders.ids[o], contracts=close / float(orders.contract_size[o]), fill_price=fill)
+
+
 def _close(
     setup: Setup,
     ledger: Ledger,
@@ -316,24 +421,11 @@ def _close(
     ledger.fees[i] += fee
     quote = f * float(ledger.size[i]) if bk.inverse[i] else closed_n
     ledger.flow[int(bk.sym[i])] += -float(bk.sign[i]) * quote
-    if f >= 1.0:
-        ledger.size[i] = 0.0
-        ledger.open[i] = False
-        ledger.mm_entry[i] = 0.0
-    else:
-        ledger.size[i] *= 1.0 - f
+    _shrink(setup, ledger, g, i, f)
+    if f < 1.0:
         ledger.reduced[i] = True
-        if bk.at_entry[i]:
-            _reset_entry_mm(setup, ledger, i)
-    ledger.resized(g, i)
     members = setup.members[g]
-    after = pool_at(ledger, members, g, at)
-    if after.idx.size == 0 and after.wallet[0] < 0:  # an emptied pool's debt goes to the insurance fund
-        ledger.insurance += -float(after.wallet[0])
-        ledger.wallet[g] -= float(after.wallet[0])
-        if not ledger.cw[:, g].any():
-            ledger.wallet[g] = 0.0
-        after = pool_at(ledger, members, g, at)
+    after = _write_off(ledger, members, g, at, pool_at(ledger, members, g, at))
     event = "liquidated" if f >= 1.0 else "partially_liquidated"
     if eq_before <= 0:
         event = "bankrupt"

@@ -22,6 +22,11 @@ pool's next crossing is found on its own and kept until an event touches that po
    pool's surplus there; at a crossing, where the surplus is 0 up to rounding, it is the surplus just past
    the point (``TAU_TOL`` beyond) from its slope: at equal crossings the pool that falls fastest goes
    first. Then the touched pools' next crossings are found from that point.
+4. **Orders** (format §7): every order's first crossing on the path is found once
+   (:func:`margin.cascade_orders.first_crossings`); an open order crossed no later than the next pool
+   crossing (to ``TAU_TOL``) fills first (:func:`margin.cascade_venue.fill_order`) and its pool's next
+   crossing is found again from that point (the point itself included). A liquidation cancels the orders
+   of the positions it closed. Without orders none of this runs.
 """
 
 from __future__ import annotations
@@ -30,10 +35,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .cascade_crossing import TAU_TOL, Crossing, first_crossing, segment_point, triggered_at
+from .cascade_orders import first_crossings
 from .cascade_paths import Path
-from .cascade_state import Ledger, PoolValues, Setup, net_rows, pool_at
+from .cascade_state import Ledger, Point, PoolValues, Setup, net_rows, pool_at
 from .cascade_steps import StepRecord
-from .cascade_venue import liquidate_pool
+from .cascade_venue import cancel_orders, fill_order, liquidate_pool
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -49,8 +55,15 @@ class _Walk:
     window of rows with every position's ``UPNL − MM`` and every pool's surplus on it, and each live
     pool's next crossing in the window."""
 
-    def __init__(self, setup: Setup, ledger: Ledger, path: Path, start: int) -> None:
+    def __init__(self, setup: Setup, ledger: Ledger, path: Path, start: int, gap: bool = False) -> None:
         self.setup, self.ledger, self.path = setup, ledger, path
+        #: no fill between rows (``fill="step"``, or a gap): pools and orders are checked at the rows only
+        self.step = gap or setup.params.fill == "step"
+        self.start = start
+        #: each order's first crossing on the path (segment, fraction, at its trigger): found once, in ``run``
+        self.o_row: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        self.o_tau: FloatArray = np.zeros(0)
+        self.o_exact: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
         self.row, self.tau = start, 1.0
         self.w0, self.w1 = start, start
         self.width = _WINDOW
@@ -90,7 +103,7 @@ class _Walk:
         first = max(first, self.w0)
         col = self.surplus[first - self.w0 :, g]
         for k in (np.flatnonzero(col <= self.slack[g]) + first).tolist():
-            if (here and k == self.row) or self.setup.params.fill == "step":
+            if (here and k == self.row) or self.step:
                 if triggered_at(self.ledger, members, g, segment_point(self.path, k, 1.0)):
                     self.next[g] = Crossing(k, 1.0, None)
                     return
@@ -100,8 +113,9 @@ class _Walk:
                 self.next[g] = found
                 return
 
-    def changed(self, g: int, sizes_before: FloatArray, wallet_before: float) -> None:
-        """Update the window after an event on pool ``g`` (its positions had ``sizes_before``)."""
+    def changed(self, g: int, sizes_before: FloatArray, wallet_before: float, here: bool = False) -> None:
+        """Update the window after an event on pool ``g`` (its positions had ``sizes_before``; ``here``:
+        its next crossing may be at the cursor's row itself, after an order filled there)."""
         ledger = self.ledger
         members = self.setup.members[g]
         if not ledger.open[members].any():
@@ -118,15 +132,57 @@ class _Walk:
             self.surplus[:, g] += (new - self.net[:, reduced]).sum(axis=1)
             self.net[:, reduced] = new
         self.surplus[:, g] += ledger.wallet[g] - wallet_before
-        self.find(g)
+        self.find(g, here)
+
+    # ---- orders
+    def next_order(self) -> int | None:
+        """The open order crossed first after the cursor (ties: file order), ``None`` when none is."""
+        if self.o_row.size == 0:
+            return None
+        live = np.flatnonzero(self.ledger.order_open & (self.o_row < self.path.rows))
+        if live.size == 0:
+            return None
+        first = np.lexsort((live, self.o_tau[live], self.o_row[live]))[0]
+        return int(live[first])
+
+    def fill(self, o: int) -> StepRecord:
+        """Fill order ``o`` at its crossing (:func:`margin.cascade_venue.fill_order`), then the pool it
+        changed is looked at again from that point (its next crossing may be the point itself)."""
+        setup, ledger, orders = self.setup, self.ledger, self.setup.orders
+        assert orders is not None
+        k, tau = int(self.o_row[o]), float(self.o_tau[o])
+        self.row, self.tau = k, tau
+        self.width = _WINDOW
+        at = segment_point(self.path, k, tau)
+        if self.o_exact[o]:  # a crossing inside a segment: the symbol's mark there is the trigger itself
+            marks = at.marks.copy()
+            marks[int(orders.sym[o])] = float(orders.trigger[o])
+            at = Point(marks, at.coll, at.t, at.phase)
+        g = int(setup.book.pool[int(orders.pos[o])])
+        members = setup.members[g]
+        sizes, wallet = ledger.size[members].copy(), float(ledger.wallet[g])
+        row = fill_order(setup, ledger, o, at)
+        self.changed(g, sizes, wallet, here=tau >= 1.0)
+        return row
 
     # ---- events
     def run(self, check_start: bool) -> list[StepRecord]:
         rows: list[StepRecord] = []
         setup, ledger, path = self.setup, self.ledger, self.path
         events = 0
+        orders = setup.orders
+        if orders is not None:
+            self.o_row, self.o_tau, self.o_exact = first_crossings(orders, path, self.start, check_start, self.step)
         self.load_window(self.row, here=check_start)
         while events < MAX_EVENTS:
+            o = None if orders is None else self.next_order()
+            if o is not None and self.o_row[o] < self.w1:
+                # an order crossed at the same point as a pool (to TAU_TOL) fills first (format §7)
+                ko, to = int(self.o_row[o]), float(self.o_tau[o])
+                if not self.next or min((c.row, c.tau + TAU_TOL) for c in self.next.values()) >= (ko, to):
+                    rows.append(self.fill(o))
+                    events += 1
+                    continue
             if not self.next:
                 if self.w1 >= path.rows:
                     break
@@ -161,14 +217,20 @@ class _Walk:
                 sizes, wallet = ledger.size[members].copy(), float(ledger.wallet[g])
                 rows += liquidate_pool(setup, ledger, g, at, pv)
                 events += 1
+                if orders is not None:
+                    cancel_orders(ledger, setup)
                 self.changed(g, sizes, wallet)
         return rows
 
 
-def walk(setup: Setup, ledger: Ledger, path: Path, start: int = 0, check_start: bool = True) -> list[StepRecord]:
-    """Walk ``path`` from row ``start``, liquidating as the pools trigger; ``ledger`` is updated.
+def walk(
+    setup: Setup, ledger: Ledger, path: Path, start: int = 0, check_start: bool = True, gap: bool = False
+) -> list[StepRecord]:
+    """Walk ``path`` from row ``start``, filling orders and liquidating as the pools trigger; ``ledger`` is
+    updated.
 
     ``check_start=False``: the pools are known to be healthy at row ``start`` (a walk continued from
-    where another one ended).
+    where another one ended). ``gap``: no fill between rows (format §7 ``--gap``): the pools are checked
+    at the rows as with ``fill="step"``, and an order crossed by a row fills at that row's mark.
     """
-    return _Walk(setup, ledger, path, start).run(check_start)
+    return _Walk(setup, ledger, path, start, gap).run(check_start)

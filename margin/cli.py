@@ -26,8 +26,8 @@ EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # usage errors are invalid input: exit 2
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_INVALID, f"{self.prog}: error: {message}\n")
+        # a short message naming the flag, the rule and the value; the full usage is one ``-h`` away
+        self.exit(EXIT_INVALID, f"usage: {self.prog} … (the options: {self.prog} -h)\n{self.prog}: error: {message}\n")
 
 
 def _pairs(values: Sequence[str] | None, flag: str) -> dict[str, float]:
@@ -172,9 +172,13 @@ def _add_input(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m margin", description="Margin Lab: margin and liquidation of a portfolio.")
     sub = parser.add_subparsers(
-        dest="command", required=True, parser_class=_Parser, metavar="{evaluate,stress,frontier,cascade,risk,fetch}"
+        dest="command",
+        required=True,
+        parser_class=_Parser,
+        metavar="{evaluate,stress,frontier,cascade,risk,fetch,watch}",
     )
     sub.add_parser("fetch", help="import an exchange account into a portfolio file (python -m margin fetch -h)")
+    sub.add_parser("watch", help="watch a portfolio at the venue's live marks (python -m margin watch -h)")
     ev = sub.add_parser("evaluate", help="margin, equity and liquidation prices in the three views")
     _add_input(ev)
     ev.add_argument(
@@ -216,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ASSET=USD",
         help="order-book depth of the linear law: quote notional that moves ASSET 1 %% (repeatable; "
         "default: an assumed depth anchored on Binance's BTC book, see README)",
+    )
+    ca.add_argument(
+        "--gap",
+        action="store_true",
+        help="the shock happens at once (no path): crossed stop-loss and take-profit orders fill at the "
+        "shocked mark, then the pools are liquidated there",
     )
     rk = sub.add_parser("risk", help="probability of liquidation over a horizon (Monte Carlo and closed form)")
     _add_input(rk)
@@ -323,6 +333,8 @@ def cmd_cascade(args: argparse.Namespace) -> str:
     params: dict[str, object] = {"strength": args.strength}
     if args.depth:
         params["depth"] = parse_depths(args.depth)
+    if args.gap:
+        params["gap"] = True
     doc: dict[str, Any] = cascade(resolve(_load(args)), shocks, impact=args.impact, params=params).to_dict()
     if args.format == "json":
         return jsonout.dumps(doc) + "\n"
@@ -333,9 +345,10 @@ def cmd_cascade(args: argparse.Namespace) -> str:
     ]
     for view, body in doc["modes"].items():
         lines.append("")
+        filled = f", orders filled {body['orders_filled']}" if "orders_filled" in body else ""
         lines.append(
             f"== {view} == positions lost {body['positions_lost']}, loss {body['loss']:,.2f}, "
-            f"collateral left {body['collateral_left']:,.2f}"
+            f"collateral left {body['collateral_left']:,.2f}{filled}"
         )
         head = ("move", "event", "position", "equity before", "equity after", "collateral left", "open")
         rows = [
@@ -351,7 +364,24 @@ def cmd_cascade(args: argparse.Namespace) -> str:
             for st in body["steps"]
         ]
         lines.extend(_grid(head, rows) if rows else ["  no liquidation"])
+        fills = [st for st in body["steps"] if "order" in st]
+        for st in fills:  # an order row (format §7): what the fill did
+            lines.append(
+                f"  {st['event']} {st['order']}: {st['contracts']:g} contracts at {_fmt(st['fill_price'])}, "
+                f"realised {_fmt(st['realized_pnl'])}"
+            )
+        for o in body.get("orders", []):  # an order that never filled, and why
+            if o["outcome"] != "filled":
+                lines.append(f"  order {o['id']} on {o['position']} not filled: {ORDER_WORDS[o['outcome']]}")
     return "\n".join(lines) + "\n"
+
+
+#: the table's words for an order's outcome (``margin.cascade_results.ORDER_OUTCOMES``)
+ORDER_WORDS = {
+    "liquidated_first": "its pool reached the liquidation trigger first and the position was liquidated",
+    "closed_by_order": "another order closed the position first",
+    "not_reached": "the path never reached its trigger",
+}
 
 
 def cmd_risk(args: argparse.Namespace) -> str:
@@ -382,6 +412,15 @@ def cmd_risk(args: argparse.Namespace) -> str:
             else (f"; time to liquidation p5/p50/p95 {t['p5']:.0f}/{t['p50']:.0f}/{t['p95']:.0f} h")
         )
         lines.append(f"  {view}: {body['probability']:.2%} (95 % CI {lo:.2%} to {hi:.2%}){when}")
+        if "orders" in body:  # format §7: the orders working; what they buy; how often they fill
+            flo, fhi = body["ci95_order_filled"]
+            each = ", ".join(f"{o['id']} {o['probability_filled']:.2%}" for o in body["orders"])
+            lines.append(
+                f"    orders: some order filled {body['probability_order_filled']:.2%} (95 % CI {flo:.2%} to "
+                f"{fhi:.2%}; {each}); liquidation without the orders {body['probability_without_orders']:.2%}"
+            )
+    for note in doc.get("notes", ()):
+        lines.append(f"note: {note}")
     return "\n".join(lines) + "\n"
 
 

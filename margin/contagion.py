@@ -68,6 +68,19 @@ for others (D1, §5.1); Bybit, OKX, Hyperliquid: the portfolio's taker fee, the 
 reserve or the market orders they send (§3.5 Y4, §4 O1, §6 H1; OKX's liquidation penalty rate and a
 Bybit liquidation fee are not in the retrieved text).
 
+**Orders** (format §7 ``cascade``). Stop-losses and take-profits fill where the path crosses their
+trigger (marks linear between rows: ``τ = (T − m₀)/(m₁ − m₀)`` on the segment, every order's first
+crossing found at once over rows × orders, :mod:`margin.cascade_orders`), before the pools are checked at
+that point (an order and a pool crossing within ``TAU_TOL`` of each other: the order first). A fill is the
+trader's market order: its contracts (at most what a partial liquidation left) close at the mark ×
+(1 ∓ ``slippage``), the realised PnL stays in the pool's wallet, no liquidation fee, the flow feeds the
+impact law; a row ``stop_filled`` / ``take_profit_filled`` (mechanism ``order``), not a position lost,
+no waterfall bar (:func:`margin.cascade_venue.fill_order`). A pool that reaches its trigger strictly first
+is liquidated with the orders unfilled; the orders of a position the venue closes are cancelled.
+``gap`` (``--gap``): the shock happens at once, a single jump to the shocked marks with no fill between:
+crossed orders fill at the shocked mark, then the pools are liquidated there (as ``fill="step"``); the
+impact leg walks as usual (:func:`margin.cascade_driver.cascade`).
+
 **Attribution.** ``drained_by`` gives, for the pool of an event, each position's PnL from the start of
 the path to the fill (realised + unrealised, fees apart), most negative first: the positions whose
 losses drained the pool.
@@ -121,6 +134,7 @@ Modules (this one is the public façade and re-exports what callers use)
 - :mod:`margin.cascade_state`: what liquidations change in one view, and its values at some marks;
 - :mod:`margin.cascade_venue`: the venue's liquidation of one triggered pool at fixed marks;
 - :mod:`margin.cascade_walk`: one view along one path (the event loop);
+- :mod:`margin.cascade_orders`: where a path crosses the stop-loss and take-profit orders;
 - :mod:`margin.cascade_crossing`: where on a segment a pool first meets its trigger;
 - :mod:`margin.cascade_steps`: the frozen step rows and their JSON;
 - :mod:`margin.cascade_results`: a view's totals and the ``cascade`` JSON;

@@ -50,11 +50,26 @@ def parse_positions_csv(text: str, source: str = "positions.csv") -> list[Positi
     return [p for p, _ in read_positions_csv(text, source)]
 
 
+#: optional CSV columns giving a position's orders (format §7, a compatible extension of the positions CSV):
+#: the trigger price of a ``stop`` / ``take_profit`` closing the whole position; empty: none
+CSV_ORDER_COLUMNS: tuple[str, ...] = ("stop", "take_profit")
+
+
 def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[Position, str]]:
     """Positions from CSV text: one row each, columns named as the position fields (format §1).
 
     Rows are reported as ``row N`` counting the header as row 1.
     """
+    return read_csv_book(text, source)[0]
+
+
+def read_csv_book(
+    text: str, source: str = "positions.csv"
+) -> tuple[list[tuple[Position, str]], list[tuple[dict[str, object], str]]]:
+    """Positions and their orders from CSV text: the positions as :func:`read_positions_csv` reads them, and
+    for every ``stop`` / ``take_profit`` cell (:data:`CSV_ORDER_COLUMNS`) an order of the whole position at
+    that trigger (format §7 fields; ``id`` ``"<position id> <type>"`` when the row has an id), with the
+    cell's name (``row N.stop``). The orders are checked against the positions by the portfolio's reader."""
     if not text.strip():
         raise PortfolioError(
             [Problem("(file)", "is empty: expected a header row and one row per position", None, show_value=False)],
@@ -67,10 +82,13 @@ def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[P
     header = [h.strip() for h in rows[0]]
     problems: list[Problem] = []
     for name in header:
-        if name not in POSITION_FIELDS:
+        if name not in POSITION_FIELDS and name not in CSV_ORDER_COLUMNS:
             problems.append(
                 Problem(
-                    f"header column {name!r}", f"is not a position field (fields: {', '.join(POSITION_FIELDS)})", name
+                    f"header column {name!r}",
+                    f"is not a position field (fields: {', '.join(POSITION_FIELDS)}; orders: "
+                    f"{', '.join(CSV_ORDER_COLUMNS)})",
+                    name,
                 )
             )
     for name in ("symbol", "side", "contracts", "entry_price"):
@@ -81,6 +99,7 @@ def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[P
     if problems:
         raise PortfolioError(problems, source)
     positions: list[tuple[Position, str]] = []
+    orders: list[tuple[dict[str, object], str]] = []
     for n, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -94,7 +113,7 @@ def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[P
             cell = raw if name == "id" else raw.strip()  # an id is kept exactly as written
             if cell == "":
                 continue
-            if name in CSV_NUMBER_FIELDS:
+            if name in CSV_NUMBER_FIELDS or name in CSV_ORDER_COLUMNS:
                 value = parse_number(cell)
                 if value is None:
                     problems.append(Problem(f"{path}.{name}", number_rule(cell), cell))
@@ -105,13 +124,24 @@ def read_positions_csv(text: str, source: str = "positions.csv") -> list[tuple[P
                 rec[name] = cell
         if bad:
             continue
+        triggers = {name: rec.pop(name) for name in CSV_ORDER_COLUMNS if name in rec}
         pos, pos_problems = position_from_dict(rec, path)
         problems.extend(pos_problems)
         if pos is not None:
             positions.append((pos, path))
+            for kind, trigger in triggers.items():
+                order: dict[str, object] = {
+                    "symbol": pos.symbol,
+                    "type": kind,
+                    "trigger_price": trigger,
+                    "position_side": pos.side,
+                }
+                if pos.id:
+                    order["id"] = f"{pos.id} {kind}"
+                orders.append((order, f"{path}.{kind}"))
     if problems:
         raise PortfolioError(problems, source)
-    return positions
+    return positions, orders
 
 
 def dump_positions_csv(positions: list[Position] | tuple[Position, ...]) -> str:
@@ -134,8 +164,8 @@ def portfolio_from_csv(
     source: str = "positions.csv",
 ) -> Portfolio:
     """A portfolio from a positions CSV plus venue, collateral and prices given elsewhere."""
-    rows = read_positions_csv(text, source)
-    data = {
+    rows, orders = read_csv_book(text, source)
+    data: dict[str, object] = {
         "format": FORMAT,
         "venue": venue,
         "position_mode": position_mode,
@@ -143,7 +173,23 @@ def portfolio_from_csv(
         "prices": dict(prices or {}),
         "positions": [position_to_dict(p) for p, _ in rows],
     }
-    return portfolio_from_dict(data, source, position_paths=[path for _, path in rows])
+    if orders:
+        data["orders"] = [o for o, _ in orders]
+    try:
+        return portfolio_from_dict(data, source, position_paths=[path for _, path in rows])
+    except PortfolioError as err:  # an order's problem names its CSV cell, not the generated ``orders[k]``
+        cells = {f"orders[{k}]": cell for k, (_, cell) in enumerate(orders)}
+        renamed = [_cell_problem(p, cells) for p in err.problems]
+        raise PortfolioError(renamed, err.source) from None
+
+
+def _cell_problem(problem: Problem, cells: Mapping[str, str]) -> Problem:
+    """``orders[k].field …`` as the CSV cell it came from (``row N.stop``)."""
+    head = problem.path.partition(".")[0]
+    cell = cells.get(head)
+    if cell is None:
+        return problem
+    return Problem(cell, problem.rule, problem.value, problem.show_value)
 
 
 def read_portfolio_text(path: str | Path) -> str:

@@ -1021,7 +1021,10 @@ def _orders_from(
         if not isinstance(rec, Mapping):
             problems.append(Problem(path, "must be an object", rec))
             continue
-        found = _check_fields(rec, path, ORDER_FIELDS, "an order")
+        # ``origin`` (optional object): where an imported order came from; not evaluated (README, Orders)
+        found = _check_fields(rec, path, (*ORDER_FIELDS, "origin"), "an order")
+        if rec.get("origin") is not None and not isinstance(rec.get("origin"), Mapping):
+            found.append(Problem(f"{path}.origin", "must be an object", rec.get("origin")))
         for key in ("symbol", "type", "trigger_price"):
             if rec.get(key) is None:
                 found.append(Problem(f"{path}.{key}", "is required", None, show_value=False))

@@ -13,6 +13,8 @@ The public façade of the probability of liquidation; each job lives in its own 
 - :mod:`margin.risk_separable`: each pool's trigger as a sum of per-asset price functions (cross pools)
   or a price barrier (isolated pools): the Monte Carlo's cost grows with assets and pools, not positions;
 - :mod:`margin.risk_simulation`: the Monte Carlo of the whole account (first liquidation hours);
+- :mod:`margin.risk_orders`: stop-losses and take-profits (format §7) along the same paths: each fills at
+  the first hourly price beyond its trigger (gap risk), before its pool is checked at that hour;
 - :mod:`margin.risk_positions`: the closed form applied to each position at its liquidation price;
 - :mod:`margin.risk_results`: typed records of the results and their JSON.
 
@@ -20,6 +22,13 @@ Two tools, both with zero expected price drift by default: the closed form for o
 (:func:`position_first_passage`, exact for a position alone in its pool), and the Monte Carlo of the whole
 account (:func:`risk`): hourly steps, every pool of every view checked at every hourly close with the
 engine's trigger, the first touch liquidating.
+
+Orders (format §7 ``risk``; only a file with orders changes the output): a view's ``probability`` is the
+probability of liquidation with the orders working; ``probability_without_orders`` the same paths with
+the orders ignored (what the stops buy); ``probability_order_filled`` the probability that at least one
+of the view's orders fills within the horizon before its position's pool is liquidated, with a Wilson
+95 % interval like ``probability``'s; ``orders`` each order's fill probability. The closed form per
+position (``positions``) ignores the orders: a note in ``notes`` says so.
 
 The core reads no file and parses no flag: the caller loads the price history (:func:`margin.loader.load_daily_closes`)
 and passes typed values (``horizon_hours`` an int, ``vols`` a mapping); the command line's flags
@@ -47,7 +56,16 @@ from .risk_inputs import (
 from .risk_intervals import Z95, median_interval, wilson_interval
 from .risk_market import MIN_RETURNS, STUDENT_DF, WINDOW_DAYS, MarketModel, build_model
 from .risk_positions import PositionPassage, asset_volatilities, position_first_passage
-from .risk_results import Liquidation, LiquidationTimes, PoolLiquidation, RiskResult, ViewRisk
+from .risk_results import (
+    Fills,
+    Liquidation,
+    LiquidationTimes,
+    OrderFill,
+    PoolLiquidation,
+    RiskResult,
+    ViewOrders,
+    ViewRisk,
+)
 from .risk_simulation import NEVER, Simulation, simulate
 from .risk_triggers import Triggers
 
@@ -61,18 +79,22 @@ __all__ = [
     "MIN_RETURNS",
     "MODELS",
     "NEVER",
+    "ORDERS_NOTE",
     "STUDENT_DF",
     "WINDOW_DAYS",
     "Z95",
+    "Fills",
     "Liquidation",
     "LiquidationTimes",
     "MarketModel",
+    "OrderFill",
     "ParameterProblem",
     "PoolLiquidation",
     "PositionPassage",
     "RiskResult",
     "Simulation",
     "Triggers",
+    "ViewOrders",
     "ViewRisk",
     "asset_volatilities",
     "build_model",
@@ -86,6 +108,26 @@ __all__ = [
     "simulate",
     "wilson_interval",
 ]
+
+
+#: the note of a file with orders: the closed form per position does not see them
+ORDERS_NOTE = (
+    "positions: the closed form of each position ignores the orders (its liquidation price with the orders "
+    "unfilled); the Monte Carlo figures fill them at the first hourly price beyond the trigger"
+)
+
+
+def _view_orders(sim: Simulation, view: str, ids: tuple[str, ...]) -> ViewOrders | None:
+    """A view's order figures (format §7 ``risk``), ``None`` without orders."""
+    if sim.orders is None:
+        return None
+    filled = sim.orders.fills[view] != NEVER  # (paths, orders)
+    n = sim.paths
+    return ViewOrders(
+        without_orders=Liquidation.of(sim.view_first(view), sim.horizon_hours),
+        any_filled=Fills(int(filled.any(axis=1).sum()), n),
+        orders=tuple(OrderFill(i, Fills(int(k), n)) for i, k in zip(ids, filled.sum(axis=0), strict=True)),
+    )
 
 
 def risk_result(
@@ -112,21 +154,25 @@ def risk_result(
     hours = int(horizon_hours)
     sim = simulate(resolved, hours, history, int(paths), int(seed), model, vols, progress=progress)
     asset_vols = {a: float(v) for a, v in zip(sim.model.assets, sim.model.vol, strict=True)}
+    ids = tuple(o.label for o in resolved.portfolio.orders)
+    first = sim.first if sim.orders is None else sim.orders.first  # with the orders working
     modes: dict[str, ViewRisk] = {}
     for view, book in sim.books.items():
         pools = []
         for g in range(book.n_pools):
             members = tuple(book.ids[i] for i in (book.pool == g).nonzero()[0])
             if members:
-                summary = Liquidation.of(sim.first[view][:, g], hours)
+                summary = Liquidation.of(first[view][:, g], hours)
                 pools.append(PoolLiquidation(g, book.pool_settle[g], book.pool_mode[g], members, summary))
         modes[view] = ViewRisk(
-            liquidation=Liquidation.of(sim.view_first(view), hours),
+            liquidation=Liquidation.of(sim.view_first(view, with_orders=True), hours),
             pools=tuple(pools),
             positions=position_first_passage(resolved, view, hours, asset_vols),
+            orders=_view_orders(sim, view, ids),
         )
     held = tuple(c for c in resolved.portfolio.collateral_assets if c not in sim.model.assets)
-    return RiskResult(hours, int(paths), int(seed), sim.model, held, modes)
+    notes = (ORDERS_NOTE,) if sim.orders is not None else ()
+    return RiskResult(hours, int(paths), int(seed), sim.model, held, modes, notes)
 
 
 def risk(
@@ -145,7 +191,10 @@ def risk(
     ``{"horizon_hours", "paths", "seed", "model": {parameters used}, "modes": {VIEW: {"probability",
     "ci95" (Wilson), "liquidated_paths", "time_to_liquidation_hours": {"p5", "p50", "p95", "mean",
     "p50_ci95"} (null when no path liquidates), "cumulative": {"hours", "probability"}, "pools": [...],
-    "positions": [closed form, :func:`position_first_passage`]}}}``.
+    "positions": [closed form, :func:`position_first_passage`]}}}``; with orders also, per view,
+    ``"probability_without_orders"``, ``"ci95_without_orders"``, ``"probability_order_filled"``,
+    ``"ci95_order_filled"``, ``"orders": [{"id", "probability_filled", "ci95", "filled_paths"}]``, and a
+    top-level ``"notes"`` (module docstring).
     """
     return risk_result(
         resolved, horizon_hours, history, paths=paths, seed=seed, model=model, vols=vols, progress=progress

@@ -5,6 +5,12 @@ From the first liquidation hour of every path (``NEVER`` where none within the h
 mean of the time to liquidation of the liquidated paths with the distribution-free interval of their
 median (:mod:`margin.risk_intervals`), and the cumulative probability at checkpoints. :meth:`RiskResult.to_dict`
 is the JSON document of ``portfolio-format.md`` §5.
+
+With orders (§7, a file with stop-losses or take-profits only): the view's figures are those with the
+orders working, plus ``probability_without_orders`` / ``ci95_without_orders`` (the same paths, orders
+ignored), ``probability_order_filled`` / ``ci95_order_filled`` (at least one of the view's orders fills
+within the horizon before its position's liquidation, Wilson interval) and ``orders``: ``[{"id",
+"probability_filled", "ci95", "filled_paths"}]``.
 """
 
 from __future__ import annotations
@@ -122,16 +128,70 @@ class PoolLiquidation:
 
 
 @dataclass(frozen=True)
+class Fills:
+    """How often something fills over the paths: ``filled_paths`` of ``paths``, the Wilson 95 % interval."""
+
+    filled_paths: int
+    paths: int
+
+    @property
+    def probability(self) -> float:
+        return self.filled_paths / self.paths if self.paths else 0.0
+
+    @property
+    def ci95(self) -> tuple[float, float]:
+        return wilson_interval(self.filled_paths, self.paths)
+
+
+@dataclass(frozen=True)
+class OrderFill:
+    """One order of a view (format §7): the paths on which it fills before its pool's liquidation."""
+
+    id: str
+    fills: Fills
+
+    def to_dict(self) -> dict[str, object]:
+        f = self.fills
+        return {
+            "id": self.id,
+            "probability_filled": f.probability,
+            "ci95": list(f.ci95),
+            "filled_paths": f.filled_paths,
+        }
+
+
+@dataclass(frozen=True)
+class ViewOrders:
+    """A view's orders: the liquidation with the orders ignored, any order filled, each order."""
+
+    without_orders: Liquidation
+    any_filled: Fills
+    orders: tuple[OrderFill, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "probability_without_orders": self.without_orders.probability,
+            "ci95_without_orders": list(self.without_orders.ci95),
+            "probability_order_filled": self.any_filled.probability,
+            "ci95_order_filled": list(self.any_filled.ci95),
+            "orders": [o.to_dict() for o in self.orders],
+        }
+
+
+@dataclass(frozen=True)
 class ViewRisk:
-    """One view: the account (liquidated when any pool is), its pools and the closed form per position."""
+    """One view: the account (liquidated when any pool is), its pools and the closed form per position;
+    with orders (``orders`` not ``None``) the liquidation is with the orders working."""
 
     liquidation: Liquidation
     pools: tuple[PoolLiquidation, ...]
     positions: tuple[PositionPassage, ...]
+    orders: ViewOrders | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
             **self.liquidation.to_dict(),
+            **({} if self.orders is None else self.orders.to_dict()),
             "pools": [p.to_dict() for p in self.pools],
             "positions": [p.to_dict() for p in self.positions],
         }
@@ -148,16 +208,21 @@ class RiskResult:
     #: non-settle collateral assets held at their price (no history, no volatility given)
     held_constant: tuple[str, ...]
     modes: Mapping[str, ViewRisk]
+    #: remarks on the figures (only when there are some, e.g. the closed form ignoring the orders)
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         """The JSON document of ``python -m margin risk``."""
         model_doc = self.model.describe()
         if self.held_constant:
             model_doc["held_constant"] = list(self.held_constant)
-        return {
+        out: dict[str, object] = {
             "horizon_hours": self.horizon_hours,
             "paths": self.paths,
             "seed": self.seed,
             "model": model_doc,
             "modes": {view: body.to_dict() for view, body in self.modes.items()},
         }
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out

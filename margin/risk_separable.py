@@ -527,6 +527,14 @@ class FirstTouch:
         self.first[ranked[rank], path] = hour
         before[moved] = count
 
+    def so_far(self, unique: IntArray) -> npt.NDArray[np.int32]:
+        """(k, paths) first liquidation hours so far of unique pools ``unique`` (−1: never, ``NEVER``)."""
+        row = np.full(self.pools.n_unique, -1, dtype=np.intp)
+        row[self.pools.evaluated] = np.arange(self.pools.evaluated.size)
+        u = np.maximum(unique, 0)
+        out = np.where((row[u] >= 0)[:, None], self.first_e[np.maximum(row[u], 0)], self.first[u])
+        return np.asarray(np.where((unique >= 0)[:, None], out, NEVER), dtype=np.int32)
+
     def result(self) -> npt.NDArray[np.int32]:
         """(unique pools, paths) first liquidation hours."""
         self.first[self.pools.evaluated] = self.first_e

@@ -14,6 +14,10 @@ same output on one machine (the BLAS library may round the correlation product d
 Limits: marks follow their base's ratio (basis and funding ignored); non-settle collateral without a
 history or ``vols`` entry is held at its price; an hourly close is the only monitoring; no liquidation
 cascade or partial liquidation (a pool's first touch ends it for that path).
+
+Orders (``portfolio-format.md`` §7): a file with stop-losses or take-profits also runs them along the
+same paths (:mod:`margin.risk_orders`, fed each chunk's hourly ratios): the pools holding orders are
+valued again with the orders working; ``Simulation.first`` stays the run with the orders ignored.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from .marketdata import PriceHistory
 from .portfolio import Resolved
 from .risk_inputs import DEFAULT_PATHS
 from .risk_market import MarketModel, build_model
+from .risk_orders import OrderOutcome, OrderPaths
 from .risk_separable import NEVER as NEVER
 from .risk_separable import FirstTouch, SeparablePools
 from .risk_triggers import Triggers
@@ -48,7 +53,11 @@ def _symbol_assets(symbols: Sequence[str], resolved: Resolved) -> list[str]:
 
 @dataclass(frozen=True, eq=False)
 class Simulation:
-    """First liquidation hour of every (path, pool) of every view; ``NEVER`` where none in the horizon."""
+    """First liquidation hour of every (path, pool) of every view; ``NEVER`` where none in the horizon.
+
+    ``first`` ignores the orders; ``orders`` (a file with orders only): the same paths with the orders
+    working (:mod:`margin.risk_orders`).
+    """
 
     model: MarketModel
     horizon_hours: int
@@ -56,9 +65,11 @@ class Simulation:
     seed: int
     first: dict[str, npt.NDArray[np.int32]]  # view -> (paths, G)
     books: dict[str, Book]
+    orders: OrderOutcome | None = None
 
-    def view_first(self, view: str) -> npt.NDArray[np.int32]:
-        f = self.first[view]
+    def view_first(self, view: str, with_orders: bool = False) -> npt.NDArray[np.int32]:
+        """First liquidation hour of the view (any of its pools) per path, orders ignored or working."""
+        f = self.orders.first[view] if with_orders and self.orders is not None else self.first[view]
         return f.min(axis=1) if f.shape[1] else np.full(self.paths, NEVER, dtype=np.int32)
 
 
@@ -104,6 +115,13 @@ def simulate(
     level = np.zeros((n_a, paths))
     ratio = np.empty((n_a, paths))
     cp = np.repeat(coll0, paths, axis=1) if coll_names else None
+    orders = None
+    if resolved.portfolio.orders:
+        orders = OrderPaths(resolved, books, pos_col, paths, triggers.view_pools, triggers.n_cross)
+    # a file with orders keeps the chunk's ratios, collateral prices and cross pools' values for its orders
+    kept = np.empty((n_a, chunk, paths)) if orders is not None else None
+    kept_cp = np.empty((len(coll_names), chunk, paths)) if orders is not None and cp is not None else None
+    kept_v = np.empty((triggers.n_cross, chunk, paths)) if orders is not None and touch.tables else None
     done = 0
     while done < horizon_hours and n_a and triggers.n_unique:
         steps = min(chunk, horizon_hours - done)
@@ -114,6 +132,20 @@ def simulate(
             if cp is not None and moving.size:
                 cp[moving] = coll0[moving] * ratio[coll_cols[moving]]
             touch.step(done + j + 1, ratio, cp)
+            if kept is not None:
+                kept[:, j] = ratio
+                if kept_cp is not None and cp is not None:
+                    kept_cp[:, j] = cp
+                if kept_v is not None:
+                    kept_v[:, j] = touch.vals
+        if orders is not None and kept is not None:
+            orders.chunk(
+                done,
+                kept[:, :steps],
+                None if kept_cp is None else kept_cp[:, :steps],
+                None if kept_v is None else kept_v[:, :steps],
+                touch.so_far,
+            )
         done += steps
         if progress is not None:
             progress(done / horizon_hours)
@@ -125,4 +157,12 @@ def simulate(
             per_view[view] = np.full((paths, cols.size), NEVER, dtype=np.int32)
             continue
         per_view[view] = np.where(cols[None, :] >= 0, first[np.maximum(cols, 0)].T, NEVER).astype(np.int32)
-    return Simulation(model=mm, horizon_hours=horizon_hours, paths=paths, seed=seed, first=per_view, books=books)
+    return Simulation(
+        model=mm,
+        horizon_hours=horizon_hours,
+        paths=paths,
+        seed=seed,
+        first=per_view,
+        books=books,
+        orders=None if orders is None else orders.outcome(per_view, known=True),
+    )

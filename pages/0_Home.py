@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from dashboard import compute, import_panel, keys, state
 from dashboard.charts import VIEW_LABELS
 from dashboard.cockpit import (
-    LEVELS_NOTE,
     STATE_COLORS,
     STATE_LABELS,
+    levels_note,
     move_cells,
     moves_markdown,
     pools_frame,
@@ -18,12 +20,21 @@ from dashboard.cockpit import (
     state_counts,
     view_state,
 )
-from dashboard.editing import collateral_frame, portfolio_from_frames, positions_frame, prices_frame
+from dashboard.editing import (
+    collateral_frame,
+    order_symbols,
+    orders_frame,
+    portfolio_from_frames,
+    positions_frame,
+    prices_frame,
+)
 from dashboard.navigation import ensure_router
+from dashboard.orders import ORDERS_NOTE, orders_cached, orders_table
 from dashboard.samples import sample_names
 from dashboard.summary import money, view_summary
 from dashboard.views import VIEW_TITLES, render_positions, render_problems, table
 from margin import PortfolioError, dump_positions_csv, parse_portfolio_json, portfolio_from_csv
+from margin.portfolio import ORDER_TYPES, SIDES
 from margin.scenarios import bases_of
 from margin.venues import VENUES
 from margin.whatif import choose_betas
@@ -93,9 +104,15 @@ else:
 
     st.subheader("Positions")
     tabs = st.tabs([VIEW_TITLES[v] for v in report.modes])
+    order_views = orders_cached(text) if portfolio.orders else {}
     for tab, (view, body) in zip(tabs, report.modes.items(), strict=True):
         with tab:
             render_positions(positions_table(body), key=keys.home_positions(view))
+            if order_views:
+                st.markdown("**Orders**")
+                table(orders_table(order_views[view]), percent=())
+    if order_views:
+        st.caption(ORDERS_NOTE)
     st.caption(
         "Every figure is the one `python -m margin evaluate` prints for this file. Liquidation price: the "
         "price of that symbol, every other price held, at which its pool meets the trigger (equity at or below "
@@ -103,7 +120,7 @@ else:
     )
 
     with st.expander("Pool states"):
-        st.caption(LEVELS_NOTE)
+        st.caption(levels_note(resolved.alert_levels))
         for view, body in report.modes.items():
             counts = state_counts(body)
             st.markdown(
@@ -164,6 +181,11 @@ with tab_upload:
 
 with tab_edit:
     venues = sorted(VENUES)
+    # the slippage input keeps its value by key: refill it whenever another portfolio is in force
+    built_for = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if st.session_state.get(keys.EDIT_BUILT_FOR) != built_for:
+        st.session_state[keys.EDIT_BUILT_FOR] = built_for
+        st.session_state[keys.EDIT_SLIPPAGE] = portfolio.slippage
     with st.form(keys.EDIT_FORM):
         c1, c2 = st.columns(2)
         venue = c1.selectbox("Venue", venues, index=venues.index(portfolio.venue), key=keys.EDIT_VENUE)
@@ -184,10 +206,40 @@ with tab_edit:
         with c4:
             st.caption("Mark prices")
             prices = st.data_editor(prices_frame(portfolio), num_rows="dynamic", key=keys.EDIT_PRICES)
+        st.caption(
+            "Orders: stop-losses and take-profits (portfolio-format.md §7). Symbol: an open position's; blank "
+            "contracts: the whole position; position side: which leg, needed in hedge mode when the symbol "
+            "has a long and a short. A stop lies on the position's loss side of the mark, a take profit on its "
+            "profit side."
+        )
+        orders = st.data_editor(
+            orders_frame(portfolio),
+            num_rows="dynamic",
+            key=keys.EDIT_ORDERS,
+            width="stretch",
+            column_config={
+                "symbol": st.column_config.SelectboxColumn(options=order_symbols(portfolio)),
+                "type": st.column_config.SelectboxColumn(options=list(ORDER_TYPES)),
+                "trigger_price": st.column_config.NumberColumn("trigger price", format="%.8g"),
+                "contracts": st.column_config.NumberColumn(format="%.8g", help="blank: the whole position"),
+                "position_side": st.column_config.SelectboxColumn(
+                    "position side", options=list(SIDES), help="only in hedge mode: which leg"
+                ),
+            },
+        )
+        slippage = st.number_input(
+            "Slippage on order fills (a fraction: 0.001 = 0.1 %; blank = 0)",
+            key=keys.EDIT_SLIPPAGE,
+            value=None,
+            format="%.6g",
+            step=None,
+        )
         applied = st.form_submit_button("Apply edits")
     if applied:
         try:
-            edited = portfolio_from_frames(portfolio, venue, mode, positions, collateral, prices)
+            edited = portfolio_from_frames(
+                portfolio, venue, mode, positions, collateral, prices, orders=orders, slippage=slippage
+            )
         except PortfolioError as err:
             st.session_state[keys.EDIT_ERROR] = state.portfolio_error_lines(err)
         else:

@@ -104,7 +104,9 @@ def shock_card() -> None:
         return
     at = {view: view_at(view_pools, k, pools.ids) for view, view_pools in pools.views.items()}
     st.plotly_chart(
-        margin_ratio_gauges({f"{VIEW_TITLES[v]}: worst pool": a.worst_ratio for v, a in at.items()}),
+        margin_ratio_gauges(
+            {f"{VIEW_TITLES[v]}: worst pool": a.worst_ratio for v, a in at.items()}, resolved.alert_levels
+        ),
         width="stretch",
         key=keys.GAUGES,
     )

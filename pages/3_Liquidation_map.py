@@ -19,7 +19,7 @@ bases = bases_of(resolved)
 
 @st.fragment
 def ladder_card() -> None:
-    """The chosen symbol's entry, mark, liquidation and bankruptcy prices in each view."""
+    """The chosen symbol's entry, mark, liquidation and bankruptcy prices in each view, and its orders."""
     url.sticky(keys.MAP_SYMBOL, url.url_choice("symbol", symbols, symbols[0]), symbols)
     symbol = st.selectbox("Symbol", symbols, key=keys.MAP_SYMBOL)
     url.set_url(symbol=symbol)
@@ -33,16 +33,26 @@ def ladder_card() -> None:
         view: [(p.id, p.bankruptcy_price) for p in body.positions if p.symbol == symbol]
         for view, body in report.modes.items()
     }
+    # stops and take-profits of the symbol (portfolio-format.md §7): the same level in every view
+    orders = [(o.label, o.type, o.trigger_price) for o in resolved.portfolio.orders if o.symbol == symbol]
     settle = next(leg.settle for leg in resolved.legs if leg.position.symbol == symbol)
     st.plotly_chart(
-        price_ladder(symbol, settle, entry, resolved.marks[symbol], levels, bankrupt),
+        price_ladder(symbol, settle, entry, resolved.marks[symbol], levels, bankrupt, orders),
         width="stretch",
         key=keys.LADDER,
     )
-    st.caption(
+    note = (
         "Red ticks: liquidation price in each view; purple: bankruptcy price (equity zero). A view with no "
         "tick has no liquidation price for this symbol with every other price held."
     )
+    if orders:
+        note += (
+            " Orange ticks: stop-losses, teal: take-profits (portfolio-format.md §7), at their trigger price and "
+            "the same in every view (an order does not depend on the margin mode). A stop drawn between the mark "
+            "and a view's liquidation tick fires before that view liquidates the position; one beyond the tick "
+            "comes too late."
+        )
+    st.caption(note)
 
 
 @st.fragment
@@ -64,7 +74,16 @@ def frontier_card() -> None:
     with st.spinner(f"Computing the {FRONTIER_STEPS} × {FRONTIER_STEPS} frontier..."):
         fr = compute.frontier_cached(text, x, y, FRONTIER_STEPS, float(rng))
     st.plotly_chart(
-        frontier_heatmap(fr.moves_x, fr.moves_y, fr.margin_ratio[view], x, y, boundaries=fr.margin_ratio, view=view),
+        frontier_heatmap(
+            fr.moves_x,
+            fr.moves_y,
+            fr.margin_ratio[view],
+            x,
+            y,
+            boundaries=fr.margin_ratio,
+            view=view,
+            levels=resolved.alert_levels,
+        ),
         width="stretch",
         key=keys.FRONTIER,
     )

@@ -30,10 +30,17 @@ held = list(dict.fromkeys(leg.instrument.base.upper() for leg in resolved.legs))
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def cascade_run(
-    text: str, target: str, move: float, impact: str, strength: float, depths: tuple[tuple[str, float], ...]
+    text: str,
+    target: str,
+    move: float,
+    impact: str,
+    strength: float,
+    depths: tuple[tuple[str, float], ...],
+    gap: bool = False,
 ) -> CascadeResult:
-    """The cascade of ``target`` moving ``move``; ``depths``: (base, USD per 1 % move) of the linear law."""
-    params: dict[str, object] = {"strength": strength}
+    """The cascade of ``target`` moving ``move``; ``depths``: (base, USD per 1 % move) of the linear law;
+    ``gap``: the shock at once, orders filling at the shocked mark (format §7 ``--gap``)."""
+    params: dict[str, object] = {"strength": strength, "gap": gap}
     if depths:
         params["depth"] = {b: 100.0 * d for b, d in depths}  # the core's linear book is per 100 % move
     return cascade(resolve(compute.parse_cached(text)), {target: move}, impact=impact, params=params)
@@ -48,14 +55,35 @@ def _amount(x: float | None) -> str:
     return "-" if x is None else f"{x:,.2f}"
 
 
+#: what the page says of an order that did not fill (``margin.cascade_results.ORDER_OUTCOMES``)
+OUTCOME_WORDS = {
+    "liquidated_first": "did not fill: the pool reached its liquidation trigger first and {position} was liquidated "
+    "with the order still open",
+    "closed_by_order": "did not fill: another order closed {position} first",
+    "not_reached": "did not fill: the shock never reaches its trigger",
+}
+
+
+def order_outcomes(body: ViewCascade) -> None:
+    """Each order that did not fill along the shock, and why (the cross-margin case said plainly)."""
+    for order_id, position, outcome in body.order_outcomes:
+        if outcome == "liquidated_first":
+            st.warning(f"Order **{order_id}** " + OUTCOME_WORDS[outcome].format(position=position) + ".")
+        elif outcome != "filled":
+            st.caption(f"Order {order_id} " + OUTCOME_WORDS[outcome].format(position=position) + ".")
+
+
 def steps_table(body: ViewCascade) -> None:
-    """The steps of one view's cascade, one row per event."""
+    """The steps of one view's cascade, one row per event (an order fill is a row of its own)."""
     st.dataframe(
         [
             {
                 "move": s.move,
-                "event": s.event,
+                "event": s.event.replace("_", " "),
                 "position": s.position,
+                "order": s.order or "",
+                "fill price": s.fill_price,
+                "realized PnL": s.realized_pnl,
                 "equity before": s.equity_before,
                 "equity after": s.equity_after,
                 "cost of the liquidation": s.liquidation_cost,
@@ -177,15 +205,25 @@ def contagion_card() -> None:
     strength = c4.slider("Impact strength Y", 0.0, 5.0, step=0.25, key=keys.CT_STRENGTH, disabled=impact == "none")
     url.set_url(target=target, move=move / 100.0, impact=impact, strength=strength)
     depths = depth_inputs(impact) if impact != "none" else ()
+    gap = False
+    if resolved.portfolio.orders:
+        url.sticky(keys.CT_GAP, url.url_choice("gap", ["0", "1"], "0") == "1")
+        gap = st.toggle(
+            "Gap: the shock happens at once (stops fill at the shocked price, not at their trigger)",
+            key=keys.CT_GAP,
+        )
+        url.set_url(gap="1" if gap else "0")
     if move == 0.0:
         st.info("Choose a move other than 0.")
         return
-    report = cascade_run(text, target, move / 100.0, impact, float(strength), depths)
+    report = cascade_run(text, target, move / 100.0, impact, float(strength), depths, gap)
     cols = st.columns(3)
     for col, view in zip(cols, ("as_is", "cross", "isolated"), strict=True):
         c = report.modes[view]
         col.metric(f"Positions lost, {VIEW_TITLES[view]}", c.positions_lost)
         col.metric("Collateral left", _amount(c.collateral_left), delta=None if c.loss is None else _amount(-c.loss))
+        if c.orders_filled is not None:
+            col.metric("Orders filled", f"{c.orders_filled} of {len(c.order_outcomes)}")
     if impact != "none":
         impact_card(report)
     left, right = st.columns(2)
@@ -210,8 +248,15 @@ def contagion_card() -> None:
                 )
             if body.steps:
                 steps_table(body)
-            else:
+                if any(s.is_order for s in body.steps):
+                    st.caption(
+                        "Stop filled / take profit filled: the order closed its position where the shock crossed "
+                        "its trigger, before the pools were checked there; its realised PnL stays in the wallet "
+                        "(it has no bar of its own: it is part of the market move)."
+                    )
+            if not any(not s.is_order for s in body.steps):
                 st.success("No pool reaches its trigger along this shock.")
+            order_outcomes(body)
 
 
 contagion_card()

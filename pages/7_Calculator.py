@@ -10,7 +10,8 @@ from dashboard.views import page
 page("What-if calculator", need_positions=False)
 st.caption(
     "Try a position before opening it: its liquidation price alone and inside this account, the leverage the "
-    "venue's tier allows at that size, and what it does to every other position's liquidation price."
+    "venue's tier allows at that size, and what it does to every other position's liquidation price; with an "
+    "optional stop and take profit, the PnL at each fill and whether the stop fires before liquidation."
 )
 calculator_card()
 

@@ -77,3 +77,48 @@ def test_stress_probability_is_a_percentage_with_its_interval() -> None:
     pattern = re.compile(r"^\d+\.\d{1,2} % \(\d+\.\d{1,2}–\d+\.\d{1,2} %, 95 % interval\)$")
     assert all(pattern.match(s) for s in table["probability of liquidation"]), list(table["probability of liquidation"])
     assert any("Wilson" in str(c.value) for c in at.caption)
+
+
+def test_order_fills_and_the_gap_switch() -> None:
+    """eth-stop (format §7's example: USDT 5,000, ETH long 2 at 3,000, mark 3,100, stop 2,900, slippage
+    0.001). ALL −30 % on the path: the stop fills at 2,900 × 0.999 = 2,897.10, realised 2 × (2,897.10 −
+    3,000) = −205.80, collateral left 5,000 − 205.80 = 4,794.20 in the cross view. With the gap the shock
+    is at once: the stop fills at the shocked mark 3,100 × 0.7 = 2,170 × 0.999 = 2,167.83, realised
+    2 × (2,167.83 − 3,000) = −1,664.34, collateral left 3,335.66."""
+    at = open_page(CONTAGION, {"sample": "eth-stop", "move": "-0.3"})
+    assert metric(at, "Orders filled") == "1 of 2"
+    cross = next(d.value for d in at.dataframe if "fill price" in d.value.columns)
+    fill = cross[cross["event"] == "stop filled"].iloc[0]
+    assert fill["order"] == "sl-eth"
+    assert fill["fill price"] == pytest.approx(2897.10, rel=1e-12)
+    assert fill["realized PnL"] == pytest.approx(-205.80, rel=1e-9)
+    assert fill["collateral left"] == pytest.approx(4794.20, rel=1e-9)
+    assert any("another order closed" in str(c.value) for c in at.caption)  # the take-profit's outcome
+    at.toggle(key="ct_gap").set_value(True).run()
+    assert [e.value for e in at.exception] == []
+    cross = next(d.value for d in at.dataframe if "fill price" in d.value.columns)
+    fill = cross[cross["event"] == "stop filled"].iloc[0]
+    assert fill["fill price"] == pytest.approx(2167.83, rel=1e-12)
+    assert fill["realized PnL"] == pytest.approx(-1664.34, rel=1e-9)
+    assert fill["collateral left"] == pytest.approx(3335.66, rel=1e-9)
+
+
+def test_a_stop_the_pool_never_reaches_is_said_plainly() -> None:
+    """A cross pool liquidated before a stop fires shows a warning naming the order (the core's outcome
+    ``liquidated_first``, worked in tests/test_cascade_orders.py)."""
+    from dashboard import keys
+    from margin.files import dump_portfolio_json
+    from margin.portfolio import portfolio_from_dict
+    from tests.test_cascade_orders import two_positions
+
+    text = dump_portfolio_json(portfolio_from_dict(two_positions(2650.0)))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[keys.DOC] = text
+    at.session_state[keys.SOURCE] = "test"
+    at.session_state[keys.SAMPLE] = None
+    at.query_params["move"] = "-0.2"
+    at.switch_page(CONTAGION)
+    at.run()
+    assert [e.value for e in at.exception] == []
+    words = [str(w.value) for w in at.warning]
+    assert any("sl-a" in w and "liquidated" in w for w in words), words

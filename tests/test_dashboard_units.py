@@ -308,3 +308,28 @@ def test_table_edits_keep_what_the_tables_do_not_show() -> None:
     )
     assert edited.orders == base.orders and edited.slippage == 0.001 and edited.alerts == base.alerts
     assert edited.collateral["USDT"] == 9000.0
+
+
+def test_gauges_and_states_follow_the_files_alert_levels() -> None:
+    """A file's ``alert_levels`` (format §8) move the gauges' bands and Home's pool states: the dial's
+    ticks sit at its levels, and Home's state of every pool is ``evaluate``'s (not the default levels)."""
+    from dashboard.cockpit import levels_note, pools_frame
+    from dashboard.results import Report
+    from margin.portfolio import portfolio_from_dict
+    from margin.report import evaluate_portfolio
+    from margin.states import AlertLevels
+    from tests.conftest import ROOT
+
+    levels = AlertLevels(warning=0.01, margin_call=0.02, source="file")
+    gauges = charts.margin_ratio_gauges({"a": 0.2}, levels)
+    assert list(gauges.data[0].gauge.axis.tickvals) == [0, pytest.approx(1.0), pytest.approx(2.0), 100]
+    assert "from 1%" in levels_note(levels) and "alert_levels" in levels_note(levels)
+    assert "no venue preset" in levels_note()
+    data = json.loads((ROOT / "fixtures" / "portfolios" / "mixed-cross-isolated.json").read_text())
+    data["alert_levels"] = {"warning": 0.01, "margin_call": 0.02}
+    doc = evaluate_portfolio(portfolio_from_dict(data))
+    frame = pools_frame(Report.from_doc(doc).modes["as_is"])
+    by_pool = dict(zip(frame["pool"], frame["state"], strict=True))
+    # as_is: the USDT cross pool's margin ratio 0.0106 lies between the file's 1 % and 2 % (default levels:
+    # safe); the WIF isolated pool's 0.334 is past 2 %: margin call (default levels: safe)
+    assert by_pool == {"USDT cross": "warning", "WIF long 20x isolated": "margin call"}

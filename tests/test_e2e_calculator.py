@@ -56,3 +56,24 @@ def test_calculator_shows_the_engines_liquidation_price(app_server: AppServer, p
         assert shown_price(metric(page, label)) == float(f"{expected:.8g}"), label
     assert metric(page, "Initial margin") == "100.00 USDT"
     assert metric(page, "Max leverage at this size") == "75×"
+
+
+def test_calculator_shows_the_loss_at_a_stop(app_server: AppServer, page: Any) -> None:
+    """The same BNB candidate, cross, with a stop at 550: the sample gives no slippage, so the stop fills at 550
+    and closes Q = 1,000 / 600 contracts: realised (1,000 / 600) × (550 − 600) = −83.33 USDT; the account's
+    liquidation price is far below 550, so the stop fires first."""
+    page.goto(f"{app_server.url}/Calculator")
+    settle(page, "What-if calculator")
+    price = page.get_by_label(PRICE_LABEL)
+    price.fill("600")
+    price.press("Enter")
+    settle(page, "Liquidation price in the account")
+    stop = page.get_by_role("spinbutton", name="Stop at (USDT, optional)")
+    stop.fill("550")
+    stop.press("Enter")
+    settle(page, "Loss at the stop")
+    assert metric(page, "Loss at the stop") == f"{1000 / 600 * (550 - 600):,.2f} USDT" == "-83.33 USDT"
+    assert metric(page, "Stop fires before liquidation") == "yes"
+    stop.fill("650")  # above the price: a stop on a long would fire at once
+    stop.press("Enter")
+    settle(page, "candidate.stop must be below the mark 600")

@@ -46,7 +46,8 @@ def as_is(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_binanceusdm_one_way_cross_with_exchange_tiers_and_origin() -> None:
     doc, server = imported("binanceusdm", "binanceusdm")
     # ccxt called: markets, leverage brackets (for its own position parsing), positions, account, brackets
-    # again (fetch_leverage_tiers), and symbolConfig for the leverage the v3 positionRisk omits
+    # again (fetch_leverage_tiers), symbolConfig for the leverage the v3 positionRisk omits, and the open
+    # conditional orders (algo service)
     assert server.paths() == [
         "GET /fapi/v1/exchangeInfo",
         "GET /fapi/v1/leverageBracket",
@@ -54,6 +55,7 @@ def test_binanceusdm_one_way_cross_with_exchange_tiers_and_origin() -> None:
         "GET /fapi/v3/account",
         "GET /fapi/v1/leverageBracket",
         "GET /fapi/v1/symbolConfig",
+        "GET /fapi/v1/openAlgoOrders",  # open conditional orders (issue 12): none in this scenario
     ]
     assert doc["venue"] == "binance-usdm" and doc["position_mode"] == "one-way"
     # raw account assets: USDT walletBalance "3.72964781", USDC "22.00000000"; Multi-Assets mode because

@@ -82,3 +82,18 @@ def test_fetch_public_tiers_where_public() -> None:
         0.5,
         100,
     )
+
+
+def test_apply_public_drops_orders_the_new_marks_carried_past_their_trigger() -> None:
+    """eth-stop (§7): long ETH, stop 2,900 and take-profit 3,400 at mark 3,100. A refreshed mark of 2,850
+    is past the stop (a stop on a long must lie below the mark): the refreshed file drops it, says so, and
+    stays valid; the take-profit (3,400 > 2,850) is kept. A mark of 3,000 keeps both."""
+    doc = portfolio_to_dict(load_portfolio("fixtures/portfolios/eth-stop.json"))
+    symbol = doc["positions"][0]["symbol"]
+    out = apply_public(doc, PublicData(venue="binanceusdm", as_of="t", marks={symbol: 2850.0}))
+    assert [o["type"] for o in out["orders"]] == ["take_profit"]
+    (dropped,) = out["origin"]["public"]["orders_dropped"]
+    assert dropped["id"] == "sl-eth" and "2850" in dropped["reason"] and "2900" in dropped["reason"]
+    validate(out)
+    kept = apply_public(doc, PublicData(venue="binanceusdm", as_of="t", marks={symbol: 3000.0}))
+    assert len(kept["orders"]) == 2 and "orders_dropped" not in kept["origin"]["public"]

@@ -291,12 +291,52 @@ def test_json_round_trip_keeps_orders_and_slippage() -> None:
     assert {"orders", "slippage"}.isdisjoint(json.loads(dump_portfolio_json(portfolio_from_dict(plain))))
 
 
-def test_csv_carries_no_orders() -> None:
-    """Orders are JSON-only: the positions CSV has no order columns (a ``stop`` column is not a field)."""
+CSV_HEAD = "id,symbol,side,contracts,entry_price,leverage,stop,take_profit\n"
+
+
+def test_csv_stop_and_take_profit_columns_are_whole_position_orders() -> None:
+    """The positions CSV may carry ``stop`` and ``take_profit`` trigger prices (a compatible extension of §1
+    with §7's orders): each is an order closing the whole position, the same as the JSON order. §7's numbers:
+    the stop at 2,900 on the long 2 at 3,000 fills at 2,900 (no slippage in a CSV) and realises
+    2 × (2,900 − 3,000) = −200; the take-profit at 3,500 realises 2 × 500 = +1,000."""
+    text = CSV_HEAD + "eth,ETH/USDT:USDT,long,2,3000,10,2900,3500\n"
+    p = portfolio_from_csv(text, "binance-usdm", {"USDT": 5000}, {ETH: 3100})
+    assert [(o.label, o.type, o.trigger_price, o.contracts) for o in p.orders] == [
+        ("eth stop", "stop", 2900.0, None),
+        ("eth take_profit", "take_profit", 3500.0, None),
+    ]
+    rows = evaluate_portfolio(p)["modes"]["cross"]["positions"][0]["orders"]
+    assert [(r["fill_price"], r["realized_pnl"]) for r in rows] == [(2900.0, -200.0), (3500.0, 1000.0)]
+    # an empty cell is no order; a row without an id gets the default id "<symbol> <type>"
+    text = "symbol,side,contracts,entry_price,leverage,stop\nETH/USDT:USDT,long,2,3000,10,\n"
+    assert portfolio_from_csv(text, "binance-usdm", {"USDT": 5000}, {ETH: 3100}).orders == ()
     text = "symbol,side,contracts,entry_price,leverage,stop\nETH/USDT:USDT,long,2,3000,10,2900\n"
+    assert [o.label for o in portfolio_from_csv(text, "binance-usdm", {"USDT": 5000}, {ETH: 3100}).orders] == [
+        "ETH/USDT:USDT stop"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cells", "needle"),
+    [
+        ("2900,3050", "row 2.take_profit must be above the mark 3100"),  # would fire at once
+        ("3200,", "row 2.stop must be below the mark 3100"),
+        ("abc,", "row 2.stop must be a number"),
+        ("-5,", "row 2.stop"),
+    ],
+)
+def test_csv_order_cells_are_refused_naming_the_cell(cells: str, needle: str) -> None:
+    text = CSV_HEAD + f"eth,ETH/USDT:USDT,long,2,3000,10,{cells}\n"
     with pytest.raises(PortfolioError) as info:
-        portfolio_from_csv(text, "generic", {"USDT": 5000}, {ETH: 3100})
-    assert "header column 'stop' is not a position field" in str(info.value)
+        portfolio_from_csv(text, "binance-usdm", {"USDT": 5000}, {ETH: 3100})
+    assert needle in str(info.value), str(info.value)
+
+
+def test_csv_unknown_column_still_refused() -> None:
+    text = "symbol,side,contracts,entry_price,stop_loss\nETH/USDT:USDT,long,2,3000,2900\n"
+    with pytest.raises(PortfolioError) as info:
+        portfolio_from_csv(text, "binance-usdm", {"USDT": 5000}, {ETH: 3100})
+    assert "header column 'stop_loss' is not a position field" in str(info.value)
 
 
 # --------------------------------------------------------------------------- validation

@@ -1,6 +1,7 @@
 """Replay scenarios: recorded exchange answers (``fixtures/exchange-responses/``) as replay-server routes.
 
-Each scenario is one account on one venue as ccxt's import calls it: markets, positions, balance, tiers.
+Each scenario is one account on one venue as ccxt's import calls it: markets, positions, balance, tiers, open
+conditional orders (empty answers unless the scenario is a ``*-orders`` one).
 Payloads are the recorded raw responses (ccxt's static test fixtures and exchange API-doc examples, see
 ``fixtures/exchange-responses/README.md``); where no recording exists the ``synthesized/`` files fill in,
 each saying what it is made of. Routes match on method and path (plus a query parameter or a JSON ``type``
@@ -38,7 +39,8 @@ def _empty(key: str) -> Any:
     return load_fixture("synthesized/empty_positions.json")[key]
 
 
-def _binanceusdm(positions: Any, account: Any) -> list[Route]:
+def _binanceusdm(positions: Any, account: Any, algo_orders: Any = ()) -> list[Route]:
+    """``algo_orders``: the GET /fapi/v1/openAlgoOrders answer (open conditional orders; default none)."""
     return [
         Route("GET", "/fapi/v1/exchangeInfo", _markets("fapi_v1_exchangeInfo")),
         Route("GET", "/fapi/v3/positionRisk", positions),
@@ -50,12 +52,22 @@ def _binanceusdm(positions: Any, account: Any) -> list[Route]:
         ),
         Route("GET", "/fapi/v1/symbolConfig", _case("binance/fetchMarginMode.json", 0)),
         Route("GET", "/fapi/v1/klines", _case("binance/fetchOHLCV.json", 0)),
+        Route("GET", "/fapi/v1/openAlgoOrders", list(algo_orders)),
     ]
 
 
 def binanceusdm() -> list[Route]:
     """Recorded one-way cross BTCUSDT long (positionRisk v3) with the account response of the same moment."""
     return _binanceusdm(_case("binance/fetchPositions.json", 0), _case("binance/fetchPositions.json", 2))
+
+
+def binanceusdm_orders() -> list[Route]:
+    """The recorded BTCUSDT long with open conditional orders (synthesized algo-service answer)."""
+    return _binanceusdm(
+        _case("binance/fetchPositions.json", 0),
+        _case("binance/fetchPositions.json", 2),
+        load_fixture("synthesized/binance_usdm_openAlgoOrders.json")["httpResponse"],
+    )
 
 
 def binanceusdm_hedge() -> list[Route]:
@@ -83,13 +95,16 @@ def binancecoinm() -> list[Route]:
             load_fixture("synthesized/binance_coinm_leverageBracket.json")["httpResponse"],
         ),
         Route("GET", "/dapi/v1/indexPriceKlines", _case("binance/fetchOHLCV.json", 1)),
+        Route("GET", "/dapi/v1/openAlgoOrders", []),
     ]
 
 
-def _bybit(linear: Any, account_info: Any = None) -> list[Route]:
+def _bybit(linear: Any, account_info: Any = None, orders: bool = False) -> list[Route]:
     """``account_info``: the GET /v5/account/info answer (ccxt reads it in ``fetch_balance`` to tell a unified
     account, and the import in ``fetch_margin_mode`` for the account's margin mode); default the docs example
-    (REGULAR_MARGIN)."""
+    (REGULAR_MARGIN). ``orders``: GET /v5/order/realtime answers the synthesized conditional and TP/SL orders
+    (else empty lists)."""
+    realtime = load_fixture("synthesized/bybit_order_realtime.json")
     markets = load_fixture("bybit/markets_raw_instruments_info.json")
     if account_info is None:
         account_info = _case("bybit/fetchMarginMode.json", 0)
@@ -125,12 +140,21 @@ def _bybit(linear: Any, account_info: Any = None) -> list[Route]:
             query={"category": "linear", "symbol": "BTCUSDT"},
         ),
         Route("GET", "/v5/market/kline", _case("bybit/fetchOHLCV.json", 0)),
+        *(
+            Route("GET", "/v5/order/realtime", realtime[kind if orders else "empty"], query={"orderFilter": kind})
+            for kind in ("StopOrder", "tpslOrder")
+        ),
     ]
 
 
 def bybit() -> list[Route]:
     """Recorded UTA account: linear LTCUSDT long (cross, tradeMode 0), multi-coin unified wallet."""
     return _bybit(_case("bybit/fetchPositions.json", 0))
+
+
+def bybit_orders() -> list[Route]:
+    """The recorded LTCUSDT long with open conditional (StopOrder) and TP/SL (tpslOrder) orders (synthesized)."""
+    return _bybit(_case("bybit/fetchPositions.json", 0), orders=True)
 
 
 def bybit_empty() -> list[Route]:
@@ -153,7 +177,9 @@ def bybit_portfolio() -> list[Route]:
     )
 
 
-def _okx(positions: Any) -> list[Route]:
+def _okx(positions: Any, orders: bool = False) -> list[Route]:
+    """``orders``: GET /api/v5/trade/orders-algo-pending answers the synthesized algo orders (else none)."""
+    algo = load_fixture("synthesized/okx_orders_algo_pending.json")
     return [
         Route(
             "GET",
@@ -163,14 +189,31 @@ def _okx(positions: Any) -> list[Route]:
         ),
         Route("GET", "/api/v5/account/positions", positions),
         Route("GET", "/api/v5/account/balance", load_fixture("synthesized/okx_account_balance.json")["httpResponse"]),
+        Route(
+            "GET",
+            "/api/v5/trade/orders-algo-pending",
+            algo["conditional_oco" if orders else "empty"],
+            query={"ordType": "conditional,oco"},
+        ),
+        Route(
+            "GET",
+            "/api/v5/trade/orders-algo-pending",
+            algo["trigger" if orders else "empty"],
+            query={"ordType": "trigger"},
+        ),
     ]
 
 
-def okx() -> list[Route]:
+def okx(orders: bool = False) -> list[Route]:
     """Recorded hedged (posSide long) linear LTC-USDT-SWAP cross and inverse BTC-USD-SWAP cross positions."""
     linear = _case("okx/fetchPosition.json", 0)
     inverse = _case("okx/fetchPosition.json", 1)
-    return _okx({"code": "0", "msg": "", "data": [linear["data"][0], inverse["data"][0]]})
+    return _okx({"code": "0", "msg": "", "data": [linear["data"][0], inverse["data"][0]]}, orders)
+
+
+def okx_orders() -> list[Route]:
+    """The recorded hedged positions with open algo orders (an OCO, a conditional, a trigger; synthesized)."""
+    return okx(orders=True)
 
 
 def okx_isolated() -> list[Route]:
@@ -178,7 +221,8 @@ def okx_isolated() -> list[Route]:
     return _okx(_case("okx/fetchPosition.json", 2))
 
 
-def _hyperliquid(state: Any) -> list[Route]:
+def _hyperliquid(state: Any, orders: Any = ()) -> list[Route]:
+    """``orders``: the POST /info frontendOpenOrders answer (default none)."""
     return [
         Route(
             "POST",
@@ -191,12 +235,21 @@ def _hyperliquid(state: Any) -> list[Route]:
         # not recorded: ccxt asks for the account abstraction before fetch_balance; Hyperliquid answers a JSON
         # string, and anything but "unifiedAccount" means a standard account to ccxt (errors are ignored too)
         Route("POST", "/info", '"default"', json_match={"type": "userAbstraction"}),
+        Route("POST", "/info", list(orders), json_match={"type": "frontendOpenOrders"}),
     ]
 
 
 def hyperliquid() -> list[Route]:
     """Recorded clearinghouseState: SOL and ETH cross longs (no liquidation price reported)."""
     return _hyperliquid(_case("hyperliquid/fetchPositions.json", 0))
+
+
+def hyperliquid_orders() -> list[Route]:
+    """The recorded SOL and ETH longs with trigger orders (synthesized, plus the two recorded open orders)."""
+    return _hyperliquid(
+        _case("hyperliquid/fetchPositions.json", 0),
+        load_fixture("synthesized/hyperliquid_frontendOpenOrders.json")["httpResponse"],
+    )
 
 
 def hyperliquid_isolated() -> list[Route]:
@@ -231,16 +284,20 @@ def deribit_eth() -> list[Route]:
 SCENARIOS: dict[str, Callable[[], list[Route]]] = {
     "binanceusdm": binanceusdm,
     "binanceusdm-hedge": binanceusdm_hedge,
+    "binanceusdm-orders": binanceusdm_orders,
     "binanceusdm-empty": binanceusdm_empty,
     "binancecoinm": binancecoinm,
     "bybit": bybit,
     "bybit-empty": bybit_empty,
+    "bybit-orders": bybit_orders,
     "bybit-isolated": bybit_isolated,
     "bybit-portfolio": bybit_portfolio,
     "okx": okx,
     "okx-isolated": okx_isolated,
+    "okx-orders": okx_orders,
     "hyperliquid": hyperliquid,
     "hyperliquid-isolated": hyperliquid_isolated,
+    "hyperliquid-orders": hyperliquid_orders,
     "hyperliquid-empty": hyperliquid_empty,
     "deribit": deribit,
     "deribit-eth": deribit_eth,
@@ -250,3 +307,36 @@ SCENARIOS: dict[str, Callable[[], list[Route]]] = {
 def scenario_routes(name: str) -> list[Route]:
     """The routes of scenario ``name`` (a key of :data:`SCENARIOS`)."""
     return SCENARIOS[name]()
+
+
+def premium_index(symbol: str, mark: float) -> dict[str, Any]:
+    """A ``GET /fapi/v1/premiumIndex`` answer for one symbol (synthesized, in the shape of Binance's documented
+    "Mark Price" example: ``markPrice``, ``indexPrice`` and funding fields as strings, times in ms)."""
+    return {
+        "symbol": symbol,
+        "markPrice": f"{mark:.8f}",
+        "indexPrice": f"{mark:.8f}",
+        "estimatedSettlePrice": f"{mark:.8f}",
+        "lastFundingRate": "0.00010000",
+        "interestRate": "0.00010000",
+        "nextFundingTime": 1736870400000,
+        "time": 1736866023000,
+    }
+
+
+def binanceusdm_moving_marks(marks: dict[str, list[float]]) -> list[Route]:
+    """The ``binanceusdm`` scenario plus, per Binance symbol id (``BTCUSDT``), a premium index serving
+    ``marks[id]`` in turn (one per request, the last repeating): a market moving between ``watch`` polls."""
+    return [
+        *binanceusdm(),
+        *(
+            Route(
+                "GET",
+                "/fapi/v1/premiumIndex",
+                None,
+                query={"symbol": sid},
+                sequence=tuple(premium_index(sid, m) for m in seq),
+            )
+            for sid, seq in marks.items()
+        ),
+    ]

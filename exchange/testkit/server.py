@@ -39,6 +39,9 @@ class Route:
     query: Mapping[str, str] = field(default_factory=dict)
     json_match: Mapping[str, Any] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: answers served in turn (the n-th matching request gets ``sequence[n]``, the last one repeats;
+    #: ``body`` is then unused): a moving market, e.g. a ticker whose mark changes between polls
+    sequence: tuple[Any, ...] = ()
 
     def matches(self, method: str, path: str, query: Mapping[str, str], payload: Any) -> bool:
         if method != self.method or path.rstrip("/") != self.path.rstrip("/"):
@@ -93,6 +96,8 @@ class ReplayServer:
         self.fault: Fault | None = None
         self.requests: list[Request] = []
         self.unmatched: list[str] = []
+        #: per route (by position in ``routes``): how many requests it has answered
+        self.served: dict[int, int] = {}
         self.log_path = Path(log_path) if log_path is not None else None
         self._lock = threading.Lock()
         server = self
@@ -159,9 +164,18 @@ class ReplayServer:
         method = handler.command
         with self._lock:
             self.requests.append(Request(method, parts.path, query, dict(handler.headers.items()), raw))
-        route = next((r for r in self.routes if r.matches(method, parts.path, query, payload)), None)
+        index = next((i for i, r in enumerate(self.routes) if r.matches(method, parts.path, query, payload)), None)
+        route = None if index is None else self.routes[index]
+        answer: Any = None
+        if route is not None:
+            answer = route.body
+            if route.sequence:
+                with self._lock:
+                    n = self.served.get(index or 0, 0)
+                    self.served[index or 0] = n + 1
+                answer = route.sequence[min(n, len(route.sequence) - 1)]
         status, body, headers = (
-            (route.status, _encode(route.body), dict(route.headers))
+            (route.status, _encode(answer), dict(route.headers))
             if route
             else (404, _encode({"replay": f"no recorded response for {method} {parts.path}"}), {})
         )
