@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from . import jsontext
@@ -19,6 +20,7 @@ from .errors import PortfolioError, Problem, number_rule, parse_number
 from .portfolio import (
     FORMAT,
     POSITION_FIELDS,
+    Order,
     Portfolio,
     Position,
     portfolio_from_dict,
@@ -68,7 +70,8 @@ def read_csv_book(
 ) -> tuple[list[tuple[Position, str]], list[tuple[dict[str, object], str]]]:
     """Positions and their orders from CSV text: the positions as :func:`read_positions_csv` reads them, and
     for every ``stop`` / ``take_profit`` cell (:data:`CSV_ORDER_COLUMNS`) an order of the whole position at
-    that trigger (format §7 fields; ``id`` ``"<position id> <type>"`` when the row has an id), with the
+    that trigger (format §7 fields; ``id`` ``"<position label> <type>"``: the row's id, else ``"<symbol>
+    <side>"``, then the type), with the
     cell's name (``row N.stop``). The orders are checked against the positions by the portfolio's reader."""
     if not text.strip():
         raise PortfolioError(
@@ -135,24 +138,63 @@ def read_csv_book(
                     "type": kind,
                     "trigger_price": trigger,
                     "position_side": pos.side,
+                    "id": f"{pos.label} {kind}",  # unique: a position's label is (both legs of a hedge too)
                 }
-                if pos.id:
-                    order["id"] = f"{pos.id} {kind}"
                 orders.append((order, f"{path}.{kind}"))
     if problems:
         raise PortfolioError(problems, source)
     return positions, orders
 
 
-def dump_positions_csv(positions: list[Position] | tuple[Position, ...]) -> str:
-    """Positions as CSV with every position column (empty cells for unset optional fields)."""
+def dump_positions_csv(positions: list[Position] | tuple[Position, ...], orders: Sequence[Order] | None = None) -> str:
+    """Positions as CSV with every position column (empty cells for unset optional fields); with ``orders``,
+    the ``stop`` / ``take_profit`` columns (:data:`CSV_ORDER_COLUMNS`) of the orders a CSV can carry — one
+    of each type per position, closing it whole — and nothing for the others (:func:`csv_order_gaps`)."""
+    carried = _csv_orders(positions, orders or ())
+    fields = list(POSITION_FIELDS) + ([c for c in CSV_ORDER_COLUMNS if any(c in v for v in carried.values())])
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(POSITION_FIELDS), lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
-    for pos in positions:
+    for k, pos in enumerate(positions):
         rec = position_to_dict(pos)
-        writer.writerow({k: ("" if rec.get(k) is None else rec[k]) for k in POSITION_FIELDS})
+        row = {name: ("" if rec.get(name) is None else rec[name]) for name in POSITION_FIELDS}
+        row.update({c: carried.get(k, {}).get(c, "") for c in fields[len(POSITION_FIELDS) :]})
+        writer.writerow(row)
     return out.getvalue()
+
+
+def _csv_orders(positions: Sequence[Position], orders: Sequence[Order]) -> dict[int, dict[str, float]]:
+    """Position index → {column: trigger} of the orders a positions CSV can carry."""
+    out: dict[int, dict[str, float]] = {}
+    for order, k in zip(orders, _carried(positions, orders), strict=True):
+        if k is not None:
+            out.setdefault(k, {})[order.type] = order.trigger_price
+    return out
+
+
+def _carried(positions: Sequence[Position], orders: Sequence[Order]) -> list[int | None]:
+    """Per order, the position whose CSV row carries it, or ``None``: the CSV holds the first order of each
+    type per position when it closes the whole position; the others only the JSON holds."""
+    seen: set[tuple[int, str]] = set()
+    out: list[int | None] = []
+    for order in orders:
+        legs = [
+            k
+            for k, p in enumerate(positions)
+            if p.symbol == order.symbol and (order.position_side is None or p.side == order.position_side)
+        ]
+        k = legs[0] if len(legs) == 1 else None
+        if k is None or order.contracts not in (None, positions[k].contracts) or (k, order.type) in seen:
+            out.append(None)
+            continue
+        seen.add((k, order.type))
+        out.append(k)
+    return out
+
+
+def csv_order_gaps(positions: Sequence[Position], orders: Sequence[Order]) -> list[str]:
+    """The labels of the orders a positions CSV cannot carry (partial contracts, a second order of a type)."""
+    return [o.label for o, k in zip(orders, _carried(positions, orders), strict=True) if k is None]
 
 
 def portfolio_from_csv(
@@ -184,12 +226,10 @@ def portfolio_from_csv(
 
 
 def _cell_problem(problem: Problem, cells: Mapping[str, str]) -> Problem:
-    """``orders[k].field …`` as the CSV cell it came from (``row N.stop``)."""
+    """``orders[k].field …`` as the CSV cell it came from (``row N.stop``), in the path and in the rule."""
     head = problem.path.partition(".")[0]
-    cell = cells.get(head)
-    if cell is None:
-        return problem
-    return Problem(cell, problem.rule, problem.value, problem.show_value)
+    rule = re.sub(r"orders\[\d+\]", lambda m: cells.get(m.group(0), m.group(0)), problem.rule)
+    return Problem(cells.get(head, problem.path), rule, problem.value, problem.show_value)
 
 
 def read_portfolio_text(path: str | Path) -> str:

@@ -68,6 +68,16 @@ BLOCK_ELEMENTS = 1_000_000
 CLOSED_RTOL = 1e-12
 
 
+def _add_rows(out: FloatArray, rows: IntArray, values: FloatArray) -> None:
+    """``out[rows[k]] += values[k]`` for every ``k`` (rows may repeat): ``np.add.at``, which is slow on
+    large blocks, only for the repeated rows; the first occurrence of each row by plain indexing."""
+    _, first = np.unique(rows, return_index=True)
+    out[rows[first]] += values[first]
+    rest = np.setdiff1d(np.arange(rows.size), first)
+    if rest.size:
+        np.add.at(out, rows[rest], values[rest])
+
+
 @dataclass(frozen=True, eq=False)
 class OrderArrays:
     """The orders of a portfolio as arrays (file order): ``position`` the book position (leg) each closes,
@@ -265,15 +275,20 @@ class OrderPaths:
     def _cross(self, t0: int, ratio: FloatArray) -> None:
         """First hour of each order's symbol beyond its trigger in this chunk, where none was before."""
         o = self.orders
-        mark = o.mark0[:, None, None] * ratio[o.asset]  # (orders, s, paths)
-        trig = o.trigger[:, None, None]
-        crossed = np.where(o.down[:, None, None], mark <= trig, mark >= trig)
-        k = crossed.argmax(axis=1)  # the first True along the hours (0 when none)
-        new = crossed.any(axis=1) & (self.hour == NEVER)
-        if new.any():
-            at = np.take_along_axis(mark, k[:, None, :], axis=1)[:, 0]
-            self.hour[new] = (t0 + 1 + k[new]).astype(np.int32)
-            self.fill_price[new] = (at * o.factor[:, None])[new]
+        # the orders in blocks, so that a block's (orders, s, paths) arrays stay below BLOCK_ELEMENTS
+        step = max(1, BLOCK_ELEMENTS // max(1, ratio.shape[1] * ratio.shape[2]))
+        for lo in range(0, o.n, step):  # over blocks of orders, never positions, hours or paths
+            sl = slice(lo, min(o.n, lo + step))
+            mark = o.mark0[sl, None, None] * ratio[o.asset[sl]]  # (block, s, paths)
+            trig = o.trigger[sl, None, None]
+            crossed = np.where(o.down[sl, None, None], mark <= trig, mark >= trig)
+            k = crossed.argmax(axis=1)  # the first True along the hours (0 when none)
+            new = crossed.any(axis=1) & (self.hour[sl] == NEVER)
+            if new.any():
+                at = np.take_along_axis(mark, k[:, None, :], axis=1)[:, 0]
+                hour, price = self.hour[sl], self.fill_price[sl]
+                hour[new] = (t0 + 1 + k[new]).astype(np.int32)
+                price[new] = (at * o.factor[sl, None])[new]
 
     def closed(self) -> FloatArray:
         """Contracts × contract size each order closes (orders, paths), its pool never liquidated: per
@@ -382,19 +397,31 @@ class OrderPaths:
         mark = self.mark0[m][:, None, None] * ratio[self.pos_asset[m]]  # (rows, s, P)
         filled = hour[:, None, :] <= hours[None, :, :]  # (orders, s, P)
         gone = np.zeros(mark.shape)
-        np.add.at(gone, vp.order_row, filled * closed[:, None, :])
+        _add_rows(gone, vp.order_row, filled * closed[:, None, :])
         full = bk.size[m][:, None, None]
         size = full - gone
         size = np.where(size <= CLOSED_RTOL * full, 0.0, size)
-        net = position_net(bk, m, size, mark)
         if base is None and vp.base_row.any():
             raise ValueError("cross_values are required when OrderPaths is given cross_rows")
-        if base is not None and vp.base_row.any():
-            b = np.flatnonzero(vp.base_row)
-            at_full = np.array(np.broadcast_to(full[b], mark[b].shape))
-            net[b] -= position_net(bk, m[b], at_full, mark[b])
+        # a position whose orders close it whole (the usual stop) is at its full size or closed: its net is
+        # the net at full size or 0, so it is priced once (at full size), as the separable value's correction
+        # needs anyway; only positions partly closed somewhere are priced at their remaining sizes
+        full_b = np.broadcast_to(full, mark.shape)
+        whole = ((size == 0.0) | (size == full_b)).reshape(size.shape[0], -1).all(axis=1)
+        with_base = vp.base_row if base is not None else np.zeros(m.size, dtype=bool)
+        at_full = np.zeros(mark.shape)
+        r = np.flatnonzero(whole | with_base)
+        if r.size:
+            at_full[r] = position_net(bk, m[r], np.array(full_b[r]), mark[r])
+        net = np.where(size > 0, at_full, 0.0)
+        part = np.flatnonzero(~whole)
+        if part.size:
+            net[part] = position_net(bk, m[part], size[part], mark[part])
+        if with_base.any():
+            b = np.flatnonzero(with_base)
+            net[b] -= at_full[b]
         value = np.add.reduceat(net, vp.row_start, axis=0)  # (G, s, P)
-        np.add.at(value, vp.order_pool, filled * realized[:, None, :])
+        _add_rows(value, vp.order_pool, filled * realized[:, None, :])
         own = vp.unique < 0
         if own.any():
             value[own] += vp.wallet[own][:, None, None]

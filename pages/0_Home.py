@@ -34,6 +34,7 @@ from dashboard.samples import sample_names
 from dashboard.summary import money, view_summary
 from dashboard.views import VIEW_TITLES, render_positions, render_problems, table
 from margin import PortfolioError, dump_positions_csv, parse_portfolio_json, portfolio_from_csv
+from margin.files import csv_order_gaps
 from margin.portfolio import ORDER_TYPES, SIDES
 from margin.scenarios import bases_of
 from margin.venues import VENUES
@@ -264,8 +265,14 @@ c1.download_button(
 )
 c2.download_button(
     "Download positions (CSV)",
-    dump_positions_csv(portfolio.positions),
+    dump_positions_csv(portfolio.positions, portfolio.orders),
     file_name="positions.csv",
     mime="text/csv",
     key=keys.DOWNLOAD_CSV,
 )
+gaps = csv_order_gaps(portfolio.positions, portfolio.orders)
+if gaps:
+    c2.caption(
+        f"The CSV carries one whole-position stop and take-profit per position; {', '.join(gaps)} "
+        "(and the slippage, collateral, prices and alert rules) are in the JSON only."
+    )

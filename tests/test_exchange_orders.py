@@ -5,10 +5,18 @@ from the venues' documented fields, plus Hyperliquid's recorded ccxt fixtures; s
 ``fixtures/exchange-responses/README.md``) through ccxt's real HTTP and parsing code. The numbers below are
 the raw payload values; fills are worked by hand: a long's closing order is a sell, filled at
 trigger × (1 − slippage) (§7).
+
+The ``*-orders-recorded`` scenarios serve the RECORDED open-order answers (``<venue>/fetchOpenOrders.json``):
+ccxt's OKX algo-order fixture, ccxt's Bybit /v5/order/realtime fixture, the Binance algo-service order quoted in
+ccxt's source. None of them is a closing stop or a take-profit (an OKX buy stop-loss on a net-mode account, a
+Bybit plain limit order, a Binance STOP buy), so the tests on them check the skip and its reason, and the same
+recorded payload with only its side / reduce-only flag changed; the imported stops and take-profits (and every
+hedge-leg, whole-position and past-the-mark case) are still covered only by the synthesized answers above.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -23,7 +31,7 @@ from hypothesis import strategies as st
 from exchange.adapter import Credentials, fetch_account
 from exchange.mapping import _orders, to_portfolio, validate
 from exchange.specs import get_spec
-from exchange.testkit.scenarios import scenario_routes
+from exchange.testkit.scenarios import _binanceusdm, _case, _okx, load_fixture, scenario_routes
 from exchange.testkit.server import Fault, ReplayServer, Route
 from margin.portfolio import portfolio_from_dict
 
@@ -135,7 +143,7 @@ def test_binance_stop_fill_and_realized_pnl_worked() -> None:
     doc["slippage"] = SLIPPAGE
     from margin.report import evaluate_portfolio
 
-    ev = evaluate_portfolio(validate(doc))
+    ev: Any = evaluate_portfolio(validate(doc))
     (pos,) = ev["modes"]["as_is"]["positions"]
     stop = next(o for o in pos["orders"] if o["type"] == "stop")
     # closePosition: the whole 0.009 BTC; fill 65000 x 0.999 = 64935; PnL 0.009 x (64935 - 67445.9) = -22.5981
@@ -285,3 +293,162 @@ def test_property_type_follows_the_mark_and_the_file_is_valid(mark: float, ratio
         "orders": got,
     }
     portfolio_from_dict(doc, "property")  # never refused
+
+
+# ----------------------------------------------------------------------------------- recorded open-order payloads
+
+# venue -> (scenario, fixture, the recorded order's raw fields as ccxt must parse them, its skip reason)
+RECORDED: dict[str, tuple[str, str, dict[str, Any], str]] = {
+    # ccxt okx.json fetchOpenOrders[0]: "algoId": "2017146754403004416", "instId": "LTC-USDT-SWAP",
+    # "ordType": "conditional", "side": "buy", "posSide": "net", "reduceOnly": "false", "sz": "1",
+    # "slTriggerPx": "100", "slOrdPx": "-1" (market), "cTime": "1732618057878"
+    "okx": (
+        "okx-orders-recorded",
+        "okx/fetchOpenOrders.json",
+        {
+            "id": "2017146754403004416",
+            "symbol": "LTC/USDT:USDT",
+            "side": "buy",
+            "amount": 1.0,
+            "stopLossPrice": 100.0,
+            "takeProfitPrice": None,
+            "reduceOnly": False,
+            "status": "open",
+            "timestamp": 1732618057878,
+        },
+        ENTRY,  # a buy, not reduce-only, on no hedge leg: it would add to the LTC long
+    ),
+    # ccxt bybit.json fetchOpenOrder[0]: "orderId": "3606515b-...", "symbol": "BTCUSDT", "orderType": "Limit",
+    # "side": "Buy", "price": "102000", "qty": "0.001", "stopOrderType": "", "triggerPrice": "", "reduceOnly": false
+    "bybit": (
+        "bybit-orders-recorded",
+        "bybit/fetchOpenOrders.json",
+        {
+            "id": "3606515b-e4d7-4ea4-b096-bb247d0661ae",
+            "symbol": "BTC/USDT:USDT",
+            "type": "limit",
+            "side": "buy",
+            "price": 102000.0,
+            "amount": 0.001,
+            "triggerPrice": None,
+            "reduceOnly": False,
+            "status": "open",
+            "timestamp": 1758189775648,
+        },
+        "stopOrderType empty is not a stop or take-profit (not modelled)",
+    ),
+    # ccxt binance.py parse_order comment: "algoId": 3358, "orderType": "STOP", "symbol": "BTCUSDT", "side": "BUY",
+    # "quantity": "0.002", "triggerPrice": "100000.00", "price": "102000.00", "reduceOnly": false,
+    # "closePosition": false, "createTime": 1763458576201
+    "binanceusdm": (
+        "binanceusdm-orders-recorded",
+        "binance/fetchOpenOrders.json",
+        {
+            "id": "3358",
+            "symbol": "BTC/USDT:USDT",
+            "side": "buy",
+            "price": 102000.0,
+            "triggerPrice": 100000.0,
+            "amount": 0.002,
+            "reduceOnly": False,
+            "timestamp": 1763458576201,
+        },
+        ENTRY,  # a STOP buy, not reduce-only nor closePosition: an entry order for the BTCUSDT long
+    ),
+}
+
+
+def _raw(venue: str, routes: list[Route]) -> Any:
+    with ReplayServer(routes) as server:
+        return fetch_account(venue, CREDS, None, server.url, timeout_ms=3000)
+
+
+@pytest.mark.parametrize("venue", list(RECORDED))
+def test_recorded_open_order_parses_through_ccxt_to_its_raw_fields(venue: str) -> None:
+    scenario, fixture, fields, _ = RECORDED[venue]
+    raw = _raw(venue, scenario_routes(scenario))
+    (order,) = raw.orders  # one recorded order, read once (the other queries answer none)
+    assert {k: order.get(k) for k in fields} == fields
+    # and, where the recording has one (OKX a list, Bybit one order; Binance's source quotes none), ccxt's own
+    # parsedResponse of the same payload, field by field
+    expected = load_fixture(fixture)["cases"][0].get("expected", [])
+    for exp in expected if isinstance(expected, list) else [expected]:
+        assert {k: order.get(k) for k in exp} == exp
+
+
+@pytest.mark.parametrize("venue", list(RECORDED))
+def test_recorded_open_order_is_skipped_with_its_reason(venue: str) -> None:
+    scenario, _, fields, reason = RECORDED[venue]
+    doc = to_portfolio(_raw(venue, scenario_routes(scenario)))
+    assert "orders" not in doc and doc["positions"]  # the positions are imported, the order is not
+    (skip,) = doc["origin"]["orders_skipped"]
+    assert (skip["order_id"], skip["symbol"], skip["reason"]) == (fields["id"], fields["symbol"], reason)
+    validate(doc)
+
+
+def test_recorded_orders_skips_are_in_the_fetch_summary(tmp_path: Path) -> None:
+    out = tmp_path / "a.json"
+    env = {"MARGIN_API_KEY": CREDS.api_key, "MARGIN_API_SECRET": CREDS.secret, "MARGIN_API_PASSWORD": "test-pass-0001"}
+    with ReplayServer(scenario_routes("okx-orders-recorded")) as server:
+        proc = run(["-m", "exchange", "fetch", "okx", "--api-url", server.url, "--out", str(out)], tmp_path, env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"order not imported: LTC/USDT:USDT conditional 2017146754403004416: {ENTRY}" in proc.stdout
+    assert "orders" not in json.loads(out.read_text())
+
+
+def _okx_recorded(**change: str) -> list[Route]:
+    """The ``okx-orders-recorded`` routes with the recorded algo order's raw fields ``change``d."""
+    algo = copy.deepcopy(_case("okx/fetchOpenOrders.json", 0))
+    algo["data"][0].update(change)
+    linear, inverse = _case("okx/fetchPosition.json", 0), _case("okx/fetchPosition.json", 1)
+    return _okx({"code": "0", "msg": "", "data": [linear["data"][0], inverse["data"][0]]}, recorded_algo=algo)
+
+
+def test_recorded_okx_order_as_a_closing_sell_is_a_stop_worked() -> None:
+    # the recorded payload with only "side": "sell" and "reduceOnly": "true": a reduce-only stop-loss at
+    # slTriggerPx 100 for 1 contract (sz "1") on the hedged LTC-USDT-SWAP long (pos 2 at avgPx 82.675, mark 101.33)
+    doc = to_portfolio(_raw("okx", _okx_recorded(side="sell", reduceOnly="true")))
+    assert "orders_skipped" not in doc["origin"]
+    (order,) = doc["orders"]
+    assert order == {
+        "id": "LTC/USDT:USDT stop 2017146754403004416",
+        "symbol": "LTC/USDT:USDT",
+        "type": "stop",  # slTriggerPx -> a stop; 100 < 101.33: below the long's mark
+        "trigger_price": 100.0,
+        "contracts": 1.0,  # 1 <= 2
+        "position_side": "long",
+        "origin": {"venue": "okx", "order_id": "2017146754403004416", "type": "conditional"},
+    }
+    doc["slippage"] = SLIPPAGE
+    from margin.report import evaluate_portfolio
+
+    ev: Any = evaluate_portfolio(validate(doc))
+    ltc = next(p for p in ev["modes"]["as_is"]["positions"] if p["symbol"] == "LTC/USDT:USDT")
+    (fill,) = ltc["orders"]
+    assert fill["fill_price"] == pytest.approx(100 * (1 - 0.001), rel=1e-12)  # a sell: 99.9
+    # contract size 1 LTC: PnL 1 x 1 x (99.9 - 82.675) = 17.225
+    assert fill["realized_pnl"] == pytest.approx(1 * 1 * (99.9 - 82.675), rel=1e-9)
+    # the long's liquidation price lies below 100, so the mark falling from 101.33 reaches the stop first
+    assert ltc["liquidation_price"] < 100
+    assert fill["before_liquidation"] is True
+
+
+def test_recorded_okx_order_as_a_sell_without_reduce_only_is_still_an_entry() -> None:
+    # posSide "net" names no hedge leg, so only reduceOnly makes a sell close the hedged long
+    doc = to_portfolio(_raw("okx", _okx_recorded(side="sell")))
+    assert "orders" not in doc
+    assert [s["reason"] for s in doc["origin"]["orders_skipped"]] == [ENTRY]
+
+
+def test_recorded_binance_order_as_a_closing_sell_is_past_the_mark() -> None:
+    # the recorded algo order with only "side": "SELL" and "reduceOnly": true: a STOP sell at triggerPrice
+    # 100000 on the recorded BTCUSDT long whose mark is 67502.68519858 - above it, so it would fire at once
+    algo = copy.deepcopy(_case("binance/fetchOpenOrders.json", 0))
+    algo[0].update(side="SELL", reduceOnly=True)
+    routes = _binanceusdm(_case("binance/fetchPositions.json", 0), _case("binance/fetchPositions.json", 2), algo)
+    doc = to_portfolio(_raw("binanceusdm", routes))
+    assert "orders" not in doc
+    (skip,) = doc["origin"]["orders_skipped"]
+    assert skip["reason"] == (
+        f"trigger {100000:g} is already past the mark {67502.68519858:g} for a stop on a long (it would fire at once)"
+    )

@@ -24,6 +24,7 @@ from margin.files import dump_portfolio_json, parse_portfolio_json, portfolio_fr
 from margin.portfolio import Order, portfolio_from_dict, resolve
 from margin.report import evaluate_portfolio
 from margin.shocks import parse_shock
+from tests.conftest import ROOT
 
 REPO = Path(__file__).resolve().parent.parent
 ETH = "ETH/USDT:USDT"
@@ -312,7 +313,7 @@ def test_csv_stop_and_take_profit_columns_are_whole_position_orders() -> None:
     assert portfolio_from_csv(text, "binance-usdm", {"USDT": 5000}, {ETH: 3100}).orders == ()
     text = "symbol,side,contracts,entry_price,leverage,stop\nETH/USDT:USDT,long,2,3000,10,2900\n"
     assert [o.label for o in portfolio_from_csv(text, "binance-usdm", {"USDT": 5000}, {ETH: 3100}).orders] == [
-        "ETH/USDT:USDT stop"
+        "ETH/USDT:USDT long stop"
     ]
 
 
@@ -514,3 +515,38 @@ def test_property_fill_pnl_and_order_of_events(
         between = min(mark, lp) <= trigger <= max(mark, lp)
         other_side = (lp - mark) * (trigger - mark) < 0
         assert order["before_liquidation"] is (between or other_side)
+
+
+def test_csv_stops_on_both_legs_of_a_hedge() -> None:
+    """Hedge mode, no id column: ETH long 2 at 3,000 with a stop at 2,900 and ETH short 1 at 3,200 with a stop
+    at 3,300, mark 3,100. Each order's default id is its leg's label plus the type (unique); the long stop
+    realises 2 × (2,900 − 3,000) = −200, the short stop −1 × (3,300 − 3,200) = −100."""
+    text = (
+        "symbol,side,contracts,entry_price,leverage,stop\n"
+        "ETH/USDT:USDT,long,2,3000,10,2900\n"
+        "ETH/USDT:USDT,short,1,3200,10,3300\n"
+    )
+    p = portfolio_from_csv(text, "binance-usdm", {"USDT": 5000}, {ETH: 3100}, position_mode="hedge")
+    assert [o.label for o in p.orders] == ["ETH/USDT:USDT long stop", "ETH/USDT:USDT short stop"]
+    rows = evaluate_portfolio(p)["modes"]["as_is"]["positions"]
+    assert [r["orders"][0]["realized_pnl"] for r in rows] == [-200.0, -100.0]
+    # a repeated id names both cells, never the generated orders[k]
+    text = "id,symbol,side,contracts,entry_price,leverage,stop\nx,ETH/USDT:USDT,long,2,3000,10,2900\n"
+    text += "x,BTC/USDT:USDT,long,1,90000,10,80000\n"
+    with pytest.raises(PortfolioError) as info:
+        portfolio_from_csv(text, "binance-usdm", {"USDT": 5000}, {ETH: 3100, "BTC/USDT:USDT": 95000})
+    assert "orders[" not in str(info.value), str(info.value)
+
+
+def test_csv_download_carries_whole_position_orders_and_names_the_rest() -> None:
+    """eth-stop has a whole-position stop at 2,900 and a take-profit of 1 of its 2 contracts at 3,400: the
+    CSV carries the stop (read back as the same order) and names the take-profit as JSON-only."""
+    from margin.files import csv_order_gaps, dump_positions_csv, load_portfolio
+
+    p = load_portfolio(ROOT / "fixtures" / "portfolios" / "eth-stop.json")
+    text = dump_positions_csv(p.positions, p.orders)
+    assert text.splitlines()[0].endswith(",stop")
+    back = portfolio_from_csv(text, p.venue, {"USDT": 5000}, dict(p.prices), position_mode=p.position_mode)
+    assert [(o.type, o.trigger_price, o.contracts) for o in back.orders] == [("stop", 2900.0, None)]
+    assert csv_order_gaps(p.positions, p.orders) == ["tp-eth"]
+    assert "stop" not in dump_positions_csv(p.positions).splitlines()[0]  # no orders: the columns as before

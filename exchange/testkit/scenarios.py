@@ -1,7 +1,9 @@
 """Replay scenarios: recorded exchange answers (``fixtures/exchange-responses/``) as replay-server routes.
 
 Each scenario is one account on one venue as ccxt's import calls it: markets, positions, balance, tiers, open
-conditional orders (empty answers unless the scenario is a ``*-orders`` one).
+conditional orders (empty answers unless the scenario is a ``*-orders`` one; the ``*-orders-recorded`` ones
+answer the venue's recorded open orders of ``<venue>/fetchOpenOrders.json``, where the ``*-orders`` ones answer
+synthesized stops and take-profits).
 Payloads are the recorded raw responses (ccxt's static test fixtures and exchange API-doc examples, see
 ``fixtures/exchange-responses/README.md``); where no recording exists the ``synthesized/`` files fill in,
 each saying what it is made of. Routes match on method and path (plus a query parameter or a JSON ``type``
@@ -70,6 +72,16 @@ def binanceusdm_orders() -> list[Route]:
     )
 
 
+def binanceusdm_orders_recorded() -> list[Route]:
+    """The recorded BTCUSDT long with the algo-service order quoted in ccxt's ``parse_order`` (a STOP buy at
+    100,000, not reduce-only: an entry order) as the GET /fapi/v1/openAlgoOrders answer."""
+    return _binanceusdm(
+        _case("binance/fetchPositions.json", 0),
+        _case("binance/fetchPositions.json", 2),
+        _case("binance/fetchOpenOrders.json", 0),
+    )
+
+
 def binanceusdm_hedge() -> list[Route]:
     """Hedge mode: BTCUSDT long and short (cross) and an isolated ETHUSDT short (synthesized)."""
     return _binanceusdm(
@@ -99,12 +111,16 @@ def binancecoinm() -> list[Route]:
     ]
 
 
-def _bybit(linear: Any, account_info: Any = None, orders: bool = False) -> list[Route]:
+def _bybit(
+    linear: Any, account_info: Any = None, orders: bool = False, realtime: dict[str, Any] | None = None
+) -> list[Route]:
     """``account_info``: the GET /v5/account/info answer (ccxt reads it in ``fetch_balance`` to tell a unified
     account, and the import in ``fetch_margin_mode`` for the account's margin mode); default the docs example
     (REGULAR_MARGIN). ``orders``: GET /v5/order/realtime answers the synthesized conditional and TP/SL orders
-    (else empty lists)."""
-    realtime = load_fixture("synthesized/bybit_order_realtime.json")
+    (else empty lists); ``realtime``: the answers per ``orderFilter`` (``StopOrder``, ``tpslOrder``) instead."""
+    synth = load_fixture("synthesized/bybit_order_realtime.json")
+    if realtime is None:
+        realtime = {kind: synth[kind if orders else "empty"] for kind in ("StopOrder", "tpslOrder")}
     markets = load_fixture("bybit/markets_raw_instruments_info.json")
     if account_info is None:
         account_info = _case("bybit/fetchMarginMode.json", 0)
@@ -141,7 +157,7 @@ def _bybit(linear: Any, account_info: Any = None, orders: bool = False) -> list[
         ),
         Route("GET", "/v5/market/kline", _case("bybit/fetchOHLCV.json", 0)),
         *(
-            Route("GET", "/v5/order/realtime", realtime[kind if orders else "empty"], query={"orderFilter": kind})
+            Route("GET", "/v5/order/realtime", realtime[kind], query={"orderFilter": kind})
             for kind in ("StopOrder", "tpslOrder")
         ),
     ]
@@ -170,6 +186,21 @@ def bybit_isolated() -> list[Route]:
     )
 
 
+def bybit_orders_recorded() -> list[Route]:
+    """The ``bybit-isolated`` BTCUSDT long whose StopOrder query answers the recorded GET /v5/order/realtime of
+    an open BTCUSDT order (a plain Limit buy, stopOrderType empty: ccxt's only recorded open order on that
+    endpoint, queried there by orderId); tpslOrder answers none. ccxt keeps only the orders of the symbol asked
+    for, hence the BTCUSDT position."""
+    return _bybit(
+        load_fixture("synthesized/bybit_position_isolated.json")["httpResponse"],
+        load_fixture("synthesized/bybit_account_modes.json")["isolated"],
+        realtime={
+            "StopOrder": _case("bybit/fetchOpenOrders.json", 0),
+            "tpslOrder": load_fixture("synthesized/bybit_order_realtime.json")["empty"],
+        },
+    )
+
+
 def bybit_portfolio() -> list[Route]:
     """UTA in PORTFOLIO_MARGIN mode (docs example, mode changed) with the recorded LTCUSDT long."""
     return _bybit(
@@ -177,10 +208,25 @@ def bybit_portfolio() -> list[Route]:
     )
 
 
-def _okx(positions: Any, orders: bool = False) -> list[Route]:
-    """``orders``: GET /api/v5/trade/orders-algo-pending answers the synthesized algo orders (else none)."""
+def _okx(positions: Any, orders: bool = False, recorded_algo: Any = None) -> list[Route]:
+    """``orders``: GET /api/v5/trade/orders-algo-pending answers the synthesized algo orders (else none);
+    ``recorded_algo``: that answer for ``ordType=conditional,oco`` on LTC-USDT-SWAP instead (the other queries
+    answer none)."""
     algo = load_fixture("synthesized/okx_orders_algo_pending.json")
+    recorded = (
+        [
+            Route(
+                "GET",
+                "/api/v5/trade/orders-algo-pending",
+                recorded_algo,
+                query={"ordType": "conditional,oco", "instId": "LTC-USDT-SWAP"},
+            )
+        ]
+        if recorded_algo is not None
+        else []
+    )
     return [
+        *recorded,
         Route(
             "GET",
             "/api/v5/public/instruments",
@@ -214,6 +260,15 @@ def okx(orders: bool = False) -> list[Route]:
 def okx_orders() -> list[Route]:
     """The recorded hedged positions with open algo orders (an OCO, a conditional, a trigger; synthesized)."""
     return okx(orders=True)
+
+
+def okx_orders_recorded() -> list[Route]:
+    """The recorded hedged positions; the LTC-USDT-SWAP conditional query answers ccxt's recorded algo order (a
+    conditional buy, posSide net, stop-loss trigger 100, not reduce-only: an entry order for the long)."""
+    linear = _case("okx/fetchPosition.json", 0)
+    inverse = _case("okx/fetchPosition.json", 1)
+    positions = {"code": "0", "msg": "", "data": [linear["data"][0], inverse["data"][0]]}
+    return _okx(positions, recorded_algo=_case("okx/fetchOpenOrders.json", 0))
 
 
 def okx_isolated() -> list[Route]:
@@ -285,16 +340,19 @@ SCENARIOS: dict[str, Callable[[], list[Route]]] = {
     "binanceusdm": binanceusdm,
     "binanceusdm-hedge": binanceusdm_hedge,
     "binanceusdm-orders": binanceusdm_orders,
+    "binanceusdm-orders-recorded": binanceusdm_orders_recorded,
     "binanceusdm-empty": binanceusdm_empty,
     "binancecoinm": binancecoinm,
     "bybit": bybit,
     "bybit-empty": bybit_empty,
     "bybit-orders": bybit_orders,
+    "bybit-orders-recorded": bybit_orders_recorded,
     "bybit-isolated": bybit_isolated,
     "bybit-portfolio": bybit_portfolio,
     "okx": okx,
     "okx-isolated": okx_isolated,
     "okx-orders": okx_orders,
+    "okx-orders-recorded": okx_orders_recorded,
     "hyperliquid": hyperliquid,
     "hyperliquid-isolated": hyperliquid_isolated,
     "hyperliquid-orders": hyperliquid_orders,
