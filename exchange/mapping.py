@@ -163,7 +163,11 @@ def _account_margin_origin(margin_mode: Mapping[str, Any] | None, by_portfolio: 
 
 
 def _orders(
-    spec: ExchangeSpec, raw_orders: list[dict[str, Any]], positions: list[dict[str, Any]], hedge: bool
+    spec: ExchangeSpec,
+    raw_orders: list[dict[str, Any]],
+    positions: list[dict[str, Any]],
+    hedge: bool,
+    usd_sized: frozenset[str] = frozenset(),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """Open conditional orders → ``orders`` of format §7, the orders not imported (with why) and notes.
 
@@ -171,10 +175,11 @@ def _orders(
     order on the position it closes: ``type`` the venue's (stop / take-profit), or, where the venue says only
     "trigger", from the trigger's side of the position's mark (below a long's mark a stop, above it a take-profit,
     the reverse for a short: §7's rule); ``contracts`` the order's amount (omitted: the whole position);
-    ``position_side`` in hedge mode. Skipped, never imported into a file the reader refuses (§7): orders that do
-    not reduce (entry orders), trailing and other unmodelled types, orders on a symbol without an imported
-    position, and triggers already past the mark (they would fire at once). Limit-triggered orders are imported
-    as market fills at the trigger (§7 has no limit price), with a note.
+    ``position_side`` in hedge mode; on the ``usd_sized`` symbols (inverse sizes in USD, Deribit) the amount is
+    USD and ``contracts`` = amount / contract size, as for the position. Skipped, never imported into a file the
+    reader refuses (§7): orders that do not reduce (entry orders), trailing and other unmodelled types, orders on
+    a symbol without an imported position, and triggers already past the mark (they would fire at once).
+    Limit-triggered orders are imported as market fills at the trigger (§7 has no limit price), with a note.
     """
     parser = spec.order_parser
     out: list[dict[str, Any]] = []
@@ -225,12 +230,20 @@ def _orders(
                 continue
             seen.add(oid)
             rec: dict[str, Any] = {"id": oid, "symbol": symbol, "type": kind, "trigger_price": _clean(f.trigger)}
-            if f.contracts is not None and f.contracts > 0:
-                if f.contracts <= float(leg["contracts"]):
-                    rec["contracts"] = _clean(f.contracts)
+            contracts = f.contracts
+            if contracts is not None and contracts > 0 and symbol in usd_sized:
+                cs = float(leg["contract_size"])
+                contracts = contracts / cs
+                notes.append(
+                    f"{oid}: amount {f.contracts:g} USD / contract size {cs:g} USD = {contracts:g} contracts "
+                    f"({spec.brand} states inverse order sizes in USD)"
+                )
+            if contracts is not None and contracts > 0:
+                if contracts <= float(leg["contracts"]):
+                    rec["contracts"] = _clean(contracts)
                 else:
                     notes.append(
-                        f"{oid}: {f.contracts:g} contracts, more than the position's {leg['contracts']:g}: "
+                        f"{oid}: {contracts:g} contracts, more than the position's {leg['contracts']:g}: "
                         "imported for the whole position (a reduce-only order closes at most the position)"
                     )
             if hedge:
@@ -271,6 +284,7 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
     tiers_source: dict[str, str] = {}
     hedge = False
     settles: list[str] = []
+    usd_sized: set[str] = set()  # symbols whose sizes the venue states in USD (their orders' amounts too)
     for p in raw.positions:
         symbol = str(p.get("symbol"))
         market = raw.markets.get(symbol) or {}
@@ -318,6 +332,7 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
             # ccxt gives the USD size as ``contracts`` (ccxt issue #13313): contracts × contract_size = USD size
             contracts = contracts / cs
             f["contracts"] = f"position size (USD) / {cs_src}: {spec.brand} reports inverse size in USD"
+            usd_sized.add(symbol)
         else:
             f["contracts"] = "position contracts"
         if signed:
@@ -463,7 +478,9 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         hedge = True
     if hedge and "hedge" not in VENUES[preset].position_modes:
         hedge = False
-    orders, orders_skipped, order_notes = _orders(spec, list(getattr(raw, "orders", None) or []), positions, hedge)
+    orders, orders_skipped, order_notes = _orders(
+        spec, list(getattr(raw, "orders", None) or []), positions, hedge, frozenset(usd_sized)
+    )
     notes.extend(order_notes)
     collateral, coll_source = _collateral(spec, raw.balance, raw.positions)
     for s in settles:

@@ -412,6 +412,37 @@ def hyperliquid_orders(order: Mapping[str, Any]) -> list[OrderFacts]:
     ]
 
 
+def deribit_orders(order: Mapping[str, Any]) -> list[OrderFacts]:
+    """Deribit ``private/get_open_orders_by_instrument`` with ``type`` ``trigger_all`` (ccxt 4.5.90
+    ``fetch_open_orders(symbol, params={'type': 'trigger_all'})``; docs.deribit.com order fields).
+
+    Raw ``order_type`` ``stop_market``/``stop_limit`` → stop, ``take_market``/``take_limit`` → take-profit (ccxt
+    collapses them to market/limit, so the raw type decides), ``trailing_stop`` and plain orders not modelled; raw
+    ``trigger_price`` (ccxt's ``triggerPrice`` reads the older ``stop_price``), else ccxt's; ``reduce_only`` →
+    closing (Deribit is one-way: no hedge leg); ``amount`` as Deribit states it, USD on perpetuals and inverse
+    futures (the mapping divides it by the contract size, as it does the position size:
+    :attr:`ExchangeSpec.inverse_size_in_usd`); a ``*_limit`` type → limit-triggered at ``price``.
+    """
+    info = raw_info(order)
+    raw_type = str(info.get("order_type") or "")
+    kinds = {"stop_market": "stop", "stop_limit": "stop", "take_market": "take_profit", "take_limit": "take_profit"}
+    unsupported = None if raw_type in kinds else f"order_type {raw_type or 'empty'} is not a stop or take-profit"
+    amount = num(info.get("amount"))
+    return [
+        OrderFacts(
+            order_id=str(order.get("id")),
+            raw_type=raw_type,
+            kind=kinds.get(raw_type),
+            trigger=num(info.get("trigger_price")) or num(order.get("triggerPrice")) or None,
+            contracts=(amount if amount is not None else num(order.get("amount"))) or None,
+            side=order.get("side"),
+            closes=_truthy(info.get("reduce_only")),
+            limit=num(info.get("price")) if raw_type.endswith("_limit") else None,
+            unsupported=unsupported,
+        )
+    ]
+
+
 # --------------------------------------------------------------------------- the spec
 
 
@@ -451,7 +482,7 @@ class ExchangeSpec:
     raw_initial_margin: str | None = None
     #: raw per-position margin-mode field: "1" isolated, anything else cross (Bybit ``tradeMode``)
     raw_trade_mode: str | None = None
-    #: inverse position size reported in USD, not contracts (Deribit)
+    #: inverse position and order sizes reported in USD, not contracts (Deribit)
     inverse_size_in_usd: bool = False
     #: tier bounds in contracts, converted to settle-asset notional at the mark (OKX)
     tiers_in_contracts: bool = False
@@ -601,6 +632,8 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 raw_maintenance="maintenance_margin",
                 raw_initial_margin="initial_margin",
                 inverse_size_in_usd=True,
+                order_calls=(_ro({"type": "trigger_all"}),),
+                order_parser=deribit_orders,
             ),
         )
     }

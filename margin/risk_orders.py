@@ -34,14 +34,22 @@ closed form per position (:mod:`margin.risk_positions`) ignores the orders (a no
 Vectorised over (hours × paths) in the simulation's chunks: per order the first crossing hour of its
 symbol's hourly marks (the first ``True`` of the crossing flags along the chunk's hours, equivalent to the
 running minimum / maximum reaching the trigger) and the mark there; per position its orders' closed
-contracts ranked per path by (hour, file order) with one sort; then each pool holding orders is valued at
-every (hour, path) of the chunk, its positions at their remaining size (the paths in blocks, so that a
-block's arrays stay below :data:`BLOCK_ELEMENTS`): a cross pool as its separable value
-(:mod:`margin.risk_separable`, orders ignored) with each order's position switched from its net at full
-size to its net at the remaining size plus the realised PnL, an isolated pool (one position) in full.
-Before its first fill a pool is the pool without orders, so the simulation values a pool only on the paths
-where one of its orders has filled (and the pool was not liquidated first), from that hour on. Pools
-without orders keep the separable first touch (the same numbers as without orders).
+contracts ranked per path by (hour, file order) with one sort. A pool holding orders is valued only at
+the (hour, path) entries where its value can decide its first liquidation: from its first fill (the pool
+before it is the pool without orders, so the simulation values it only on the paths where one of its
+orders has filled and the pool was not liquidated first) while one of its positions is open (sizes only
+fall: a pool is open until its last position's closing hour). Its value there is the sum of flat
+gathers, never a (positions × hours × paths) block: a cross pool as its separable value
+(:mod:`margin.risk_separable`, orders ignored) plus, for each of its positions with a fill by then, the
+net at the remaining size minus the net at full size (``−net_full`` for a position closed whole), an
+isolated pool (one position) or a pool without a separable value in full; plus the realised PnL of its
+filled orders. The net at full size is a lookup in per position tables (the segment terms of every tier,
+:func:`full_size_terms`; the tier by the floors that the chunk's marks can straddle); a partly closed
+position is priced elementwise by :func:`position_net_at`. The sums run in another order than the sum
+over the pool's positions of :func:`position_net` (``np.add.reduceat``); where a value is within its
+rounding bound of 0 it is summed again in that order, so every liquidation flag is the one of the
+direct evaluation (``tests/test_risk_orders.py``). Pools without orders keep the separable first touch
+(the same numbers as without orders).
 """
 
 from __future__ import annotations
@@ -53,7 +61,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .engine import Book, evaluate
-from .models import net_terms
+from .models import NetTerms, net_terms
 from .portfolio import Resolved
 from .risk_separable import NEVER
 
@@ -68,14 +76,20 @@ BLOCK_ELEMENTS = 1_000_000
 CLOSED_RTOL = 1e-12
 
 
-def _add_rows(out: FloatArray, rows: IntArray, values: FloatArray) -> None:
-    """``out[rows[k]] += values[k]`` for every ``k`` (rows may repeat): ``np.add.at``, which is slow on
-    large blocks, only for the repeated rows; the first occurrence of each row by plain indexing."""
-    _, first = np.unique(rows, return_index=True)
-    out[rows[first]] += values[first]
-    rest = np.setdiff1d(np.arange(rows.size), first)
-    if rest.size:
-        np.add.at(out, rows[rest], values[rest])
+#: a sum of ``n`` terms within ``EXACT_GUARD·(n + 4)·2⁻⁵³·Σ|terms|`` of 0 is summed again in the reference order
+EXACT_GUARD = 4.0
+#: the unit roundoff of float64
+UNIT_ROUNDOFF = 2.0**-53
+#: past every hour (int64): a position or pool not closed within the chunk
+LATER = np.int64(2**40)
+
+
+def _expand(lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64]) -> tuple[IntArray, npt.NDArray[np.int64]]:
+    """The intervals ``[lo_k, hi_k]`` (``hi ≥ lo``) as flat elements: each element's interval ``k`` and hour."""
+    n = hi - lo + 1
+    k = np.repeat(np.arange(n.size, dtype=np.intp), n)
+    start = np.cumsum(n) - n
+    return k, lo[k] + (np.arange(k.size, dtype=np.int64) - start[k])
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,6 +171,68 @@ def position_net(book: Book, idx: IntArray, size: FloatArray, mark: FloatArray) 
     return np.asarray(np.where(size > 0, value, 0.0), dtype=np.float64)
 
 
+def _entry_constant(book: Book, i: int, sizes: FloatArray) -> FloatArray:
+    """Maintenance of position ``i`` valued at entry (Bybit isolated, ``margin-models.md`` §3.2) at the
+    entry notional of each size, less the fee term that :func:`~margin.models.net_terms` adds back."""
+    entry_n = sizes / book.entry[i] if bool(book.inverse[i]) else sizes * book.entry[i]
+    return np.asarray(book.model.at_sizes(book, i, sizes, float(book.entry[i])) - book.fee[i] * entry_n)
+
+
+def position_net_at(book: Book, pos: IntArray, size: FloatArray, mark: FloatArray) -> FloatArray:
+    """:func:`position_net` elementwise on flat arrays: position ``pos[k]`` at ``size[k]`` and ``mark[k]``
+    (the same operations on each element, so the same numbers)."""
+    inv = book.inverse[pos]
+    notional = np.where(inv, size / mark, size * mark)
+    held, back = np.unique(pos, return_inverse=True)
+    floors = book.model.floors(book, held)
+    tier = np.zeros(size.shape, dtype=np.intp)
+    for j in range(floors.shape[1]):  # over tier columns, never positions or paths
+        tier += notional >= floors[back, j]
+    terms = book.model.terms(book, pos, tier)
+    at = book.at_entry[pos]
+    if at.any():
+        constant = np.array(np.broadcast_to(terms.constant, size.shape), dtype=np.float64)
+        for i in np.unique(pos[at]):  # positions valued at entry (rare): their constant per size
+            k = np.flatnonzero(pos == i)
+            sizes, where = np.unique(size[k], return_inverse=True)
+            constant[k] = _entry_constant(book, int(i), sizes)[where]
+        terms = type(terms)(constant, terms.rate, terms.per_size, terms.fee)
+    net = net_terms(book.sign[pos], size, book.entry[pos], inv, terms)
+    value = net.alpha * mark + net.beta + net.gamma / mark + net.delta / (mark * mark)
+    return np.asarray(np.where(size > 0, value, 0.0), dtype=np.float64)
+
+
+def full_size_terms(book: Book, idx: IntArray) -> NetTerms:
+    """(len(idx), K) the mark-space terms of positions ``idx`` at their full size on each tier ``k``
+    (:func:`~margin.models.net_terms`, ``margin-models.md`` §0.1 (E)), a position valued at entry with
+    its entry maintenance (§3.2), as :func:`position_net` computes them; zeros for a size of 0."""
+    size = book.size[idx]
+    k = book.model.floors(book, idx).shape[1] + 1
+    tier = np.repeat(np.arange(k, dtype=np.intp)[None, :], idx.size, axis=0)
+    terms = book.model.terms(book, idx, tier)
+    at = np.flatnonzero(book.at_entry[idx])
+    if at.size:
+        constant = np.array(np.broadcast_to(terms.constant, tier.shape), dtype=np.float64)
+        for r in at:  # positions valued at entry, once per view: their constant at the full size
+            constant[r] = _entry_constant(book, int(idx[r]), size[r : r + 1])[0]
+        terms = type(terms)(constant, terms.rate, terms.per_size, terms.fee)
+    col = (idx.size, 1)
+    net = net_terms(
+        book.sign[idx].reshape(col),
+        size.reshape(col),
+        book.entry[idx].reshape(col),
+        book.inverse[idx].reshape(col),
+        terms,
+    )
+    held = (size > 0)[:, None]
+    return NetTerms(
+        *(
+            np.asarray(np.where(held, np.broadcast_to(t, tier.shape), 0.0), dtype=np.float64)
+            for t in (net.alpha, net.beta, net.gamma, net.delta)
+        )
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class _ViewPools:
     """The pools of one view holding orders (``pools``, G), valued together.
@@ -180,6 +256,13 @@ class _ViewPools:
     fixed_open: BoolArray
     liq: HourArray
     separable: IntArray  # each pool's unique pool in the separable first touch (−1: not given)
+    row_pool: IntArray  # (rows,) each row's pool
+    row_orders: IntArray  # (rows, most orders of a row) each row's orders in file order, −1 padded
+    full: FloatArray  # (rows,) full size (contracts × contract size)
+    terms: NetTerms  # (2·rows, tiers) net terms at full size (:func:`full_size_terms`), then negated
+    floors: FloatArray  # (rows, tiers − 1)
+    own_slot: IntArray  # (G,) each pool's place among the pools valued in full (−1: separable)
+    n_terms: IntArray  # (G,) the terms of a pool's value: rows + orders
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,6 +278,51 @@ class OrderOutcome:
     fill_price: FloatArray
     closed: FloatArray
     realized: FloatArray
+
+
+def _stacked(t: NetTerms) -> NetTerms:
+    """The terms over the terms negated (rows doubled): ``−(α·P + β + γ/P + δ/P²)`` with the negated terms
+    is exactly the negated value (rounding is symmetric)."""
+    return NetTerms(*(np.concatenate([x, -x]) for x in (t.alpha, t.beta, t.gamma, t.delta)))
+
+
+#: kinds of a row's term in its pool's value: its net at full size, minus it (closed whole, separable pool),
+#: its net at the remaining size less the net at full size (separable pool), its net at the remaining size
+FULL, MINUS_FULL, PART_LESS_FULL, PART = 0, 1, 2, 3
+
+
+@dataclass(frozen=True, eq=False)
+class _Block:
+    """One block of a chunk's paths (P): the ratios (A, s, P) of hours ``t0 + 1 …``, collateral prices,
+    separable values of the cross pools (n_cross, s, P), and per order (orders, P) the contracts closed, the
+    realised PnL and the crossing hour."""
+
+    t0: int
+    ratio: FloatArray
+    cp: FloatArray | None
+    base: FloatArray | None
+    closed: FloatArray
+    realized: FloatArray
+    hour: HourArray
+
+
+@dataclass(frozen=True, eq=False)
+class _Segments:
+    """The fills of a block (``ev_o``, ``ev_p``, ``ev_h``: order, path, hour; every fill that closes
+    contracts) and the sizes they leave: from hour ``h`` to ``end`` row ``r`` on path ``p`` has ``size``
+    (one segment per (row, path, fill hour), sorted so); ``zero`` / ``start`` (rows, P) the hour a row is
+    closed and its first fill (``LATER``: none)."""
+
+    ev_o: IntArray
+    ev_p: IntArray
+    ev_h: npt.NDArray[np.int64]
+    r: IntArray
+    p: IntArray
+    h: npt.NDArray[np.int64]
+    end: npt.NDArray[np.int64]
+    size: FloatArray
+    zero: npt.NDArray[np.int64]
+    start: npt.NDArray[np.int64]
 
 
 class OrderPaths:
@@ -254,6 +382,16 @@ class OrderPaths:
         )
         weight = bk.collateral_weight[:, pools] if bk.collateral_assets else np.zeros((0, pools.size))
         now = evaluate(bk).pool_liquidated[0][pools]
+        row_pool = np.repeat(np.arange(pools.size, dtype=np.intp), counts)
+        # each row's orders in file order (the order the contracts closed are summed in)
+        per_row = np.bincount(order_row, minlength=rows.size)
+        by_row = np.argsort(order_row, kind="stable").astype(np.intp)
+        slot = np.arange(o.n) - (np.cumsum(per_row) - per_row)[order_row[by_row]]
+        row_orders = np.full((rows.size, max(1, int(per_row.max(initial=0)))), -1, dtype=np.intp)
+        row_orders[order_row[by_row], slot] = by_row
+        in_full = unique < 0
+        own_slot = np.where(in_full, np.cumsum(in_full) - 1, -1).astype(np.intp)
+        n_terms = counts + np.bincount(local, minlength=pools.size)
         return _ViewPools(
             view=view,
             pools=pools,
@@ -268,6 +406,13 @@ class OrderPaths:
             fixed_open=np.array([rows_of[int(g)].size > own[int(g)].size for g in pools], dtype=bool),
             separable=np.asarray(given[pools], dtype=np.intp),
             liq=np.where(now[:, None], 0, NEVER).astype(np.int32) * np.ones((1, self.paths), dtype=np.int32),
+            row_pool=row_pool,
+            row_orders=row_orders,
+            full=np.asarray(bk.size[rows], dtype=np.float64),
+            terms=_stacked(full_size_terms(bk, rows)),
+            floors=np.asarray(bk.model.floors(bk, rows), dtype=np.float64),
+            own_slot=own_slot,
+            n_terms=n_terms.astype(np.intp),
         )
 
     # ---------------------------------------------------------------- per order
@@ -351,8 +496,9 @@ class OrderPaths:
         realized = self.realized(closed)
         steps = ratio.shape[1]
         end = t0 + steps
-        hours = (t0 + 1 + np.arange(steps, dtype=np.int64))[:, None]
         for vp in self.views:
+            if cross_values is None and vp.base_row.any():
+                raise ValueError("cross_values are required when OrderPaths is given cross_rows")
             need = vp.liq == NEVER
             fill = self._first_fill(vp)
             if known is not None:
@@ -360,78 +506,286 @@ class OrderPaths:
             else:
                 fill[:] = 0
             live = np.flatnonzero(need.any(axis=0))
+            # the flat arrays of a block hold at most (rows + orders) × s × paths elements
             block = max(1, BLOCK_ELEMENTS // max(1, (vp.rows.size + self.orders.n) * steps))
             for b0 in range(0, live.size, block):  # blocks of paths bound the memory
                 p = live[b0 : b0 + block]
                 cp = None if collateral_prices is None else collateral_prices[:, :, p]
                 base = None if cross_values is None else cross_values[:, :, p]
-                hit = self._hit(vp, ratio[:, :, p], cp, base, closed[:, p], realized[:, p], self.hour[:, p], hours)
-                hit &= hours[None, :, :] >= fill[:, None, p]
-                hit &= need[:, None, p]
-                first = (t0 + 1 + hit.argmax(axis=1)).astype(np.int32)  # (G, P)
+                sub_ratio = np.ascontiguousarray(ratio[:, :, p])
+                at = _Block(t0, sub_ratio, cp, base, closed[:, p], realized[:, p], self.hour[:, p])
+                first = self._first_hits(vp, at, fill[:, p], need[:, p])
                 sub = vp.liq[:, p]
-                new = hit.any(axis=1) & (sub == NEVER)
+                new = (first != NEVER) & (sub == NEVER)
                 sub[new] = first[new]
                 vp.liq[:, p] = sub
 
-    def _hit(
+    def _first_hits(self, vp: _ViewPools, at: _Block, fill: HourArray, need: BoolArray) -> HourArray:
+        """(G, P) the first hour of the block ``≥ fill`` at which each pool (``need``) is liquidated: open
+        positions and ``wallet + realised PnL + Σ net + collateral moves ≤ 0`` (format §2), each order's
+        contracts gone from its hour on (the fill comes before the check); ``NEVER``: none.
+
+        A pool with a separable value (``at.base``, the cross pools' ``wallet + Σ net + collateral
+        moves`` with the orders ignored) has only its positions with a fill valued: their net at the
+        remaining size replaces their net at full size (module docstring)."""
+        n_g, steps, n_p = vp.pools.size, at.ratio.shape[1], at.ratio.shape[2]
+        end = at.t0 + steps
+        base_row = vp.base_row if at.base is not None else np.zeros(vp.rows.size, dtype=bool)
+        seg = self._segments(vp, at, end)
+        # a pool is open until the last of its positions closes (sizes only fall), or for ever with a member
+        # without orders
+        close = np.maximum.reduceat(seg.zero, vp.row_start, axis=0)
+        close[vp.fixed_open] = LATER
+        lo = np.maximum(fill.astype(np.int64), at.t0 + 1)
+        hi = np.minimum(close - 1, end)
+        valid = need & (lo <= hi)
+        count = np.where(valid, hi - lo + 1, 0).ravel()
+        if not count.any():
+            return np.full((n_g, n_p), NEVER, dtype=np.int32)
+        # the entries: (pool, path) with hours lo … hi, sorted so; a grid (valid pairs, steps) holds them too
+        lo_f = lo.ravel()
+        off = np.cumsum(count) - count
+        pairs = np.flatnonzero(count)
+        grid_row = np.full(count.size, -1, dtype=np.intp)
+        grid_row[pairs] = np.arange(pairs.size)
+        k_e, e_h = _expand(lo_f[pairs], hi.ravel()[pairs])
+        e_gp = pairs[k_e]
+        n_e = e_h.size
+        e_g, e_p = e_gp // n_p, e_gp % n_p
+        in_grid = grid_row[e_gp] * steps + (e_h - lo_f[e_gp])
+
+        # the positions' terms, over intervals of hours at one size
+        r, p, a, b, size, kind = self._intervals(vp, seg, base_row, lo, hi, valid)
+        n = b - a + 1
+        k = np.repeat(np.arange(n.size, dtype=np.intp), n)
+        start = np.cumsum(n) - n
+        gp = vp.row_pool[r] * n_p + p
+        step_e = np.arange(k.size, dtype=np.int64)
+        c_e = (off[gp] + (a - lo_f[gp]) - start)[k] + step_e  # each term's entry
+        rows = vp.rows[r]
+        cell = (self.pos_asset[rows] * steps + (a - at.t0 - 1) - start) * n_p + p
+        step_e *= n_p
+        mark = self.mark0[rows][k] * at.ratio.ravel()[cell[k] + step_e]
+        # a separable pool's row takes out its net at full size: the negated terms give −net exactly
+        net = self._full_net(vp, at, r, k, mark, base_row[r])
+        part = np.flatnonzero(kind[k] >= PART_LESS_FULL)
+        if part.size:
+            priced = position_net_at(self.books[vp.view], rows[k[part]], size[k[part]], mark[part])
+            net[part] = np.where(kind[k[part]] == PART_LESS_FULL, priced + net[part], priced)
+
+        # the realised PnL of each filled order, from its hour on: a step function per (pool, path)
+        gp_o = vp.order_pool[seg.ev_o] * n_p + seg.ev_p
+        a_o = np.maximum(seg.ev_h, lo_f[gp_o])
+        ok = valid.ravel()[gp_o] & (a_o <= hi.ravel()[gp_o])
+        r_val = at.realized[seg.ev_o, seg.ev_p][ok]
+        at_o = grid_row[gp_o[ok]] * steps + (a_o[ok] - lo_f[gp_o[ok]])
+        size_grid = pairs.size * steps
+        realized = np.bincount(at_o, r_val, size_grid).reshape(-1, steps).cumsum(axis=1).ravel()[in_grid]
+        realized_abs = np.bincount(at_o, np.abs(r_val), size_grid).reshape(-1, steps).cumsum(axis=1)
+        value = np.bincount(c_e, net, n_e) + realized
+        scale = np.bincount(c_e, np.abs(net), n_e) + realized_abs.ravel()[in_grid]
+        value, scale = self._finish(vp, at, value, e_g, e_h, e_p, scale)
+        # within its rounding bound of 0: summed again as position_net's sum over the pool's rows does
+        exact = np.flatnonzero(np.abs(value) <= EXACT_GUARD * (vp.n_terms[e_g] + 4) * UNIT_ROUNDOFF * scale)
+        if exact.size:
+            value[exact] = self._exact(vp, at, seg, exact, (e_g, e_h, e_p), (c_e, net, r[k]))
+        hit = value <= 0.0
+        first = np.full(n_g * n_p, NEVER, dtype=np.int32)
+        np.minimum.at(first, e_gp[hit], e_h[hit].astype(np.int32))
+        return first.reshape(n_g, n_p)
+
+    def _exact(
         self,
         vp: _ViewPools,
-        ratio: FloatArray,
-        cp: FloatArray | None,
-        base: FloatArray | None,
-        closed: FloatArray,
-        realized: FloatArray,
-        hour: HourArray,
-        hours: npt.NDArray[np.int64],
-    ) -> BoolArray:
-        """(G, s, P) liquidation flags of the view's pools holding orders: open positions and ``wallet +
-        realised PnL + Σ net + collateral moves ≤ 0`` (format §2), each order's contracts gone from its
-        hour on (the fill comes before the check).
+        at: _Block,
+        seg: _Segments,
+        exact: IntArray,
+        entries: tuple[IntArray, npt.NDArray[np.int64], IntArray],
+        terms: tuple[npt.NDArray[np.int64], FloatArray, IntArray],
+    ) -> FloatArray:
+        """The values at entries ``exact`` summed in the reference order: per pool ``np.add.reduceat`` over
+        its rows (0 for a row without a term), then each filled order's realised PnL in file order, then
+        :meth:`_finish` (the operations of the direct evaluation, so the same numbers)."""
+        e_g, e_h, e_p = entries
+        c_e, net, c_r = terms
+        n_p = at.ratio.shape[2]
+        gp_o = vp.order_pool[seg.ev_o] * n_p + seg.ev_p
+        by_pair = np.argsort(gp_o, kind="stable")  # file order within a (pool, path)
+        pair_o = gp_o[by_pair]
+        out = np.empty(exact.size)
+        step = max(1, BLOCK_ELEMENTS // max(1, vp.rows.size))
+        for x0 in range(0, exact.size, step):  # blocks of the (rare) entries near 0 bound the memory
+            e = exact[x0 : x0 + step]
+            where = np.full(e_h.size, -1, dtype=np.intp)
+            where[e] = np.arange(e.size)
+            sel = where[c_e] >= 0
+            dense = np.zeros((vp.rows.size, e.size))
+            dense[c_r[sel], where[c_e[sel]]] = net[sel]
+            again = np.add.reduceat(dense, vp.row_start, axis=0)[e_g[e], np.arange(e.size)]
+            gp = e_g[e] * n_p + e_p[e]
+            first, last = np.searchsorted(pair_o, gp, "left"), np.searchsorted(pair_o, gp, "right")
+            j, pos = _expand(first.astype(np.int64), last.astype(np.int64) - 1)
+            o = by_pair[pos]
+            filled = seg.ev_h[o] <= e_h[e][j]
+            np.add.at(again, j[filled], at.realized[seg.ev_o[o[filled]], seg.ev_p[o[filled]]])
+            out[x0 : x0 + e.size] = self._finish(vp, at, again, e_g[e], e_h[e], e_p[e], None)[0]
+        return out
 
-        A pool with a separable value (``base``, the cross pools' ``wallet + Σ net + collateral moves``
-        with the orders ignored, (n_cross, s, P)) has only its positions with orders valued here: their net
-        at the remaining size replaces their net at full size."""
-        bk = self.books[vp.view]
-        m = vp.rows
-        mark = self.mark0[m][:, None, None] * ratio[self.pos_asset[m]]  # (rows, s, P)
-        filled = hour[:, None, :] <= hours[None, :, :]  # (orders, s, P)
-        gone = np.zeros(mark.shape)
-        _add_rows(gone, vp.order_row, filled * closed[:, None, :])
-        full = bk.size[m][:, None, None]
+    def _segments(self, vp: _ViewPools, at: _Block, end: int) -> _Segments:
+        """The sizes of the view's rows with fills on the block's paths, from each fill on (class
+        :class:`_Segments`): the contracts closed by a row's orders filled by then, summed in file order."""
+        n_p = at.closed.shape[1]
+        ev_o, ev_p = np.nonzero(at.closed > 0)  # every fill that closes contracts (orders, then paths)
+        ev_o, ev_p = ev_o.astype(np.intp), ev_p.astype(np.intp)
+        ev_h = at.hour[ev_o, ev_p].astype(np.int64)
+        ev_r = vp.order_row[ev_o]
+        gone = np.zeros(ev_o.size)
+        for j in range(vp.row_orders.shape[1]):  # over the orders of one row (a few), never positions
+            other = vp.row_orders[ev_r, j]
+            has = other >= 0
+            other = np.where(has, other, 0)
+            counted = has & (at.hour[other, ev_p] <= ev_h)
+            gone = gone + np.where(counted, at.closed[other, ev_p], 0.0)
+        full = vp.full[ev_r]
         size = full - gone
         size = np.where(size <= CLOSED_RTOL * full, 0.0, size)
-        if base is None and vp.base_row.any():
-            raise ValueError("cross_values are required when OrderPaths is given cross_rows")
-        # a position whose orders close it whole (the usual stop) is at its full size or closed: its net is
-        # the net at full size or 0, so it is priced once (at full size), as the separable value's correction
-        # needs anyway; only positions partly closed somewhere are priced at their remaining sizes
-        full_b = np.broadcast_to(full, mark.shape)
-        whole = ((size == 0.0) | (size == full_b)).reshape(size.shape[0], -1).all(axis=1)
-        with_base = vp.base_row if base is not None else np.zeros(m.size, dtype=bool)
-        at_full = np.zeros(mark.shape)
-        r = np.flatnonzero(whole | with_base)
-        if r.size:
-            at_full[r] = position_net(bk, m[r], np.array(full_b[r]), mark[r])
-        net = np.where(size > 0, at_full, 0.0)
-        part = np.flatnonzero(~whole)
-        if part.size:
-            net[part] = position_net(bk, m[part], size[part], mark[part])
-        if with_base.any():
-            b = np.flatnonzero(with_base)
-            net[b] -= at_full[b]
-        value = np.add.reduceat(net, vp.row_start, axis=0)  # (G, s, P)
-        _add_rows(value, vp.order_pool, filled * realized[:, None, :])
-        own = vp.unique < 0
+        # one segment per (row, path, hour), in that order; it lasts until the row's next fill
+        key = (ev_r.astype(np.int64) * n_p + ev_p) * (end + 2) + ev_h
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.r_[True, key[1:] != key[:-1]] if key.size else np.zeros(0, dtype=bool)
+        pick = order[first]
+        s_r, s_p, s_h, s_size = ev_r[pick], ev_p[pick], ev_h[pick], size[pick]
+        rp = s_r.astype(np.int64) * n_p + s_p
+        last = np.r_[rp[1:] != rp[:-1], True] if rp.size else np.zeros(0, dtype=bool)
+        s_end = np.where(last, end, np.r_[s_h[1:], 0] - 1)
+        zero = np.full(vp.rows.size * n_p, LATER, dtype=np.int64)
+        np.minimum.at(zero, rp[s_size == 0.0], s_h[s_size == 0.0])
+        start = np.full(vp.rows.size * n_p, LATER, dtype=np.int64)
+        np.minimum.at(start, rp, s_h)
+        return _Segments(
+            ev_o=ev_o,
+            ev_p=ev_p,
+            ev_h=ev_h,
+            r=s_r,
+            p=s_p,
+            h=s_h,
+            end=s_end.astype(np.int64),
+            size=s_size,
+            zero=zero.reshape(vp.rows.size, n_p),
+            start=start.reshape(vp.rows.size, n_p),
+        )
+
+    def _intervals(
+        self,
+        vp: _ViewPools,
+        seg: _Segments,
+        base_row: BoolArray,
+        lo: npt.NDArray[np.int64],
+        hi: npt.NDArray[np.int64],
+        valid: BoolArray,
+    ) -> tuple[IntArray, IntArray, npt.NDArray[np.int64], npt.NDArray[np.int64], FloatArray, IntArray]:
+        """The hours ``[a, b]`` (inside each pool's ``[lo, hi]``) at which a row has one size and a term in
+        its pool's value: row, path, a, b, size, kind. A row of a pool with a separable value counts only
+        from its first fill (its net at the remaining size less its net at full size); a row of a pool
+        valued in full counts while open, at full size before its first fill."""
+        n_p = valid.shape[1]
+        gp = vp.row_pool[seg.r] * n_p + seg.p
+        a = np.maximum(seg.h, lo.ravel()[gp])
+        b = np.minimum(seg.end, hi.ravel()[gp])
+        whole = seg.size == vp.full[seg.r]
+        in_base = base_row[seg.r]
+        kind = np.where(
+            in_base,
+            np.where(seg.size == 0.0, MINUS_FULL, PART_LESS_FULL),
+            np.where(whole, FULL, PART),
+        ).astype(np.intp)
+        keep = valid.ravel()[gp] & (a <= b) & np.where(in_base, ~whole, seg.size > 0.0)
+        # the rows of pools valued in full, at full size until their first fill
+        own_rows = np.flatnonzero(~base_row)
+        g = vp.row_pool[own_rows]
+        mask = valid[g]
+        rr, pp = np.nonzero(mask)
+        r0, g0 = own_rows[rr], g[rr]
+        a0 = lo[g0, pp]
+        b0 = np.minimum(hi[g0, pp], seg.start[r0, pp] - 1)
+        keep0 = a0 <= b0
+        return (
+            np.r_[seg.r[keep], r0[keep0]].astype(np.intp),
+            np.r_[seg.p[keep], pp[keep0]].astype(np.intp),
+            np.r_[a[keep], a0[keep0]].astype(np.int64),
+            np.r_[b[keep], b0[keep0]].astype(np.int64),
+            np.r_[seg.size[keep], vp.full[r0[keep0]]],
+            np.r_[kind[keep], np.full(int(keep0.sum()), FULL, dtype=np.intp)].astype(np.intp),
+        )
+
+    def _full_net(
+        self, vp: _ViewPools, at: _Block, r: IntArray, k: IntArray, mark: FloatArray, negate: BoolArray
+    ) -> FloatArray:
+        """:func:`position_net` at full size and ``mark`` of the terms ``k`` of intervals of rows ``r``
+        (``−`` it where ``negate``): the tier of the notional (``margin-models.md`` §1.1, floors ``≤`` the
+        notional) counted from the floors below every mark of the block plus those the block's marks
+        straddle, then the row's terms on that tier."""
+        rows = vp.rows
+        asset = self.pos_asset[rows]
+        low = self.mark0[rows] * at.ratio.min(axis=(1, 2))[asset]
+        high = self.mark0[rows] * at.ratio.max(axis=(1, 2))[asset]
+        inv = self.books[vp.view].inverse[rows]
+        n_low = np.where(inv, vp.full / high, vp.full * low)  # the notional is monotone in the mark
+        n_high = np.where(inv, vp.full / low, vp.full * high)
+        below = vp.floors <= n_low[:, None]
+        straddle = ~below & (vp.floors <= n_high[:, None])
+        n_tiers = vp.floors.shape[1] + 1
+        # the stacked tables (terms, −terms): the row's place in them and its tier below every mark
+        flat = ((r + negate * rows.size) * n_tiers + below.sum(axis=1)[r])[k]
+        if straddle[r].any():
+            cut = np.sort(np.where(straddle, vp.floors, np.inf), axis=1)[r]
+            full = vp.full[r][k]
+            notional = np.where(inv[r][k], full / mark, full * mark) if inv.any() else full * mark
+            for d in range(int(straddle[r].sum(axis=1).max())):  # over straddled tier columns, never positions
+                flat += notional >= cut[:, d][k]
+        t = vp.terms
+        value = np.take(t.alpha, flat) * mark + np.take(t.beta, flat)
+        if inv.any():
+            i = np.flatnonzero(inv[r][k])
+            m = mark[i]
+            value[i] = value[i] + np.take(t.gamma, flat[i]) / m + np.take(t.delta, flat[i]) / (m * m)
+        return np.asarray(value, dtype=np.float64)
+
+    def _finish(
+        self,
+        vp: _ViewPools,
+        at: _Block,
+        value: FloatArray,
+        g: IntArray,
+        h: npt.NDArray[np.int64],
+        p: IntArray,
+        scale: FloatArray | None,
+    ) -> tuple[FloatArray, FloatArray | None]:
+        """Add to the positions' sums ``value`` at entries (pool ``g``, hour ``h``, path ``p``) the wallet
+        and collateral moves of a pool valued in full, the separable value of the others (format §2)."""
+        own = vp.unique[g] < 0
+        j = h - at.t0 - 1
         if own.any():
-            value[own] += vp.wallet[own][:, None, None]
-            if cp is not None and vp.weight.size:
-                value[own] += np.tensordot(vp.weight[:, own], cp - self.coll0[:, None, None], axes=(0, 0))
-        if base is not None and (~own).any():
-            value[~own] += base[vp.unique[~own]]
-        is_open = np.add.reduceat((size > 0).astype(np.intp), vp.row_start, axis=0) > 0
-        is_open |= vp.fixed_open[:, None, None]
-        return np.asarray((value <= 0.0) & is_open, dtype=np.bool_)
+            o = np.flatnonzero(own)
+            w = vp.wallet[g[o]]
+            value[o] = value[o] + w
+            extra = [np.abs(w)]
+            if at.cp is not None and vp.weight.size:
+                # the reference's call on the same block (the same numbers)
+                moves = np.tensordot(vp.weight[:, vp.unique < 0], at.cp - self.coll0[:, None, None], axes=(0, 0))
+                c = moves[vp.own_slot[g[o]], j[o], p[o]]
+                value[o] = value[o] + c
+                extra.append(np.abs(c))
+            if scale is not None:
+                scale[o] = scale[o] + sum(extra)
+        if at.base is not None and not own.all():
+            s = np.flatnonzero(~own)
+            v = at.base[vp.unique[g[s]], j[s], p[s]]
+            value[s] = value[s] + v
+            if scale is not None:
+                scale[s] = scale[s] + np.abs(v)
+        return value, scale
 
     def outcome(self, first: Mapping[str, HourArray], known: bool = False) -> OrderOutcome:
         """The pools' first hours ``first`` (view → (paths, G), orders ignored) with the pools holding

@@ -104,6 +104,23 @@ def run(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subpro
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, env=base, cwd=cwd, timeout=120)
 
 
+def check_origins_and_summary(doc: dict[str, Any], ids: list[tuple[str, str, float]], venue: str, out: str) -> None:
+    """Every imported order's ``origin`` (its venue id is the last word of its id) and its summary line."""
+    for o, (oid, *_) in zip(doc["orders"], ids, strict=True):
+        assert o["origin"] == {"venue": venue, "order_id": oid.rsplit(" ", 1)[1], "type": o["origin"]["type"]}
+    for oid, kind, trigger in ids:  # the summary names each imported order
+        assert f"order: {oid}: {kind} at {trigger:g}" in out
+
+
+def evaluate_with_slippage(doc: dict[str, Any], path: Path, cwd: Path, env: dict[str, str] | None = None) -> Any:
+    """``python -m margin evaluate`` (exit 0) of ``doc`` with a slippage of :data:`SLIPPAGE`: its JSON."""
+    doc["slippage"] = SLIPPAGE
+    path.write_text(json.dumps(doc))
+    ev = run(["-m", "margin", "evaluate", str(path), "--format", "json"], cwd, env)
+    assert ev.returncode == 0, ev.stderr
+    return json.loads(ev.stdout)
+
+
 @pytest.mark.parametrize("venue", list(EXPECTED))
 def test_fetch_imports_orders_and_the_file_evaluates(venue: str, tmp_path: Path) -> None:
     scenario, address, expected = EXPECTED[venue]
@@ -120,16 +137,9 @@ def test_fetch_imports_orders_and_the_file_evaluates(venue: str, tmp_path: Path)
         for o in doc["orders"]
     ]
     assert got == expected
-    for o, (oid, *_) in zip(doc["orders"], expected, strict=True):
-        assert o["origin"] == {"venue": venue, "order_id": oid.rsplit(" ", 1)[1], "type": o["origin"]["type"]}
-    for oid, kind, trigger, *_ in expected:  # the summary names each imported order
-        assert f"order: {oid}: {kind} at {trigger:g}" in proc.stdout
+    check_origins_and_summary(doc, [e[:3] for e in expected], venue, proc.stdout)
     # evaluate it (exit 0) with a slippage of 0.1 %: every order closes a long, i.e. a sell at trigger x (1 - 0.001)
-    doc["slippage"] = SLIPPAGE
-    out.write_text(json.dumps(doc))
-    ev = run(["-m", "margin", "evaluate", str(out), "--format", "json"], tmp_path)
-    assert ev.returncode == 0, ev.stderr
-    report = json.loads(ev.stdout)
+    report = evaluate_with_slippage(doc, out, tmp_path)
     fills = {o["id"]: o for p in report["modes"]["as_is"]["positions"] for o in p.get("orders", [])}
     positions = {p["symbol"]: p for p in doc["positions"]}
     for oid, _, trigger, contracts, _, _ in expected:

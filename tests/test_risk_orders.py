@@ -24,7 +24,7 @@ from margin.engine import VIEWS
 from margin.loader import load_daily_closes
 from margin.portfolio import Resolved
 from margin.risk import risk
-from margin.risk_orders import OrderOutcome, OrderPaths
+from margin.risk_orders import OrderOutcome, OrderPaths, position_net, position_net_at
 from margin.risk_simulation import CHUNK_ELEMENTS, MAX_CHUNK_STEPS, NEVER, simulate
 
 HIST = load_daily_closes()
@@ -368,3 +368,153 @@ def test_closed_contracts_follow_the_fill_order(contracts: list[float], hours: l
             expected[j] = min(contracts[j], left)
             left -= expected[j]
         assert closed[:, p].tolist() == pytest.approx(expected, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- the flat valuation (issue 12 speed)
+
+
+def _exact_pair() -> Resolved:
+    """Cross pool whose numbers are all binary fractions (so every sum is exact): USDT 12,860, one tier at
+    1/128 = 0.78125 %; A = BTC long 1 at 80,000 with a stop at 76,000 (no slippage), B = ETH long 10 at
+    3,072. Now: V = 12,860 − 80,000/128 − 30,720/128 = 12,860 − 625 − 240 = 11,995 > 0."""
+    tier = [{"min_notional": 0, "max_notional": None, "mmr": 1 / 128, "max_leverage": 100, "maint_amount": 0}]
+    positions: list[dict[str, object]] = [
+        {"id": "A", "symbol": "BTC/USDT:USDT", "side": "long", "contracts": 1, "entry_price": 80000.0, "leverage": 10},
+        {"id": "B", "symbol": "ETH/USDT:USDT", "side": "long", "contracts": 10, "entry_price": 3072.0, "leverage": 10},
+    ]
+    orders: list[dict[str, object]] = [
+        {"id": "sl-A", "symbol": "BTC/USDT:USDT", "type": "stop", "trigger_price": 76000.0}
+    ]
+    prices = {"BTC/USDT:USDT": 80000.0, "ETH/USDT:USDT": 3072.0}
+    tiers: dict[str, object] = {"BTC/USDT:USDT": tier, "ETH/USDT:USDT": tier}
+    return resolve(portfolio_from_dict(_file(positions, prices, orders, 12_860.0, tiers)))
+
+
+def test_pool_exactly_at_zero_after_a_fill_is_liquidated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_exact_pair``. A value within its rounding bound of 0 is summed again in the reference order
+    (``OrderPaths._exact``); at exactly 0 the pool is liquidated (format §2: ``≤ 0``).
+
+    Path 0, hour 1: BTC 80,000 × 15/16 = 75,000, ETH 3,072 × 3/4 = 2,304: the stop fills at 75,000,
+    realised 1 × (75,000 − 80,000) = −5,000; B: 10 × (2,304 − 3,072) − 23,040/128 = −7,680 − 180:
+    V = 12,860 − 5,000 − 7,860 = 0: liquidated at 1. Path 1: hour 1 BTC 80,000 × 31/32 = 77,500 (no
+    fill), ETH 2,304: V = 12,860 − 2,500 − 77,500/128 − 7,860 = 1,894.53 > 0; hour 2 as path 0's hour 1:
+    V = 0, liquidated at 2. Path 2: BTC 75,000, ETH 3,072 × 49/64 = 2,352 at hours 1 and 2: V = 12,860 −
+    5,000 + 10 × (2,352 − 3,072) − 23,520/128 = 7,860 − 7,200 − 183.75 = 476.25 > 0: never."""
+    calls: list[int] = []
+    exact = OrderPaths._exact
+
+    def spy(self: OrderPaths, *args: Any) -> np.ndarray:
+        calls.append(int(args[3].size))  # the entries summed again
+        return exact(self, *args)
+
+    monkeypatch.setattr(OrderPaths, "_exact", spy)
+    btc = [[15 / 16, 15 / 16], [31 / 32, 15 / 16], [15 / 16, 15 / 16]]
+    eth = [[3 / 4, 3 / 4], [3 / 4, 3 / 4], [49 / 64, 49 / 64]]
+    ratio = np.array([np.array(btc).T, np.array(eth).T])  # (assets, hours, paths)
+    out = _run(_exact_pair(), ratio)
+    for view in ("as_is", "cross"):
+        assert out.first[view][:, 0].tolist() == [1, 2, NEVER], view
+        assert out.fills[view][:, 0].tolist() == [1, 2, 1], view
+    assert calls and sum(calls) >= 2
+
+
+def _three_positions() -> Resolved:
+    """A cross pool of BTC long 0.1 at 80,000 (stops for 0.05 at 77,000 and for all at 75,000), ETH long
+    10 at 3,000 (take-profit at 3,150, stop for 4 at 2,880) and an isolated SOL short 100 at 150 (stop at
+    156): two tiers each, the floor near the notional (1 % below, 2.5 % above, maint_amount = floor × 1.5 %)."""
+
+    def two(floor: float) -> list[dict[str, object]]:
+        return [
+            {"min_notional": 0, "max_notional": floor, "mmr": 0.01, "max_leverage": 50, "maint_amount": 0},
+            {
+                "min_notional": floor,
+                "max_notional": None,
+                "mmr": 0.025,
+                "max_leverage": 20,
+                "maint_amount": floor * 0.015,
+            },
+        ]
+
+    positions: list[dict[str, object]] = [
+        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0.1, "entry_price": 80000.0, "leverage": 10},
+        {"symbol": "ETH/USDT:USDT", "side": "long", "contracts": 10, "entry_price": 3000.0, "leverage": 10},
+        {
+            "symbol": "SOL/USDT:USDT",
+            "side": "short",
+            "contracts": 100,
+            "entry_price": 150.0,
+            "leverage": 10,
+            "margin_mode": "isolated",
+        },
+    ]
+    orders: list[dict[str, object]] = [
+        {"id": "btc-1", "symbol": "BTC/USDT:USDT", "type": "stop", "trigger_price": 77000.0, "contracts": 0.05},
+        {"id": "btc-2", "symbol": "BTC/USDT:USDT", "type": "stop", "trigger_price": 75000.0},
+        {"id": "eth-tp", "symbol": "ETH/USDT:USDT", "type": "take_profit", "trigger_price": 3150.0},
+        {"id": "eth-sl", "symbol": "ETH/USDT:USDT", "type": "stop", "trigger_price": 2880.0, "contracts": 4},
+        {"id": "sol-sl", "symbol": "SOL/USDT:USDT", "type": "stop", "trigger_price": 156.0},
+    ]
+    prices = {"BTC/USDT:USDT": 80000.0, "ETH/USDT:USDT": 3000.0, "SOL/USDT:USDT": 150.0}
+    tiers: dict[str, object] = {
+        "BTC/USDT:USDT": two(8000.0),
+        "ETH/USDT:USDT": two(29000.0),
+        "SOL/USDT:USDT": two(15000.0),
+    }
+    return resolve(portfolio_from_dict(_file(positions, prices, orders, 2_500.0, tiers, slippage=0.002)))
+
+
+def test_flat_valuation_equals_the_pool_valued_hour_by_hour() -> None:
+    """The reference: at every hour the pool's ``wallet + Σ position_net(remaining size) + realised PnL of
+    the orders filled by then`` (format §2, §7), a pool with no open position never liquidated, on the
+    same injected paths (``_three_positions``, every view, GBM steps at 4 % an hour): the same first hours."""
+    resolved = _three_positions()
+    rng = np.random.default_rng(11)
+    hours, paths = 30, 400
+    ratio = np.exp(np.cumsum(rng.normal(0.0, 0.04, (3, hours, paths)), axis=1))
+    out = _run(resolved, ratio)
+    for view in VIEWS:
+        book = compile_book(resolved, view)
+        held = np.unique(book.pool[list(resolved.order_legs)])
+        legs = np.array(resolved.order_legs)
+        for g in held:
+            members = np.flatnonzero(book.pool == g)
+            want = np.full(paths, NEVER)
+            for h in range(1, hours + 1):  # the reference walks the hours
+                filled = out.hour <= h  # (orders, paths)
+                value = np.full(paths, float(book.pool_wallet[g]))
+                is_open = np.zeros(paths, dtype=bool)
+                for i in members:
+                    mine = legs == i
+                    gone = (filled[mine] * out.closed[mine]).sum(axis=0)
+                    size = book.size[i] - gone
+                    size = np.where(size <= 1e-12 * book.size[i], 0.0, size)
+                    mark = book.marks[book.sym[i]] * ratio[i, h - 1]
+                    idx = np.array([i])
+                    value += position_net(book, idx, size[None, :], mark[None, :])[0]
+                    is_open |= size > 0
+                in_pool = book.pool[legs] == g
+                value += (filled[in_pool] * out.realized[in_pool]).sum(axis=0)
+                new = (want == NEVER) & is_open & (value <= 0.0)
+                want[new] = h
+            np.testing.assert_array_equal(out.first[view][:, g], want, err_msg=f"{view} pool {g}")
+        assert int((out.first[view] != NEVER).sum()) > 20, view
+    assert int((out.fills["cross"] != NEVER).sum()) > 100
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    fraction=st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), min_size=3, max_size=3),
+    move=st.lists(st.floats(0.5, 2.0), min_size=3, max_size=3),
+)
+def test_flat_position_net_is_position_net(fraction: list[float], move: list[float]) -> None:
+    """``position_net_at`` on flat arrays gives the numbers of ``position_net`` on (positions, …) blocks,
+    element by element, across the tier floors (``_three_positions``, every view)."""
+    resolved = _three_positions()
+    for view in VIEWS:
+        book = compile_book(resolved, view)
+        idx = np.arange(book.n_positions)
+        size = book.size[:, None] * np.array(fraction)[None, :]
+        mark = book.marks[book.sym][:, None] * np.array(move)[None, :]
+        block = position_net(book, idx, size, mark)
+        flat = position_net_at(book, np.repeat(idx, 3), size.ravel(), mark.ravel())
+        np.testing.assert_array_equal(flat, block.ravel())

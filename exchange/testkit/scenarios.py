@@ -12,6 +12,7 @@ where one path serves several answers); ccxt's signatures and timestamps are ign
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable
 from functools import lru_cache
@@ -317,11 +318,24 @@ def hyperliquid_empty() -> list[Route]:
     return _hyperliquid(_case("hyperliquid/fetchBalance.json", 0))
 
 
-def _deribit(synth: Any) -> list[Route]:
+def _deribit(synth: Any, summaries: Any = None, orders: Any = None) -> list[Route]:
+    """``summaries``: the get_account_summaries answer (default the recorded one); ``orders``: the
+    get_open_orders_by_instrument answer for ``type=trigger_all`` (open trigger orders; default none)."""
+    open_orders = load_fixture("synthesized/deribit_open_orders.json")
     return [
         Route("GET", "/api/v2/public/get_instruments", synth["get_instruments"]),
         Route("GET", "/api/v2/private/get_positions", synth["get_positions"]),
-        Route("GET", "/api/v2/private/get_account_summaries", _case("deribit/fetchBalance.json", 0)),
+        Route(
+            "GET",
+            "/api/v2/private/get_account_summaries",
+            _case("deribit/fetchBalance.json", 0) if summaries is None else summaries,
+        ),
+        Route(
+            "GET",
+            "/api/v2/private/get_open_orders_by_instrument",
+            open_orders["empty"] if orders is None else orders,
+            query={"type": "trigger_all"},
+        ),
     ]
 
 
@@ -334,6 +348,23 @@ def deribit() -> list[Route]:
 def deribit_eth() -> list[Route]:
     """Docs example BTC-PERPETUAL long (10 USD contracts) and a synthesized ETH-PERPETUAL short (1 USD contracts)."""
     return _deribit(load_fixture("synthesized/deribit_eth_perpetual.json"))
+
+
+def deribit_orders() -> list[Route]:
+    """The recorded BTC-PERPETUAL long (docs example, 50 USD = 5 contracts of 10 USD) with open trigger orders
+    (synthesized: a stop, a take-profit, a stop-limit, an entry order, a stop past the mark, a trailing stop); the
+    recorded account summaries with the BTC balance set to the synthesized file's ``btc_wallet_balance`` (0.01,
+    recorded 0.0: the long would be liquidated already)."""
+    synth = load_fixture("synthesized/deribit_open_orders.json")
+    summaries = copy.deepcopy(_case("deribit/fetchBalance.json", 0))
+    for row in summaries["result"]["summaries"]:
+        if row["currency"] == "BTC":
+            row["balance"] = synth["btc_wallet_balance"]
+    recorded = {
+        "get_instruments": load_fixture("deribit/markets_raw_get_instruments.json")["public_get_instruments"],
+        "get_positions": _case("deribit/fetchPositions.json", 0),
+    }
+    return _deribit(recorded, summaries, synth["get_open_orders_by_instrument"])
 
 
 SCENARIOS: dict[str, Callable[[], list[Route]]] = {
@@ -359,6 +390,7 @@ SCENARIOS: dict[str, Callable[[], list[Route]]] = {
     "hyperliquid-empty": hyperliquid_empty,
     "deribit": deribit,
     "deribit-eth": deribit_eth,
+    "deribit-orders": deribit_orders,
 }
 
 
