@@ -316,11 +316,43 @@ def black76(
     )
 
 
+def price_delta(
+    forward: npt.ArrayLike,
+    strike: npt.ArrayLike,
+    t: npt.ArrayLike,
+    sigma: npt.ArrayLike,
+    is_call: npt.ArrayLike,
+    with_delta: bool = True,
+) -> tuple[FloatArray, FloatArray | None]:
+    """Black-76 price and delta only (§6.2), the same operations as :func:`black76` (bit-identical results)
+    without the other greeks, for the hot paths of the ``portfolio`` view's scan; ``with_delta=False`` skips
+    the delta too (returned as ``None``)."""
+    f, k, tt, s, call = np.broadcast_arrays(
+        np.asarray(forward, dtype=np.float64),
+        np.asarray(strike, dtype=np.float64),
+        np.asarray(t, dtype=np.float64),
+        np.asarray(sigma, dtype=np.float64),
+        np.asarray(is_call, dtype=np.bool_),
+    )
+    omega = np.where(call, 1.0, -1.0)
+    live = tt > 0.0
+    sd = np.where(live, s, 1.0) * np.sqrt(np.where(live, tt, 1.0))
+    d1 = (np.log(f / k) + 0.5 * sd * sd) / sd
+    n1 = norm_cdf(omega * d1)
+    intrinsic = np.maximum(omega * (f - k), 0.0)
+    live_price = np.maximum(omega * (f * n1 - k * norm_cdf(omega * (d1 - sd))), intrinsic)
+    value = np.where(live, live_price, intrinsic)
+    if not with_delta:
+        return value, None
+    in_money = omega * (f - k) > 0.0
+    return value, np.where(live, omega * n1, np.where(in_money, omega, 0.0))
+
+
 def price(
     forward: npt.ArrayLike, strike: npt.ArrayLike, t: npt.ArrayLike, sigma: npt.ArrayLike, is_call: npt.ArrayLike
 ) -> FloatArray:
-    """Black-76 price per unit of underlying, USD (§6.2; see :func:`black76`)."""
-    return black76(forward, strike, t, sigma, is_call).price
+    """Black-76 price per unit of underlying, USD (§6.2; see :func:`black76`), without the greeks."""
+    return price_delta(forward, strike, t, sigma, is_call, with_delta=False)[0]
 
 
 def delta(

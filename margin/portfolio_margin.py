@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -40,6 +40,7 @@ from .options import (
     VolParams,
     black76,
     price,
+    price_delta,
     scenario_grid,
     scenario_iv,
 )
@@ -875,6 +876,268 @@ class _Model:
                 lo = mid
 
 
+# ---------------------------------------------------------------------------------------------------------
+# the fast path: per risk unit, futures as coefficients and options priced only where needed
+# ---------------------------------------------------------------------------------------------------------
+
+#: coarse points of the liquidation scan's bounds: every this many steps (and the last step)
+_COARSE_STEPS = 50
+#: candidate steps evaluated exactly per block, nearest first (then × 4 per block)
+_FIRST_BLOCK = 8
+#: slack of the scan's lower bound, relative to the size of the figures (covers rounding only)
+_BOUND_SLACK = 1e-9
+
+
+@dataclass(frozen=True)
+class _FastUnit:
+    """Risk unit ``c`` of a book whose legs each settle in USD-like money or in their own base's asset (the
+    usual structure; :func:`_fast_units`): a move of ``c`` by the factor ``x`` changes only the legs on ``c``
+    and ``c``'s assets, and only ``c``'s scenario loss and contingency.
+
+    Its USD equity after haircuts at factor ``x`` (vol unchanged) is, up to a constant (§6.4 amounts,
+    margin-models.md §2 inverse PnL), ``A·x² + B·x + D/x + Σ κ_i·V_i(F_i·x, σ_i)``: a linear future settled in
+    USD-like money ``n·w·(F·x − e)``, an inverse one settled in its coin ``n·(1/e − 1/(F·x))·S·x·(1 − h)``, a
+    linear one settled in the coin ``n·(F·x − e)·S·x·(1 − h)``, an inverse one settled in USD-like money
+    ``n·w·(1/e − 1/(F·x))``; each asset of ``c`` ``balance·S·x·(1 − h)``; an option ``κ·V`` with ``κ = n·w``
+    (USD-like settle) or ``n·S·(1 − h)/F`` (coin-settled: ``n·V/(F·x)`` coins at ``S·x``). Its contingency at
+    ``x`` is ``future_contingency·|Q·x² + L·x + I| + short·x`` (§6.4 delta notionals)."""
+
+    index: int
+    weight: FloatArray  # (R − 1,) each scenario's weight
+    rows: FloatArray  # (R,) 1, then 1 + each scenario's move
+    a2: float
+    b1: float
+    d1: float
+    fwd: FloatArray  # (m,) options on c
+    strike: FloatArray
+    t: FloatArray
+    is_call: BoolArray
+    kappa: FloatArray
+    sigma: FloatArray  # (R, m) each row's volatility
+    cont_q: float
+    cont_l: float
+    cont_i: float
+    cont_short: float  # option_contingency × S_c × Σ short contracts × contract_size
+
+
+def _fast_units(book: Book, p: _Prep, units: list[_Unit], params: PortfolioMarginParams) -> list[_FastUnit] | None:
+    """The :class:`_FastUnit` of each risk unit, or ``None`` when a leg settles in another unit's asset (or a
+    coin-settled option in USD-like money): such books take the general path (:class:`_Model`)."""
+    u = p.n_units
+    own = p.settle_unit == p.unit
+    usd = p.settle_unit == u
+    opt = np.zeros(len(book.legs), dtype=np.bool_)
+    opt[p.opt] = True
+    ok = np.where(opt, np.where(p.coin, own, usd), own | usd)
+    if not bool(ok.all()):
+        return None
+    out: list[_FastUnit] = []
+    n, w, price, entry = p.units, p.weight, p.price, p.entry
+    for unit in units:
+        c = unit.index
+        fut = p.fut[p.unit[p.fut] == c]
+        f_own, f_coin = own[fut], p.coin[fut]
+        nw = n[fut] * w[fut]
+        a2 = float(np.sum(np.where(f_own & ~f_coin, nw * price[fut], 0.0)))
+        b1 = np.where(f_coin, np.where(f_own, nw / entry[fut], 0.0), np.where(f_own, -nw * entry[fut], nw * price[fut]))
+        d1 = float(np.sum(np.where(f_coin & ~f_own, -nw / price[fut], 0.0)))
+        assets = float(p.asset_value[p.asset_unit == c].sum())
+        linear = n[fut] * price[fut] * p.settle_price[fut]
+        o = p.opt[p.unit[p.opt] == c]
+        kappa = np.where(p.coin[o], n[o] * w[o] / price[o], n[o] * w[o])
+        codes = np.array([VOL_UNCHANGED, *[VOL_STATES.index(v) for v in unit.grid.vol]], dtype=np.intp)
+        out.append(
+            _FastUnit(
+                index=c,
+                weight=unit.grid.weight,
+                rows=np.concatenate([[1.0], 1.0 + unit.grid.move]),
+                a2=a2,
+                b1=float(b1.sum()) + assets,
+                d1=d1,
+                fwd=price[o],
+                strike=p.strike[o],
+                t=p.t[o],
+                is_call=p.is_call[o],
+                kappa=kappa,
+                sigma=p.ivtab[codes[:, None], p.opt_pos[o][None, :]],
+                cont_q=float(np.sum(np.where(~f_coin & f_own, linear, 0.0))),
+                cont_l=float(np.sum(np.where(~f_coin & ~f_own, linear, 0.0))),
+                cont_i=float(np.sum(np.where(f_coin, n[fut], 0.0))),
+                cont_short=params.option_contingency * float(p.unit_price[c]) * unit.short_cs,
+            )
+        )
+    return out
+
+
+def _fast_usd(unit: _FastUnit, x: FloatArray) -> FloatArray:
+    """Unit ``c``'s USD equity (up to its constant) at the factors ``x`` (N,) times each row's factor: (N, R),
+    row 0 vol unchanged, row ``1 + s`` scenario ``s`` (§6.4)."""
+    big = x[:, None] * unit.rows[None, :]
+    out = (unit.a2 * big + unit.b1) * big + unit.d1 / big
+    m = unit.fwd.size
+    if m:
+        chunk = max(1, _CHUNK_ELEMENTS // (unit.rows.size * m))
+        for lo in range(0, x.size, chunk):
+            f = big[lo : lo + chunk, :, None] * unit.fwd
+            v = price_delta(f, unit.strike, unit.t, unit.sigma, unit.is_call, with_delta=False)[0]
+            out[lo : lo + chunk] += v @ unit.kappa
+    return np.asarray(out, dtype=np.float64)
+
+
+def _fast_contingency(unit: _FastUnit, x: FloatArray, params: PortfolioMarginParams) -> FloatArray:
+    """§6.4 contingency of unit ``c`` at the factors ``x`` (see :class:`_FastUnit`)."""
+    notional = (unit.cont_q * x + unit.cont_l) * x + unit.cont_i
+    return np.asarray(params.future_contingency * np.abs(notional) + unit.cont_short * x, dtype=np.float64)
+
+
+class _FastModel:
+    """The liquidation scan of :class:`_Model` on :class:`_FastUnit`: the gap ``equity − MM`` at moves of one
+    unit recomputes that unit's scenario loss and contingency only (the others' do not change, §6.4)."""
+
+    def __init__(self, model: _Model, units: list[_FastUnit], losses: FloatArray, conts: FloatArray) -> None:
+        self.params = model.params
+        self.units = units
+        self.rho = model.rho
+        self.losses = losses
+        self.conts = conts
+        self.equity0 = float(model.equity(np.ones((1, model.p.n_units + 1)))[0])
+        self.part0 = [float(_fast_usd(unit, np.ones(1))[0, 0]) for unit in units]
+
+    def _mm(self, k: int, loss: FloatArray, cont: FloatArray) -> FloatArray:
+        """``mm_factor × IM`` (§6.4) with unit ``k``'s loss and contingency replaced by ``loss``, ``cont`` (N,)."""
+        others = np.arange(self.losses.size) != k
+        if self.rho is None:
+            rest = float((self.losses[others] + self.conts[others]).sum())
+            return np.asarray(self.params.mm_factor * (loss + cont + rest), dtype=np.float64)
+        lo = self.losses
+        cross = float(self.rho[k, others] @ lo[others])
+        quad_rest = float(lo[others] @ self.rho[np.ix_(others, others)] @ lo[others])
+        quad = loss * loss + 2.0 * loss * cross + quad_rest
+        im = np.sqrt(np.maximum(quad, 0.0)) + cont + float(self.conts[others].sum())
+        return np.asarray(self.params.mm_factor * im, dtype=np.float64)
+
+    def gap(self, k: int, x: FloatArray, unit: _FastUnit | None = None) -> FloatArray:
+        """``equity − MM`` (N,) at the factors ``x`` of unit ``k`` (``unit``: its rows that may be the worst,
+        :meth:`pruned`)."""
+        unit = unit or self.units[k]
+        usd = _fast_usd(unit, x)
+        loss = _worst(usd[:, 1:] - usd[:, :1], unit.weight)[0]
+        equity = self.equity0 + (usd[:, 0] - self.part0[k])
+        return equity - self._mm(k, loss, _fast_contingency(unit, x, self.params))
+
+    def candidates(self, k: int, x: FloatArray) -> IntArray:
+        """Indices of the steps ``x`` (factors, 0 → end) where ``equity − MM`` may be ≤ 0: everywhere else a
+        rigorous lower bound of it is positive. Options are priced at every ``_COARSE_STEPS``-th step only:
+        between two such points ``a``, ``b`` each option's value ``κ·V(F·x)`` is convex in ``x`` for ``κ > 0``
+        (Black-76 and the intrinsic value are convex in F), so it lies above both tangents (at ``a`` and ``b``,
+        slope ``κ·Δ·F``) and below the chord, and the reverse for ``κ < 0``; the futures and contingencies are
+        exact at every step. The scenario loss is then bounded above and the equity below."""
+        unit = self.units[k]
+        full = np.concatenate([[1.0], x])
+        n = x.size
+        coarse = np.unique(np.concatenate([np.arange(0, n + 1, _COARSE_STEPS), [n]]))
+        big = full[:, None] * unit.rows[None, :]
+        fut = (unit.a2 * big + unit.b1) * big + unit.d1 / big  # (n + 1, R) exact
+        low = fut.copy()
+        high = fut.copy()
+        gross = np.abs(unit.a2) * big * big + abs(unit.b1) * big + abs(unit.d1) / big
+        if unit.fwd.size:
+            fc = big[coarse, :, None] * unit.fwd  # (P, R, m)
+            v, d = price_delta(fc, unit.strike, unit.t, unit.sigma, unit.is_call)
+            assert d is not None
+            pos = unit.kappa > 0
+            kp = np.where(pos, unit.kappa, 0.0)
+            kn = np.where(pos, 0.0, unit.kappa)
+            slope = d * unit.fwd  # ∂V/∂x per row factor
+            hl, hs = v @ kp, v @ kn  # (P, R)
+            dl, ds = slope @ kp, slope @ kn
+            dl *= unit.rows
+            ds *= unit.rows
+            q = np.searchsorted(coarse, np.arange(n + 1), side="left") - 1
+            q = np.clip(q, 0, coarse.size - 2)  # interval of each step: coarse[q] < j <= coarse[q + 1]
+            xa = full[coarse[q]][:, None]
+            xb = full[coarse[q + 1]][:, None]
+            xs = full[:, None]
+            t = (xs - xa) / (xb - xa)
+            ta_l = hl[q] + dl[q] * (xs - xa)
+            tb_l = hl[q + 1] + dl[q + 1] * (xs - xb)
+            ta_s = hs[q] + ds[q] * (xs - xa)
+            tb_s = hs[q + 1] + ds[q + 1] * (xs - xb)
+            chord_l = hl[q] + (hl[q + 1] - hl[q]) * t
+            chord_s = hs[q] + (hs[q + 1] - hs[q]) * t
+            low += np.maximum(ta_l, tb_l) + chord_s
+            high += chord_l + np.minimum(ta_s, tb_s)
+            gross += (np.abs(v) @ np.abs(unit.kappa)).max(axis=0) + (np.abs(slope) @ np.abs(unit.kappa)).max(
+                axis=0
+            ) * unit.rows * full.max()
+        loss_high = np.maximum((unit.weight * (high[:, :1] - low[:, 1:])).max(axis=-1), 0.0)
+        equity_low = self.equity0 + (low[:, 0] - self.part0[k])
+        bound = equity_low - self._mm(k, loss_high, _fast_contingency(unit, full, self.params))
+        scale = abs(self.equity0) + float(self.losses.sum() + self.conts.sum()) + gross.max()
+        return np.flatnonzero(bound[1:] <= _BOUND_SLACK * scale).astype(np.intp)
+
+    def pruned(self, k: int, xa: float, xb: float) -> _FastUnit:
+        """Unit ``k`` with only the scenarios that can be the worst somewhere between the factors ``xa`` and
+        ``xb`` (the bisection's bracket): on it each option's ``κ·V`` lies between its value at an end and that
+        value ± ``|slope| × |xb − xa|`` (convexity, as in :meth:`candidates`), the futures' part within its
+        Lipschitz bound; a scenario whose weighted loss is bounded above by another's lower bound is never the
+        maximum, so dropping it leaves the scenario loss unchanged."""
+        unit = self.units[k]
+        ends = np.array([xa, xb])
+        big = ends[:, None] * unit.rows[None, :]
+        fut = (unit.a2 * big + unit.b1) * big + unit.d1 / big
+        width = abs(xb - xa) * unit.rows
+        top, bottom = big.max(axis=0), big.min(axis=0)
+        lip = 2.0 * abs(unit.a2) * top + abs(unit.b1) + abs(unit.d1) / (bottom * bottom)
+        low = fut[0] - lip * width
+        high = fut[0] + lip * width
+        gross = np.abs(fut).max(axis=0) + lip * width
+        if unit.fwd.size:
+            v, d = price_delta(big[:, :, None] * unit.fwd, unit.strike, unit.t, unit.sigma, unit.is_call)
+            assert d is not None
+            h = v * unit.kappa  # (2, R, m)
+            slope = np.abs(d * unit.fwd * unit.kappa) * unit.rows[:, None]  # |∂(κ·V)/∂x| at each end
+            reach = slope.max(axis=0) * abs(xb - xa)  # largest |change| of each option over the bracket
+            h_lo, h_hi = h.min(axis=0) - reach, h.max(axis=0) + reach
+            low = low + h_lo.sum(axis=-1)
+            high = high + h_hi.sum(axis=-1)
+            gross = gross + np.abs(h).max(axis=0).sum(axis=-1) + reach.sum(axis=-1)
+        upper = unit.weight * (high[0] - low[1:])
+        lower = unit.weight * (low[0] - high[1:])
+        slack = _BOUND_SLACK * float(gross.max())
+        keep = np.flatnonzero(upper >= lower.max() - slack)
+        rows = np.concatenate([[0], 1 + keep])
+        return replace(unit, weight=unit.weight[keep], rows=unit.rows[rows], sigma=unit.sigma[rows])
+
+    def liquidation_move(self, k: int, end: float) -> float | None:
+        """As :meth:`_Model.liquidation_move` (§6.4: the first of 2,000 equal steps meeting the trigger, then
+        bisection), evaluating exactly only the steps :meth:`candidates` leaves, nearest first."""
+        steps = end * np.arange(1, LIQUIDATION_STEPS + 1, dtype=np.float64) / LIQUIDATION_STEPS
+        cand = self.candidates(k, 1.0 + steps)
+        j = -1
+        lo_i, size = 0, _FIRST_BLOCK
+        while lo_i < cand.size:
+            block = cand[lo_i : lo_i + size]
+            hit = np.flatnonzero(self.gap(k, 1.0 + steps[block]) <= 0.0)
+            if hit.size:
+                j = int(block[hit[0]])
+                break
+            lo_i += size
+            size *= 4
+        if j < 0:
+            return None
+        lo, hi = (0.0 if j == 0 else float(steps[j - 1])), float(steps[j])
+        unit = self.pruned(k, 1.0 + lo, 1.0 + hi)
+        while True:
+            mid = 0.5 * (lo + hi)
+            if mid in (lo, hi) or abs(hi - lo) <= BISECTION_RTOL * abs(hi):
+                return hi
+            if float(self.gap(k, np.array([1.0 + mid]), unit)[0]) <= 0.0:
+                hi = mid
+            else:
+                lo = mid
+
+
 def evaluate_portfolio(
     book: Book, params: PortfolioMarginParams | None = None, liquidation: bool = True
 ) -> PortfolioResult:
@@ -895,6 +1158,8 @@ def evaluate_portfolio(
     breakdown = usd_breakdown(book, params.vol_params)
     deltas = unit_deltas(book, params.vol_params)
     liquidated = breakdown.equity <= mm
+    fast_units = _fast_units(book, model.p, model.units, params) if liquidation and not liquidated else None
+    fast = _FastModel(model, fast_units, base_losses, conts) if fast_units is not None else None
     out: list[RiskUnit] = []
     for k, unit in enumerate(model.units):
         down: float | None = None
@@ -902,6 +1167,9 @@ def evaluate_portfolio(
         if liquidation:
             if liquidated:
                 down = up = 0.0
+            elif fast is not None:
+                down = fast.liquidation_move(k, LIQUIDATION_DOWN)
+                up = fast.liquidation_move(k, LIQUIDATION_UP)
             else:
                 down = model.liquidation_move(k, LIQUIDATION_DOWN, base_losses)
                 up = model.liquidation_move(k, LIQUIDATION_UP, base_losses)

@@ -33,6 +33,7 @@ from margin.options import (
     parse_as_of,
     parse_option_symbol,
     price,
+    price_delta,
     scenario_grid,
     scenario_iv,
     settle_value,
@@ -202,6 +203,31 @@ def test_vectorised_over_scenarios_and_positions() -> None:
             assert grid.price[i, j] == float(one.price)
             assert grid.delta[i, j] == float(one.delta)
             assert grid.vega[i, j] == float(one.vega)
+
+
+def test_price_delta_hand_worked_and_expired() -> None:
+    # F = K = 100, σ = 0.2, T = 1: d1 = 0.1, the QuantLib value 7.965567455405804 and delta N(0.1)
+    v, d = price_delta(100.0, 100.0, 1.0, 0.2, True)
+    assert d is not None
+    assert float(v) == pytest.approx(7.965567455405804, abs=1e-12)
+    assert float(d) == pytest.approx(n_cdf(0.1), abs=1e-15)
+    # expired: the intrinsic value 10 and delta +1 (call in the money), 0 and −0 for the rest
+    v, d = price_delta(np.array([110.0, 90.0]), 100.0, 0.0, 0.5, np.array([True, True]))
+    assert v.tolist() == [10.0, 0.0] and d is not None and d.tolist() == [1.0, 0.0]
+    only, none = price_delta(100.0, 100.0, 1.0, 0.2, False, with_delta=False)
+    assert none is None and float(only) == pytest.approx(7.965567455405804, abs=1e-12)
+
+
+@settings(max_examples=200)
+@given(forwards, log_moneyness, st.floats(min_value=-0.1, max_value=5.0), vols, st.booleans())
+def test_price_delta_is_black76_bit_for_bit(f: float, u: float, t: float, s: float, call: bool) -> None:
+    # the scan's price-only path runs black76's own operations: equal to the last bit, live or expired
+    k = f * math.exp(u)
+    q = black76(f, k, t, s, call)
+    v, d = price_delta(f, k, t, s, call)
+    assert d is not None
+    assert float(v) == float(q.price) and float(d) == float(q.delta)
+    assert float(price(f, k, t, s, call)) == float(q.price)
 
 
 # ------------------------------------------------------------------------------------------------- §6.5 example

@@ -23,6 +23,8 @@ from margin.options import VolParams, scenario_grid
 from margin.options import price as b76_price
 from margin.portfolio_margin import (
     DEFAULT_PRICE_RANGE,
+    LIQUIDATION_DOWN,
+    LIQUIDATION_STEPS,
     LIQUIDATION_UP,
     VOL_DOWN,
     VOL_UNCHANGED,
@@ -32,6 +34,9 @@ from margin.portfolio_margin import (
     Legs,
     LegSpec,
     PortfolioMarginParams,
+    _fast_units,
+    _FastModel,
+    _Model,
     account_usd_equity,
     evaluate_portfolio,
     maintenance_at,
@@ -610,6 +615,115 @@ def test_liquidation_moves_round_trip(rb: RandomBook) -> None:
             mm = float(maintenance_at(book, params, moves))
             assert eq <= mm
             assert eq == pytest.approx(mm, rel=1e-9, abs=1e-9 * scale_of(rb))
+
+
+# ------------------------------------------------------------------------------------------------- the fast scan
+
+
+def fast_model(book: Book, params: PortfolioMarginParams) -> tuple[_Model, _FastModel, np.ndarray]:
+    """The general model, the fast one (per-unit coefficients, bounded scan) and the base scenario losses."""
+    model = _Model(book, params)
+    res = evaluate_portfolio(book, params, liquidation=False)
+    losses = np.array([u.scenario_loss for u in res.units])
+    conts = np.array([u.contingency for u in res.units])
+    units = _fast_units(book, model.p, model.units, params)
+    assert units is not None
+    return model, _FastModel(model, units, losses, conts), losses
+
+
+def test_fast_unit_coefficients_of_the_worked_book() -> None:
+    # §6.5 book: the inverse perpetual settled in BTC is n·(1/e − 1/(F·x)) BTC at S·x USD, i.e.
+    # 30,000·97,000/95,000·x − 30,000·97,000/97,100: B = 30,000 × 97,000 / 95,000 plus the 0.3 BTC balance
+    # 0.3 × 97,000 (both × x); no x² or 1/x term. Options coin-settled: κ = n·S/F = ∓2 × 97,000 / 97,000.
+    # Contingency: the inverse USD face 30,000 (no x), 0.01 × 97,000 × 2 short calls per unit of x.
+    (unit,) = fast_model(worked_book(), PortfolioMarginParams())[1].units
+    assert unit.a2 == 0.0 and unit.d1 == 0.0
+    assert unit.b1 == pytest.approx(30000 * 97000 / 95000 + 0.3 * 97000, rel=1e-14)
+    assert unit.kappa.tolist() == [-2.0, 2.0]
+    assert unit.cont_q == 0.0 and unit.cont_l == 0.0 and unit.cont_i == 30000.0
+    assert unit.cont_short == pytest.approx(0.01 * 97000 * 2, rel=1e-14)
+    assert unit.rows.size == 1 + 35 and unit.rows[0] == 1.0 and unit.rows[-1] == 1.0 + 5.0
+
+
+def test_linear_future_fast_coefficients_and_gap() -> None:
+    # long 1 BTC linear on USDT at entry 97,000 = mark, USDT 20,000 (as the closed-form test above): at x the
+    # unit's part is 97,000·x (the −97,000 constant left out), so equity(x) = 20,000 + 97,000·(x − 1) and
+    # MM(x) = 0.8 × (0.16 + 0.006) × 97,000·x; the gap at x = 0.9 is 20,000 − 9,700 − 0.1328 × 87,300.
+    leg = LegSpec(unit=0, settle=USDT, side=1, contracts=1, contract_size=1, price=97000, entry=97000)
+    _, fast, _ = fast_model(linear_book([leg], 20000.0), PortfolioMarginParams())
+    (unit,) = fast.units
+    assert unit.b1 == 97000.0 and unit.cont_l == 97000.0 and unit.fwd.size == 0
+    gap = float(fast.gap(0, np.array([0.9]))[0])
+    assert gap == pytest.approx(20000 - 9700 - 0.1328 * 87300, rel=1e-12)
+
+
+def test_a_leg_settled_in_another_units_asset_takes_the_general_path() -> None:
+    # an ETH linear future settled in BTC (asset 1, unit 0): a BTC move changes the ETH leg's USD value, so
+    # the per-unit coefficients do not apply; the general scan still meets the trigger at the move
+    legs = [
+        LegSpec(unit=0, settle=USDT, side=1, contracts=1, contract_size=1, price=97000, entry=97000),
+        LegSpec(unit=1, settle=1, side=-1, contracts=10, contract_size=1, price=3000, entry=3000),
+    ]
+    book = linear_book(legs, 30000.0, ("BTC", "ETH"), (97000.0, 3000.0))
+    params = PortfolioMarginParams()
+    model = _Model(book, params)
+    assert _fast_units(book, model.p, model.units, params) is None
+    res = evaluate_portfolio(book, params)
+    m = res.units[0].liquidation_move_down
+    assert m is not None
+    assert float(account_usd_equity(book, [m, 0.0])) <= float(maintenance_at(book, params, [m, 0.0]))
+
+
+correlated = PortfolioMarginParams(aggregation="correlated", correlations={"BTC": {"ETH": 0.7}})
+
+
+@settings(max_examples=30, deadline=None)
+@given(random_books, st.booleans())
+def test_fast_scan_equals_the_general_scan(rb: RandomBook, corr: bool) -> None:
+    # the bounded scan finds the same first step and the same bisection as the 2,000-step scan of _Model
+    book = rb.book()
+    params = correlated if corr else PortfolioMarginParams()
+    res = evaluate_portfolio(book, params)
+    assume(not res.liquidated)
+    model = _Model(book, params)
+    losses = np.array([u.scenario_loss for u in res.units])
+    for k, unit in enumerate(res.units):
+        for end, got in ((LIQUIDATION_DOWN, unit.liquidation_move_down), (LIQUIDATION_UP, unit.liquidation_move_up)):
+            want = model.liquidation_move(k, end, losses)
+            if want is None:
+                assert got is None
+            else:
+                assert got == pytest.approx(want, rel=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(random_books, st.booleans())
+def test_scan_candidates_hold_every_step_that_meets_the_trigger(rb: RandomBook, corr: bool) -> None:
+    # the steps left out by the bound are all safe: the general model's gap there is > 0
+    book = rb.book()
+    params = correlated if corr else PortfolioMarginParams()
+    model, fast, losses = fast_model(book, params)
+    for k in range(len(book.units)):
+        for end in (LIQUIDATION_DOWN, LIQUIDATION_UP):
+            steps = end * np.arange(1, LIQUIDATION_STEPS + 1) / LIQUIDATION_STEPS
+            hits = np.flatnonzero(model.gap(k, steps, losses) <= 0.0)
+            assert set(hits.tolist()) <= set(fast.candidates(k, 1.0 + steps).tolist())
+
+
+@settings(max_examples=30, deadline=None)
+@given(random_books, st.integers(1, LIQUIDATION_STEPS), st.booleans(), st.lists(st.floats(0, 1), min_size=1))
+def test_pruned_scenarios_keep_the_scenario_loss(rb: RandomBook, j: int, up: bool, where: list[float]) -> None:
+    # inside a scan step's bracket, the scenarios kept for the bisection give the same scenario loss
+    book = rb.book()
+    _, fast, _ = fast_model(book, PortfolioMarginParams())
+    end = LIQUIDATION_UP if up else LIQUIDATION_DOWN
+    xa, xb = 1.0 + end * (j - 1) / LIQUIDATION_STEPS, 1.0 + end * j / LIQUIDATION_STEPS
+    x = xa + (xb - xa) * np.array(where)
+    for k, unit in enumerate(fast.units):
+        kept = fast.pruned(k, xa, xb)
+        assert kept.rows.size <= unit.rows.size and kept.rows[0] == 1.0
+        full = fast.gap(k, x)
+        assert fast.gap(k, x, kept) == pytest.approx(full, rel=1e-13, abs=1e-9 * scale_of(rb))
 
 
 # ------------------------------------------------------------------------------------------------- parameters
