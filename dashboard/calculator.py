@@ -209,23 +209,20 @@ def calculator_card() -> None:
         )
     # optional stop-loss and take-profit closing the whole candidate (format §7), kept per market like its price
     o1, o2 = st.columns(2)
-    stop = o1.number_input(
-        f"Stop at ({quote}, optional)",
-        key=keys.calc(f"stop_{symbol}"),
-        value=None,
-        format="%.8g",
-        step=None,
-        placeholder="no stop",
-        help="a stop-loss closing the whole position: below the price for a long, above for a short",
-    )
-    take_profit = o2.number_input(
-        f"Take profit at ({quote}, optional)",
-        key=keys.calc(f"take_profit_{symbol}"),
-        value=None,
-        format="%.8g",
-        step=None,
-        placeholder="no take profit",
-        help="a take-profit closing the whole position: above the price for a long, below for a short",
+    stop, take_profit = (
+        col.number_input(
+            f"{label} at ({quote}, optional)",
+            key=keys.calc(f"{kind}_{symbol}"),
+            value=None,
+            format="%.8g",
+            step=None,
+            placeholder=f"no {label.lower()}",
+            help=f"a {noun} closing the whole position: {where}",
+        )
+        for col, kind, label, noun, where in (
+            (o1, "stop", "Stop", "stop-loss", "below the price for a long, above for a short"),
+            (o2, "take_profit", "Take profit", "take-profit", "above the price for a long, below for a short"),
+        )
     )
     candidate = Candidate(
         symbol=symbol,

@@ -15,7 +15,7 @@ import pandas as pd
 
 from dashboard.results import PoolRow, PositionRow, ViewReport
 from margin.distance import AccountDistance, SideDistance
-from margin.instruments import parse_symbol
+from margin.instruments import Instrument, parse_symbol
 from margin.states import DEFAULT_LEVELS, STATES, TRIGGER, AlertLevels, worst_state
 
 STATE_LABELS = {"safe": "safe", "warning": "warning", "margin_call": "margin call", "liquidation": "liquidation"}
@@ -149,6 +149,14 @@ def has_positions(pool: PoolRow) -> bool:
     return pool.mode == "isolated" or pool.maintenance_margin > 0 or pool.initial_margin > 0
 
 
+def symbol_units(instruments: Sequence[Instrument | None]) -> tuple[list[str], list[str], bool, bool]:
+    """Each instrument's quote and settle asset (``""`` for an unparsed symbol), and whether all share one quote
+    and one settle asset (a table then names the unit in its headers, else in a ``quote`` / ``settle`` column)."""
+    quotes = ["" if i is None else i.quote for i in instruments]
+    settles = ["" if i is None else i.settle for i in instruments]
+    return quotes, settles, len(set(quotes)) <= 1, len(set(settles)) <= 1
+
+
 def pool_label(pool: PoolRow) -> str:
     return f"{pool.settle} cross" if pool.position is None else str(pool.position)
 
@@ -225,9 +233,7 @@ def positions_table(body: ViewReport) -> PositionsTable:
     else in a ``quote`` / ``settle`` column beside the numbers."""
     positions = body.positions
     instruments = [parse_symbol(p.symbol) for p in positions]
-    quotes = ["" if i is None else i.quote for i in instruments]
-    settles = ["" if i is None else i.settle for i in instruments]
-    one_quote, one_settle = len(set(quotes)) <= 1, len(set(settles)) <= 1
+    quotes, settles, one_quote, one_settle = symbol_units(instruments)
     q = f" ({quotes[0]})" if one_quote and quotes else " (quote)"
     s = f" ({settles[0]})" if one_settle and settles else " (settle)"
     modes = margin_modes(body)

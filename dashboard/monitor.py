@@ -38,7 +38,7 @@ from dashboard import state as app_state
 from dashboard.charts import VIEW_TITLES, _figure
 from dashboard.cockpit import STATE_COLORS, STATE_LABELS
 from dashboard.views import render_problems, table
-from margin import Portfolio, PortfolioError, Resolved, portfolio_from_dict, portfolio_to_dict
+from margin import Portfolio, Resolved, portfolio_from_dict, portfolio_to_dict
 from margin.monitor import TRIGGERED, PoolStatus, Status, status, transitions
 from margin.portfolio import ALERT_METRICS, ALERT_VIEWS, AlertRule
 from margin.states import AlertLevels, worst_state
@@ -522,14 +522,9 @@ def render_rules(portfolio: Portfolio) -> None:
         )
         applied = st.form_submit_button("Apply rules")
     if applied:
-        try:
-            new = portfolio_with_rules(portfolio, edited)
-        except PortfolioError as err:
-            st.session_state[keys.MON_RULES_ERROR] = app_state.portfolio_error_lines(err)
-        else:
-            st.session_state.pop(keys.MON_RULES_ERROR, None)
-            app_state.set_portfolio(new, "edited alert rules")
-            st.rerun()
+        app_state.apply_portfolio(
+            lambda: portfolio_with_rules(portfolio, edited), "edited alert rules", keys.MON_RULES_ERROR
+        )
     if st.session_state.get(keys.MON_RULES_ERROR):
         render_problems(
             "The rules were not applied; the previous rules are still in force.",

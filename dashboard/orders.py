@@ -2,20 +2,18 @@
 
 Every figure is the core's: the ``orders`` rows that ``python -m margin evaluate`` gives each position
 (``fill_price``, ``realized_pnl``, ``before_liquidation``, :mod:`margin.orders`); this module only lays them
-out as a table (pure, pandas) and caches the evaluation per portfolio text.
+out as a table (pure, pandas); the rows come with the page's cached evaluation (:attr:`ViewReport.orders`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import streamlit as st
 
-from dashboard.compute import parse_cached
-from margin import evaluate_portfolio
+from dashboard.cockpit import symbol_units
+from dashboard.results import OrderRow, ViewReport
 from margin.instruments import parse_symbol
 
 #: how ``before_liquidation`` reads in a table
@@ -24,50 +22,10 @@ TYPE_LABELS = {"stop": "stop", "take_profit": "take profit"}
 BEFORE_COLUMN = "fires before liquidation"
 
 
-@dataclass(frozen=True)
-class OrderRow:
-    """One order of one position in one view (format §7 ``positions[].orders[]``), with its position."""
-
-    position: str
-    symbol: str
-    side: str
-    id: str
-    type: str
-    trigger_price: float
-    contracts: float
-    fill_price: float
-    realized_pnl: float
-    before_liquidation: bool
-
-
 def order_rows(doc: Mapping[str, Any]) -> dict[str, tuple[OrderRow, ...]]:
     """Per view of an ``evaluate`` document, every position's orders in position order, then file order
     (empty when the file has no orders: the document then has no ``orders`` key)."""
-    out: dict[str, tuple[OrderRow, ...]] = {}
-    for view, body in doc["modes"].items():
-        out[view] = tuple(
-            OrderRow(
-                str(p["id"]),
-                str(p["symbol"]),
-                str(p["side"]),
-                str(o["id"]),
-                str(o["type"]),
-                float(o["trigger_price"]),
-                float(o["contracts"]),
-                float(o["fill_price"]),
-                float(o["realized_pnl"]),
-                bool(o["before_liquidation"]),
-            )
-            for p in body["positions"]
-            for o in p.get("orders", ())
-        )
-    return out
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def orders_cached(text: str) -> dict[str, tuple[OrderRow, ...]]:
-    """The orders rows of every view of the portfolio ``text`` (``python -m margin evaluate``'s figures)."""
-    return order_rows(evaluate_portfolio(parse_cached(text)))
+    return {view: ViewReport.from_doc(body).orders for view, body in doc["modes"].items()}
 
 
 def orders_table(rows: Sequence[OrderRow]) -> pd.DataFrame:
@@ -75,10 +33,7 @@ def orders_table(rows: Sequence[OrderRow]) -> pd.DataFrame:
     the fill and whether the mark reaches it before the position's liquidation price in this view. Prices
     are in the symbol's quote asset and PnL in its settle asset: in the headers when every order shares
     them, else in a ``quote`` / ``settle`` column."""
-    instruments = [parse_symbol(r.symbol) for r in rows]
-    quotes = ["" if i is None else i.quote for i in instruments]
-    settles = ["" if i is None else i.settle for i in instruments]
-    one_quote, one_settle = len(set(quotes)) <= 1, len(set(settles)) <= 1
+    quotes, settles, one_quote, one_settle = symbol_units([parse_symbol(r.symbol) for r in rows])
     q = f" ({quotes[0]})" if one_quote and quotes else ""
     s = f" ({settles[0]})" if one_settle and settles else ""
     records = []

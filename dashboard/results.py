@@ -103,16 +103,52 @@ class PositionRow:
 
 
 @dataclass(frozen=True)
+class OrderRow:
+    """One order of one position in one view (format §7 ``positions[].orders[]``), with its position."""
+
+    position: str
+    symbol: str
+    side: str
+    id: str
+    type: str
+    trigger_price: float
+    contracts: float
+    fill_price: float
+    realized_pnl: float
+    before_liquidation: bool
+
+    @classmethod
+    def from_doc(cls, p: Mapping[str, Any], o: Mapping[str, Any]) -> OrderRow:
+        """Order ``o`` of the position row ``p``."""
+        return cls(
+            str(p["id"]),
+            str(p["symbol"]),
+            str(p["side"]),
+            str(o["id"]),
+            str(o["type"]),
+            float(o["trigger_price"]),
+            float(o["contracts"]),
+            float(o["fill_price"]),
+            float(o["realized_pnl"]),
+            bool(o["before_liquidation"]),
+        )
+
+
+@dataclass(frozen=True)
 class ViewReport:
-    """One view (``as_is``, ``cross`` or ``isolated``): its pools and its positions in input order."""
+    """One view (``as_is``, ``cross`` or ``isolated``): its pools and its positions in input order, and the
+    positions' orders (position order, then file order; empty without orders)."""
 
     pools: tuple[PoolRow, ...]
     positions: tuple[PositionRow, ...]
+    orders: tuple[OrderRow, ...] = ()
 
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> ViewReport:
         return cls(
-            tuple(PoolRow.from_doc(p) for p in d["pools"]), tuple(PositionRow.from_doc(p) for p in d["positions"])
+            tuple(PoolRow.from_doc(p) for p in d["pools"]),
+            tuple(PositionRow.from_doc(p) for p in d["positions"]),
+            tuple(OrderRow.from_doc(p, o) for p in d["positions"] for o in p.get("orders", ())),
         )
 
     def position(self, pid: str) -> PositionRow:

@@ -7,7 +7,7 @@ Page settings live in the URL (``dashboard.url``); cached computations in ``dash
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import streamlit as st
 
@@ -89,6 +89,19 @@ def current_sample() -> str | None:
     """The name of the sample in force, if the current portfolio is one."""
     value = st.session_state.get(keys.SAMPLE)
     return None if value is None else str(value)
+
+
+def apply_portfolio(build: Callable[[], Portfolio], source: str, error_key: str) -> None:
+    """An edit of the portfolio: ``build()`` (the core's reader) becomes the current portfolio and the page
+    reruns; a refusal keeps the last good portfolio and leaves its problem lines under ``error_key``."""
+    try:
+        portfolio = build()
+    except PortfolioError as err:
+        st.session_state[error_key] = portfolio_error_lines(err)
+        return
+    st.session_state.pop(error_key, None)
+    set_portfolio(portfolio, source)
+    st.rerun()
 
 
 def portfolio_error_lines(err: PortfolioError) -> list[str]:

@@ -188,6 +188,9 @@ def _orders(
     if parser is None:
         return out, skipped, notes
     seen: set[str] = set()
+    by_symbol: dict[Any, list[Mapping[str, Any]]] = {}
+    for p in positions:  # once: each order then looks up its symbol's legs
+        by_symbol.setdefault(p["symbol"], []).append(p)
     for order in raw_orders:
         symbol = str(order.get("symbol"))
         for f in parser(order):
@@ -204,7 +207,7 @@ def _orders(
             if not f.closes:
                 skip("not reduce-only nor close-position: an entry order (it would open or add to a position)")
                 continue
-            legs = [p for p in positions if p["symbol"] == symbol]
+            legs = by_symbol.get(symbol, [])
             if not legs:
                 skip(f"no imported open position on {symbol}")
                 continue
@@ -588,10 +591,13 @@ def _orders_past_the_mark(
     orders = out.get("orders")
     if not orders:
         return []
+    by_symbol: dict[Any, list[dict[str, Any]]] = {}
+    for p in positions:  # once: each order then looks up its symbol's legs
+        by_symbol.setdefault(p.get("symbol"), []).append(p)
     kept, dropped = [], []
     for order in orders:
         symbol = order.get("symbol")
-        legs = [p for p in positions if p.get("symbol") == symbol]
+        legs = by_symbol.get(symbol, [])
         if order.get("position_side") is not None:
             legs = [p for p in legs if p.get("side") == order.get("position_side")]
         mark = prices.get(symbol) if isinstance(symbol, str) else None

@@ -52,6 +52,8 @@ class OrderSet:
     size: FloatArray
     contract_size: FloatArray
     slippage: float
+    #: pool → the orders of its positions (an event on a pool touches only these)
+    by_pool: dict[int, IntArray]
 
     @property
     def n(self) -> int:
@@ -80,7 +82,15 @@ def order_set(book: Book) -> OrderSet | None:
         size=contracts * cs,
         contract_size=cs,
         slippage=resolved.slippage,
+        by_pool=_by_pool(book.pool[pos]),
     )
+
+
+def _by_pool(pools: IntArray) -> dict[int, IntArray]:
+    """Pool → the indices of its orders (one sort, linear in the orders)."""
+    order = np.argsort(pools, kind="stable")
+    keys, starts = np.unique(pools[order], return_index=True)
+    return {int(g): part for g, part in zip(keys.tolist(), np.split(order, starts[1:]), strict=True)}
 
 
 def first_crossings(

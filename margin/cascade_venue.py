@@ -319,11 +319,13 @@ def _write_off(ledger: Ledger, members: IntArray, g: int, at: Point, after: Pool
     return after
 
 
-def cancel_orders(ledger: Ledger, setup: Setup) -> None:
-    """Orders of positions no longer open are cancelled (they never fill later, format §7)."""
+def cancel_orders(ledger: Ledger, setup: Setup, g: int) -> None:
+    """Orders of pool ``g``'s positions no longer open are cancelled (they never fill later, format §7)."""
     orders = setup.orders
     if orders is not None:
-        ledger.order_open &= ledger.open[orders.pos]
+        mine = orders.by_pool.get(g)
+        if mine is not None:
+            ledger.order_open[mine] &= ledger.open[orders.pos[mine]]
 
 
 def fill_order(setup: Setup, ledger: Ledger, o: int, at: Point) -> StepRecord:
@@ -373,7 +375,7 @@ def fill_order(setup: Setup, ledger: Ledger, o: int, at: Point) -> StepRecord:
     ledger.order_left[o] = 0.0
     ledger.order_open[o] = False
     ledger.order_filled[o] = True
-    cancel_orders(ledger, setup)
+    cancel_orders(ledger, setup, g)
     after = _write_off(ledger, members, g, at, pool_at(ledger, members, g, at))
     row = _record(
         setup,

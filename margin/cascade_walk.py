@@ -64,6 +64,9 @@ class _Walk:
         self.o_row: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
         self.o_tau: FloatArray = np.zeros(0)
         self.o_exact: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        #: the orders by (row, τ, file order), and the first of them that may still fill
+        self.o_sorted: npt.NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+        self.o_next = 0
         self.row, self.tau = start, 1.0
         self.w0, self.w1 = start, start
         self.width = _WINDOW
@@ -137,13 +140,16 @@ class _Walk:
     # ---- orders
     def next_order(self) -> int | None:
         """The open order crossed first after the cursor (ties: file order), ``None`` when none is."""
-        if self.o_row.size == 0:
-            return None
-        live = np.flatnonzero(self.ledger.order_open & (self.o_row < self.path.rows))
-        if live.size == 0:
-            return None
-        first = np.lexsort((live, self.o_tau[live], self.o_row[live]))[0]
-        return int(live[first])
+        # the crossings are fixed for the walk and an order never reopens: a cursor through the orders sorted
+        # once by (row, τ, file order) skips the filled and cancelled ones (linear over the walk)
+        while self.o_next < self.o_sorted.size:
+            o = int(self.o_sorted[self.o_next])
+            if self.o_row[o] >= self.path.rows:
+                return None
+            if self.ledger.order_open[o]:
+                return o
+            self.o_next += 1
+        return None
 
     def fill(self, o: int) -> StepRecord:
         """Fill order ``o`` at its crossing (:func:`margin.cascade_venue.fill_order`), then the pool it
@@ -173,6 +179,8 @@ class _Walk:
         orders = setup.orders
         if orders is not None:
             self.o_row, self.o_tau, self.o_exact = first_crossings(orders, path, self.start, check_start, self.step)
+            self.o_sorted = np.lexsort((np.arange(orders.n), self.o_tau, self.o_row))
+            self.o_next = 0
         self.load_window(self.row, here=check_start)
         while events < MAX_EVENTS:
             o = None if orders is None else self.next_order()
@@ -218,7 +226,7 @@ class _Walk:
                 rows += liquidate_pool(setup, ledger, g, at, pv)
                 events += 1
                 if orders is not None:
-                    cancel_orders(ledger, setup)
+                    cancel_orders(ledger, setup, g)
                 self.changed(g, sizes, wallet)
         return rows
 

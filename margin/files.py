@@ -175,13 +175,16 @@ def _csv_orders(positions: Sequence[Position], orders: Sequence[Order]) -> dict[
 def _carried(positions: Sequence[Position], orders: Sequence[Order]) -> list[int | None]:
     """Per order, the position whose CSV row carries it, or ``None``: the CSV holds the first order of each
     type per position when it closes the whole position; the others only the JSON holds."""
+    by_symbol: dict[str, list[int]] = {}
+    for i, p in enumerate(positions):  # once: each order then looks up its symbol's legs
+        by_symbol.setdefault(p.symbol, []).append(i)
     seen: set[tuple[int, str]] = set()
     out: list[int | None] = []
     for order in orders:
         legs = [
-            k
-            for k, p in enumerate(positions)
-            if p.symbol == order.symbol and (order.position_side is None or p.side == order.position_side)
+            j
+            for j in by_symbol.get(order.symbol, ())
+            if order.position_side is None or positions[j].side == order.position_side
         ]
         k = legs[0] if len(legs) == 1 else None
         if k is None or order.contracts not in (None, positions[k].contracts) or (k, order.type) in seen:

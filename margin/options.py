@@ -355,34 +355,6 @@ def price(
     return price_delta(forward, strike, t, sigma, is_call, with_delta=False)[0]
 
 
-def delta(
-    forward: npt.ArrayLike, strike: npt.ArrayLike, t: npt.ArrayLike, sigma: npt.ArrayLike, is_call: npt.ArrayLike
-) -> FloatArray:
-    """∂price/∂F: ``N(d1)`` for a call, ``−N(−d1)`` for a put (§6.2)."""
-    return black76(forward, strike, t, sigma, is_call).delta
-
-
-def gamma(
-    forward: npt.ArrayLike, strike: npt.ArrayLike, t: npt.ArrayLike, sigma: npt.ArrayLike, is_call: npt.ArrayLike
-) -> FloatArray:
-    """∂²price/∂F² ``= φ(d1)/(F·σ√T)`` (§6.2)."""
-    return black76(forward, strike, t, sigma, is_call).gamma
-
-
-def vega(
-    forward: npt.ArrayLike, strike: npt.ArrayLike, t: npt.ArrayLike, sigma: npt.ArrayLike, is_call: npt.ArrayLike
-) -> FloatArray:
-    """∂price/∂σ per 0.01 of volatility ``= F·φ(d1)·√T / 100`` (§6.2)."""
-    return black76(forward, strike, t, sigma, is_call).vega
-
-
-def theta(
-    forward: npt.ArrayLike, strike: npt.ArrayLike, t: npt.ArrayLike, sigma: npt.ArrayLike, is_call: npt.ArrayLike
-) -> FloatArray:
-    """Change of price per calendar day (365 a year) ``= −F·φ(d1)·σ/(2√T) / 365`` (§6.2)."""
-    return black76(forward, strike, t, sigma, is_call).theta
-
-
 def settle_value(usd_value: npt.ArrayLike, forward: npt.ArrayLike, coin_settled: npt.ArrayLike) -> FloatArray:
     """A USD amount of an option in its settle asset: ÷ F when coin-settled, else unchanged (§6.2, §6.3)."""
     usd = np.asarray(usd_value, dtype=np.float64)

@@ -29,7 +29,7 @@ from dashboard.editing import (
     prices_frame,
 )
 from dashboard.navigation import ensure_router
-from dashboard.orders import ORDERS_NOTE, orders_cached, orders_table
+from dashboard.orders import ORDERS_NOTE, orders_table
 from dashboard.samples import sample_names
 from dashboard.summary import money, view_summary
 from dashboard.views import VIEW_TITLES, render_positions, render_problems, table
@@ -105,14 +105,13 @@ else:
 
     st.subheader("Positions")
     tabs = st.tabs([VIEW_TITLES[v] for v in report.modes])
-    order_views = orders_cached(text) if portfolio.orders else {}
     for tab, (view, body) in zip(tabs, report.modes.items(), strict=True):
         with tab:
             render_positions(positions_table(body), key=keys.home_positions(view))
-            if order_views:
+            if portfolio.orders:
                 st.markdown("**Orders**")
-                table(orders_table(order_views[view]), percent=())
-    if order_views:
+                table(orders_table(body.orders), percent=())
+    if portfolio.orders:
         st.caption(ORDERS_NOTE)
     st.caption(
         "Every figure is the one `python -m margin evaluate` prints for this file. Liquidation price: the "
@@ -237,16 +236,13 @@ with tab_edit:
         )
         applied = st.form_submit_button("Apply edits")
     if applied:
-        try:
-            edited = portfolio_from_frames(
+        state.apply_portfolio(
+            lambda: portfolio_from_frames(
                 portfolio, venue, mode, positions, collateral, prices, orders=orders, slippage=slippage
-            )
-        except PortfolioError as err:
-            st.session_state[keys.EDIT_ERROR] = state.portfolio_error_lines(err)
-        else:
-            st.session_state.pop(keys.EDIT_ERROR, None)
-            state.set_portfolio(edited, "edited table")
-            st.rerun()
+            ),
+            "edited table",
+            keys.EDIT_ERROR,
+        )
     if st.session_state.get(keys.EDIT_ERROR):
         render_problems(
             "The edits were not applied; the previous portfolio is still in force.", st.session_state[keys.EDIT_ERROR]

@@ -34,3 +34,35 @@ def example() -> dict[str, Any]:
     """A fresh copy of the §1 example as a dict (tests may mutate it)."""
     out: dict[str, Any] = json.loads(SECTION_1_EXAMPLE)
     return out
+
+
+def one_tier(mmr: float, max_leverage: float = 100) -> list[dict[str, Any]]:
+    """A tier table of one bracket at maintenance rate ``mmr`` and no maintenance amount (every notional)."""
+    return [{"min_notional": 0, "max_notional": None, "mmr": mmr, "max_leverage": max_leverage, "maint_amount": 0}]
+
+
+ETH = "ETH/USDT:USDT"
+
+
+def section_7_example(**extra: Any) -> dict[str, Any]:
+    """§7's worked example: USDT 5,000; ETH/USDT:USDT long 2 at 3,000, mark 3,100, one tier at 1 %, cross,
+    slippage 0.001, a stop at 2,900 (``extra`` replaces top-level fields)."""
+    data: dict[str, Any] = {
+        "format": "margin-portfolio/1",
+        "venue": "generic",
+        "collateral": {"USDT": 5000.0},
+        "prices": {ETH: 3100.0},
+        "tiers": {ETH: one_tier(0.01)},
+        "positions": [{"symbol": ETH, "side": "long", "contracts": 2, "entry_price": 3000.0, "leverage": 10}],
+        "orders": [{"id": "sl-eth", "symbol": ETH, "type": "stop", "trigger_price": 2900.0}],
+        "slippage": 0.001,
+    }
+    data.update(extra)
+    return data
+
+
+def assert_messages(found: list[str], want: list[str]) -> None:
+    """Every wanted problem message starts one of ``found``, and nothing else was found."""
+    for needle in want:
+        assert any(m.startswith(needle) for m in found), (needle, found)
+    assert len(found) == len(want), found

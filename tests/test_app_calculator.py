@@ -19,6 +19,7 @@ from dashboard.calculator import price_text
 from margin import load_portfolio, parse_portfolio_json
 from margin.calculator import Candidate, calculate
 from tests.conftest import ROOT, SAMPLES
+from tests.test_app_pages import assert_clean, open_app
 
 APP = str(ROOT / "app.py")
 PAGE = "pages/7_Calculator.py"
@@ -28,17 +29,7 @@ PRICE = f"calc_price_{BNB}"
 
 
 def open_calculator(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    at.switch_page(PAGE)
-    at.run()
-    assert_clean(at)
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == [], "a traceback reached the page"
+    return open_app(query, PAGE)
 
 
 def metrics(at: AppTest) -> dict[str, str]:

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from margin import parse_portfolio_json, resolve
 from margin.scenarios import bases_of
 from tests.conftest import ROOT, SAMPLES
+from tests.test_app_pages import open_app
 
 APP = str(ROOT / "app.py")
 SHOCK = "pages/2_Shock_lab.py"
@@ -22,13 +23,7 @@ CLAMPED = "A price cannot go through zero"
 
 
 def run(page: str, query: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
-    assert [e.value for e in at.exception] == [], "a traceback reached the page"
-    return at
+    return open_app(query, page, timeout=180)
 
 
 def assets_of(sample: str) -> list[str]:

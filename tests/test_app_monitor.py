@@ -52,6 +52,7 @@ from margin.files import load_portfolio
 from margin.monitor import PoolStatus, status
 from margin.states import AlertLevels
 from tests.conftest import ROOT, SAMPLES
+from tests.test_app_pages import assert_clean, open_app
 
 APP = str(ROOT / "app.py")
 PAGE = "pages/8_Monitor.py"
@@ -219,21 +220,7 @@ def test_a_symbol_without_a_mark_keeps_the_files_and_says_so() -> None:
 
 
 def open_monitor(sample: str | None = None, doc: dict[str, Any] | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    if sample is not None:
-        at.query_params["sample"] = sample
-    if doc is not None:
-        at.session_state[KEY_DOC] = json.dumps(doc)
-        at.session_state["ml_portfolio_source"] = "test"
-        at.session_state["ml_sample"] = None
-    at.switch_page(PAGE)
-    at.run()
-    assert_clean(at)
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == [], "a traceback reached the page"
+    return open_app(None if sample is None else {"sample": sample}, PAGE, None if doc is None else json.dumps(doc))
 
 
 def pools_table(at: AppTest) -> Any:

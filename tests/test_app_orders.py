@@ -36,6 +36,7 @@ from margin import (
 )
 from margin.calculator import Candidate, calculate
 from tests.conftest import ROOT
+from tests.test_app_pages import assert_clean, open_app
 
 APP = str(ROOT / "app.py")
 SAMPLES = ROOT / "fixtures" / "portfolios"
@@ -338,25 +339,6 @@ def test_ladder_draws_each_order_in_every_view_column() -> None:
 
 
 # --------------------------------------------------------------------------- AppTest
-
-
-def open_app(query: dict[str, str] | None = None, page: str | None = None, doc: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in (query or {}).items():
-        at.query_params[k] = v
-    if doc is not None:
-        at.session_state[KEY_DOC] = doc
-        at.session_state["ml_portfolio_source"] = "test book"
-        at.session_state["ml_sample"] = None
-    if page is not None:
-        at.switch_page(page)
-    at.run()
-    assert_clean(at)
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert [e.value for e in at.exception] == [], "a traceback reached the page"
 
 
 def edit(at: AppTest, orders: dict[str, Any] | None = None, slippage: float | object | None = ...) -> AppTest:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import keys
 from exchange.testkit.scenarios import load_fixture, scenario_routes
 from exchange.testkit.server import Fault, ReplayServer
 from tests.conftest import PAGES, ROOT, SAMPLES
@@ -57,10 +58,18 @@ PORTFOLIO_WORDS = {
 }
 
 
-def open_app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
+def open_app(
+    query: dict[str, str] | None = None, page: str | None = None, doc: str | None = None, timeout: float = 120
+) -> AppTest:
+    """The app (``page`` switched to, if given) with ``query`` in its URL and, with ``doc``, that portfolio JSON
+    text as the session's current portfolio; run once, with no traceback."""
+    at = AppTest.from_file(APP, default_timeout=timeout)
     for k, v in (query or {}).items():
         at.query_params[k] = v
+    if doc is not None:
+        at.session_state[keys.DOC] = doc
+        at.session_state[keys.SOURCE] = "test book"
+        at.session_state[keys.SAMPLE] = None
     if page is not None:
         at.switch_page(page)
     at.run()

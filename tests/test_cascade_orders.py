@@ -22,6 +22,7 @@ from margin.contagion import EVENTS, cascade
 from margin.errors import PortfolioError
 from margin.orders import fill_price
 from margin.portfolio import portfolio_from_dict, resolve
+from tests.examples import one_tier, section_7_example
 
 REPO = Path(__file__).resolve().parent.parent
 ETH = "ETH/USDT:USDT"
@@ -29,24 +30,12 @@ BTC = "BTC/USDT:USDT"
 VIEWS = ("as_is", "cross", "isolated")
 
 
-def one_tier(mmr: float) -> list[dict[str, Any]]:
-    return [{"min_notional": 0, "max_notional": None, "mmr": mmr, "max_leverage": 100, "maint_amount": 0}]
-
-
 def worked_example(stop: float = 2900.0, mode: str = "cross", **extra: Any) -> dict[str, Any]:
-    """§7's worked example: USDT 5,000; ETH long 2 at 3,000, mark 3,100, one tier at 1 %, slippage 0.001."""
-    data: dict[str, Any] = {
-        "format": "margin-portfolio/1",
-        "venue": "generic",
-        "collateral": {"USDT": 5000.0},
-        "prices": {ETH: 3100.0},
-        "tiers": {ETH: one_tier(0.01)},
-        "positions": [
-            {"symbol": ETH, "side": "long", "contracts": 2, "entry_price": 3000.0, "leverage": 10, "margin_mode": mode}
-        ],
-        "orders": [{"id": "sl-eth", "symbol": ETH, "type": "stop", "trigger_price": stop}],
-        "slippage": 0.001,
-    }
+    """§7's worked example (:func:`tests.examples.section_7_example`) with the stop at ``stop`` and the
+    position in margin mode ``mode``."""
+    data = section_7_example()
+    data["positions"][0]["margin_mode"] = mode
+    data["orders"][0]["trigger_price"] = stop
     data.update(extra)
     return data
 

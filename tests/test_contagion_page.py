@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from tests.test_app_pages import open_app
 
 APP = str(ROOT / "app.py")
 CONTAGION = "pages/4_Contagion.py"
@@ -28,13 +29,7 @@ def _fresh_cache() -> Iterator[None]:
 
 
 def open_page(page: str, query: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
-    assert [e.value for e in at.exception] == []
-    return at
+    return open_app(query, page)
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -106,19 +101,11 @@ def test_order_fills_and_the_gap_switch() -> None:
 def test_a_stop_the_pool_never_reaches_is_said_plainly() -> None:
     """A cross pool liquidated before a stop fires shows a warning naming the order (the core's outcome
     ``liquidated_first``, worked in tests/test_cascade_orders.py)."""
-    from dashboard import keys
     from margin.files import dump_portfolio_json
     from margin.portfolio import portfolio_from_dict
     from tests.test_cascade_orders import two_positions
 
     text = dump_portfolio_json(portfolio_from_dict(two_positions(2650.0)))
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[keys.DOC] = text
-    at.session_state[keys.SOURCE] = "test"
-    at.session_state[keys.SAMPLE] = None
-    at.query_params["move"] = "-0.2"
-    at.switch_page(CONTAGION)
-    at.run()
-    assert [e.value for e in at.exception] == []
+    at = open_app({"move": "-0.2"}, CONTAGION, text)
     words = [str(w.value) for w in at.warning]
     assert any("sl-a" in w and "liquidated" in w for w in words), words

@@ -23,15 +23,15 @@ from hypothesis import strategies as st
 
 from margin.monitor import Status, status, transitions, watch_line
 from margin.portfolio import Resolved, portfolio_from_dict, resolve
+from tests.examples import one_tier
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
-ONE_TIER = [{"min_notional": 0, "max_notional": None, "mmr": 0.01, "max_leverage": 100, "maint_amount": 0}]
 BOOK: dict[str, Any] = {
     "format": "margin-portfolio/1",
     "venue": "binance-usdm",
     "collateral": {"USDT": 5000},
     "prices": {BTC: 50000},
-    "tiers": {BTC: ONE_TIER},
+    "tiers": {BTC: one_tier(0.01)},
     "positions": [{"symbol": BTC, "side": "long", "contracts": 1, "entry_price": 50000, "leverage": 10}],
     "alerts": [{"id": "mr", "metric": "margin_ratio", "above": 0.7}],
 }
@@ -131,7 +131,7 @@ def test_a_vanished_pool_goes_to_none() -> None:
     doc = copy.deepcopy(BOOK)
     doc["collateral"] = {"USDT": 6200}
     doc["prices"][ETH] = 3000
-    doc["tiers"][ETH] = ONE_TIER
+    doc["tiers"][ETH] = one_tier(0.01)
     doc["positions"].append(
         {"symbol": ETH, "side": "short", "contracts": 2, "entry_price": 3000, "leverage": 5, "margin_mode": "isolated"}
     )

@@ -25,6 +25,7 @@ from margin.portfolio import Order, portfolio_from_dict, resolve
 from margin.report import evaluate_portfolio
 from margin.shocks import parse_shock
 from tests.conftest import ROOT
+from tests.examples import assert_messages, one_tier, section_7_example
 
 REPO = Path(__file__).resolve().parent.parent
 ETH = "ETH/USDT:USDT"
@@ -33,25 +34,9 @@ BTC_INV = "BTC/USD:BTC"
 VIEWS = ("as_is", "cross", "isolated")
 
 
-def one_tier(mmr: float) -> list[dict[str, Any]]:
-    return [{"min_notional": 0, "max_notional": None, "mmr": mmr, "max_leverage": 100, "maint_amount": 0}]
-
-
 def worked_example(**extra: Any) -> dict[str, Any]:
-    """§7's worked example: USDT 5,000; ETH/USDT:USDT long 2 at 3,000, mark 3,100, one tier at 1 %, cross,
-    slippage 0.001, a stop at 2,900."""
-    data: dict[str, Any] = {
-        "format": "margin-portfolio/1",
-        "venue": "generic",
-        "collateral": {"USDT": 5000.0},
-        "prices": {ETH: 3100.0},
-        "tiers": {ETH: one_tier(0.01)},
-        "positions": [{"symbol": ETH, "side": "long", "contracts": 2, "entry_price": 3000.0, "leverage": 10}],
-        "orders": [{"id": "sl-eth", "symbol": ETH, "type": "stop", "trigger_price": 2900.0}],
-        "slippage": 0.001,
-    }
-    data.update(extra)
-    return data
+    """§7's worked example (:func:`tests.examples.section_7_example`)."""
+    return section_7_example(**extra)
 
 
 def position(doc: dict[str, Any], view: str = "as_is", k: int = 0) -> dict[str, Any]:
@@ -390,9 +375,7 @@ def test_every_order_problem_at_once() -> None:
         "orders[14].type is required",
         "slippage must be >= 0 and < 0.5 (a fraction), got 0.5",
     ]
-    for needle in want:
-        assert any(m.startswith(needle) for m in found), (needle, found)
-    assert len(found) == len(want), found
+    assert_messages(found, want)
 
 
 def test_hedge_mode_needs_the_leg() -> None:

@@ -34,26 +34,12 @@ import pytest
 from exchange.testkit.scenarios import binanceusdm_moving_marks, scenario_routes
 from exchange.testkit.server import Fault, ReplayServer
 from exchange.watch import DEFAULT_INTERVAL, WEBHOOK_BACKOFF, build_parser, main, post_webhook, run
+from tests.examples import one_tier
+from tests.test_monitor import AS_IS, BOOK, CROSS, ISO, ISO_CROSS
 
 ROOT = Path(__file__).resolve().parent.parent
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 NOW = datetime(2025, 1, 14, 14, 47, 3, tzinfo=UTC)
-ONE_TIER = [{"min_notional": 0, "max_notional": None, "mmr": 0.01, "max_leverage": 100, "maint_amount": 0}]
-BOOK: dict[str, Any] = {
-    "format": "margin-portfolio/1",
-    "venue": "binance-usdm",
-    "collateral": {"USDT": 5000},
-    "prices": {BTC: 50000},
-    "tiers": {BTC: ONE_TIER},
-    "positions": [{"symbol": BTC, "side": "long", "contracts": 1, "entry_price": 50000, "leverage": 10}],
-    "alerts": [{"id": "mr", "metric": "margin_ratio", "above": 0.7}],
-}
-AS_IS, CROSS, ISO_CROSS, ISO = (
-    "as_is USDT cross",
-    "cross USDT cross",
-    "isolated USDT cross",
-    f"isolated USDT isolated {BTC} long",
-)
 HELD = (AS_IS, CROSS, ISO)  # the pools holding the position
 
 
@@ -138,7 +124,7 @@ def test_a_symbol_without_a_mark_keeps_its_last_one_and_is_reported(tmp_path: Pa
     doc = json.loads(json.dumps(BOOK))
     doc["collateral"]["USDT"] = 6200
     doc["prices"][ETH] = 3000
-    doc["tiers"][ETH] = ONE_TIER
+    doc["tiers"][ETH] = one_tier(0.01)
     doc["positions"].append({"symbol": ETH, "side": "short", "contracts": 2, "entry_price": 3000, "leverage": 5})
     path = tmp_path / "two.json"
     path.write_text(json.dumps(doc))
