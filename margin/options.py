@@ -23,6 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +51,7 @@ _P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1, 1.
 _Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1, 6.05183413124413191e-2,
       2.33520497626869185e-3)  # fmt: skip
 _SQRPI = 5.6418958354775628695e-1  # 1/√π
+_T = TypeVar("_T")
 _THRESH = 0.46875
 _XBIG = 26.543  # erfc(x) underflows to 0 at and beyond (Cody's IEEE double constant)
 _SQRT2 = 1.41421356237309504880  # √2
@@ -199,6 +201,14 @@ def _read_option_symbol(symbol: str, path: str) -> tuple[OptionSymbol | None, li
     return OptionSymbol(symbol, base, quote, settle, expiry, strike, kind), []
 
 
+def _or_raise(read: tuple[_T | None, list[Problem]]) -> _T:
+    """The value a reader found, or :class:`PortfolioError` with its problems."""
+    value, problems = read
+    if value is None:
+        raise PortfolioError(problems)
+    return value
+
+
 def option_symbol_problems(symbol: str, path: str = "symbol") -> list[Problem]:
     """Every broken rule of an option symbol (the field, the rule and the field's value), empty when valid."""
     return _read_option_symbol(symbol, path)[1]
@@ -206,10 +216,7 @@ def option_symbol_problems(symbol: str, path: str = "symbol") -> list[Problem]:
 
 def parse_option_symbol(symbol: str, path: str = "symbol") -> OptionSymbol:
     """Parse ``BASE/QUOTE:SETTLE-YYMMDD-STRIKE-C|P`` (§6.1); :class:`PortfolioError` naming each bad field."""
-    option, problems = _read_option_symbol(symbol, path)
-    if option is None:
-        raise PortfolioError(problems)
-    return option
+    return _or_raise(_read_option_symbol(symbol, path))
 
 
 def _read_as_of(value: object, path: str) -> tuple[datetime | None, list[Problem]]:
@@ -232,10 +239,7 @@ def as_of_problems(value: object, path: str = "as_of") -> list[Problem]:
 
 def parse_as_of(value: object, path: str = "as_of") -> datetime:
     """The ``as_of`` time (§6.1) as an aware UTC datetime; a naive or malformed time is invalid input."""
-    moment, problems = _read_as_of(value, path)
-    if moment is None:
-        raise PortfolioError(problems)
-    return moment
+    return _or_raise(_read_as_of(value, path))
 
 
 def time_to_expiry(expiry: datetime, as_of: datetime, days_forward: float = 0.0) -> float:

@@ -66,3 +66,27 @@ def assert_messages(found: list[str], want: list[str]) -> None:
     for needle in want:
         assert any(m.startswith(needle) for m in found), (needle, found)
     assert len(found) == len(want), found
+
+
+def single_order_book(
+    side: str,
+    contracts: float,
+    entry: float,
+    mark: float,
+    collateral: float,
+    mmr: float,
+    order: dict[str, Any],
+    slippage: float,
+) -> dict[str, Any]:
+    """USDT ``collateral``; one ETH/USDT:USDT position (leverage 1, cross) at ``entry``, mark ``mark``, one tier at
+    ``mmr``, with ``order`` (its ``symbol`` added) and ``slippage``."""
+    return {
+        "format": "margin-portfolio/1",
+        "venue": "generic",
+        "collateral": {"USDT": collateral},
+        "prices": {ETH: mark},
+        "tiers": {ETH: one_tier(mmr)},
+        "positions": [{"symbol": ETH, "side": side, "contracts": contracts, "entry_price": entry, "leverage": 1}],
+        "orders": [{"symbol": ETH, **order}],
+        "slippage": slippage,
+    }

@@ -22,7 +22,7 @@ from margin.contagion import EVENTS, cascade
 from margin.errors import PortfolioError
 from margin.orders import fill_price
 from margin.portfolio import portfolio_from_dict, resolve
-from tests.examples import one_tier, section_7_example
+from tests.examples import one_tier, section_7_example, single_order_book
 
 REPO = Path(__file__).resolve().parent.parent
 ETH = "ETH/USDT:USDT"
@@ -360,16 +360,9 @@ def test_stop_between_mark_and_liquidation_always_fills_at_its_price(
     assume(lp > 0 and s * (mark - lp) > 0.01 * mark)  # a liquidation price on the loss side, not at the mark
     stop = lp + u * (mark - lp)
     beyond = lp * (0.9 if side == "long" else 1.1)
-    data = {
-        "format": "margin-portfolio/1",
-        "venue": "generic",
-        "collateral": {"USDT": collateral},
-        "prices": {ETH: mark},
-        "tiers": {ETH: one_tier(mmr)},
-        "positions": [{"symbol": ETH, "side": side, "contracts": contracts, "entry_price": entry, "leverage": 1}],
-        "orders": [{"symbol": ETH, "type": "stop", "trigger_price": stop}],
-        "slippage": slippage,
-    }
+    data = single_order_book(
+        side, contracts, entry, mark, collateral, mmr, {"type": "stop", "trigger_price": stop}, slippage
+    )
     res = resolve(portfolio_from_dict(data))
     doc: dict[str, Any] = cascade(res, {ETH: beyond / mark - 1}, views=("as_is",)).to_dict()
     body = doc["modes"]["as_is"]

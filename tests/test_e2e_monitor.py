@@ -33,6 +33,17 @@ def badges(page: Any) -> list[str]:
     return [t.strip() for t in page.locator("[data-testid=stMain] .stMarkdownBadge").all_inner_texts()]
 
 
+def toast_and_badge(page: Any, toast: str, badge: str) -> None:
+    """Wait (bounded) for a toast holding ``toast`` and a state badge reading ``badge`` on the page."""
+    page.get_by_test_id("stToast").filter(has_text=toast).first.wait_for(state="attached", timeout=WAIT_MS)
+    page.wait_for_function(
+        "(want) => Array.from(document.querySelectorAll('[data-testid=stMain] .stMarkdownBadge'))"
+        ".some(e => e.textContent.trim() === want)",
+        arg=badge,
+        timeout=WAIT_MS,
+    )
+
+
 def test_monitor_shows_the_state_change_and_a_toast(app_server: AppServer, page: Any, tmp_path: Path) -> None:
     path = tmp_path / "bybit-btc.json"
     path.write_text(json.dumps(BYBIT_DOC), encoding="utf-8")
@@ -56,23 +67,9 @@ def test_monitor_shows_the_state_change_and_a_toast(app_server: AppServer, page:
         settle(page)
         page.get_by_role("button", name="Start").click()
         page.get_by_text("Live: public marks from", exact=False).first.wait_for(timeout=WAIT_MS)
-        page.get_by_test_id("stToast").filter(has_text="Monitoring started on bybit").first.wait_for(
-            state="attached", timeout=WAIT_MS
-        )
-        page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('[data-testid=stMain] .stMarkdownBadge'))"
-            ".some(e => e.textContent.trim() === 'safe')",
-            timeout=WAIT_MS,
-        )
+        toast_and_badge(page, "Monitoring started on bybit", "safe")
         # the next refresh reads 48,900: safe → warning, on screen and in a toast
-        page.get_by_test_id("stToast").filter(has_text="safe → warning").first.wait_for(
-            state="attached", timeout=WAIT_MS
-        )
-        page.wait_for_function(
-            "() => Array.from(document.querySelectorAll('[data-testid=stMain] .stMarkdownBadge'))"
-            ".some(e => e.textContent.trim() === 'warning')",
-            timeout=WAIT_MS,
-        )
+        toast_and_badge(page, "safe → warning", "warning")
         assert "warning" in badges(page)
         assert "bybit" in main_text(page) and server.url in main_text(page)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from margin.portfolio import Order, portfolio_from_dict, resolve
 from margin.report import evaluate_portfolio
 from margin.shocks import parse_shock
 from tests.conftest import ROOT
-from tests.examples import assert_messages, one_tier, section_7_example
+from tests.examples import assert_messages, one_tier, section_7_example, single_order_book
 
 REPO = Path(__file__).resolve().parent.parent
 ETH = "ETH/USDT:USDT"
@@ -473,16 +473,9 @@ def test_property_fill_pnl_and_order_of_events(
     # to twice the mark
     loss_way = -s if order_type == "stop" else s
     trigger = mark * (1 - trigger_frac) if loss_way < 0 else mark * (1 + trigger_frac)
-    data: dict[str, Any] = {
-        "format": "margin-portfolio/1",
-        "venue": "generic",
-        "collateral": {"USDT": collateral},
-        "prices": {ETH: mark},
-        "tiers": {ETH: one_tier(mmr)},
-        "positions": [{"symbol": ETH, "side": side, "contracts": contracts, "entry_price": entry, "leverage": 1}],
-        "orders": [{"symbol": ETH, "type": order_type, "trigger_price": trigger}],
-        "slippage": slippage,
-    }
+    data = single_order_book(
+        side, contracts, entry, mark, collateral, mmr, {"type": order_type, "trigger_price": trigger}, slippage
+    )
     row = position(evaluated(data))
     (order,) = row["orders"]
     fill = trigger * (1 - slippage) if side == "long" else trigger * (1 + slippage)

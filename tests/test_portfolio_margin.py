@@ -44,10 +44,7 @@ from margin.portfolio_margin import (
     unit_deltas,
     usd_breakdown,
 )
-
-
-def n_cdf(x: float) -> float:
-    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+from tests.test_options_pricing import n_cdf
 
 
 def bs(f: float, k: float, t: float, s: float, call: bool) -> float:
