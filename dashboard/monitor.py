@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -114,22 +113,18 @@ class Refresh:
 
 
 def check_api_url(text: str | None) -> tuple[str | None, str | None]:
-    """``(url, problem)``: an empty text is no override; else ``scheme://host[:port][/prefix]`` over http(s)
-    with no user, password, query or fragment (a key must never ride in it), as ``make_exchange`` requires."""
+    """``(url, problem)``: an empty text is no override; else the URL trimmed (no trailing ``/``) when
+    :func:`exchange.adapter.api_url_problem` finds nothing wrong with it (what ``make_exchange`` requires)."""
+    from exchange.adapter import api_url_problem, sanitize_url
+
     raw = (text or "").strip()
     if not raw:
         return None, None
-    try:
-        parts = urlsplit(raw)
-        port = parts.port
-    except ValueError:
-        return None, "API URL must look like https://host[:port][/prefix], got a malformed URL"
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None, "API URL must look like https://host[:port][/prefix] (http or https, with a host)"
-    if parts.username or parts.password or parts.query or parts.fragment:
-        return None, "API URL must not hold a user, password, query or fragment (no key ever goes in it)"
-    netloc = parts.hostname + (f":{port}" if port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", "")), None
+    problem = api_url_problem(raw)
+    if problem is not None:
+        return None, f"API URL {problem}"
+    url = sanitize_url(raw)
+    return (None if url is None else url.rstrip("/")), None
 
 
 def default_venue(preset: str) -> str:

@@ -109,6 +109,22 @@ class ExchangeError(Exception):
         return self.message
 
 
+def api_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot replace a venue's API host (``--api-url``, the dashboard's API URL), or ``None``:
+    ``scheme://host[:port][/prefix]`` over http(s), with no user, password, query or fragment (a key must
+    never ride in it)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        return "must look like https://host[:port][/prefix], not a malformed URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "must look like https://host[:port][/prefix] (http or https, with a host)"
+    if parts.username or parts.password or parts.query or parts.fragment:
+        return "must not hold a user, password, query or fragment (no key ever goes in it)"
+    return None
+
+
 def sanitize_url(url: str | None) -> str | None:
     """``scheme://host[:port]/path`` of ``url``: no user info, query or fragment."""
     if not url:
@@ -171,14 +187,11 @@ def make_exchange(
     exchange.verbose = False
     exchange.session.trust_env = False  # no proxy or .netrc from the environment
     if api_url:
-        base = urlsplit(api_url)
-        if base.scheme not in ("http", "https") or not base.hostname or base.query or base.username:
-            raise ExchangeError(
-                "invalid_input",
-                f"--api-url must look like https://host[:port][/prefix] "
-                f"(no user, query or key), got {sanitize_url(api_url) or api_url!r}",
-            )
-        exchange.urls["api"] = _rewrite(exchange.urls["api"], base, exchange.implode_hostname)
+        problem = api_url_problem(api_url)
+        if problem is not None:
+            shown = "" if "malformed" in problem else f", got {sanitize_url(api_url) or api_url!r}"
+            raise ExchangeError("invalid_input", f"--api-url {problem}{shown}")
+        exchange.urls["api"] = _rewrite(exchange.urls["api"], urlsplit(api_url), exchange.implode_hostname)
     # remember the status and headers of the last answer (for 403 vs 401 and Retry-After)
     exchange._margin_last = {"status": None, "headers": {}}
     original = exchange.on_rest_response

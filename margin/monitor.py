@@ -86,8 +86,8 @@ def status(resolved: Resolved, marks: Mapping[str, float] | None = None, views: 
     if resolved.portfolio.alerts:
         from .alerts import evaluate_alerts
 
-        if any((rule.view or "as_is") not in results for rule in resolved.portfolio.alerts):
-            results = {view: evaluate_view(resolved, view, market) for view in VIEWS}
+        wanted = dict.fromkeys(rule.view or "as_is" for rule in resolved.portfolio.alerts)
+        results = {**results, **{v: evaluate_view(resolved, v, market) for v in wanted if v not in results}}
         for row in evaluate_alerts(resolved, results, market):
             value = row["value"]
             alerts[str(row["id"])] = (float(value) if isinstance(value, (int, float)) else None, bool(row["triggered"]))
