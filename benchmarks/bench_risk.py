@@ -24,6 +24,9 @@ peak resident memory). The first liquidation hour of every (path, pool) of every
 the two before a ratio is printed (else exit 1). From 5,000 positions the per-position copy runs on 1,000
 paths (its cost is linear in paths; its time is extrapolated ×10 and the comparison is on those paths).
 
+Options (issue 11, ``--options-only``): :func:`margin.risk.risk` on ``fixtures/portfolios/deribit-options.json``
+(every pool checked with the engine at every hourly close), 10,000 paths × 168 h (:func:`options_run`).
+
 Noisy: 2 shared cores. Run: ``python benchmarks/bench_risk.py`` (``--quick``: one repeat, fewer loop paths;
 ``--scaling-only``: only the separable vs per-position runs).
 """
@@ -52,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_engine import Disagreement, LoopBook, agree, realistic
 from books import build_book
 
+from margin import load_portfolio
 from margin.engine import VIEWS, Book, compile_book
 from margin.marketdata import load_daily_closes
 from margin.models import MaintenanceTerms, net_terms
@@ -538,6 +542,27 @@ def scaling(sizes: Sequence[int], quick: bool) -> None:
             )
 
 
+def options_run(quick: bool) -> None:
+    """An account holding options (``fixtures/portfolios/deribit-options.json``: a perpetual and four
+    options, issue 11): :func:`margin.risk.risk` with every pool checked by ``margin.engine.evaluate`` at every
+    hourly close (``margin.risk_evaluated``), 10,000 paths × 168 h, gbm, BTC vol 0.6 (what ``python -m margin
+    risk … --horizon 7d --paths 10000 --model gbm --vol BTC=0.6`` runs). Its agreement with a per-hour
+    evaluate is held by ``tests/test_risk_options.py``."""
+    resolved = resolve(load_portfolio(Path(__file__).resolve().parents[1] / "fixtures/portfolios/deribit-options.json"))
+    hist = load_daily_closes()
+    times = []
+    out: dict[str, Any] = {}
+    for _ in range(1 if quick else 3):
+        t0 = time.perf_counter()
+        out = risk(resolved, 168, hist, paths=10_000, seed=0, model="gbm", vols={"BTC": 0.6})
+        times.append(time.perf_counter() - t0)
+    probs = ", ".join(f"{v} {out['modes'][v]['probability']:.4f}" for v in VIEWS)
+    print(
+        f"options (deribit-options.json, {len(resolved.option_legs)} options + {len(resolved.legs)} future): "
+        f"risk() {statistics.median(times):.2f} s (median of {len(times)}), 10,000 paths x 168 h; P: {probs}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -545,11 +570,15 @@ def main() -> int:
     parser.add_argument("--positions", type=int, default=1000)
     parser.add_argument("--sizes", default="10,1000,10000", help="book sizes of the separable vs per-position runs")
     parser.add_argument("--scaling-only", action="store_true", help="only the separable vs per-position runs")
+    parser.add_argument("--options-only", action="store_true", help="only the account holding options")
     parser.add_argument("--worker", nargs=5, metavar=("IMPL", "N", "PATHS", "REPEAT", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         impl, n, paths, rep, out = args.worker
         scaling_worker(impl, int(n), int(paths), int(rep), out)
+        return 0
+    if args.options_only:
+        options_run(args.quick)
         return 0
     if args.scaling_only:
         try:
@@ -612,6 +641,7 @@ def main() -> int:
         f"  simulate (gbm, same model): {t_arr:.2f} s (median of {repeat}); loop {t_loop:.0f} s for {args.paths:,} "
         f"paths (extrapolated from {sample}); ratio {t_loop / t_arr:.0f}x"
     )
+    options_run(args.quick)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak resident memory: {peak:.0f} MB (noisy, shared 2-core machine)")
     try:

@@ -7,13 +7,15 @@ added); this module draws the controls, the results and the "Add to portfolio" b
 from __future__ import annotations
 
 import math
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import keys, state, url
 from dashboard.views import render_problems, table
-from margin import Portfolio, PortfolioError
+from margin import Portfolio, PortfolioError, portfolio_from_dict, portfolio_to_dict
 from margin.calculator import (
     UNITS,
     Calculation,
@@ -31,6 +33,7 @@ from margin.calculator import (
 )
 from margin.instruments import parse_symbol
 from margin.portfolio import MARGIN_MODES, SIDES
+from margin.report import evaluate_portfolio
 from margin.tiers import TierTable
 from margin.venues import VENUES
 
@@ -102,16 +105,34 @@ def market_quote(symbol: str) -> str | None:
     return None if inst is None else inst.quote
 
 
+def _priceable(portfolio: Portfolio, symbol: str) -> bool:
+    """Whether the core can price a candidate on ``symbol`` (:func:`margin.calculator.market_info`: a tier
+    table, and a contract size where an inverse contract needs one)."""
+    try:
+        market_info(portfolio, symbol)
+    except PortfolioError:
+        return False
+    return True
+
+
 def default_market(portfolio: Portfolio, markets: tuple[str, ...]) -> str:
     """The market first shown: one the portfolio holds nothing in and has a mark for, else one with a mark (the
-    free side of a hedge), else one not held, else the first."""
+    free side of a hedge), else one not held, else the first; in each group the first the core can price (a
+    venue's shipped table may list an inverse market without its contract size, e.g. Deribit's ``ETH/USD:ETH``),
+    so the page opens on a result, not on a refusal."""
     held = {p.symbol for p in portfolio.positions}
     priced = {m for m in markets if default_price(portfolio, m) is not None}
-    for wanted in (
+    groups = (
         [m for m in markets if m not in held and m in priced],
         [m for m in markets if m in priced],
         [m for m in markets if m not in held],
-    ):
+        list(markets),
+    )
+    for wanted in groups:
+        for m in wanted:
+            if _priceable(portfolio, m):
+                return m
+    for wanted in groups:
         if wanted:
             return wanted[0]
     return markets[0]
@@ -139,7 +160,11 @@ def calculator_card() -> None:
     url.sticky(keys.calc("symbol"), default_market(portfolio, markets), markets)
     c1, c2, c3 = st.columns(3)
     symbol = str(c1.selectbox("Market", markets, key=keys.calc("symbol")))
-    info = market_info(portfolio, symbol)
+    try:
+        info = market_info(portfolio, symbol)
+    except PortfolioError as err:
+        render_problems("This market cannot be priced:", problem_lines(err))
+        return
     settle, quote = info.instrument.settle, info.instrument.quote
     sides = free_sides(portfolio, symbol) or SIDES
     url.sticky(keys.calc("side"), sides[0], list(SIDES))
@@ -383,5 +408,143 @@ def isolated_margin_card() -> None:
         st.session_state[ADDED] = (
             f"Applied: isolated margin of {adj.id} {amount_text(adj.margin_before, settle)} → "
             f"{amount_text(adj.margin_after, settle)}."
+        )
+        st.rerun()
+
+
+# --------------------------------------------------------------------------- an option candidate (format §6)
+
+#: the presets that accept options (portfolio-format.md §6.1)
+OPTION_VENUES = ("deribit", "okx", "bybit", "generic")
+#: how the option settles: in its base coin (``BTC/USD:BTC-…``) or in USDC (``BTC/USDC:USDC-…``), §6.1
+OPTION_SETTLES = ("coin", "USDC")
+
+
+def option_symbol(base: str, settle: str, expiry: date, strike: float, is_call: bool) -> str:
+    """The ccxt unified option symbol ``BASE/QUOTE:SETTLE-YYMMDD-STRIKE-C|P`` (format §6.1): coin-settled
+    ``BTC/USD:BTC-261225-100000-C``, USDC-settled ``BTC/USDC:USDC-261225-100000-P``."""
+    market = f"{base}/USD:{base}" if settle == "coin" else f"{base}/USDC:USDC"
+    strike_text = f"{strike:.0f}" if float(strike).is_integer() else f"{strike:.10g}"
+    return f"{market}-{expiry:%y%m%d}-{strike_text}-{'C' if is_call else 'P'}"
+
+
+def with_option(portfolio: Portfolio, position: dict[str, Any], as_of: str | None) -> Portfolio:
+    """``portfolio`` with the option ``position`` appended (and ``as_of`` set when given), validated by the
+    core's reader; the new row's problems are named ``candidate``."""
+    doc: dict[str, Any] = dict(portfolio_to_dict(portfolio))
+    held: list[Any] = list(doc.get("positions") or [])
+    doc["positions"] = [*held, position]
+    if as_of:
+        doc["as_of"] = as_of
+    paths = [f"positions[{k}]" for k in range(len(portfolio.positions))] + ["candidate"]
+    return portfolio_from_dict(doc, "what-if option", position_paths=paths)
+
+
+def _option_row(doc: dict[str, Any], view: str) -> dict[str, Any]:
+    """The last position of ``view`` in an ``evaluate`` document: the candidate option."""
+    rows: list[dict[str, Any]] = doc["modes"][view]["positions"]
+    return rows[-1]
+
+
+def _default_as_of(portfolio: Portfolio) -> str:
+    if portfolio.as_of:
+        return portfolio.as_of
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@st.fragment
+def option_card() -> None:
+    """An option candidate: expiry, strike, call or put, built into its ccxt symbol; its standard margin and
+    greeks from :func:`margin.report.evaluate_portfolio` on the book with it added (``margin.calculator``
+    margins futures only), and "Add to portfolio"."""
+    portfolio = state.current_portfolio()
+    if portfolio.venue not in OPTION_VENUES:
+        st.caption(f"{portfolio.venue} takes no options here (presets with options: {', '.join(OPTION_VENUES)}).")
+        return
+    bases = list(dict.fromkeys([*portfolio.index_prices, *(p.symbol.split("/", 1)[0] for p in portfolio.positions)]))
+    bases = bases or ["BTC"]
+    as_of = st.text_input(
+        "as_of (ISO-8601 UTC): the marks are taken at", _default_as_of(portfolio), key=keys.calc("opt_as_of")
+    )
+    c1, c2, c3, c4 = st.columns(4)
+    base = str(c1.selectbox("Underlying", bases, key=keys.calc("opt_base")))
+    settle = str(c2.radio("Settles in", OPTION_SETTLES, horizontal=True, key=keys.calc("opt_settle")))
+    try:
+        start = datetime.fromisoformat(as_of.replace("Z", "+00:00")).date()
+    except ValueError:
+        start = datetime.now(UTC).date()
+    expiry = c3.date_input("Expiry (08:00 UTC)", start + timedelta(days=30), key=keys.calc("opt_expiry"))
+    kind = str(c4.radio("Type", ("call", "put"), horizontal=True, key=keys.calc("opt_kind")))
+    index = portfolio.index_prices.get(base)
+    c5, c6, c7, c8 = st.columns(4)
+    strike = c5.number_input(
+        "Strike (USD)",
+        value=float(round(index, -3)) if index else None,
+        format="%.8g",
+        step=None,
+        key=keys.calc("opt_strike"),
+    )
+    side = str(c6.radio("Side", SIDES, horizontal=True, key=keys.calc("opt_side")))
+    contracts = c7.number_input("Contracts", value=1.0, format="%.8g", step=None, key=keys.calc("opt_contracts"))
+    iv = c8.number_input(
+        "Implied volatility (0.55 = 55 %)", value=0.5, format="%.6g", step=None, key=keys.calc("opt_iv")
+    )
+    entry = st.number_input(
+        f"Entry premium per unit ({base if settle == 'coin' else 'USDC'}; blank: the Black-76 value now)",
+        value=None,
+        format="%.8g",
+        step=None,
+        key=keys.calc("opt_entry"),
+    )
+    if strike is None or not isinstance(expiry, date):
+        st.info("Give a strike and an expiry.")
+        return
+    symbol = option_symbol(base, settle, expiry, float(strike), kind == "call")
+    st.markdown(f"Symbol: `{symbol}`")
+    position: dict[str, Any] = {"symbol": symbol, "side": side, "contracts": contracts, "iv": iv}
+    # the entry premium is shown, never margined (§6.1): a placeholder until the value is known
+    position["entry_price"] = entry if entry is not None else 1.0
+    try:
+        combined = with_option(portfolio, position, as_of.strip() or None)
+        doc: dict[str, Any] = evaluate_portfolio(combined)
+        before: dict[str, Any] | None = evaluate_portfolio(portfolio) if portfolio.positions else None
+    except PortfolioError as err:
+        render_problems("This option cannot be evaluated:", problem_lines(err))
+        return
+    row = _option_row(doc, "as_is")
+    if entry is None:
+        # the mark premium per unit: |value| ÷ (contracts × contract size), in the settle asset (§6.2)
+        units = float(row["contracts"]) * float(combined.positions[-1].contract_size or 1.0)
+        position["entry_price"] = abs(float(row["value"])) / units if units else 1.0
+        try:
+            combined = with_option(portfolio, position, as_of.strip() or None)
+        except PortfolioError as err:
+            render_problems("This option cannot be evaluated:", problem_lines(err))
+            return
+    unit = base if settle == "coin" else "USDC"
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Initial margin (standard)", amount_text(float(row["initial_margin"]), unit))
+    m2.metric("Maintenance margin (standard)", amount_text(float(row["maintenance_margin"]), unit))
+    m3.metric("Value", amount_text(float(row["value"]), unit))
+    pm_after = float(doc["modes"]["portfolio"]["pools"][0]["initial_margin"])
+    pm_before = None if before is None else float(before["modes"]["portfolio"]["pools"][0]["initial_margin"])
+    m4.metric(
+        "Portfolio-margin IM (USD)",
+        f"{pm_after:,.2f} USD",
+        None if pm_before is None else f"{pm_after - pm_before:+,.2f} USD",
+        delta_color="off",
+    )
+    g = row["greeks"]
+    st.caption(
+        f"Greeks (Black-76, §6.2): delta {g['delta']:+.6g}, gamma {g['gamma']:+.6g}, vega {g['vega']:+.6g} USD "
+        f"per vol point, theta {g['theta']:+.6g} USD per day. Standard margin: Deribit's standard option margin "
+        "(§6.3; a long option needs none), from `python -m margin evaluate` on the book with this option added."
+    )
+    if st.button("Add option to portfolio", key=keys.calc("opt_add"), type="primary"):
+        state.set_portfolio(combined, f"{state.current_source()} + what-if {symbol}")
+        st.session_state[ADDED] = (
+            f"Added to the portfolio: {side} {contracts:,.8g} {symbol} at iv {iv:g}; the book now holds "
+            f"{len(combined.positions)} positions."
         )
         st.rerun()

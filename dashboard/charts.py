@@ -715,3 +715,82 @@ def percent_interval(p: float, interval: tuple[float, float], level: str = "95 %
     digits = 2 if interval[1] < 0.01 else 1
     lo, hi = (f"{100.0 * x:.{digits}f}" for x in interval)
     return f"{100.0 * p:.{digits}f} % ({lo}–{hi} %, {level} interval)"
+
+
+# --------------------------------------------------------------------------- options (portfolio-format.md §6)
+
+#: the heatmap's diverging scale: loss red, zero clear, profit green (centred on 0 by ``zmid``)
+PNL_SCALE = [(0.0, COLORS["loss"]), (0.5, "rgba(138,143,152,0.15)"), (1.0, COLORS["profit"])]
+
+
+def risk_matrix_heatmap(
+    underlying: str,
+    moves: Sequence[float],
+    vols: Sequence[str],
+    pnl: Sequence[Sequence[float]],
+    worst: tuple[int, int] | None,
+) -> go.Figure:
+    """A risk unit's standard scenarios (§6.4): rows the volatility states, columns the moves (in %), each
+    cell the account's USD PnL in that scenario; the worst cell (the one setting the scenario loss) marked
+    with a ring (trace 1) unless the worst scenario is an extended one (no mark)."""
+    fig = _figure(f"Risk matrix of {underlying}: USD PnL of the account per scenario")
+    xs = 100.0 * np.asarray(moves, dtype=np.float64)
+    rows = np.arange(len(vols), dtype=np.float64)  # one row per volatility state, labelled on the axis
+    z = np.asarray(pnl, dtype=np.float64)
+    fig.add_trace(
+        go.Heatmap(
+            x=xs,
+            y=rows,
+            z=z,
+            zmid=0.0,
+            colorscale=PNL_SCALE,
+            text=np.vectorize(lambda v: f"{v:+,.0f}", otypes=[object])(z),
+            texttemplate="%{text}",
+            colorbar={"title": "PnL (USD)"},
+            name="scenario PnL",
+            customdata=np.array([[v] * len(xs) for v in vols], dtype=object),
+            hovertemplate="move %{x:+.1f} %<br>vol %{customdata}<br>PnL %{z:+,.2f} USD<extra></extra>",
+        )
+    )
+    if worst is not None:
+        row, col = worst
+        fig.add_trace(
+            go.Scatter(
+                x=xs[col : col + 1],
+                y=rows[row : row + 1],
+                mode="markers",
+                marker={"symbol": "circle-open", "size": 34, "line": {"width": 3, "color": COLORS["liquidation"]}},
+                name="worst scenario",
+                hovertemplate=f"worst: move %{{x:+.1f}} %, vol {vols[row]}, PnL {z[row, col]:+,.2f} USD<extra></extra>",
+            )
+        )
+    fig.update_xaxes(title=f"{underlying} move (%)", ticksuffix=" %", tickvals=xs)
+    fig.update_yaxes(title="volatility", tickvals=rows, ticktext=list(vols))
+    return fig
+
+
+def option_pnl_chart(
+    underlying: str, moves: Sequence[float], today: Sequence[float], at_expiry: Sequence[float]
+) -> go.Figure:
+    """The account's USD equity change against the underlying's move (in %): today (trace 0, Black-76
+    values) and at the last expiry (trace 1, intrinsic values)."""
+    fig = _figure(f"PnL of the book across {underlying}'s move (USD, portfolio view)")
+    xs = 100.0 * np.asarray(moves, dtype=np.float64)
+    for name, ys, dash, color in (
+        ("today", today, "solid", COLORS["equity"]),
+        ("at expiry", at_expiry, "dot", COLORS["maintenance"]),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=np.asarray(ys, dtype=np.float64),
+                mode="lines",
+                name=name,
+                line={"dash": dash, "color": color, "width": 2},
+                hovertemplate=f"{name}: move %{{x:+.0f}} %<br>PnL %{{y:+,.2f}} USD<extra></extra>",
+            )
+        )
+    fig.add_hline(y=0.0, line={"color": COLORS["neutral"], "width": 1})
+    fig.update_xaxes(title=f"{underlying} move (%)", ticksuffix=" %")
+    fig.update_yaxes(title="equity change (USD)")
+    return fig

@@ -16,6 +16,7 @@ import pandas as pd
 from dashboard.results import PoolRow, PositionRow, ViewReport
 from margin.distance import AccountDistance, SideDistance
 from margin.instruments import Instrument, parse_symbol
+from margin.options import is_option_symbol, read_option_symbol
 from margin.states import DEFAULT_LEVELS, STATES, TRIGGER, AlertLevels, worst_state
 
 STATE_LABELS = {"safe": "safe", "warning": "warning", "margin_call": "margin call", "liquidation": "liquidation"}
@@ -206,16 +207,32 @@ class PositionsTable:
     frame: pd.DataFrame
     price_columns: tuple[str, ...]
     amount_columns: tuple[str, ...]
-    coin_amounts: bool  # amounts in a coin (inverse contracts): shown with significant digits
+    coin_amounts: bool  # amounts in a coin (inverse contracts, coin-settled options): significant digits
+    #: the greeks of the option rows (format §6.2), blank on a future; empty when the view holds no option
+    greek_columns: tuple[str, ...] = ()
 
 
-def _units(symbols: Sequence[str]) -> tuple[list[str], list[str]]:
-    quotes, settles = [], []
-    for s in symbols:
-        inst = parse_symbol(s)
-        quotes.append("" if inst is None else inst.quote)
-        settles.append("" if inst is None else inst.settle)
-    return quotes, settles
+@dataclass(frozen=True)
+class Units:
+    """What a symbol's prices are quoted in and its amounts settle in; ``coin``: amounts in a coin."""
+
+    quote: str
+    settle: str
+    coin: bool
+
+
+def symbol_units_of(symbol: str) -> Units | None:
+    """The units of a futures symbol (format §1) or an option symbol (§6.1: its underlying price in the quote
+    asset, its premium, value and margins in the settle asset, in the coin when coin-settled); ``None`` for a
+    symbol that is neither."""
+    inst = parse_symbol(symbol)
+    if inst is not None:
+        return Units(inst.quote, inst.settle, inst.inverse)
+    if is_option_symbol(symbol):
+        opt, problems = read_option_symbol(symbol, "symbol")
+        if opt is not None and not problems:
+            return Units(opt.quote, opt.settle, opt.coin_settled)
+    return None
 
 
 def margin_modes(body: ViewReport) -> dict[str, str]:
@@ -224,29 +241,46 @@ def margin_modes(body: ViewReport) -> dict[str, str]:
     return {p.id: "isolated" if p.id in isolated else "cross" for p in body.positions}
 
 
+#: the option columns of a positions table (format §6.2, §6.4): greek name -> header (units: USD per unit of the
+#: underlying's USD price; delta in underlying units, vega per 0.01 of volatility, theta per day)
+GREEK_HEADERS = {"delta": "delta", "gamma": "gamma", "vega": "vega (USD)", "theta": "theta (USD/day)"}
+
+
 def positions_table(body: ViewReport) -> PositionsTable:
     """Symbol, side, size, entry, mark, liquidation price, distance, margin mode, IM, MM and the pool's
     state of every position of one view, in input order (the ``evaluate`` document's figures, format §4).
 
     A position is named by its symbol and side (unique in one-way and in hedge mode). Prices are in the
     symbol's quote asset, margins in its settle asset: in the headers when every position shares them,
-    else in a ``quote`` / ``settle`` column beside the numbers."""
+    else in a ``quote`` / ``settle`` column beside the numbers.
+
+    When the view holds an option (format §6): a ``kind`` column, and for the option rows their entry premium
+    and value (settle asset, §6.2: an option's ``entry_price`` is a premium in the settle asset, not a price in
+    the quote asset, so its ``entry`` cell is blank), and their greeks; an option's mark is its underlying
+    price F and its liquidation price the underlying's price at the crossing (§6.3, §6.4). Options sit in the
+    cross pool of their settle asset in every view (§6.1)."""
     positions = body.positions
-    instruments = [parse_symbol(p.symbol) for p in positions]
-    quotes, settles, one_quote, one_settle = symbol_units(instruments)
+    units = [symbol_units_of(p.symbol) for p in positions]
+    quotes = ["" if u is None else u.quote for u in units]
+    settles = ["" if u is None else u.settle for u in units]
+    one_quote, one_settle = len(set(quotes)) <= 1, len(set(settles)) <= 1
     q = f" ({quotes[0]})" if one_quote and quotes else " (quote)"
     s = f" ({settles[0]})" if one_settle and settles else " (settle)"
+    options = any(p.is_option for p in positions)
     modes = margin_modes(body)
     iso_pool = {p.position: p for p in body.pools if p.mode == "isolated"}
     cross_pool = {p.settle: p for p in body.pools if p.mode == "cross"}
     rows = []
     for k, p in enumerate(positions):
         pool = iso_pool.get(p.id) or cross_pool.get(settles[k])
-        row: dict[str, object] = {"symbol": p.symbol, "side": p.side, "size (contracts)": p.contracts}
+        row: dict[str, object] = {"symbol": p.symbol, "side": p.side}
+        if options:
+            row["kind"] = p.kind
+        row["size (contracts)"] = p.contracts
         if not one_quote:
             row["quote"] = quotes[k]
         row |= {
-            f"entry{q}": p.entry_price,
+            f"entry{q}": None if p.is_option else p.entry_price,
             f"mark{q}": p.mark_price,
             f"liq. price{q}": p.liquidation_price,
             "distance": p.distance_to_liquidation,
@@ -259,14 +293,28 @@ def positions_table(body: ViewReport) -> PositionsTable:
             f"MM{s}": p.maintenance_margin,
             "state": None if pool is None else STATE_LABELS[pool.state],
         }
+        if options:
+            greeks = dict(p.greeks)
+            row |= {
+                f"premium{s}": p.entry_price if p.is_option else None,
+                f"value{s}": p.value if p.is_option else None,
+                **{h: greeks.get(g) for g, h in GREEK_HEADERS.items()},
+            }
         rows.append(row)
-    columns = ["symbol", "side", "size (contracts)", *([] if one_quote else ["quote"])]
+    columns = ["symbol", "side", *(["kind"] if options else []), "size (contracts)", *([] if one_quote else ["quote"])]
     columns += [f"entry{q}", f"mark{q}", f"liq. price{q}", "distance", "mode", *([] if one_settle else ["settle"])]
     columns += [f"IM{s}", f"MM{s}", "state"]
-    coin = any(i is not None and i.inverse for i in instruments)
+    amounts: tuple[str, ...] = (f"IM{s}", f"MM{s}")
+    greek_columns: tuple[str, ...] = ()
+    if options:
+        columns += [f"premium{s}", f"value{s}", *GREEK_HEADERS.values()]
+        amounts += (f"premium{s}", f"value{s}")
+        greek_columns = tuple(GREEK_HEADERS.values())
+    coin = any(u is not None and u.coin for u in units)
     return PositionsTable(
         pd.DataFrame(rows, columns=columns),
         (f"entry{q}", f"mark{q}", f"liq. price{q}"),
-        (f"IM{s}", f"MM{s}"),
+        amounts,
         coin,
+        greek_columns,
     )

@@ -19,6 +19,11 @@ class Comparison:
     distance: dict[str, list[float | None]]  # view -> |distance to liquidation| per position (cross, isolated)
 
 
+def _settle(symbol: str) -> str:
+    """The settle asset of a contract or option symbol (``BASE/QUOTE:SETTLE[-…]``)."""
+    return symbol.partition(":")[2].split("-", 1)[0]
+
+
 def _pools_by_position(view: ViewReport) -> dict[str, PoolRow]:
     return {p.position: p for p in view.pools if p.position is not None}
 
@@ -32,9 +37,12 @@ def compare(doc: Report) -> Comparison:
     iso_pools = _pools_by_position(iso)
     cross_pool = {p.settle: p for p in cross.pools if p.mode == "cross"}
     rows = []
+    iso_cross = {p.settle: p for p in iso.pools if p.mode == "cross"}
     for c in cross.positions:
         i = pi[c.id]
-        settle = iso_pools[c.id].settle
+        # an option stays in its settle asset's cross pool in the isolated view too (format §6.1)
+        own = iso_pools.get(c.id) or iso_cross[_settle(c.symbol)]
+        settle = own.settle
         rows.append(
             {
                 "position": c.id,
@@ -46,7 +54,7 @@ def compare(doc: Report) -> Comparison:
                 "margin used (cross)": c.initial_margin,
                 "margin used (isolated)": i.initial_margin,
                 "worst-case loss (cross)": max(cross_pool[settle].equity, 0.0),
-                "worst-case loss (isolated)": max(iso_pools[c.id].equity, 0.0),
+                "worst-case loss (isolated)": max(own.equity, 0.0),
             }
         )
     table = pd.DataFrame(rows)

@@ -8,6 +8,7 @@ returns a typed, frozen result (``dashboard.results`` or ``margin.whatif``).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -21,14 +22,22 @@ from dashboard.charts import (
     pools_vs_move,
     position_colors,
 )
+from dashboard.options_view import PnlCurves, pnl_curves
 from dashboard.results import CascadeReport, Report, StressReport, stress_reports
 from dashboard.samples import load_sample
 from margin import Portfolio, Resolved, dump_portfolio_json, evaluate_portfolio, parse_portfolio_json, resolve
 from margin.distance import AccountDistance, account_distance
 from margin.marketdata import PriceHistory, load_daily_closes
-from margin.scenarios import DEFAULT_WINDOW_DAYS, ShockSet, evaluate_shock_set, market_sweep
-from margin.shocks import parse_shock
-from margin.whatif import FrontierMap, MarketPools, chart_pools, frontier_map, market_pools, shifted_marks
+from margin.scenarios import DEFAULT_WINDOW_DAYS, MarketSweep, ShockSet, evaluate_shock_set, market_sweep
+from margin.shocks import Shock, parse_shock
+from margin.whatif import (
+    FrontierMap,
+    MarketPools,
+    chart_pools,
+    frontier_map,
+    market_pools,
+    shifted_marks,
+)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -55,10 +64,40 @@ def shipped_history() -> PriceHistory:
     return load_daily_closes().window(DEFAULT_WINDOW_DAYS + 1)
 
 
+#: the views of format §4 the standard pages show (the ``portfolio`` view of §6.4 has the Options page)
+STANDARD_VIEWS = ("as_is", "cross", "isolated")
+
+
+def standard_report(doc: dict[str, Any]) -> Report:
+    """The ``evaluate`` document as a :class:`Report` of the three standard views: the ``portfolio`` view
+    (§6.4, USD, no per-position margins) is read by the Options page from the document itself."""
+    return Report.from_doc({**doc, "modes": {v: b for v, b in doc["modes"].items() if v in STANDARD_VIEWS}})
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def evaluate_cached(text: str, shocks: tuple[str, ...] = ()) -> Report:
-    """Every view after ``shocks`` (``TARGET=MOVE`` strings, format §4)."""
-    return Report.from_doc(evaluate_portfolio(parse_cached(text), [parse_shock(s) for s in shocks]))
+    """Every standard view after ``shocks`` (``TARGET=MOVE`` strings, format §4)."""
+    return standard_report(evaluate_portfolio(parse_cached(text), [parse_shock(s) for s in shocks]))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def evaluate_doc_cached(
+    text: str, shocks: tuple[str, ...] = (), vol_shocks: tuple[tuple[str, float], ...] = (), days: float = 0.0
+) -> dict[str, Any]:
+    """The whole ``evaluate`` document (the four views, §6) after ``shocks``, the options' volatility shocks
+    (``(target, move)``, §6.5 ``--vol-shock``) and ``days`` forward (``--days``)."""
+    return evaluate_portfolio(
+        resolved_cached(text),
+        [parse_shock(s) for s in shocks],
+        vol_shocks=[Shock(t, m) for t, m in vol_shocks],
+        days=days,
+    )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def pnl_curves_cached(text: str, base: str) -> PnlCurves:
+    """The Options page's PnL of the book across ``base``'s move, today and at the last expiry."""
+    return pnl_curves(resolved_cached(text), base)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -83,19 +122,25 @@ def move_grid(limit: float, step: float) -> npt.NDArray[np.float64]:
     return np.arange(-n, n + 1, dtype=np.float64) / float(per_unit)
 
 
+def held_market_pools(sweep: MarketSweep) -> MarketPools:
+    """:func:`margin.whatif.market_pools` (every pool that can be liquidated, a cross pool holding only options
+    included: ``Book.pool_held``, format §6.3)."""
+    return market_pools(sweep)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def market_grid_cached(text: str, limit: float, step: float, betas: tuple[tuple[str, float], ...]) -> MarketPools:
     """Equity and maintenance per pool of each view at every move of the Shock lab's slider (each asset
     ``β × m``, the betas of a :class:`margin.whatif.BetaChoice`): computed once per portfolio and betas,
     read at the slider's move. A resource (shared, not copied per call): never mutated."""
     sweep = market_sweep(resolved_cached(text), move_grid(limit, step), betas_given=dict(betas))
-    return market_pools(sweep)
+    return held_market_pools(sweep)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def market_point_cached(text: str, move: float, betas: tuple[tuple[str, float], ...]) -> MarketPools:
     """The same at one market move (a move off the slider's grid, e.g. from a link)."""
-    return market_pools(market_sweep(resolved_cached(text), np.array([move]), betas_given=dict(betas)))
+    return held_market_pools(market_sweep(resolved_cached(text), np.array([move]), betas_given=dict(betas)))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

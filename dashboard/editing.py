@@ -18,6 +18,7 @@ import pandas as pd
 
 from margin import Portfolio, PortfolioError, portfolio_from_dict, portfolio_to_dict
 from margin.errors import Problem
+from margin.options import is_option_symbol
 from margin.portfolio import FORMAT, ORDER_FIELDS
 
 POSITION_COLUMNS = [
@@ -31,8 +32,20 @@ POSITION_COLUMNS = [
     "isolated_margin",
     "contract_size",
     "mark_price",
+    "iv",
+    "underlying_price",
 ]
-NUMBER_COLUMNS = {"contracts", "entry_price", "leverage", "isolated_margin", "contract_size", "mark_price"}
+#: ``iv`` and ``underlying_price`` are an option's (format §6.1: blank on a future; an option needs its iv)
+NUMBER_COLUMNS = {
+    "contracts",
+    "entry_price",
+    "leverage",
+    "isolated_margin",
+    "contract_size",
+    "mark_price",
+    "iv",
+    "underlying_price",
+}
 
 
 def positions_frame(portfolio: Portfolio) -> pd.DataFrame:
@@ -50,6 +63,8 @@ def positions_frame(portfolio: Portfolio) -> pd.DataFrame:
                 "isolated_margin": p.isolated_margin,
                 "contract_size": p.contract_size,
                 "mark_price": p.mark_price,
+                "iv": p.iv,
+                "underlying_price": p.underlying_price,
             }
         )
     frame = pd.DataFrame(rows, columns=POSITION_COLUMNS)
@@ -103,7 +118,9 @@ def collateral_frame(portfolio: Portfolio) -> pd.DataFrame:
 
 
 def prices_frame(portfolio: Portfolio) -> pd.DataFrame:
-    symbols = list(dict.fromkeys([*portfolio.prices, *(p.symbol for p in portfolio.positions)]))
+    # an option has no mark here: its underlying price is its ``underlying_price`` or the index price (§6.1)
+    held = (p.symbol for p in portfolio.positions if not is_option_symbol(p.symbol))
+    symbols = list(dict.fromkeys([*portfolio.prices, *held]))
     return pd.DataFrame(
         {"symbol": symbols, "mark_price": [portfolio.prices.get(s) for s in symbols]}, columns=["symbol", "mark_price"]
     ).astype({"symbol": "object", "mark_price": "float64"})
@@ -132,7 +149,41 @@ def _column_map(frame: pd.DataFrame, key: str, value: str) -> dict[str, Any]:
     return out
 
 
-#: the top-level fields the editor's tables and selectors rebuild
+def index_prices_frame(portfolio: Portfolio) -> pd.DataFrame:
+    """The file's ``index_prices`` (format §6.1: USD price per base asset), one row per asset."""
+    return pd.DataFrame(
+        {"asset": list(portfolio.index_prices), "usd_price": list(portfolio.index_prices.values())},
+        columns=["asset", "usd_price"],
+    ).astype({"asset": "object", "usd_price": "float64"})
+
+
+#: the top-level fields of the options' market (format §6.1), set by :func:`portfolio_with_market`
+MARKET_FIELDS = ("as_of", "index_prices")
+
+
+def _set_market(doc: dict[str, Any], as_of: str | None, index_prices: pd.DataFrame) -> None:
+    """``doc``'s ``as_of`` (blank: not given) and ``index_prices`` (the rows with an asset) replaced (§6.1)."""
+    for field in MARKET_FIELDS:
+        doc.pop(field, None)
+    text = _cell(as_of)
+    if text is not None:
+        doc["as_of"] = text
+    prices = _column_map(index_prices, "asset", "usd_price")
+    if prices:
+        doc["index_prices"] = prices
+
+
+def portfolio_with_market(base: Portfolio, as_of: str | None, index_prices: pd.DataFrame) -> Portfolio:
+    """``base`` with its ``as_of`` (blank: not given) and ``index_prices`` replaced (format §6.1), validated by
+    the core's reader (an option needs ``as_of``; an option at or past its expiry is refused)."""
+    doc: dict[str, Any] = dict(portfolio_to_dict(base))
+    _set_market(doc, as_of, index_prices)
+    return portfolio_from_dict(doc, "edited market")
+
+
+#: the top-level fields the editor's tables and selectors rebuild (``as_of``, ``index_prices`` and the
+#: ``portfolio_margin`` parameters of format §6 are kept unless ``market`` is given; :func:`portfolio_with_market`
+#: sets the first two)
 TABLE_FIELDS = frozenset({"format", "venue", "position_mode", "collateral", "prices", "positions"})
 
 
@@ -145,12 +196,15 @@ def portfolio_from_frames(
     prices: pd.DataFrame,
     orders: pd.DataFrame | None = None,
     slippage: float | EllipsisType | None = ...,
+    market: tuple[str | None, pd.DataFrame] | None = None,
 ) -> Portfolio:
     """Validate the edited tables as a portfolio; raises :class:`margin.PortfolioError` naming rows.
 
     ``orders`` (the orders table, format §7) replaces the file's orders, ``None`` keeps them; ``slippage``
-    replaces the file's (``None``: not given, i.e. 0), ``...`` keeps it. The core's reader checks every rule
-    (an order that would fire at once, more contracts than held, no such position, an ambiguous hedge leg)."""
+    replaces the file's (``None``: not given, i.e. 0), ``...`` keeps it; ``market`` (``as_of`` text, blank: not
+    given, and the index prices table of :func:`index_prices_frame`, format §6.1) replaces the file's, ``None``
+    keeps it. Everything is validated at once by the core's reader (an order that would fire at once, more
+    contracts than held, no such position, an ambiguous hedge leg; an option without ``as_of`` or expired at it)."""
     # everything the tables do not show (tiers, fees, orders, alert rules, origin, ...) stays as it was
     shown = (
         TABLE_FIELDS | ({"orders"} if orders is not None else set()) | ({"slippage"} if slippage is not ... else set())
@@ -181,6 +235,8 @@ def portfolio_from_frames(
             doc["orders"] = order_recs
     if slippage is not ... and slippage is not None:
         doc["slippage"] = _cell(slippage)
+    if market is not None:
+        _set_market(doc, *market)
     try:
         return portfolio_from_dict(doc, "edited table", position_paths=paths)
     except PortfolioError as err:

@@ -4,7 +4,10 @@ Each formula is the venue's published closed form (``margin-models.md``: Binance
 §3.2, OKX §4, Hyperliquid §6), evaluated here with the engine's own inputs (pool wallet, the other
 positions' maintenance and PnL, the tier at the liquidation notional), so a user can redo it by hand
 and see it agree with the engine. Where no closed form exists (Deribit's size-dependent rates) the
-equation (E) is shown and the engine's root is given.
+equation (E) is shown and the engine's root is given. In a pool holding an option on the position's base
+(``portfolio-format.md`` §6.3) no closed form applies: every instrument of that base in the pool moves
+together and the engine finds the move by root finding; the explanation then re-checks that equity minus
+maintenance is zero at that move.
 """
 
 from __future__ import annotations
@@ -13,9 +16,13 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from margin.engine import Book, evaluate, liquidation_prices
+from margin.instruments import symbol_base
 from margin.venues import binance, bybit
+
+FloatArray = npt.NDArray[np.float64]
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,92 @@ class Explanation:
     closed_form: float | None
     engine: float | None
     note: str
+    #: in a pool holding options (§6.3): the pool's equity − maintenance at the engine's move (≈ 0), and the
+    #: pool's maintenance there (its scale); ``None`` elsewhere or where no move liquidates
+    recheck: float | None = None
+    recheck_scale: float | None = None
+
+    @property
+    def option_pool(self) -> bool:
+        """Whether the position's pool holds an option on its base (the closed form does not apply, §6.3)."""
+        return self.formula.startswith(OPTION_POOL_FORMULA)
+
+
+#: the equation of a pool holding options (§6.3), as the explanation shows it
+OPTION_POOL_FORMULA = "equity(x) = maintenance(x)"
+
+
+def moved_marks(book: Book, base: str, move: float) -> FloatArray:
+    """The book's marks with every symbol of ``base`` (futures marks and option forwards) moved by ``move``
+    (format §6.3: the instruments of B move together, all else held)."""
+    marks = book.marks.copy()
+    cols = [c for c, sym in enumerate(book.symbols) if symbol_base(sym) == base]
+    marks[cols] *= 1.0 + move
+    return marks
+
+
+def pool_gap(book: Book, marks: FloatArray, pool: int) -> tuple[float, float, float]:
+    """Equity, maintenance and equity − maintenance of ``pool`` at ``marks`` (the engine's evaluation: option
+    values in equity, short options' standard margin in maintenance, §6.2, §6.3)."""
+    ev = evaluate(book, marks[None, :])
+    eq, mm = float(ev.pool_equity[0, pool]), float(ev.pool_maintenance[0, pool])
+    return eq, mm, eq - mm
+
+
+def _pool_has_option(book: Book, pool: int, base: str) -> bool:
+    opt = book.options
+    if opt is None:
+        return False
+    return any(int(g) == pool and b == base for g, b in zip(opt.pool.tolist(), opt.arrays.bases(), strict=True))
+
+
+def _option_pool(book: Book, i: int, engine_lp: float | None, pool_name: str, wb: float) -> Explanation:
+    """Position ``i`` in a pool that holds an option on its base: no closed form (§6.3); the engine's root and
+    the re-check of the trigger at that move."""
+    leg = book.resolved.legs[i]
+    pool = int(book.pool[i])
+    base = str(symbol_base(leg.position.symbol))
+    opt = book.options
+    assert opt is not None
+    n_opt = sum(1 for g, b in zip(opt.pool.tolist(), opt.arrays.bases(), strict=True) if g == pool and b == base)
+    terms: list[tuple[str, str, float]] = [
+        ("WB", "wallet balance of the pool (collateral after premiums, without unrealised PnL)", wb),
+        ("n", f"options on {base} in the pool (their values count in equity, §6.2)", float(n_opt)),
+        ("P₀", "the position's mark now", leg.mark),
+    ]
+    recheck: float | None = None
+    scale: float | None = None
+    substituted = ""
+    if engine_lp is not None:
+        x = engine_lp / leg.mark - 1.0
+        eq, mm, gap = pool_gap(book, moved_marks(book, base, x), pool)
+        recheck, scale = gap, mm
+        terms += [
+            ("x", f"the move of every {base} instrument at the crossing: LP / P₀ − 1", x),
+            ("equity(x)", "pool equity at that move (wallet + futures PnL + option values)", eq),
+            ("maintenance(x)", "pool maintenance at that move (futures tiers + short options' margin)", mm),
+            ("equity − maintenance", "at the crossing: zero up to rounding", gap),
+        ]
+        substituted = (
+            f"LP = P₀·(1 + x) = {leg.mark:,.8g} × (1 {x:+.6%}) = {engine_lp:,.8g}; equity − maintenance = {gap:.3g}"
+        )
+    return Explanation(
+        leg.position.label,
+        book.view,
+        pool_name,
+        f"{OPTION_POOL_FORMULA}: every {base} instrument of the pool (futures marks and option forwards) moves "
+        "by x, all else held   (portfolio-format.md §6.3)",
+        terms,
+        substituted,
+        None,
+        engine_lp,
+        f"The pool holds options on {base}: their value and margin are not linear in the price, so no closed "
+        "form gives the liquidation price. The engine scans the move x outwards from 0 on both sides (an options "
+        "book can lose both ways) and refines the nearest crossing by root finding; the position's liquidation "
+        "price is its own price at that move. The table re-checks the trigger there.",
+        recheck,
+        scale,
+    )
 
 
 @dataclass(frozen=True)
@@ -73,6 +166,8 @@ def explain(book: Book, i: int) -> Explanation:
         ("TMM₁", "maintenance margin of the pool's other positions, at their marks", tmm),
         ("UPNL₁", "unrealised PnL of the pool's other positions, at their marks", upnl),
     ]
+    if _pool_has_option(book, pool, str(symbol_base(leg.position.symbol))):
+        return _option_pool(book, i, engine_lp, pool_name, wb)
     venue = res.venue
     if book.tiers.mmr_per_size[int(book.sym[i])].any():
         return Explanation(

@@ -116,6 +116,8 @@ SHARE_BUTTON = "share_button"
 # ------------------------------------------------------------------- Orders (format §7): Home's editor and tables
 EDIT_ORDERS = "edit_orders"  # the editor's orders table
 EDIT_SLIPPAGE = "edit_slippage"  # the editor's slippage input (blank: not given, 0)
+EDIT_AS_OF = "edit_as_of"  # the editor's as_of input (format §6.1; blank: not given)
+EDIT_INDEX_PRICES = "edit_index_prices"  # the editor's index prices table (format §6.1)
 EDIT_BUILT_FOR = "edit_built_for"  # a hash of the portfolio text the editor's inputs were last filled from
 
 
@@ -136,3 +138,19 @@ MON_RULES_FORM = "mon_rules_form"
 def monitor_rules(digest: str) -> str:
     """The Monitor page's alert-rules editor for the rules of digest ``digest`` (``dashboard.monitor.rules_key``)."""
     return f"mon_rules_{digest}"
+
+
+# --------------------------------------------------------------------------- Options & portfolio margin (format §6)
+OPT_PNL = "opt_pnl"  # the PnL-across-moves chart
+OPT_PNL_BASE = "opt_pnl_base"  # its underlying, when the options are on more than one
+OPT_MARKET_FORM = "opt_market_form"
+OPT_AS_OF = "opt_as_of"
+OPT_INDEX_PRICES = "opt_index_prices"
+OPT_MARKET_ERROR = "opt_market_error"  # problem lines of a rejected as_of / index prices edit
+SHOCK_VOL = "shock_vol"  # the Shock lab's volatility move of every option base, %
+SHOCK_DAYS = "shock_days"  # the Shock lab's days forward
+
+
+def opt_matrix(base: str) -> str:
+    """The Options page's risk-matrix heatmap of ``base``."""
+    return f"opt_matrix_{base}"

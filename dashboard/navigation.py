@@ -30,6 +30,9 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("Analysis", "pages/4_Contagion.py", "Contagion", "Contagion", ":material/device_hub:"),
     PageSpec("Analysis", "pages/5_Stress_tests.py", "Stress tests", "Stress_tests", ":material/warning:"),
     PageSpec("Analysis", "pages/8_Monitor.py", "Monitor", "Monitor", ":material/monitor_heart:"),
+    PageSpec(
+        "Analysis", "pages/9_Options.py", "Options & portfolio margin", "Options", ":material/stacked_line_chart:"
+    ),
     PageSpec("Learn", "pages/6_Learn.py", "How liquidation works", "Learn", ":material/school:"),
 )
 

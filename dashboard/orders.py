@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard.cockpit import symbol_units
-from dashboard.results import OrderRow, ViewReport
+from dashboard.results import PORTFOLIO, OrderRow, ViewReport
 from margin.instruments import parse_symbol
 
 #: how ``before_liquidation`` reads in a table
@@ -25,7 +25,7 @@ BEFORE_COLUMN = "fires before liquidation"
 def order_rows(doc: Mapping[str, Any]) -> dict[str, tuple[OrderRow, ...]]:
     """Per view of an ``evaluate`` document, every position's orders in position order, then file order
     (empty when the file has no orders: the document then has no ``orders`` key)."""
-    return {view: ViewReport.from_doc(body).orders for view, body in doc["modes"].items()}
+    return {view: ViewReport.from_doc(body).orders for view, body in doc["modes"].items() if view != PORTFOLIO}
 
 
 def orders_table(rows: Sequence[OrderRow]) -> pd.DataFrame:

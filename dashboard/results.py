@@ -13,6 +13,9 @@ from typing import Any
 
 from margin.contagion import CascadeResult
 
+#: the name of the fourth view (format §6.4)
+PORTFOLIO = "portfolio"
+
 
 def _float(x: Any) -> float:
     return float(x)
@@ -20,6 +23,11 @@ def _float(x: Any) -> float:
 
 def _opt(x: Any) -> float | None:
     return None if x is None else float(x)
+
+
+def _nan(x: Any) -> float:
+    """A number the ``portfolio`` view gives as ``null`` (a position's own margins, format §6.4): NaN."""
+    return float("nan") if x is None else float(x)
 
 
 # --------------------------------------------------------------------------- evaluate (format §4)
@@ -42,6 +50,8 @@ class PoolRow:
     liquidated: bool
     #: the pool's state as ``evaluate`` gives it (format §8: the levels in force, the file's or the defaults)
     state: str = "safe"
+    #: Σ option values (premium-style, format §6.2); 0 without options
+    options_value: float = 0.0
 
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> PoolRow:
@@ -58,6 +68,7 @@ class PoolRow:
             _float(d["available"]),
             bool(d["liquidated"]),
             str(d.get("state", "safe")),
+            _float(d.get("options_value", 0.0)),
         )
 
 
@@ -80,6 +91,14 @@ class PositionRow:
     bankruptcy_price: float | None
     distance_to_liquidation: float | None  # liquidation_price / mark_price − 1
     liquidated: bool
+    #: ``"future"`` or ``"option"`` (format §6.4); an option's value (settle asset) and greeks (USD)
+    kind: str = "future"
+    value: float | None = None
+    greeks: tuple[tuple[str, float], ...] = ()
+
+    @property
+    def is_option(self) -> bool:
+        return self.kind == "option"
 
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> PositionRow:
@@ -88,17 +107,20 @@ class PositionRow:
             str(d["symbol"]),
             str(d["side"]),
             _float(d["contracts"]),
-            _float(d["notional"]),
+            _nan(d["notional"]),
             _float(d["entry_price"]),
             _float(d["mark_price"]),
-            _float(d["unrealized_pnl"]),
-            _float(d["initial_margin"]),
-            _float(d["maintenance_margin"]),
-            _float(d["mmr"]),
+            _nan(d["unrealized_pnl"]),
+            _nan(d["initial_margin"]),
+            _nan(d["maintenance_margin"]),
+            _nan(d["mmr"]),
             _opt(d.get("liquidation_price")),
             _opt(d.get("bankruptcy_price")),
             _opt(d.get("distance_to_liquidation")),
             bool(d["liquidated"]),
+            str(d.get("kind", "future")),
+            _opt(d.get("value")),
+            tuple((str(k), float(v)) for k, v in (d.get("greeks") or {}).items()),
         )
 
 
@@ -161,14 +183,23 @@ class Report:
 
     venue: str
     shock: dict[str, float]  # resulting move of each symbol (and collateral asset) that moved
+    #: the standard views (``as_is``, ``cross``, ``isolated``, format §2), as every page compares them
     modes: dict[str, ViewReport]
+    #: the ``portfolio`` view (format §6.4: one USD pool; positions' own margins NaN), when the document has it
+    portfolio: ViewReport | None = None
+    #: its pool's risk units as the document gives them (§6.4)
+    risk_units: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def from_doc(cls, d: Mapping[str, Any]) -> Report:
+        modes = {str(v): body for v, body in d["modes"].items()}
+        pm = modes.pop(PORTFOLIO, None)
         return cls(
             str(d.get("venue", "")),
             {str(k): float(v) for k, v in (d.get("shock") or {}).items()},
-            {str(v): ViewReport.from_doc(body) for v, body in d["modes"].items()},
+            {v: ViewReport.from_doc(body) for v, body in modes.items()},
+            None if pm is None else ViewReport.from_doc(pm),
+            () if pm is None else tuple(dict(u) for u in pm["pools"][0].get("risk_units", ())),
         )
 
 
@@ -215,7 +246,7 @@ class StressReport:
             {str(a): float(m) for a, m in (d.get("collateral_moves") or {}).items()},
             fallbacks,
             tuple(Source(str(s.get("title", "")), s.get("url") or None) for s in d.get("sources") or ()),
-            {str(v): ViewReport.from_doc(body) for v, body in d["modes"].items()},
+            {str(v): ViewReport.from_doc(body) for v, body in d["modes"].items() if v != PORTFOLIO},
         )
 
 

@@ -47,24 +47,30 @@ def render_problems(headline: str, lines: Sequence[str]) -> None:
 
 
 def positions_table(view: ViewReport) -> pd.DataFrame:
-    """One row per position of ``view``: mark, notional, PnL, maintenance, liquidation and bankruptcy."""
-    return pd.DataFrame(
-        [
-            {
-                "position": p.id,
-                "mark": p.mark_price,
-                "notional": p.notional,
-                "uPnL": p.unrealized_pnl,
-                "maintenance": p.maintenance_margin,
-                "mmr": p.mmr,
-                "liquidation price": p.liquidation_price,
-                "distance": p.distance_to_liquidation,
-                "bankruptcy price": p.bankruptcy_price,
-                "liquidated": p.liquidated,
-            }
-            for p in view.positions
-        ]
-    )
+    """One row per position of ``view``: mark, notional, PnL, maintenance, liquidation and bankruptcy; when the
+    view holds an option (format §6), each row's kind and an option's value (settle asset) and delta (§6.2):
+    an option's mark is its underlying price F and its liquidation price the underlying's at the crossing."""
+    options = any(p.is_option for p in view.positions)
+    rows: list[dict[str, object]] = []
+    for p in view.positions:
+        row: dict[str, object] = {"position": p.id}
+        if options:
+            row["kind"] = p.kind
+        row |= {
+            "mark": p.mark_price,
+            "notional": p.notional,
+            "uPnL": p.unrealized_pnl,
+            "maintenance": p.maintenance_margin,
+            "mmr": p.mmr,
+            "liquidation price": p.liquidation_price,
+            "distance": p.distance_to_liquidation,
+            "bankruptcy price": p.bankruptcy_price,
+            "liquidated": p.liquidated,
+        }
+        if options:
+            row |= {"value": p.value, "delta": dict(p.greeks).get("delta")}
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def page(title: str, *, need_positions: bool = True) -> tuple[str, Resolved]:
@@ -78,7 +84,14 @@ def page(title: str, *, need_positions: bool = True) -> tuple[str, Resolved]:
     resolved = compute.resolved_cached(text)
     st.caption(f"Portfolio: {state.current_source()}")
     if need_positions and not resolved.legs:
-        st.info("The portfolio holds no position: load or add one on the Home page.")
+        if resolved.option_legs:
+            # the page works on futures positions (their tiers, their single-price liquidation, format §2)
+            st.info(
+                "The portfolio holds options only: this page works on futures positions. The options' margins, "
+                "greeks and liquidation moves are on the Options & portfolio margin page (portfolio-format.md §6)."
+            )
+        else:
+            st.info("The portfolio holds no position: load or add one on the Home page.")
         st.stop()
     return text, resolved
 
@@ -131,4 +144,11 @@ def render_positions(pt: PositionsTable, key: str) -> None:
         config[col] = st.column_config.NumberColumn(format="%.6g")
     for col in pt.amount_columns:
         config[col] = st.column_config.NumberColumn(format="%.6g" if pt.coin_amounts else "localized")
+    for col in pt.greek_columns:
+        config[col] = st.column_config.NumberColumn(format="%.6g", help="Black-76 greek (portfolio-format.md §6.2)")
+    if "kind" in pt.frame.columns:
+        config["kind"] = st.column_config.TextColumn(
+            width="small",
+            help="future or option; an option's mark and liquidation price are its underlying's price (§6.3)",
+        )
     st.dataframe(pt.frame, hide_index=True, width="stretch", column_config=config, key=key)

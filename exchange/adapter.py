@@ -7,7 +7,9 @@
   request headers, which carry the API key).
 - :func:`fetch_account` reads an account: markets, open positions, collateral, maintenance tiers, the
   leverage/margin mode where positions leave them out, the account-wide margin mode where the venue sets
-  one (Bybit unified accounts) and the open conditional orders of the imported symbols, into a
+  one (Bybit unified accounts), the open conditional orders of the imported symbols and, where the venue's
+  options are imported (Deribit, OKX, Bybit: the spec's ``account_options`` load the option markets for the import
+  only), each live option's ticker (``fetch_greeks``: mark IV, underlying price), into a
   :class:`RawAccount` of plain ccxt-unified dicts that
   :mod:`exchange.mapping` turns into a portfolio.
 - :func:`fetch_public` reads public data without keys: mark prices, public tiers, daily candles.
@@ -31,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import ccxt  # type: ignore[import-untyped]
 
+from .mapping import is_option
 from .specs import ExchangeSpec, UnknownExchange, get_spec
 
 __all__ = [
@@ -379,6 +382,11 @@ class RawAccount:
     notes: list[str] = field(default_factory=list)
     #: open orders of the imported symbols (ccxt ``fetch_open_orders`` with the spec's conditional-order params)
     orders: list[dict[str, Any]] = field(default_factory=list)
+    #: option symbol → its ccxt greeks structure (``fetch_greeks``: the venue's ticker, mark IV and underlying price),
+    #: for the options not expired at ``fetched_at`` on a venue whose spec imports options
+    option_marks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: option symbol → why its ticker was not read (the mapping then skips the option, saying so)
+    option_notes: dict[str, str] = field(default_factory=dict)
 
 
 def _market_summary(m: Mapping[str, Any]) -> dict[str, Any]:
@@ -407,13 +415,15 @@ def _market_summary(m: Mapping[str, Any]) -> dict[str, Any]:
     info = m.get("info")
     if isinstance(info, Mapping):
         out["markPx"] = info.get("markPx")
+        if m.get("option"):  # OKX: an option's size is ctVal x ctMult (specs.okx_option_contract_size)
+            out.update({k: info.get(k) for k in ("ctVal", "ctMult", "ctValCcy") if k in info})
         out["maxLeverage"] = info.get("maxLeverage") or (m.get("limits") or {}).get("leverage", {}).get("max")
     return out
 
 
 def _positions(exchange: Any, spec: ExchangeSpec, address: str | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for params in spec.position_params(address):
+    for params in [*spec.position_params(address), *spec.option_position_params(address)]:
         out.extend(exchange.fetch_positions(None, params))
     # a short may come signed (Deribit's size): the side gives the direction, the mapping takes the size
     return [p for p in out if abs(p.get("contracts") or 0) > 0]
@@ -450,6 +460,8 @@ def fetch_account(
     creds = None if spec.needs_address else credentials
     secrets = creds.values() if creds else []
     exchange = make_exchange(venue, creds, api_url, address, timeout_ms)
+    for key, value in spec.account_options.items():  # the option markets the import's option positions need
+        exchange.options[key] = {**exchange.options.get(key, {}), **value}
     fetched = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def call(doing: str, fn: Callable[[], T]) -> T:
@@ -468,12 +480,23 @@ def fetch_account(
         positions=positions,
         balance=balance,
     )
-    symbols = sorted({str(p["symbol"]) for p in positions if not (markets.get(p["symbol"]) or {}).get("option")})
-    if spec.account_margin_mode is not None and symbols:
+    # the futures (tiers, orders): an option whose market was not loaded keeps its raw id, which is_option knows
+    symbols = sorted(
+        {
+            str(p["symbol"])
+            for p in positions
+            if not is_option(str(p["symbol"]), markets.get(p["symbol"]) or {}, p.get("info"))
+        }
+    )
+    listed = sorted({str(p["symbol"]) for p in positions if p.get("symbol") in markets})
+    _option_marks(exchange, spec, positions, markets, fetched, account, secrets)
+    if spec.account_margin_mode is not None and listed:
         # account-wide (one request whatever the symbol): without it a unified Bybit account's isolated
-        # positions would pass for cross, so a failure here fails the import like the balance does
+        # positions would pass for cross (and its options' figures for standard ones under portfolio margin), so
+        # a failure here fails the import like the balance does
+        mode_of = symbols[0] if symbols else listed[0]
         account.margin_mode = dict(
-            call("reading the account margin mode", partial(exchange.fetch_margin_mode, symbols[0]))
+            call("reading the account margin mode", partial(exchange.fetch_margin_mode, mode_of))
         )
     _tiers(exchange, venue, symbols, account, secrets)
     if spec.fetch_leverages and any(p.get("leverage") is None for p in positions):
@@ -489,6 +512,35 @@ def fetch_account(
             )
     _orders(exchange, spec, symbols, address, account, secrets)
     return account
+
+
+def _option_marks(
+    exchange: Any,
+    spec: ExchangeSpec,
+    positions: list[dict[str, Any]],
+    markets: Mapping[str, Any],
+    fetched: str,
+    account: RawAccount,
+    secrets: Sequence[str],
+) -> None:
+    """The ticker of each option position not expired at ``fetched`` (ccxt ``fetch_greeks``, one public request
+    per option; Deribit ``public/ticker``, Bybit ``/v5/market/tickers``, OKX ``/api/v5/public/opt-summary``), where the
+    spec imports options. A failed read is a note per option
+    (the mapping skips that option, saying why), never a failed import."""
+    if spec.option_marks is None:
+        return
+    now_ms = datetime.strptime(fetched, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp() * 1000
+    for s in sorted({str(p["symbol"]) for p in positions if (markets.get(p["symbol"]) or {}).get("option")}):
+        expiry = (markets.get(s) or {}).get("expiry")
+        if isinstance(expiry, (int, float)) and expiry <= now_ms:
+            continue  # expired at the fetch time: the mapping skips it (format §6.2: invalid input)
+        try:
+            doing = f"reading the ticker of {s}"
+            got = _call(exchange, spec.ccxt_id, secrets, doing, partial(exchange.fetch_greeks, s))
+        except ExchangeError as err:
+            account.option_notes[s] = f"ticker not read ({err.kind}): {err.message}"
+            continue
+        account.option_marks[s] = dict(got)
 
 
 def _orders(

@@ -24,11 +24,19 @@ the venue's :class:`~exchange.specs.ExchangeSpec`:
   shipped defaults (``fixtures/tiers/``), else one tier implied by the exchange's maintenance margin / notional.
 - orders (format §7): the open conditional orders read with the spec's params, each venue's fields read by the
   spec's order parser; see :func:`_orders` for what is imported and what is skipped (``origin.orders_skipped``).
+- options (format §6.1, where the spec imports them: Deribit, OKX, Bybit): see :func:`_option`; the portfolio then gets
+  ``as_of`` (the fetch time, ``fetched_at``) and ``index_prices`` (each option base's index from its ticker).
+  Expired options, options whose ticker was not read or has no mark IV, options whose market ccxt did not load,
+  and options on venues that do not import them are skipped with the reason. The venue's account-level figures
+  (Deribit's per-currency IM, MM and margin model) are kept in ``origin.exchange_account`` for
+  :mod:`exchange.reconcile`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from margin.defaults import load_venue_defaults
@@ -266,6 +274,162 @@ def _orders(
     return out, skipped, notes
 
 
+# --------------------------------------------------------------------------- options
+
+#: a ccxt unified option symbol ``BASE/QUOTE:SETTLE-YYMMDD-STRIKE-C|P`` (format §6.1)
+OPTION_SYMBOL = re.compile(r"^[^/:]+/[^/:]+:[^-]+-(\d{6})-[0-9.]+-[CP]$")
+#: a venue's raw option id, left as the symbol by ccxt when the option's market was not loaded: Bybit and Deribit
+#: ``BTC-25DEC26-100000-C`` (Bybit USDT-settled ones end in ``-USDT``), OKX ``BTC-USD-261225-100000-C``
+RAW_OPTION_ID = re.compile(r"^[A-Z0-9_]+-(?:\d{1,2}[A-Z]{3}\d{2}|[A-Z]+-\d{6})-[0-9.]+-[CP](?:-[A-Z]+)?$")
+
+
+def is_option(symbol: str, market: Mapping[str, Any], info: Mapping[str, Any] | None = None) -> bool:
+    """An option position: ccxt's market says so, else the symbol has the option form, else the raw answer
+    says so (OKX ``instType`` OPTION, Bybit ``category`` option, a raw option id) when the option markets were not
+    loaded."""
+    if market.get("option"):
+        return True
+    if OPTION_SYMBOL.match(symbol) or RAW_OPTION_ID.match(symbol):
+        return True
+    raw = info or {}
+    return str(raw.get("instType", "")).upper() == "OPTION" or str(raw.get("category", "")).lower() == "option"
+
+
+def _settle_of(symbol: str) -> str:
+    return symbol.split(":")[-1].split("-")[0]
+
+
+def _portfolio_model(account: Mapping[str, Any]) -> bool:
+    """Deribit margins the currency by portfolio (``margin_model`` ``*_pm`` or ``portfolio_margining_enabled``)."""
+    return str(account.get("margin_model") or "").endswith("_pm") or account.get("portfolio_margining_enabled") is True
+
+
+def _expiry_ms(symbol: str, market: Mapping[str, Any]) -> float | None:
+    """The option's expiry in ms: the market's, else 08:00 UTC on the symbol's date (format §6.1)."""
+    exp = _num(market.get("expiry"))
+    if exp is not None:
+        return exp
+    m = OPTION_SYMBOL.match(symbol)
+    if not m:
+        return None
+    return datetime.strptime(m.group(1) + "08", "%y%m%d%H").replace(tzinfo=UTC).timestamp() * 1000
+
+
+def _option(
+    spec: ExchangeSpec, raw: Any, p: Mapping[str, Any], market: Mapping[str, Any], symbol: str
+) -> tuple[dict[str, Any], dict[str, str], dict[str, Any], dict[str, Any] | None] | str:
+    """An option position as format §6.1 (record, field origins, exchange figures, index price of its base),
+    or the reason it is skipped.
+
+    ``contracts`` and ``contract_size``: Deribit states an option's size in the underlying (BTC) and lists
+    ``contract_size`` 1 (https://docs.deribit.com/#private-get_positions, #public-get_instruments): contracts =
+    |size| / contract size. Bybit states it in the base coin too, one coin per contract (ccxt ``contractSize`` 1;
+    https://bybit-exchange.github.io/docs/v5/position): contracts = size. OKX states contracts (``pos``), each
+    ``ctVal × ctMult`` of the coin (:func:`~exchange.specs.okx_option_contract_size`). ``entry_price``: ccxt
+    ``entryPrice`` (Deribit ``average_price``, Bybit ``avgPrice``, OKX ``avgPx``: the premium per unit of
+    underlying in the settle asset, BTC per BTC for a coin-settled option, USDC per BTC for a USDC-settled one).
+    ``iv`` and ``underlying_price``: the option's ticker (:class:`~exchange.specs.OptionMarks`). Options are
+    margined in the cross pool of their settle asset (§6.1): no ``margin_mode``, no ``leverage``.
+    """
+    if spec.option_marks is None:
+        return spec.option_skip
+    side = p.get("side")
+    size = _num(p.get("contracts"))
+    if side not in ("long", "short") or not size:
+        return "option: no side or size reported"
+    if not market.get("option"):
+        return (
+            f"option: its market {symbol} is not among the option markets ccxt {raw.ccxt_version} loaded for "
+            f"{spec.brand} (the default underlyings only), so its strike, expiry and contract size are unknown"
+        )
+    fetched = datetime.strptime(raw.fetched_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    expiry = _expiry_ms(symbol, market)
+    if expiry is not None and expiry <= fetched.timestamp() * 1000:
+        when = datetime.fromtimestamp(expiry / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"option: expired at {when}, at or before the fetch time {raw.fetched_at} (format §6.2)"
+    got = (getattr(raw, "option_marks", None) or {}).get(symbol)
+    if got is None:
+        why = (getattr(raw, "option_notes", None) or {}).get(symbol, "ticker not read")
+        return f"option: no mark IV ({why})"
+    marks = spec.option_marks(got)
+    if marks.iv is None:
+        return f"option: no mark IV in the ticker ({marks.iv_source})"
+    if not 0 < marks.iv <= 5:
+        return f"option: mark IV {marks.iv:g} outside (0, 5] (format §6.1)"
+    entry = _num(p.get("entryPrice"))
+    if entry is None or entry < 0:
+        return "option: no entry price (average_price)"
+    own = spec.option_contract_size(market) if spec.option_contract_size is not None else None
+    cs, cs_src = own or next(
+        (
+            (v, src)
+            for v, src in (
+                (_num(market.get("contractSize")), "market contractSize (load_markets)"),
+                (_num(p.get("contractSize")), "position contractSize"),
+            )
+            if v
+        ),
+        (1.0, "default: 1 (no contract size reported)"),
+    )
+    size = abs(size)
+    f: dict[str, str] = {
+        "symbol": "position symbol",
+        "side": "position side",
+        "contract_size": cs_src,
+        "entry_price": f"position entryPrice (premium per unit of underlying, in {_settle_of(symbol)})",
+        "iv": marks.iv_source,
+    }
+    if spec.option_size_in_underlying:
+        contracts = size / cs
+        f["contracts"] = f"position size (in {market.get('base') or 'the underlying'}) / {cs_src}"
+    else:
+        contracts = size
+        f["contracts"] = "position contracts"
+    if _num(p.get("contracts")) is not None and float(p["contracts"]) < 0:
+        f["contracts"] += " (negative: the sign dropped, the side gives the direction)"
+    pid = f"{symbol} {side}"
+    rec: dict[str, Any] = {
+        "id": pid,
+        "symbol": symbol,
+        "side": side,
+        "contracts": _clean(contracts),
+        "contract_size": cs,
+        "entry_price": entry,
+        "iv": _clean(marks.iv),
+    }
+    if marks.underlying_price is not None:
+        rec["underlying_price"] = marks.underlying_price
+        f["underlying_price"] = marks.underlying_source
+    info = _info(p)
+    fig: dict[str, Any] = {
+        "kind": "option",
+        "initialMargin": _num(p.get("initialMargin")),
+        "maintenanceMargin": _num(p.get("maintenanceMargin")),
+        "markPrice": _figure(p.get("markPrice")),
+        "unrealizedPnl": _num(p.get("unrealizedPnl")),
+        # the position's own greeks where it states them (Deribit delta..., OKX deltaBS... Black-Scholes in USD)
+        "greeks": {
+            k: _num(info.get(k)) if _num(info.get(k)) is not None else _num(info.get(f"{k}BS"))
+            for k in ("delta", "gamma", "vega", "theta")
+        },
+        "mark_iv": marks.iv,
+        "underlying_price": marks.underlying_price,
+        "index_price": marks.index_price,
+        "ticker_time": marks.timestamp,
+        "reported_raw": {},
+    }
+    index = None
+    if marks.index_price is not None:
+        index = {"price": marks.index_price, "source": f"{marks.index_source} of {symbol}"}
+    elif spec.raw_index_price and _figure(info.get(spec.raw_index_price)) is not None:
+        index = {
+            "price": float(info[spec.raw_index_price]),
+            "source": f"{spec.brand} position {spec.raw_index_price} of {symbol}",
+        }
+        fig["index_price"] = index["price"]
+    return rec, f, fig, index
+
+
 def to_portfolio(raw: Any) -> dict[str, Any]:
     """The portfolio dict (format §1 + ``origin``) of a :class:`~exchange.adapter.RawAccount`.
 
@@ -288,21 +452,37 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
     hedge = False
     settles: list[str] = []
     usd_sized: set[str] = set()  # symbols whose sizes the venue states in USD (their orders' amounts too)
+    index_prices: dict[str, dict[str, Any]] = {}  # option base → {"price", "source"} (format §6.1)
     for p in raw.positions:
         symbol = str(p.get("symbol"))
         market = raw.markets.get(symbol) or {}
         info = _info(p)
         side = p.get("side")
         contracts = _num(p.get("contracts"))
-        if market.get("option"):
-            skipped.append(
-                {
-                    "symbol": symbol,
-                    "side": side,
-                    "contracts": contracts,
-                    "reason": "option: listed, not margined yet (the engine margins futures and perpetuals)",
-                }
+        if is_option(symbol, market, info):
+            got = _option(spec, raw, p, market, symbol)
+            if isinstance(got, str):
+                skipped.append({"symbol": symbol, "side": side, "contracts": contracts, "reason": got})
+                continue
+            option_rec, option_fields, option_fig, index = got
+            account_mode = (
+                spec.account_margin_mode(raw_margin_mode, False)
+                if spec.account_margin_mode is not None and raw_margin_mode
+                else None
             )
+            if account_mode is not None and account_mode[0] == "portfolio":
+                # Bybit under PORTFOLIO_MARGIN: the position's positionIM/positionMM are portfolio-margin figures
+                option_fig["account_margin_mode"] = "portfolio"
+                by_portfolio_ids.append(option_rec["id"])
+            positions.append(option_rec)
+            fields[option_rec["id"]] = option_fields
+            figures[option_rec["id"]] = option_fig
+            base = str(market.get("base") or symbol.split("/")[0])
+            if index is not None and base not in index_prices:
+                index_prices[base] = index
+            settle = str(market.get("settle") or symbol.split(":")[-1].split("-")[0])
+            if settle not in settles:
+                settles.append(settle)
             continue
         if side not in ("long", "short") or not contracts:
             skipped.append(
@@ -495,6 +675,12 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
             f"{', '.join(by_portfolio_ids)} imported as cross; the exchange's liquidation and maintenance figures "
             "are portfolio-margin figures, not comparable with the cross view (the portfolio view comes later)"
         )
+    account = spec.account_figures(_info(raw.balance)) if spec.account_figures is not None else {}
+    pm_settles = {c for c, a in account.items() if _portfolio_model(a)}
+    for held in positions:
+        if _settle_of(held["symbol"]) in pm_settles and held["id"] in figures:
+            figures[held["id"]]["account_margin_mode"] = "portfolio"
+    options = [r for r in positions if "iv" in r]
     origin: dict[str, Any] = {
         "exchange": venue,
         "fetched_at": raw.fetched_at,
@@ -508,6 +694,13 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
         "skipped": skipped,
         "notes": notes,
     }
+    if account:
+        origin["exchange_account"] = account
+    if options:
+        origin["as_of_source"] = (
+            "the fetch time (fetched_at); each option's ticker time is in exchange_figures[id].ticker_time"
+        )
+        origin["index_prices_source"] = {b: v["source"] for b, v in index_prices.items()}
     if orders_skipped:
         origin["orders_skipped"] = orders_skipped
     doc: dict[str, Any] = {
@@ -518,6 +711,9 @@ def to_portfolio(raw: Any) -> dict[str, Any]:
     }
     if pooled:
         doc["collateral_assets"] = pooled
+    if options:
+        doc["as_of"] = raw.fetched_at
+        doc["index_prices"] = {b: v["price"] for b, v in index_prices.items()}
     doc["prices"] = prices
     if tiers:
         doc["tiers"] = tiers
@@ -546,10 +742,12 @@ def apply_public(doc: Mapping[str, Any], public: Any) -> dict[str, Any]:
     out = dict(doc)
     prices = dict(out.get("prices") or {})
     positions = [dict(p) for p in out.get("positions") or []]
+    # an option's ticker mark is its premium, not a price of format §1 (its iv and forward are not refreshed)
+    marks = {s: m for s, m in public.marks.items() if not is_option(s, {})}
     for p in positions:
-        if p["symbol"] in public.marks:
+        if p["symbol"] in marks:
             p.pop("mark_price", None)
-    prices.update(public.marks)
+    prices.update(marks)
     out["prices"] = prices
     out["positions"] = positions
     dropped = _orders_past_the_mark(out, positions, prices)
@@ -572,10 +770,17 @@ def apply_public(doc: Mapping[str, Any], public: Any) -> dict[str, Any]:
         "venue": public.venue,
         "as_of": public.as_of,
         "api_url": public.api_url,
-        "marks": sorted(public.marks),
+        "marks": sorted(marks),
         "tiers": used_tiers,
         "candles": sorted(public.ohlcv),
-        "not_refreshed": dict(public.errors),
+        "not_refreshed": {
+            **dict(public.errors),
+            **{
+                f"mark {s}": "an option's mark is its premium: its iv and underlying price are not refreshed"
+                for s in public.marks
+                if s not in marks
+            },
+        },
     }
     if dropped:
         origin["public"]["orders_dropped"] = dropped

@@ -12,18 +12,23 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, Literal
 
 __all__ = [
     "SPECS",
     "STABLECOINS",
+    "AccountFiguresParser",
     "AccountMode",
     "AccountModeParser",
     "Collateral",
     "CollateralParser",
     "CredentialsKind",
     "ExchangeSpec",
+    "OptionMarks",
+    "OptionMarksParser",
+    "OptionSizeParser",
     "OrderFacts",
     "OrderParser",
     "PoolParser",
@@ -443,6 +448,178 @@ def deribit_orders(order: Mapping[str, Any]) -> list[OrderFacts]:
     ]
 
 
+# --------------------------------------------------------------------------- options and account figures
+
+
+@dataclass(frozen=True)
+class OptionMarks:
+    """What an option needs beyond its position (``portfolio-format.md`` §6.1), read from the venue's ticker.
+
+    ``iv``: implied volatility as an annualised fraction (``None``: the venue gave none); ``underlying_price``:
+    the forward of the option's expiry; ``index_price``: the USD index of its base; each with where it came from.
+    """
+
+    iv: float | None
+    iv_source: str
+    underlying_price: float | None
+    underlying_source: str
+    index_price: float | None
+    index_source: str
+    #: the ticker's own time (ISO-8601 UTC), kept in ``origin`` (``as_of`` is the fetch time)
+    timestamp: str | None = None
+
+
+#: a ccxt greeks structure (``fetch_greeks``) → :class:`OptionMarks`
+OptionMarksParser = Callable[[Mapping[str, Any]], OptionMarks]
+#: the raw balance answer (ccxt ``info``) → the venue's own account-level figures per currency
+#: (``{"BTC": {"initial_margin": ..., "maintenance_margin": ..., "margin_model": ...}}``)
+AccountFiguresParser = Callable[[Mapping[str, Any]], dict[str, dict[str, Any]]]
+
+
+def _iso_ms(ms: Any) -> str | None:
+    v = num(ms)
+    if v is None:
+        return None
+    return datetime.fromtimestamp(v / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z"
+
+
+def deribit_option_marks(greeks: Mapping[str, Any]) -> OptionMarks:
+    """Deribit ``public/ticker`` of an option (ccxt 4.5.90 ``fetch_greeks``; https://docs.deribit.com/#public-ticker).
+
+    ``mark_iv`` is in percent (``61.27`` in the example ccxt quotes): ``iv = mark_iv / 100``; ccxt's
+    ``markImpliedVolatility`` passes it through unscaled. ``underlying_price`` is the forward of the option's
+    ``underlying_index`` (the future of that expiry, or the synthetic ``SYN.`` index), ``index_price`` the
+    currency's USD index (``btc_usd``; ``btc_usdc`` for USDC-settled options).
+    """
+    info = raw_info(greeks)
+    raw_iv = num(greeks.get("markImpliedVolatility"))
+    src = "ccxt fetch_greeks markImpliedVolatility (Deribit ticker mark_iv, percent)"
+    if raw_iv is None:
+        raw_iv, src = num(info.get("mark_iv")), "Deribit ticker mark_iv (percent)"
+    iv = raw_iv / 100 if raw_iv is not None and raw_iv > 0 else None
+    under = num(greeks.get("underlyingPrice")) or num(info.get("underlying_price"))
+    index = num(info.get("index_price"))
+    shown_iv = "none" if raw_iv is None else f"{raw_iv:g}"
+    return OptionMarks(
+        iv=iv,
+        iv_source=f"{src}: {shown_iv} / 100",
+        underlying_price=under if under and under > 0 else None,
+        underlying_source=f"Deribit ticker underlying_price (forward of {info.get('underlying_index') or 'expiry'})",
+        index_price=index if index and index > 0 else None,
+        index_source="Deribit ticker index_price",
+        timestamp=_iso_ms(greeks.get("timestamp") if greeks.get("timestamp") is not None else info.get("timestamp")),
+    )
+
+
+def bybit_option_marks(greeks: Mapping[str, Any]) -> OptionMarks:
+    """Bybit ``GET /v5/market/tickers?category=option&symbol=...`` (ccxt 4.5.90 ``fetch_greeks``;
+    https://bybit-exchange.github.io/docs/v5/market/tickers).
+
+    ``markIv`` is an annualised fraction (``"0.5577"`` in the example ccxt quotes, next to ``bid1Iv`` ``"0.5478"``):
+    ``iv = markIv``, no scaling; ccxt's ``markImpliedVolatility`` passes it through. ``underlyingPrice`` is the
+    forward of the option's expiry (``37649.67`` against ``indexPrice`` ``36790.96`` in that example), ``indexPrice``
+    the base's USD index; the answer's ``time`` (ms) is ccxt's ``timestamp``.
+    """
+    info = raw_info(greeks)
+    raw_iv = num(greeks.get("markImpliedVolatility"))
+    src = "ccxt fetch_greeks markImpliedVolatility (Bybit ticker markIv, a fraction)"
+    if raw_iv is None:
+        raw_iv, src = num(info.get("markIv")), "Bybit ticker markIv (a fraction)"
+    under = num(greeks.get("underlyingPrice")) or num(info.get("underlyingPrice"))
+    index = num(info.get("indexPrice"))
+    return OptionMarks(
+        iv=raw_iv if raw_iv is not None and raw_iv > 0 else None,
+        iv_source=f"{src}: {'none' if raw_iv is None else f'{raw_iv:g}'}",
+        underlying_price=under if under and under > 0 else None,
+        underlying_source="Bybit ticker underlyingPrice (forward of the option's expiry)",
+        index_price=index if index and index > 0 else None,
+        index_source="Bybit ticker indexPrice",
+        timestamp=_iso_ms(greeks.get("timestamp")),
+    )
+
+
+def okx_option_marks(greeks: Mapping[str, Any]) -> OptionMarks:
+    """OKX ``GET /api/v5/public/opt-summary?uly=...&instFamily=...&expTime=YYMMDD`` (ccxt 4.5.90 ``fetch_greeks``
+    keeps the entry of the option's ``instId``;
+    https://www.okx.com/docs-v5/en/#public-data-rest-api-get-option-market-data).
+
+    ``markVol`` is an annualised fraction (``"0.5916"`` in the example ccxt quotes): ``iv = markVol``; ccxt's
+    ``markImpliedVolatility`` passes it through. ``fwdPx`` is the forward of the option's expiry (ccxt leaves
+    ``underlyingPrice`` empty, so the raw field is read). The summary has no index price: the mapping takes the
+    position's ``idxPx`` (:attr:`ExchangeSpec.raw_index_price`). ``ts`` (ms) is the summary's time.
+    """
+    info = raw_info(greeks)
+    raw_iv = num(greeks.get("markImpliedVolatility"))
+    src = "ccxt fetch_greeks markImpliedVolatility (OKX opt-summary markVol, a fraction)"
+    if raw_iv is None:
+        raw_iv, src = num(info.get("markVol")), "OKX opt-summary markVol (a fraction)"
+    under = num(greeks.get("underlyingPrice")) or num(info.get("fwdPx"))
+    return OptionMarks(
+        iv=raw_iv if raw_iv is not None and raw_iv > 0 else None,
+        iv_source=f"{src}: {'none' if raw_iv is None else f'{raw_iv:g}'}",
+        underlying_price=under if under and under > 0 else None,
+        underlying_source="OKX opt-summary fwdPx (forward of the option's expiry)",
+        index_price=None,
+        index_source="OKX opt-summary (no index price)",
+        timestamp=_iso_ms(greeks.get("timestamp") if greeks.get("timestamp") is not None else info.get("ts")),
+    )
+
+
+#: an option market (the import's market summary: ccxt's fields plus the raw ``ctVal``/``ctMult``) → its size in
+#: the underlying per contract and where it came from, or ``None`` (the mapping then takes ccxt's ``contractSize``)
+OptionSizeParser = Callable[[Mapping[str, Any]], tuple[float, str] | None]
+
+
+def okx_option_contract_size(market: Mapping[str, Any]) -> tuple[float, str] | None:
+    """OKX option contract size in the underlying coin: ``ctVal × ctMult`` of ``GET /api/v5/public/instruments``
+    (https://www.okx.com/docs-v5/en/#public-data-rest-api-get-instruments: ``ctVal`` contract value, ``ctMult``
+    contract multiplier, both "applicable to FUTURES/SWAP/OPTION", ``ctValCcy`` their unit). ccxt 4.5.90's
+    ``contractSize`` is ``ctVal`` alone, which for an option (``ctVal`` 1, ``ctMult`` below 1) overstates the size;
+    ``None`` when either field is missing."""
+    val, mult = num(market.get("ctVal")), num(market.get("ctMult"))
+    if not val or not mult or val <= 0 or mult <= 0:
+        return None
+    unit = market.get("ctValCcy") or market.get("base") or "the underlying"
+    return float(f"{val * mult:.12g}"), f"OKX instrument ctVal {val:g} x ctMult {mult:g} (in {unit})"
+
+
+#: the account-summary fields kept for reconciliation (Deribit ``private/get_account_summaries``)
+DERIBIT_ACCOUNT_FIELDS = (
+    "initial_margin",
+    "maintenance_margin",
+    "margin_model",
+    "portfolio_margining_enabled",
+    "cross_collateral_enabled",
+    "options_value",
+    "equity",
+    "margin_balance",
+    "balance",
+)
+
+
+def deribit_account_figures(info: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Deribit account summaries per currency: the account's own IM and MM and the margin model in use
+    (https://docs.deribit.com/#private-get_account_summaries: ``margin_model`` ``segregated_sm``, ``cross_sm``,
+    ``segregated_pm``, ``cross_pm``; amounts in the currency). Numbers as floats, flags as booleans."""
+    body: Any = info.get("result") if isinstance(info.get("result"), Mapping) else info
+    rows = body.get("summaries") if isinstance(body.get("summaries"), list) else [body]
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if not isinstance(r, Mapping) or not r.get("currency"):
+            continue
+        rec: dict[str, Any] = {}
+        for k in DERIBIT_ACCOUNT_FIELDS:
+            v = r.get(k)
+            if k == "margin_model":
+                rec[k] = None if v is None else str(v)
+            elif k.endswith("_enabled"):
+                rec[k] = None if v is None else _truthy(v)
+            else:
+                rec[k] = num(v)
+        out[str(r["currency"])] = rec
+    return out
+
+
 # --------------------------------------------------------------------------- the spec
 
 
@@ -500,6 +677,26 @@ class ExchangeSpec:
     orders_per_symbol: bool = True
     #: the venue's order fields → :class:`OrderFacts`
     order_parser: OrderParser | None = None
+    #: options imported (format §6.1) with each option's ticker read by ``fetch_greeks`` (``None``: option positions
+    #: are skipped with :attr:`option_skip`)
+    option_marks: OptionMarksParser | None = None
+    #: why option positions are not imported on this venue (the skip line)
+    option_skip: str = "option: imported on Deribit, OKX and Bybit only (this venue's options are not read)"
+    #: option sizes are in the underlying (Deribit): contracts = size / contract size
+    option_size_in_underlying: bool = False
+    #: an option's contract size from its market where ccxt's ``contractSize`` is not it (OKX ``ctVal × ctMult``)
+    option_contract_size: OptionSizeParser | None = None
+    #: the raw position field carrying the base's USD index, used where the option's ticker has none (OKX ``idxPx``,
+    #: Deribit ``index_price``)
+    raw_index_price: str | None = None
+    #: params of the extra ``fetch_positions`` calls that read the option positions (Bybit: a separate category;
+    #: none where the calls of :attr:`position_calls` answer options too, OKX and Deribit)
+    option_position_calls: tuple[Mapping[str, Any], ...] = ()
+    #: ccxt options merged into ``exchange.options`` for the account import only (``fetch_account``): the option
+    #: markets its option positions need (public mark reads keep :attr:`options`)
+    account_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: the venue's account-level figures (IM, MM, margin model) per currency, kept for reconciliation
+    account_figures: AccountFiguresParser | None = None
 
     @property
     def needs_address(self) -> bool:
@@ -518,6 +715,12 @@ class ExchangeSpec:
     def position_params(self, address: str | None = None) -> list[dict[str, Any]]:
         """The params of each ``fetch_positions`` call."""
         return [self._with_address(p, address) for p in self.position_calls]
+
+    def option_position_params(self, address: str | None = None) -> list[dict[str, Any]]:
+        """The params of each extra ``fetch_positions`` call for option positions (where options are imported)."""
+        if self.option_marks is None:
+            return []
+        return [self._with_address(p, address) for p in self.option_position_calls]
 
     def order_params(self, address: str | None = None) -> list[dict[str, Any]]:
         """The params of each ``fetch_open_orders`` call."""
@@ -549,6 +752,7 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 public_tiers=False,
                 order_calls=(_ro({"trigger": True}),),
                 order_parser=binance_orders,
+                option_skip="option: not imported on Binance USDⓈ-M (its futures API lists no options)",
             ),
             ExchangeSpec(
                 ccxt_id="binancecoinm",
@@ -567,17 +771,29 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
             ExchangeSpec(
                 ccxt_id="bybit",
                 preset="bybit",
-                description="Bybit linear and inverse (API key and secret)",
+                description=(
+                    "Bybit linear, inverse and options (options with their ticker's mark IV and underlying price; "
+                    "API key and secret)"
+                ),
                 brand="Bybit",
                 credentials="key+secret",
                 collateral=bybit_collateral,
                 pooled=bybit_pooled,
                 options=_ro({"fetchMarkets": {"types": ["linear", "inverse"]}}),
+                # ccxt 4.5.90 bybit.fetch_markets: "option" loads GET /v5/market/instruments-info?category=option
+                # per baseCoin of fetchMarkets.options (default BTC, ETH, SOL, XRP, MNT, DOGE); loadAllOptions
+                # follows nextPageCursor (limit 1000), else only the first page would be read
+                account_options=_ro(
+                    {"fetchMarkets": {"types": ["linear", "inverse", "option"], "loadAllOptions": True}}
+                ),
                 position_calls=(
                     _ro({"subType": "linear", "settleCoin": "USDT"}),
                     _ro({"subType": "linear", "settleCoin": "USDC"}),
                     _ro({"subType": "inverse"}),
                 ),
+                # ccxt 4.5.90 bybit.fetch_positions: type "option" -> GET /v5/position/list?category=option
+                # (every option position; https://bybit-exchange.github.io/docs/v5/position)
+                option_position_calls=(_ro({"type": "option"}),),
                 raw_liquidation="liqPrice",
                 raw_maintenance="positionMM",
                 raw_isolated_margin="positionBalance",
@@ -585,15 +801,23 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 account_margin_mode=bybit_account_mode,
                 order_calls=(_ro({"orderFilter": "StopOrder"}), _ro({"orderFilter": "tpslOrder"})),
                 order_parser=bybit_orders,
+                # an option position's size is in the base coin and ccxt lists contractSize 1 (one coin per contract)
+                option_marks=bybit_option_marks,
             ),
             ExchangeSpec(
                 ccxt_id="okx",
                 preset="okx",
-                description="OKX swaps (API key, secret and passphrase)",
+                description=(
+                    "OKX swaps and options (options with their opt-summary mark volatility and forward; API key, "
+                    "secret and passphrase)"
+                ),
                 brand="OKX",
                 credentials="key+secret+password",
                 collateral=okx_collateral,
                 options=_SWAPS,
+                # ccxt 4.5.90 okx.fetch_markets_by_type("option"): GET /api/v5/public/instruments?instType=OPTION per
+                # underlying of options.defaultUnderlying (default BTC-USD, ETH-USD)
+                account_options=_ro({"fetchMarkets": {"types": ["swap", "option"]}}),
                 raw_liquidation="liqPx",
                 raw_maintenance="mmr",
                 raw_isolated_margin="margin",
@@ -605,6 +829,10 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                     _ro({"trigger": True, "ordType": "trigger"}),
                 ),
                 order_parser=okx_orders,
+                # GET /api/v5/account/positions without instType answers every position, options included
+                option_marks=okx_option_marks,
+                option_contract_size=okx_option_contract_size,
+                raw_index_price="idxPx",
             ),
             ExchangeSpec(
                 ccxt_id="hyperliquid",
@@ -623,7 +851,10 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
             ExchangeSpec(
                 ccxt_id="deribit",
                 preset="deribit",
-                description="Deribit futures and perpetuals; options listed, not margined (API key and secret)",
+                description=(
+                    "Deribit futures, perpetuals and options (options with their ticker's mark IV and underlying "
+                    "price; the account's own IM/MM and margin model kept for reconciliation; API key and secret)"
+                ),
                 brand="Deribit",
                 credentials="key+secret",
                 collateral=deribit_collateral,
@@ -634,6 +865,10 @@ SPECS: Mapping[str, ExchangeSpec] = MappingProxyType(
                 inverse_size_in_usd=True,
                 order_calls=(_ro({"type": "trigger_all"}),),
                 order_parser=deribit_orders,
+                option_marks=deribit_option_marks,
+                option_size_in_underlying=True,
+                raw_index_price="index_price",
+                account_figures=deribit_account_figures,
             ),
         )
     }

@@ -56,6 +56,7 @@ from urllib.parse import urlsplit
 from margin.errors import PortfolioError, number_flag
 from margin.files import load_portfolio
 from margin.monitor import Status, status, transitions, watch_line
+from margin.options import is_option_symbol
 from margin.portfolio import Resolved, portfolio_to_dict, resolve
 
 from .adapter import Credentials, ExchangeError, MarkReader, fetch_account
@@ -321,7 +322,8 @@ def run(
         whole = portfolio_to_dict(portfolio)
         keep: dict[str, object] = {k: whole[k] for k in ("alerts", "alert_levels") if k in whole}
         read_account = account_reader(args.venue, environ, args.api_url, keep)
-    symbols = list(file_resolved.symbols)
+    # an option's venue mark is its premium: its forward follows its base's future (margin.portfolio_view)
+    symbols = [s for s in file_resolved.symbols if not is_option_symbol(s)]
     last_marks: dict[str, float] = dict(file_resolved.marks)
 
     def poll() -> tuple[Resolved, dict[str, float] | None, dict[str, str]]:

@@ -160,6 +160,7 @@ def cascade(
     ``--shock``: ``ALL``, a base asset, a symbol, a collateral asset). Raises :class:`PortfolioError`
     for a bad impact name, bad params or bad shocks.
     """
+    resolved.require_futures_only("cascade")
     law = check_impact(impact)
     p = parse_params(params)
     vs = check_views(views)
@@ -199,6 +200,7 @@ def cascade_path(
     walked as given (row 0 is the start; ``t`` of a step is its row index, fractional at a crossing).
     ``params.gap``: every row of the path is a gap from the one before (no fill between rows, orders at
     the row's marks; :func:`cascade`); the impact leg walks as usual."""
+    resolved.require_futures_only("the cascade path")
     law = check_impact(impact)
     p = parse_params(params)
     vs = check_views(views)

@@ -19,7 +19,7 @@ from .files import load_portfolio, portfolio_from_csv, read_portfolio_text
 from .portfolio import Portfolio, resolve
 from .report import evaluate_portfolio
 from .risk_inputs import MAX_PATHS
-from .shocks import parse_shock
+from .shocks import Shock, parse_shock
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INVALID = 0, 1, 2
 
@@ -60,6 +60,8 @@ def _load(args: argparse.Namespace) -> Portfolio:
             prices=_pairs(args.price, "--price"),
             position_mode=args.position_mode,
             source=path.name,
+            as_of=args.as_of,
+            index_prices=_pairs(args.index_price, "--index-price"),
         )
     return load_portfolio(path)
 
@@ -121,6 +123,37 @@ def render_table(doc: dict[str, Any]) -> str:
                 )
             )
         lines.extend(_grid(head, rows))
+        units = [u for p in body["pools"] for u in p.get("risk_units", [])]
+        if units:  # the portfolio view (format §6.4)
+            lines.append("")
+            head = (
+                "risk unit",
+                "scenario loss",
+                "contingency",
+                "requirement",
+                "worst",
+                "delta",
+                "liq. down",
+                "liq. up",
+            )
+            rows = [
+                (
+                    u["underlying"],
+                    _fmt(u["scenario_loss"]),
+                    _fmt(u["contingency"]),
+                    _fmt(u["requirement"]),
+                    f"{u['worst']['move']:+.2%} vol {u['worst']['vol']}"
+                    + (" (ext.)" if u["worst"]["extended"] else ""),
+                    _fmt(u["delta"]),
+                    "-" if u["liquidation_move_down"] is None else f"{u['liquidation_move_down']:+.4%}",
+                    "-" if u["liquidation_move_up"] is None else f"{u['liquidation_move_up']:+.4%}",
+                )
+                for u in units
+            ]
+            lines.extend(_grid(head, rows))
+            unpriced = [a for p in body["pools"] for a in p.get("unpriced_assets", [])]
+            if unpriced:
+                lines.append(f"unpriced (left out): {', '.join(unpriced)}")
         orders = [(q["id"], o) for q in body["positions"] for o in q.get("orders", [])]
         if orders:
             lines.append("")
@@ -167,6 +200,29 @@ def _add_input(p: argparse.ArgumentParser) -> None:
     p.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT", help="collateral (CSV input)")
     p.add_argument("--price", action="append", metavar="SYMBOL=PRICE", help="mark price (CSV input)")
     p.add_argument("--position-mode", default="one-way", choices=("one-way", "hedge"))
+    p.add_argument("--as-of", help="time of the marks, ISO-8601 UTC (CSV input with options)")
+    p.add_argument("--index-price", action="append", metavar="BASE=USD", help="index price (CSV input with options)")
+
+
+def _add_option_flags(p: argparse.ArgumentParser) -> None:
+    """``--vol-shock`` and ``--days`` (format §6.5)."""
+    p.add_argument(
+        "--vol-shock",
+        action="append",
+        default=[],
+        metavar="TARGET=PCT",
+        help="move the options' implied volatility: BTC=+30%%, ALL=-20%% (repeatable, compounding)",
+    )
+    p.add_argument(
+        "--days",
+        type=number_flag(0.0, 3650.0),
+        default=0.0,
+        help="days pass: as_of moves forward (options expiring within them take their intrinsic value)",
+    )
+
+
+def _vol_shocks(args: argparse.Namespace) -> list[Shock]:
+    return [parse_shock(s, "--vol-shock") for s in args.vol_shock]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -188,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="TARGET=PCT",
         help="move marks: BTC=-20%%, BTC/USDT:USDT=-0.2, ALL=-10%% (repeatable, compounding)",
     )
+    _add_option_flags(ev)
     st = sub.add_parser("stress", help="apply a crash preset (stress --list names them)")
     st.add_argument("portfolio", nargs="?", help="JSON portfolio file (or CSV with --venue/--collateral/--price)")
     st.add_argument("--preset", help="preset name (see --list)")
@@ -203,6 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--collateral", action="append", metavar="ASSET=AMOUNT")
     st.add_argument("--price", action="append", metavar="SYMBOL=PRICE")
     st.add_argument("--position-mode", default="one-way", choices=("one-way", "hedge"))
+    st.add_argument("--as-of", help="time of the marks, ISO-8601 UTC (CSV input with options)")
+    st.add_argument("--index-price", action="append", metavar="BASE=USD", help="index price (CSV input with options)")
+    _add_option_flags(st)
     ca = sub.add_parser("cascade", help="step-by-step liquidation cascade of a shock, cross vs isolated")
     _add_input(ca)
     ca.add_argument("--shock", action="append", default=[], metavar="TARGET=PCT", help="as in evaluate (required)")
@@ -259,7 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_evaluate(args: argparse.Namespace) -> str:
     shocks = [parse_shock(s) for s in args.shock]
-    doc = evaluate_portfolio(_load(args), shocks)
+    doc = evaluate_portfolio(_load(args), shocks, _vol_shocks(args), args.days)
     if args.format == "json":
         return jsonout.dumps(doc) + "\n"
     return render_table(doc)
@@ -289,7 +349,7 @@ def cmd_stress(args: argparse.Namespace) -> str:
         raise PortfolioError(
             [Problem("stress", "needs PORTFOLIO and --preset NAME (or --list)", None, show_value=False)]
         )
-    doc = stress(resolve(_load(args)), args.preset, args.measure)
+    doc = stress(resolve(_load(args)), args.preset, args.measure, _vol_shocks(args), args.days)
     if args.format == "json":
         return jsonout.dumps(doc) + "\n"
     head = [f"preset: {doc['preset']} — {doc['title']} ({_window(doc['window'])}, {doc['measure']} measure)"]
@@ -347,15 +407,15 @@ def cmd_cascade(args: argparse.Namespace) -> str:
         lines.append("")
         filled = f", orders filled {body['orders_filled']}" if "orders_filled" in body else ""
         lines.append(
-            f"== {view} == positions lost {body['positions_lost']}, loss {body['loss']:,.2f}, "
-            f"collateral left {body['collateral_left']:,.2f}{filled}"
+            f"== {view} == positions lost {body['positions_lost']}, loss {_fmt(body['loss'])}, "
+            f"collateral left {_fmt(body['collateral_left'])}{filled}"
         )
         head = ("move", "event", "position", "equity before", "equity after", "collateral left", "open")
         rows = [
             (
                 f"{st['move']:+.2%}" if st.get("move") is not None else "-",
                 st["event"],
-                st["position"],
+                st["position"] if st["position"] is not None else "(the whole account)",
                 _fmt(st["equity_before"]),
                 _fmt(st["equity_after"]),
                 _fmt(st["collateral_left"]),

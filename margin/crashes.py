@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+from collections.abc import Sequence
 from datetime import date, timedelta
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -60,8 +61,10 @@ from .loader import (
     write_text,
 )
 from .marketdata import PriceHistory, betas, load_daily_closes, load_intraday
+from .options import is_option_symbol
 from .portfolio import Resolved
-from .report import evaluate_view
+from .report import evaluate_view, option_market, portfolio_view_dict
+from .shocks import Shock
 
 __all__ = [
     "MEASURES",
@@ -125,6 +128,8 @@ lookup_base = underlying_asset
 
 
 def _base_of(symbol: str) -> str:
+    if is_option_symbol(symbol):  # an option's forward moves with its base (format §6.5)
+        return lookup_base(symbol.split("/", 1)[0])
     inst = parse_symbol(symbol)
     return lookup_base(inst.base if inst is not None else symbol)
 
@@ -196,7 +201,13 @@ def preset_moves(
     return symbol_moves, collateral_moves, notes
 
 
-def stress(resolved: Resolved, name: str, measure: str = "close") -> dict[str, Any]:
+def stress(
+    resolved: Resolved,
+    name: str,
+    measure: str = "close",
+    vol_shocks: Sequence[Shock] | None = None,
+    days: float = 0.0,
+) -> dict[str, Any]:
     """The ``stress`` JSON document (``portfolio-format.md`` §5): the preset's instant moves applied.
 
     ``modes`` is exactly the ``evaluate`` shape (``margin.report.evaluate_view`` at the moved marks and
@@ -204,7 +215,17 @@ def stress(resolved: Resolved, name: str, measure: str = "close") -> dict[str, A
     """
     preset = get_preset(name)
     symbol_moves, collateral_moves, notes = preset_moves(preset, resolved, measure)
-    market = resolved.market.moved({**symbol_moves, **collateral_moves})
+    market = option_market(
+        resolved, resolved.market.moved({**symbol_moves, **collateral_moves}), list(vol_shocks or []), days
+    )
+    results = {view: evaluate_view(resolved, view, market) for view in VIEWS}
+    modes: dict[str, Any] = {view: r.to_dict() for view, r in results.items()}
+    modes["portfolio"] = portfolio_view_dict(resolved, market, results["as_is"])
+    extra: dict[str, Any] = {}
+    if market.vol_moves:
+        extra["vol_shock"] = dict(market.vol_moves)
+    if market.days:
+        extra["days"] = market.days
     return {
         "preset": preset.name,
         "title": preset.title,
@@ -223,7 +244,8 @@ def stress(resolved: Resolved, name: str, measure: str = "close") -> dict[str, A
         "fallbacks": notes["fallbacks"],
         "path_available": preset.has_path,
         "notes": notes["notes"],
-        "modes": {view: evaluate_view(resolved, view, market).to_dict() for view in VIEWS},
+        **extra,
+        "modes": modes,
     }
 
 

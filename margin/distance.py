@@ -23,6 +23,13 @@ most steps as a uniform move does) and refined by bisection of every bracket at 
 resolution, with no loop over positions or pools; with every β = 1 the numbers are those of
 ``smallest_moves`` (a test holds them equal). A liquidated window narrower than a grid step between 0 and
 the first bracket can be missed, as there.
+
+With options (format §6): an option's column of the marks is its underlying's forward and moves with its base,
+``1 + β × m`` with its base's β (§6.3); its value counts in its pool's equity and its standard short-option
+margin in the maintenance (§6.2, §6.3). Those are Black-76 functions of the forward with no closed form here, so
+the bracket scan and each bisection step are :func:`margin.engine.evaluate` itself over the same grids
+(:func:`margin.frontier.engine_first_moves`); a pool holding only options is a pool with positions. Books
+without options keep the closed form above, unchanged.
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ import numpy.typing as npt
 
 from .engine import VIEWS, Book, compile_book
 from .errors import PortfolioError, Problem
-from .frontier import UP_LIMIT, group_sum, position_values
+from .frontier import UP_LIMIT, base_assets, column_bases, engine_first_moves, group_sum, position_values
 from .portfolio import Resolved
 
 FloatArray = npt.NDArray[np.float64]
@@ -237,13 +244,27 @@ def _opt(x: float) -> float | None:
     return None if np.isnan(x) else float(x)
 
 
+def _members(book: Book) -> dict[int, list[str]]:
+    """The positions of each pool, futures and options (format §6.3: in the cross pool of their settle
+    asset), in the file's order."""
+    members: dict[int, list[str]] = {}
+    opt = book.options
+    if opt is None:
+        for i, g in enumerate(book.pool.tolist()):
+            members.setdefault(g, []).append(book.ids[i])
+        return members
+    resolved = book.resolved
+    entries = [(leg.index, int(book.pool[i]), book.ids[i]) for i, leg in enumerate(resolved.legs)]
+    entries += [(leg.index, int(opt.pool[j]), leg.label) for j, leg in enumerate(resolved.option_legs)]
+    for _, g, label in sorted(entries):
+        members.setdefault(g, []).append(label)
+    return members
+
+
 def _pools(book: Book, down: FloatArray, up: FloatArray) -> ViewDistance:
     """The view's pools holding positions with their moves, and each side's first and last pool."""
-    n_g = book.n_pools
-    held = np.bincount(book.pool, minlength=n_g) > 0
-    members: dict[int, list[str]] = {}
-    for i, g in enumerate(book.pool.tolist()):
-        members.setdefault(g, []).append(book.ids[i])
+    held = book.pool_held  # a future or an option (format §6.3); without options: a future
+    members = _members(book)
     pools = []
     for g in np.flatnonzero(held).tolist():
         own = book.pool_position[g]
@@ -259,6 +280,17 @@ def _pools(book: Book, down: FloatArray, up: FloatArray) -> ViewDistance:
     )
 
 
+def engine_view_distance(book: Book, beta: Mapping[str, float], grids: tuple[FloatArray, FloatArray]) -> ViewDistance:
+    """One view's pools and sides by :func:`margin.engine.evaluate` (the path for books with options; on a
+    futures book it gives the closed form's moves to rounding): every column of the marks, futures and
+    option forwards alike (format §6.3), × (1 + β × m) with the β of its base (a column of a base without a
+    β, a price no position holds, is held); each pool's move bracketed along ``grids`` (falling, rising) and
+    refined by bisection (:func:`margin.frontier.engine_first_moves`)."""
+    exposure = np.array([[float(beta.get(b, 0.0)) if b is not None else 0.0 for b in column_bases(book)]])
+    down, up = (engine_first_moves(book, exposure, grid)[0] for grid in grids)
+    return _pools(book, down, up)
+
+
 def account_distance(
     resolved: Resolved, betas: Mapping[str, float] | None = None, views: Sequence[str] = VIEWS
 ) -> AccountDistance:
@@ -268,7 +300,7 @@ def account_distance(
     :class:`margin.whatif.BetaChoice`'s); ``None`` is the uniform move (every β 1). Raises
     :class:`PortfolioError` for a base asset without a finite β or a view that is not one of ``VIEWS``.
     """
-    bases = list(dict.fromkeys(leg.instrument.base for leg in resolved.legs))
+    bases = list(base_assets(resolved))  # futures and options (an option's forward moves with its base, §6.3)
     problems: list[Problem] = []
     bad_views = [v for v in views if v not in VIEWS]
     if bad_views:
@@ -285,8 +317,13 @@ def account_distance(
         raise PortfolioError(problems)
     lo, hi, lo_asset, hi_asset = _limits(beta, bases)
     grids = _grids(lo, hi, max(beta.values(), default=1.0))
-    exposure = np.array([beta[leg.instrument.base] for leg in resolved.legs], dtype=np.float64)
     books = [compile_book(resolved, view) for view in views]
+    if resolved.option_legs:
+        out = {book.view: engine_view_distance(book, beta, grids) for book in books}
+        return AccountDistance(
+            beta, all(b == 1.0 for b in beta.values()), float(lo), float(hi), lo_asset, hi_asset, out
+        )
+    exposure = np.array([beta[leg.instrument.base] for leg in resolved.legs], dtype=np.float64)
     sides: list[list[_Scan]] = []
     for grid in grids:
         scans = []

@@ -25,6 +25,8 @@ import numpy.typing as npt
 
 from .market import MarketSnapshot
 from .models import MarginModel
+from .option_book import OptionBook, compile_options
+from .option_legs import OptionTerms
 from .portfolio import Resolved
 from .tiers import TierMatrix
 
@@ -33,6 +35,8 @@ IntArray = npt.NDArray[np.intp]
 BoolArray = npt.NDArray[np.bool_]
 
 VIEWS: tuple[str, ...] = ("as_is", "cross", "isolated")
+#: the views ``evaluate`` reports: the three standard ones and the risk-based ``portfolio`` view (format §6.4)
+ALL_VIEWS: tuple[str, ...] = (*VIEWS, "portfolio")
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,6 +76,8 @@ class Book:
     collateral_assets: tuple[str, ...] = ()
     collateral_price: FloatArray = field(default_factory=lambda: np.zeros(0))
     collateral_weight: FloatArray = field(default_factory=lambda: np.zeros((0, 0)))
+    #: the option positions (format §6), each in the cross pool of its settle asset; ``None`` without options
+    options: OptionBook | None = None
 
     def wallet_at(self, collateral_prices: FloatArray | None) -> FloatArray:
         """Pool wallets with the backing collateral at other prices: (G,) or (S, G)."""
@@ -87,6 +93,14 @@ class Book:
     @property
     def n_pools(self) -> int:
         return len(self.pool_settle)
+
+    @cached_property
+    def pool_held(self) -> BoolArray:
+        """Pools holding a position (a future or an option): only those can be liquidated (format §2)."""
+        held = np.bincount(self.pool, minlength=self.n_pools) > 0
+        if self.options is not None:
+            held = held | (np.bincount(self.options.pool, minlength=self.n_pools) > 0)
+        return held
 
     @cached_property
     def summer(self) -> _PoolSummer:
@@ -139,6 +153,14 @@ def compile_book(resolved: Resolved, view: str = "as_is", market: MarketSnapshot
         wallet[settle_index[ca.pool]] += float(collateral[name]) * mkt.collateral_prices[name] * (1.0 - ca.haircut)
     model = resolved.venue.margin_model
     rule = model.position_rule(tiers, arr.sym, arr.size, arr.entry, arr.inverse, isolated, resolved.taker_fee)
+    options = compile_options(
+        resolved.options,
+        {s: i for i, s in enumerate(symbols)},
+        settle_index,
+        len(pool_settle),
+        mkt.vol_moves,
+        mkt.days,
+    )
     return Book(
         view=view,
         resolved=resolved,
@@ -168,6 +190,7 @@ def compile_book(resolved: Resolved, view: str = "as_is", market: MarketSnapshot
         collateral_assets=coll_names,
         collateral_price=np.array([mkt.collateral_prices[n] for n in coll_names], dtype=np.float64),
         collateral_weight=coll_weight,
+        options=options,
     )
 
 
@@ -260,6 +283,28 @@ def _upnl(book: Book, mark: FloatArray, cols: slice | IntArray) -> FloatArray:
     return diff
 
 
+def futures_terms(book: Book, idx: IntArray, mark: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """UPNL and maintenance of the positions ``idx`` at their own marks ``mark`` (…, len(idx)), as
+    :func:`evaluate` computes them (the tier of the notional at that mark, the model's maintenance)."""
+    q = book.size[idx]
+    sq = book.sign[idx] * q
+    ep = book.entry[idx]
+    inv = book.inverse[idx]
+    if inv.any():
+        notional = np.where(inv, q / mark, q * mark)
+        coin = np.where(inv, notional, q)
+        with np.errstate(divide="ignore"):
+            upnl = sq * np.where(inv, 1.0 / ep - 1.0 / mark, mark - ep)
+    else:
+        notional = q * mark
+        coin = np.broadcast_to(q, notional.shape)
+        upnl = sq * (mark - ep)
+    shape = notional.shape
+    flat = book.tiers.flat_index(book.sym[idx], notional.reshape(-1, shape[-1])).reshape(shape)
+    mm_at_mark, _ = book.model.mark_maintenance(book.tiers, flat, notional, coin)
+    return upnl, book.model.maintenance(book, mm_at_mark, notional, idx)
+
+
 def position_state(book: Book, marks: FloatArray) -> PositionState:
     """The view-independent position arrays of ``book`` at ``marks`` (S, n_symbols)."""
     return PositionState(book, marks)
@@ -308,6 +353,10 @@ class Evaluation:
     pool_equity: FloatArray
     pool_maintenance: FloatArray
     pool_liquidated: BoolArray
+    #: the options at these marks (§6.2, §6.3), ``None`` without options
+    option_terms: OptionTerms | None = None
+    #: Σ option values per pool (S, G); zeros without options
+    pool_options_value: FloatArray | None = None
 
     @property
     def mark(self) -> FloatArray:
@@ -334,7 +383,10 @@ class Evaluation:
 
     @cached_property
     def pool_initial(self) -> FloatArray:
-        return self.book.summer(self.initial)
+        out = self.book.summer(self.initial)
+        if self.option_terms is not None and self.book.options is not None:
+            out = out + self.book.options.pooled(self.option_terms.initial)
+        return out
 
     @cached_property
     def position_liquidated(self) -> BoolArray:
@@ -382,8 +434,14 @@ def evaluate(
     pool_mm = summer(maintenance)
     wallet = book.wallet_at(None if collateral_prices is None else np.atleast_2d(collateral_prices))
     equity = wallet + pool_upnl
-    has_positions = np.bincount(book.pool, minlength=book.n_pools) > 0
-    pool_liq = has_positions & (equity <= pool_mm)
+    terms: OptionTerms | None = None
+    pool_options: FloatArray | None = None
+    if book.options is not None:  # premium-style (§6.2): equity counts the options' value, MM their §6.3 margin
+        terms = book.options.terms(m)
+        pool_options = book.options.pooled(terms.value)
+        equity = equity + pool_options
+        pool_mm = pool_mm + book.options.pooled(terms.maintenance)
+    pool_liq = book.pool_held & (equity <= pool_mm)
     return Evaluation(
         book=book,
         marks=m,
@@ -393,6 +451,8 @@ def evaluate(
         pool_equity=equity,
         pool_maintenance=pool_mm,
         pool_liquidated=pool_liq,
+        option_terms=terms,
+        pool_options_value=pool_options,
     )
 
 
@@ -582,6 +642,9 @@ class PriceLevels:
 
     liquidation: FloatArray
     bankruptcy: FloatArray
+    #: the options' underlying price at their pool's crossing (S, O), ``None`` without options (§6.3)
+    option_liquidation: FloatArray | None = None
+    option_bankruptcy: FloatArray | None = None
 
 
 def liquidation_prices(book: Book, evaluation: Evaluation | None = None) -> PriceLevels:
@@ -593,6 +656,19 @@ def liquidation_prices(book: Book, evaluation: Evaluation | None = None) -> Pric
     trigger); NaN when no positive price qualifies.
     """
     ev = evaluation if evaluation is not None else evaluate(book)
+    levels = _futures_levels(book, ev)
+    if book.options is None:
+        return levels
+    from .option_liquidation import apply_levels, option_pool_levels
+
+    moves = option_pool_levels(book, ev)
+    assert moves is not None
+    liq, bk, o_liq, o_bk = apply_levels(book, ev, moves, levels.liquidation, levels.bankruptcy)
+    return PriceLevels(liq, bk, o_liq, o_bk)
+
+
+def _futures_levels(book: Book, ev: Evaluation) -> PriceLevels:
+    """The tiered closed form of every future (format §2); in a pool holding options, the other prices held."""
     n_s = ev.marks.shape[0]
     if book.n_positions == 0:
         empty = np.zeros((n_s, 0))

@@ -29,7 +29,18 @@ from .portfolio import (
     position_to_dict,
 )
 
-CSV_NUMBER_FIELDS = ("contracts", "contract_size", "entry_price", "mark_price", "leverage", "isolated_margin")
+CSV_NUMBER_FIELDS = (
+    "contracts",
+    "contract_size",
+    "entry_price",
+    "mark_price",
+    "leverage",
+    "isolated_margin",
+    "iv",
+    "underlying_price",
+)
+#: the option columns (format §6.1), written only when a position gives them (a futures CSV keeps its shape)
+CSV_OPTION_COLUMNS = ("iv", "underlying_price")
 
 
 def parse_portfolio_json(text: str, source: str = "portfolio") -> Portfolio:
@@ -151,14 +162,17 @@ def dump_positions_csv(positions: list[Position] | tuple[Position, ...], orders:
     the ``stop`` / ``take_profit`` columns (:data:`CSV_ORDER_COLUMNS`) of the orders a CSV can carry — one
     of each type per position, closing it whole — and nothing for the others (:func:`csv_order_gaps`)."""
     carried = _csv_orders(positions, orders or ())
-    fields = list(POSITION_FIELDS) + ([c for c in CSV_ORDER_COLUMNS if any(c in v for v in carried.values())])
+    columns = [
+        c for c in POSITION_FIELDS if c not in CSV_OPTION_COLUMNS or any(getattr(p, c) is not None for p in positions)
+    ]
+    fields = columns + ([c for c in CSV_ORDER_COLUMNS if any(c in v for v in carried.values())])
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\r\n")
     writer.writeheader()
     for k, pos in enumerate(positions):
         rec = position_to_dict(pos)
-        row = {name: ("" if rec.get(name) is None else rec[name]) for name in POSITION_FIELDS}
-        row.update({c: carried.get(k, {}).get(c, "") for c in fields[len(POSITION_FIELDS) :]})
+        row = {name: ("" if rec.get(name) is None else rec[name]) for name in columns}
+        row.update({c: carried.get(k, {}).get(c, "") for c in fields[len(columns) :]})
         writer.writerow(row)
     return out.getvalue()
 
@@ -207,8 +221,11 @@ def portfolio_from_csv(
     prices: Mapping[str, float] | None = None,
     position_mode: str = "one-way",
     source: str = "positions.csv",
+    as_of: str | None = None,
+    index_prices: Mapping[str, float] | None = None,
 ) -> Portfolio:
-    """A portfolio from a positions CSV plus venue, collateral and prices given elsewhere."""
+    """A portfolio from a positions CSV plus venue, collateral and prices (and, for options, ``as_of`` and
+    ``index_prices``, format §6.1) given elsewhere."""
     rows, orders = read_csv_book(text, source)
     data: dict[str, object] = {
         "format": FORMAT,
@@ -218,6 +235,10 @@ def portfolio_from_csv(
         "prices": dict(prices or {}),
         "positions": [position_to_dict(p) for p, _ in rows],
     }
+    if as_of is not None:
+        data["as_of"] = as_of
+    if index_prices:
+        data["index_prices"] = dict(index_prices)
     if orders:
         data["orders"] = [o for o, _ in orders]
     try:

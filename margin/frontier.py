@@ -17,6 +17,12 @@ hold positions in only one of the two assets (every isolated pool) never need th
 :func:`smallest_moves` finds, per pool and per position, the smallest uniform market move (every mark
 × (1 + m)) and the smallest move of each single base asset that liquidates it, down and up: a bracket
 on a fine grid of moves, then a bisection of every bracket at once down to floating-point resolution.
+
+Books with options (format §6): an option's column of the marks is its underlying's forward and moves with
+its base (§6.3); its Black-76 value counts in its pool's equity and its standard margin in the maintenance
+(§6.2, §6.3). Both functions use :func:`margin.engine.evaluate` itself then: at every cell of the grid
+(:func:`engine_frontier_view`, in blocks of :data:`ENGINE_CELLS`) and along the same search grids with an
+engine bisection (:func:`engine_first_moves`). Books without options keep the closed forms, unchanged.
 """
 
 from __future__ import annotations
@@ -29,8 +35,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .engine import VIEWS, Book, compile_book
+from .engine import VIEWS, Book, compile_book, evaluate
 from .errors import PortfolioError, Problem
+from .instruments import symbol_base
 from .portfolio import Resolved
 
 FloatArray = npt.NDArray[np.float64]
@@ -84,14 +91,122 @@ def group_sum(values: FloatArray, group: IntArray, n_groups: int) -> FloatArray:
 
 
 def base_assets(resolved: Resolved) -> tuple[str, ...]:
-    """Base assets of the portfolio's positions, in order of first appearance."""
-    return tuple(dict.fromkeys(leg.instrument.base for leg in resolved.legs))
+    """Base assets of the portfolio's positions (futures and options, format §6.1), in order of first
+    appearance in the file."""
+    if not resolved.option_legs:
+        return tuple(dict.fromkeys(leg.instrument.base for leg in resolved.legs))
+    held = [(leg.index, leg.instrument.base) for leg in resolved.legs]
+    held += [(leg.index, leg.option.base) for leg in resolved.option_legs]
+    return tuple(dict.fromkeys(base for _, base in sorted(held)))
 
 
 def _ratio(equity: FloatArray, maintenance: FloatArray) -> FloatArray:
     """Maintenance / equity; +inf where equity ≤ 0 (format §2: liquidated at 1 or above)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(equity > 0, maintenance / np.where(equity > 0, equity, 1.0), np.inf)
+
+
+# --------------------------------------------------------------------------- books with options: the engine
+
+#: most (row × column) cells one :func:`margin.engine.evaluate` of the option path holds (columns: the
+#: symbols, futures, options and pools of the book), to bound memory
+ENGINE_CELLS = 200_000
+#: bisection steps (each halves every bracket; far more than float64 needs)
+BISECTIONS = 200
+
+
+def engine_rows(book: Book) -> int:
+    """Rows (scenarios) per :func:`margin.engine.evaluate` call of the option path (:data:`ENGINE_CELLS`)."""
+    width = len(book.symbols) + book.n_positions + len(book.options or ()) + book.n_pools
+    return max(1, ENGINE_CELLS // max(width, 1))
+
+
+def column_bases(book: Book) -> tuple[str | None, ...]:
+    """The base asset of every column of the marks: futures and option symbols alike (format §6.3: an
+    option's column is its underlying's forward and moves with its base)."""
+    return tuple(symbol_base(s) for s in book.symbols)
+
+
+def _flags_at(book: Book, exposure: FloatArray, moves: FloatArray, pools: IntArray) -> BoolArray:
+    """Per item i: is pool ``pools[i]`` liquidated (the engine's trigger, format §2 and §6.3) at the marks
+    × (1 + ``moves[i]`` × ``exposure[i]``)? ``exposure`` (n, n_symbols), in chunks of
+    :func:`engine_rows`."""
+    out = np.zeros(moves.size, dtype=bool)
+    rows = engine_rows(book)
+    for s0 in range(0, moves.size, rows):
+        s1 = min(moves.size, s0 + rows)
+        ev = evaluate(book, book.marks * (1.0 + moves[s0:s1, None] * exposure[s0:s1]))
+        out[s0:s1] = ev.pool_liquidated[np.arange(s1 - s0), pools[s0:s1]]
+    return out
+
+
+def engine_first_moves(book: Book, exposure: FloatArray, grid: FloatArray) -> FloatArray:
+    """(E, G): for each exposure row ``e`` (E, n_symbols) and pool ``g``, the move ``m`` nearest 0 along
+    ``grid`` (ordered outward from 0) at which :func:`margin.engine.evaluate` at the marks
+    × (1 + m × ``exposure[e]``) has pool ``g`` liquidated (equity ≤ maintenance with the options' value and
+    §6.3 margin, format §2 and §6.3), refined by bisection against the previous grid point (or 0) to
+    floating-point resolution, on the liquidated side of the root. NaN where no grid move liquidates it or
+    the pool holds nothing; 0 where it is liquidated at the current marks.
+
+    The path for books with options: the engine itself along the grid, in blocks of :func:`engine_rows`
+    rows, stopping once every pool has a bracket, then one evaluation of every pending bracket per
+    bisection step (no loop over positions, pools or scenarios).
+    """
+    exposure = np.atleast_2d(np.asarray(exposure, dtype=np.float64))
+    n_e, n_g = exposure.shape[0], book.n_pools
+    held = book.pool_held
+    now = evaluate(book).pool_liquidated[0]
+    out = np.full((n_e, n_g), np.nan)
+    out[:, held & now] = 0.0
+    first = np.full((n_e, n_g), -1, dtype=np.intp)
+    pending = held & ~now
+    rows = engine_rows(book)
+    for e in range(n_e):  # one per kind of move: the uniform one, each single asset
+        for s0 in range(0, grid.size, rows):
+            todo = pending & (first[e] < 0)
+            if not todo.any():
+                break
+            block = grid[s0 : s0 + rows]
+            liq = evaluate(book, book.marks * (1.0 + block[:, None] * exposure[e])).pool_liquidated
+            hit = liq.any(axis=0) & todo
+            first[e, hit] = s0 + np.argmax(liq[:, hit], axis=0)
+    ie, ig = np.nonzero(first >= 0)
+    if ie.size == 0:
+        return out
+    k = first[ie, ig]
+    b = grid[k]
+    a = np.where(k > 0, grid[np.maximum(k - 1, 0)], 0.0)
+    for _ in range(BISECTIONS):
+        mid = 0.5 * (a + b)
+        active = (mid != a) & (mid != b)
+        if not active.any():
+            break
+        at = np.flatnonzero(active)
+        liq_mid = _flags_at(book, exposure[ie[at]], mid[at], ig[at])
+        b[at] = np.where(liq_mid, mid[at], b[at])
+        a[at] = np.where(liq_mid, a[at], mid[at])
+    out[ie, ig] = b
+    return out
+
+
+def _engine_grid(
+    book: Book, moves_x: FloatArray, moves_y: FloatArray, col_x: BoolArray, col_y: BoolArray
+) -> tuple[FloatArray, FloatArray]:
+    """Pool equity and maintenance (ny, nx, G) of :func:`margin.engine.evaluate` at every cell: the columns
+    of ``col_x`` (futures and option forwards of x) × (1 + x move), those of ``col_y`` × (1 + y move), in
+    blocks of :func:`engine_rows` cells."""
+    nx, ny, n_g = moves_x.size, moves_y.size, book.n_pools
+    fx = np.where(col_x[None, :], 1.0 + moves_x[:, None], 1.0)  # (nx, n_sym)
+    fy = np.where(col_y[None, :], 1.0 + moves_y[:, None], 1.0)  # (ny, n_sym)
+    equity = np.empty((ny * nx, n_g))
+    maintenance = np.empty((ny * nx, n_g))
+    rows = engine_rows(book)
+    for c0 in range(0, ny * nx, rows):
+        cells = np.arange(c0, min(ny * nx, c0 + rows))
+        ev = evaluate(book, book.marks * fx[cells % nx] * fy[cells // nx])
+        equity[cells] = ev.pool_equity
+        maintenance[cells] = ev.pool_maintenance
+    return equity.reshape(ny, nx, n_g), maintenance.reshape(ny, nx, n_g)
 
 
 # --------------------------------------------------------------------------- frontier
@@ -103,7 +218,9 @@ class FrontierView:
 
     A pool's equity at cell (iy, ix) is ``(base_equity + equity_x[ix]) + equity_y[iy]`` and its
     maintenance likewise (separability, module docstring); the (ny, nx, G) pool arrays are built
-    only when asked for.
+    only when asked for. In a book with options (format §6) the pool arrays are the engine's at every
+    cell (``grid_equity``, ``grid_maintenance``), and the parts are the engine's along each axis (the
+    engine at the x moves only, minus the current marks; likewise y).
     """
 
     view: str
@@ -119,13 +236,20 @@ class FrontierView:
     maintenance_y: FloatArray  # (ny, G)
     liquidated: BoolArray  # (ny, nx): any pool with positions liquidated
     margin_ratio: FloatArray  # (ny, nx): worst pool maintenance / equity, +inf where equity ≤ 0
+    #: (ny, nx, G) the engine's pool equity and maintenance at every cell (books with options), else None
+    grid_equity: FloatArray | None = None
+    grid_maintenance: FloatArray | None = None
 
     @cached_property
     def pool_equity(self) -> FloatArray:
+        if self.grid_equity is not None:
+            return self.grid_equity
         return (self.base_equity + self.equity_x)[None, :, :] + self.equity_y[:, None, :]
 
     @cached_property
     def pool_maintenance(self) -> FloatArray:
+        if self.grid_maintenance is not None:
+            return self.grid_maintenance
         return (self.base_maintenance + self.maintenance_x)[None, :, :] + self.maintenance_y[:, None, :]
 
     @cached_property
@@ -260,6 +384,9 @@ def frontier(
     """
     ax, ay, views = _validate(resolved, x, y, steps, range_, views)
     moves = np.linspace(-float(range_), float(range_), int(steps))
+    if resolved.option_legs:  # options (format §6.3): the engine at every cell
+        engine = {view: engine_frontier_view(compile_book(resolved, view), moves, moves, ax, ay) for view in views}
+        return FrontierResult(x=ax, y=ay, moves_x=moves, moves_y=moves.copy(), modes=engine)
     bases = np.array([leg.instrument.base for leg in resolved.legs], dtype=object)
     in_x = np.flatnonzero(bases == ax)
     in_y = np.flatnonzero(bases == ay)
@@ -270,6 +397,41 @@ def frontier(
         book = compile_book(resolved, view)
         modes[view] = _frontier_view(book, moves, moves, in_x, in_y, rest, factor)
     return FrontierResult(x=ax, y=ay, moves_x=moves, moves_y=moves.copy(), modes=modes)
+
+
+def engine_frontier_view(book: Book, moves_x: FloatArray, moves_y: FloatArray, x: str, y: str) -> FrontierView:
+    """:class:`FrontierView` of ``book`` from :func:`margin.engine.evaluate` at every cell (the path for books
+    with options; any book gives the closed form's numbers to rounding): every column whose base is ``x``
+    (futures marks and option forwards, format §6.3) × (1 + x move), likewise ``y``, other marks and the
+    collateral held. Memory: two (ny, nx, G) arrays; the evaluation runs in blocks of :func:`engine_rows`."""
+    bases = np.array(column_bases(book), dtype=object)
+    col_x, col_y = bases == x, bases == y
+    equity, maintenance = _engine_grid(book, moves_x, moves_y, col_x, col_y)
+    has_positions = book.pool_held
+    liquidated = np.any(has_positions & (equity <= maintenance), axis=2)
+    ratio = np.where(has_positions, _ratio(equity, maintenance), -np.inf)
+    worst = ratio.max(axis=2) if book.n_pools else np.full(liquidated.shape, -np.inf)
+    ev0 = evaluate(book)
+    e0, m0 = ev0.pool_equity[0], ev0.pool_maintenance[0]
+    ev_x = evaluate(book, book.marks * np.where(col_x[None, :], 1.0 + moves_x[:, None], 1.0))
+    ev_y = evaluate(book, book.marks * np.where(col_y[None, :], 1.0 + moves_y[:, None], 1.0))
+    return FrontierView(
+        view=book.view,
+        book=book,
+        moves_x=moves_x,
+        moves_y=moves_y,
+        has_positions=has_positions,
+        base_equity=e0,
+        base_maintenance=m0,
+        equity_x=ev_x.pool_equity - e0,
+        maintenance_x=ev_x.pool_maintenance - m0,
+        equity_y=ev_y.pool_equity - e0,
+        maintenance_y=ev_y.pool_maintenance - m0,
+        liquidated=liquidated,
+        margin_ratio=worst,
+        grid_equity=equity,
+        grid_maintenance=maintenance,
+    )
 
 
 def _frontier_view(
@@ -412,9 +574,16 @@ def smallest_moves(resolved: Resolved, view: str = "as_is") -> dict[str, Any]:
     bisection to floating-point resolution; a liquidated window narrower than a grid step between 0
     and the first bracket can be missed. The returned move is on the liquidated side of the root.
     Top level ``uniform`` and ``assets``: the move that liquidates the first pool of the view.
+
+    With options (format §6.3: an option's forward moves with its base, its value counts in its pool's
+    equity and its standard margin in the maintenance) the trigger is :func:`margin.engine.evaluate`'s
+    along the same grids (:func:`engine_first_moves`); option positions are listed with the futures, in
+    the file's order.
     """
     if view not in VIEWS:
         raise PortfolioError([Problem("view", f"must be one of {', '.join(VIEWS)}", view)])
+    if resolved.option_legs:
+        return engine_smallest_moves(resolved, view)
     book = compile_book(resolved, view)
     n_g, n_p = book.n_pools, book.n_positions
     assets = base_assets(resolved)
@@ -439,31 +608,88 @@ def smallest_moves(resolved: Resolved, view: str = "as_is") -> dict[str, Any]:
         res[f"u_{name}"] = _smallest(book, book.pool, n_g, grid, change, net0, pool_net)
         res[f"a_{name}"] = _smallest(book, pair_key, n_g * n_a, grid, change, net0, pair_start)
     counts = np.bincount(pair_key, minlength=n_g * n_a).reshape(n_g, n_a) if n_p else np.zeros((n_g, n_a), int)
+    members = [(book.ids[i], int(book.pool[i]), int(asset_of[i])) for i in range(n_p)]
+    return _moves_document(book, assets, res, counts, np.bincount(book.pool, minlength=n_g) > 0, pool_net <= 0, members)
+
+
+def engine_smallest_moves(resolved: Resolved, view: str = "as_is") -> dict[str, Any]:
+    """:func:`smallest_moves` by :func:`margin.engine.evaluate` (the path for books with options; on a
+    futures book it gives the closed form's moves to rounding): the uniform move moves every column, a
+    single asset's move every column of that base (futures marks and option forwards, format §6.3)."""
+    if view not in VIEWS:
+        raise PortfolioError([Problem("view", f"must be one of {', '.join(VIEWS)}", view)])
+    book = compile_book(resolved, view)
+    n_g = book.n_pools
+    assets = base_assets(resolved)
+    n_a = max(len(assets), 1)
+    bases = column_bases(book)
+    exposure = np.ones((1 + len(assets), len(book.symbols)))
+    for k, asset in enumerate(assets):
+        exposure[1 + k] = [1.0 if b == asset else 0.0 for b in bases]
+    # every position (futures, then options) with its input index, pool and asset
+    legs = [
+        (leg.index, book.ids[i], int(book.pool[i]), assets.index(leg.instrument.base))
+        for i, leg in enumerate(resolved.legs)
+    ]
+    opt = book.options
+    if opt is not None:
+        legs += [
+            (leg.index, leg.label, int(opt.pool[j]), assets.index(leg.option.base))
+            for j, leg in enumerate(resolved.option_legs)
+        ]
+    members = [(label, g, k) for _, label, g, k in sorted(legs)]
+    counts = np.zeros((n_g, n_a), dtype=np.intp)
+    for _, g, k in members:
+        counts[g, k] += 1
+    res: dict[str, FloatArray] = {}
+    for name, grid in zip(("down", "up"), _search_grids(), strict=True):
+        moves = engine_first_moves(book, exposure, grid)
+        res[f"u_{name}"] = moves[0]
+        res[f"a_{name}"] = moves[1:].T.reshape(-1) if assets else np.full(n_g, np.nan)
+    now = evaluate(book).pool_liquidated[0]
+    return _moves_document(book, assets, res, counts, book.pool_held, now, members)
+
+
+def _moves_document(
+    book: Book,
+    assets: tuple[str, ...],
+    res: dict[str, FloatArray],
+    counts: npt.NDArray[np.int_] | npt.NDArray[np.intp],
+    has: BoolArray,
+    now: BoolArray,
+    members: Sequence[tuple[str, int, int]],
+) -> dict[str, Any]:
+    """The JSON document of :func:`smallest_moves` from each pool's moves: ``res`` (``u_down``, ``u_up`` (G,),
+    ``a_down``, ``a_up`` (G × n_assets,)), ``counts`` (G, n_assets) positions per pool and asset, ``has``
+    the pools holding positions, ``now`` those liquidated at the current marks, ``members`` every position
+    as (id, pool, asset index) in order."""
+    n_g = book.n_pools
+    n_a = max(len(assets), 1)
     a_down = res["a_down"].reshape(n_g, n_a)
     a_up = res["a_up"].reshape(n_g, n_a)
     # pools in an asset: only assets they hold can move them
     pools_out: list[dict[str, Any]] = []
     pool_entry: dict[int, dict[str, Any]] = {}
-    for g in np.flatnonzero(np.bincount(book.pool, minlength=n_g) > 0).tolist():
+    for g in np.flatnonzero(has).tolist():
         held = [k for k in range(len(assets)) if counts[g, k] > 0]
         entry: dict[str, Any] = {
             "pool": g,
             "settle": book.pool_settle[g],
             "mode": book.pool_mode[g],
-            "positions": [book.ids[i] for i in np.flatnonzero(book.pool == g).tolist()],
-            "liquidated_now": bool(pool_net[g] <= 0),
+            "positions": [label for label, pool, _ in members if pool == g],
+            "liquidated_now": bool(now[g]),
             "uniform": _pair(res["u_down"][g], res["u_up"][g]),
             "assets": {assets[k]: _pair(a_down[g, k], a_up[g, k]) for k in held},
         }
         pools_out.append(entry)
         pool_entry[g] = entry
     positions_out = []
-    for i in range(n_p):
-        own = pool_entry[int(book.pool[i])]
-        asset = assets[int(asset_of[i])]
+    for label, pool, k in members:
+        own = pool_entry[pool]
+        asset = assets[k]
         positions_out.append(
             {
-                "id": book.ids[i],
+                "id": label,
                 "pool": own["pool"],
                 "asset": asset,
                 "uniform": own["uniform"],
@@ -476,13 +702,12 @@ def smallest_moves(resolved: Resolved, view: str = "as_is") -> dict[str, Any]:
         finite = values[np.isfinite(values)]
         return float(finite[np.argmin(sign * finite)]) if finite.size else np.nan
 
-    has = np.bincount(book.pool, minlength=n_g) > 0
     top_assets = {}
     for k, asset in enumerate(assets):
         in_pool = has & (counts[:, k] > 0)
         top_assets[asset] = _pair(nearest(a_down[in_pool, k], -1.0), nearest(a_up[in_pool, k], 1.0))
     return {
-        "view": view,
+        "view": book.view,
         "search": {"down": DOWN_LIMIT, "up": UP_LIMIT},
         "uniform": _pair(nearest(res["u_down"][has], -1.0), nearest(res["u_up"][has], 1.0)),
         "assets": top_assets,

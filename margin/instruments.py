@@ -50,3 +50,14 @@ def underlying_asset(base: str) -> str:
     and upper-cased (``1000PEPE`` → ``PEPE``, ``kPEPE`` → ``PEPE``, ``1INCH`` → ``1INCH``, ``btc`` →
     ``BTC``). The one rule every lookup of a base asset uses."""
     return _MULTIPLIER.sub("", base).upper()
+
+
+def symbol_base(symbol: str) -> str | None:
+    """The base asset of a contract or option symbol (``BTC/USD:BTC-261225-100000-C`` → ``BTC``, format §6.1),
+    ``None`` when ``symbol`` is neither."""
+    inst = parse_symbol(symbol)
+    if inst is not None:
+        return inst.base
+    head, sep, _ = symbol.partition(":")
+    base, slash, _ = head.partition("/")
+    return base if sep and slash and base else None

@@ -33,6 +33,10 @@ class MarketSnapshot:
     volatilities: Mapping[str, float] = field(default_factory=dict)
     #: base asset → forward or index price, when known
     forwards: Mapping[str, float] = field(default_factory=dict)
+    #: base asset → relative move of its options' implied volatilities (format §6.5 ``--vol-shock``)
+    vol_moves: Mapping[str, float] = field(default_factory=dict)
+    #: days passed since ``as_of`` (format §6.5 ``--days``)
+    days: float = 0.0
 
     @property
     def symbols(self) -> tuple[str, ...]:

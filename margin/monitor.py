@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .engine import VIEWS
 from .portfolio import Resolved
+from .portfolio_view import with_live_marks
 from .report import evaluate_view
 
 #: an alert rule's state in a transition
@@ -68,7 +69,7 @@ class Status:
 
 def status(resolved: Resolved, marks: Mapping[str, float] | None = None, views: Sequence[str] = VIEWS) -> Status:
     """Every pool's state and every alert rule's value with ``marks`` (symbol → price) replacing the file's."""
-    market = resolved.market if marks is None else resolved.market.with_marks(marks)
+    market = resolved.market if marks is None else with_live_marks(resolved, marks)
     results = {view: evaluate_view(resolved, view, market) for view in views}
     pools = tuple(
         PoolStatus(
@@ -87,7 +88,8 @@ def status(resolved: Resolved, marks: Mapping[str, float] | None = None, views: 
         from .alerts import evaluate_alerts
 
         wanted = dict.fromkeys(rule.view or "as_is" for rule in resolved.portfolio.alerts)
-        results = {**results, **{v: evaluate_view(resolved, v, market) for v in wanted if v not in results}}
+        standard = [v for v in wanted if v not in results and v in VIEWS]  # the portfolio view: in evaluate_alerts
+        results = {**results, **{v: evaluate_view(resolved, v, market) for v in standard}}
         for row in evaluate_alerts(resolved, results, market):
             value = row["value"]
             alerts[str(row["id"])] = (float(value) if isinstance(value, (int, float)) else None, bool(row["triggered"]))

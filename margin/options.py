@@ -171,7 +171,7 @@ def is_option_symbol(symbol: str) -> bool:
     return isinstance(symbol, str) and _OPTION.match(symbol) is not None
 
 
-def _read_option_symbol(symbol: str, path: str) -> tuple[OptionSymbol | None, list[Problem]]:
+def read_option_symbol(symbol: str, path: str) -> tuple[OptionSymbol | None, list[Problem]]:
     match = _OPTION.match(symbol) if isinstance(symbol, str) else None
     if match is None:
         return None, [Problem(path, f"must be an option symbol {_SHAPE}", symbol)]
@@ -211,15 +211,15 @@ def _or_raise(read: tuple[_T | None, list[Problem]]) -> _T:
 
 def option_symbol_problems(symbol: str, path: str = "symbol") -> list[Problem]:
     """Every broken rule of an option symbol (the field, the rule and the field's value), empty when valid."""
-    return _read_option_symbol(symbol, path)[1]
+    return read_option_symbol(symbol, path)[1]
 
 
 def parse_option_symbol(symbol: str, path: str = "symbol") -> OptionSymbol:
     """Parse ``BASE/QUOTE:SETTLE-YYMMDD-STRIKE-C|P`` (§6.1); :class:`PortfolioError` naming each bad field."""
-    return _or_raise(_read_option_symbol(symbol, path))
+    return _or_raise(read_option_symbol(symbol, path))
 
 
-def _read_as_of(value: object, path: str) -> tuple[datetime | None, list[Problem]]:
+def read_as_of(value: object, path: str) -> tuple[datetime | None, list[Problem]]:
     rule = "must be an ISO-8601 time with its UTC offset, e.g. '2026-11-20T08:00:00Z'"
     if not isinstance(value, str) or len(value) > 64:
         return None, [Problem(path, rule, value)]
@@ -234,12 +234,12 @@ def _read_as_of(value: object, path: str) -> tuple[datetime | None, list[Problem
 
 def as_of_problems(value: object, path: str = "as_of") -> list[Problem]:
     """Why ``value`` is not a valid ``as_of`` (§6.1), empty when it is."""
-    return _read_as_of(value, path)[1]
+    return read_as_of(value, path)[1]
 
 
 def parse_as_of(value: object, path: str = "as_of") -> datetime:
     """The ``as_of`` time (§6.1) as an aware UTC datetime; a naive or malformed time is invalid input."""
-    return _or_raise(_read_as_of(value, path))
+    return _or_raise(read_as_of(value, path))
 
 
 def time_to_expiry(expiry: datetime, as_of: datetime, days_forward: float = 0.0) -> float:

@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import cached_property
 
 import numpy as np
@@ -22,6 +23,9 @@ from .errors import PortfolioError, Problem
 from .instruments import Instrument, parse_symbol
 from .market import MAX_PRICE, MIN_PRICE, MarketSnapshot
 from .models import initial_margin
+from .option_legs import OptionArrays, OptionLeg, iv_problem, option_leg_problems, read_index_prices
+from .options import is_option_symbol, read_as_of, read_option_symbol
+from .portfolio_margin import PortfolioMarginParams
 from .states import DEFAULT_LEVELS, AlertLevels
 from .tiers import TierMatrix, TierTable, parse_tier_table
 from .venues import VENUES, Venue, unified_symbol
@@ -42,6 +46,9 @@ TOP_FIELDS = (
     "alert_levels",
     "alerts",
     "origin",
+    "as_of",
+    "index_prices",
+    "portfolio_margin",
 )
 COLLATERAL_ASSET_FIELDS = ("price", "haircut", "pool")
 POSITION_FIELDS = (
@@ -55,6 +62,8 @@ POSITION_FIELDS = (
     "leverage",
     "margin_mode",
     "isolated_margin",
+    "iv",
+    "underlying_price",
 )
 #: order fields (format §7)
 ORDER_FIELDS = ("id", "symbol", "type", "trigger_price", "contracts", "position_side")
@@ -62,8 +71,8 @@ ORDER_TYPES = ("stop", "take_profit")
 #: alert rule fields and metrics (format §8)
 ALERT_FIELDS = ("id", "metric", "above", "below", "view")
 ALERT_METRICS = ("margin_ratio", "distance_to_liquidation", "available", "equity", "account_move")
-#: the views an alert rule may name (``margin.engine.VIEWS``; the ``portfolio`` view does not exist yet)
-ALERT_VIEWS = ("as_is", "cross", "isolated")
+#: the views an alert rule may name (``margin.engine.ALL_VIEWS``: the standard three and ``portfolio``, §6.4)
+ALERT_VIEWS = ("as_is", "cross", "isolated", "portfolio")
 #: slippage on order fills: a fraction in [0, MAX_SLIPPAGE)
 MAX_SLIPPAGE = 0.5
 SIDES = ("long", "short")
@@ -85,6 +94,9 @@ class Position:
     contract_size: float | None = None
     mark_price: float | None = None
     id: str = ""
+    #: an option's implied volatility and optional forward (format §6.1)
+    iv: float | None = None
+    underlying_price: float | None = None
 
     @property
     def label(self) -> str:
@@ -174,6 +186,10 @@ class Portfolio:
     alert_levels: AlertLevels | None = None
     #: alert rules (format §8)
     alerts: tuple[AlertRule, ...] = ()
+    #: the time of the marks, the USD index price per base and the portfolio view's parameters (format §6)
+    as_of: str | None = None
+    index_prices: dict[str, float] = field(default_factory=dict)
+    portfolio_margin: PortfolioMarginParams | None = None
 
     def with_prices(self, prices: Mapping[str, float]) -> Portfolio:
         """The same book at other mark prices (position-level marks replaced too)."""
@@ -242,6 +258,35 @@ class Resolved:
     order_legs: tuple[int, ...] = ()
     #: the margin-ratio levels of the pool states in force (format §8)
     alert_levels: AlertLevels = DEFAULT_LEVELS
+    #: the option positions (format §6), ``None`` when the file gives no ``as_of``
+    options: OptionArrays | None = None
+    #: the parameters of the ``portfolio`` view (format §6.4)
+    portfolio_params: PortfolioMarginParams = field(default_factory=lambda: PortfolioMarginParams())
+
+    @property
+    def option_legs(self) -> tuple[OptionLeg, ...]:
+        """The option positions, in input order (empty without options)."""
+        return () if self.options is None else self.options.legs
+
+    @property
+    def n_positions(self) -> int:
+        """Futures and options."""
+        return len(self.legs) + len(self.option_legs)
+
+    def require_futures_only(self, what: str) -> None:
+        """Refuse an account holding options in an engine that values futures only (invalid input naming the
+        option's position, never a number without its options)."""
+        if self.option_legs:
+            leg = self.option_legs[0]
+            raise PortfolioError(
+                [
+                    Problem(
+                        f"positions[{leg.index}].symbol",
+                        f"is an option: {what} does not value options yet (evaluate, stress, frontier and risk do)",
+                        leg.symbol,
+                    )
+                ]
+            )
 
     @property
     def slippage(self) -> float:
@@ -263,7 +308,7 @@ class Resolved:
         legs = self.legs
         sym_index = {s: i for i, s in enumerate(self.symbols)}
         settle_index = {s: i for i, s in enumerate(self.settles)}
-        inverse_of = {leg.position.symbol: leg.instrument.inverse for leg in legs}
+        inverse_of = {leg.position.symbol: leg.instrument.inverse for leg in legs}  # an option's column: False
         out = LegArrays(
             ids=tuple(leg.position.label for leg in legs),
             sym=np.array([sym_index[leg.position.symbol] for leg in legs], dtype=np.intp),
@@ -275,7 +320,7 @@ class Resolved:
             leverage=np.array([math.nan if leg.leverage is None else leg.leverage for leg in legs], dtype=np.float64),
             isolated=np.array([leg.isolated for leg in legs], dtype=bool),
             isolated_margin=np.array([leg.isolated_margin for leg in legs], dtype=np.float64),
-            symbol_inverse=np.array([inverse_of[s] for s in self.symbols], dtype=bool),
+            symbol_inverse=np.array([inverse_of.get(s, False) for s in self.symbols], dtype=bool),
         )
         for value in vars(out).values():  # shared by every view's book: nobody may write into them
             if isinstance(value, np.ndarray):
@@ -285,7 +330,13 @@ class Resolved:
     @cached_property
     def tier_matrix(self) -> TierMatrix:
         """The symbols' tier tables as arrays, in ``symbols`` order (built once, shared by every view)."""
-        return TierMatrix.build([self.tables[s] for s in self.symbols])
+        return TierMatrix.build([self.tables.get(s, OPTION_COLUMN_TABLE) for s in self.symbols])
+
+
+#: the tier row of an option's column in the marks (an option has no tier: §6.3 margins it)
+OPTION_COLUMN_TABLE: TierTable = parse_tier_table(
+    [{"min_notional": 0, "max_notional": None, "mmr": 0.0, "max_leverage": 1000}], "options"
+)[0]  # type: ignore[assignment]
 
 
 def notional(size: float, price: float, inverse: bool) -> float:
@@ -562,6 +613,8 @@ def resolve(
             problems.append(Problem(f"collateral.{asset}", rule, asset if _bad_asset_name(asset) else amount))
     for symbol, price in portfolio.prices.items():
         rule = price_problem(price)
+        if is_option_symbol(symbol):
+            continue  # refused below: an option's price comes from its iv and underlying_price (§6.1)
         if parse_symbol(symbol) is None:
             problems.append(Problem(f"prices[{symbol!r}]", "must be keyed by a ccxt unified symbol", symbol))
         elif rule:
@@ -590,9 +643,26 @@ def resolve(
     seen_ids: dict[str, int] = {}
     seen_sides: dict[tuple[str, str], int] = {}
     seen_symbol: dict[str, int] = {}
+    as_of, as_of_problems = (None, []) if portfolio.as_of is None else read_as_of(portfolio.as_of, "as_of")
+    problems.extend(as_of_problems)
+    option_legs: list[OptionLeg] = []
+    option_positions: list[int] = []
+    settle_order: list[tuple[int, str]] = []
     for i, pos in enumerate(portfolio.positions):
         path = paths[i] if paths is not None else f"positions[{i}]"
         before = len(problems)
+        if isinstance(pos.symbol, str) and is_option_symbol(pos.symbol):
+            option_positions.append(i)
+            leg_o = _option_leg(portfolio, venue, pos, i, path, as_of, problems, seen_ids, path_of, marks)
+            if leg_o is not None:
+                option_legs.append(leg_o)
+                settle_order.append((i, leg_o.option.settle))
+            continue
+        for name in ("iv", "underlying_price"):
+            if getattr(pos, name) is not None:
+                problems.append(
+                    Problem(f"{path}.{name}", "is for an option position only (format §6.1)", getattr(pos, name))
+                )
         inst = parse_symbol(pos.symbol) if isinstance(pos.symbol, str) else None
         if inst is None:
             problems.append(_symbol_problem(path, pos.symbol))
@@ -759,6 +829,39 @@ def resolve(
 
     backing = portfolio.collateral_assets
     settles: list[str] = [a for a in portfolio.collateral if a not in backing]
+    for _, settle in sorted([*((leg.index, leg.settle) for leg in legs), *settle_order]):
+        if settle not in settles and settle not in backing:
+            settles.append(settle)
+    for leg_o in option_legs:
+        if leg_o.option.settle in backing:
+            problems.append(
+                Problem(
+                    f"collateral_assets.{leg_o.option.settle}",
+                    f"cannot back another pool: options settle in {leg_o.option.settle}",
+                    leg_o.option.settle,
+                )
+            )
+    if option_positions and portfolio.as_of is None:
+        first = path_of(option_positions[0])
+        problems.append(
+            Problem(
+                "as_of", f"is required when the portfolio holds an option ({first}): the time of the marks", None, False
+            )
+        )
+    for symbol in portfolio.prices:
+        if is_option_symbol(symbol):
+            problems.append(
+                Problem(
+                    f"prices[{symbol!r}]",
+                    "must not price an option: its value comes from its iv and underlying_price (format §6.1)",
+                    portfolio.prices[symbol],
+                )
+            )
+    index_problems = [
+        Problem(f"index_prices.{a}", _bad_asset_name(a) or "", a) for a in portfolio.index_prices if _bad_asset_name(a)
+    ]
+    problems.extend(index_problems)
+    pm_params = portfolio.portfolio_margin
     for leg in legs:
         if leg.settle in backing:
             problems.append(
@@ -768,8 +871,6 @@ def resolve(
                     leg.settle,
                 )
             )
-        elif leg.settle not in settles:
-            settles.append(leg.settle)
     for asset, ca in backing.items():
         cpath = f"collateral_assets.{asset}"
         if _bad_asset_name(asset):
@@ -825,6 +926,95 @@ def resolve(
         tier_sources=tier_sources,
         order_legs=order_legs,
         alert_levels=portfolio.alert_levels or venue.alert_levels or DEFAULT_LEVELS,
+        options=None if as_of is None else OptionArrays(tuple(option_legs), as_of),
+        portfolio_params=pm_params or PortfolioMarginParams(),
+    )
+
+
+def _option_leg(
+    portfolio: Portfolio,
+    venue: Venue | None,
+    pos: Position,
+    i: int,
+    path: str,
+    as_of: datetime | None,
+    problems: list[Problem],
+    seen_ids: dict[str, int],
+    path_of: Callable[[int], str],
+    marks: dict[str, float],
+) -> OptionLeg | None:
+    """An option position (format §6.1) read and checked, its forward recorded as its symbol's mark."""
+    before = len(problems)
+    option, symbol_problems = read_option_symbol(pos.symbol, f"{path}.symbol")
+    problems.extend(symbol_problems)
+    problems.extend(
+        p for p in _position_number_problems(pos, path) if not p.path.endswith((".leverage", ".isolated_margin"))
+    )
+    problems.extend(_enum_problems(path, pos.side, pos.margin_mode))
+    label = pos.label
+    if label in seen_ids:
+        problems.append(Problem(f"{path}.id", f"must be unique (also {path_of(seen_ids[label])})", label))
+    seen_ids.setdefault(label, i)
+    if venue is not None and not venue.options:
+        problems.append(
+            Problem(
+                f"{path}.symbol",
+                f"is an option: {venue.name} margins no options (deribit, okx, bybit, generic do)",
+                pos.symbol,
+            )
+        )
+    if pos.mark_price is not None:
+        problems.append(
+            Problem(
+                f"{path}.mark_price", "is not used for an option: give underlying_price (its forward)", pos.mark_price
+            )
+        )
+    if pos.underlying_price is not None and price_problem(pos.underlying_price):
+        problems.append(
+            Problem(f"{path}.underlying_price", price_problem(pos.underlying_price) or "", pos.underlying_price)
+        )
+        return None
+    if option is None or problems[before:]:
+        if option is not None and pos.iv is not None and iv_problem(pos.iv):
+            problems.append(Problem(f"{path}.iv", iv_problem(pos.iv) or "", pos.iv))
+        return None
+    forward, leg_problems = option_leg_problems(
+        option, path, pos.iv, pos.underlying_price, pos.margin_mode, as_of, portfolio.index_prices
+    )
+    problems.extend(leg_problems)
+    if leg_problems or forward is None or pos.iv is None:
+        return None
+    if option.symbol in marks and marks[option.symbol] != float(forward):
+        problems.append(
+            Problem(
+                f"{path}.underlying_price",
+                f"must equal the underlying price of {option.symbol} given elsewhere ({marks[option.symbol]:g})",
+                forward,
+            )
+        )
+        return None
+    if portfolio.position_mode == "one-way" and option.symbol in marks:
+        problems.append(
+            Problem(
+                f"{path}.side", f"one-way mode allows one position per symbol; {option.symbol} is held twice", pos.side
+            )
+        )
+        return None
+    size = 1.0 if pos.contract_size is None else float(pos.contract_size)
+    if not float(pos.contracts) * size * float(forward) <= MAX_AMOUNT:
+        problems.append(Problem(f"{path}.contracts", f"must keep the notional <= {MAX_AMOUNT:g}", pos.contracts))
+        return None
+    marks[option.symbol] = float(forward)
+    return OptionLeg(
+        index=i,
+        label=label,
+        option=option,
+        side=pos.side,
+        contracts=float(pos.contracts),
+        contract_size=size,
+        entry_price=float(pos.entry_price),
+        iv=float(pos.iv),
+        forward=float(forward),
     )
 
 
@@ -962,6 +1152,12 @@ def portfolio_from_dict(
         slippage = None
     alert_levels = _levels_from(data.get("alert_levels"), problems)
     alerts, alert_paths = _alerts_from(data.get("alerts"), problems)
+    as_of = data.get("as_of")
+    if as_of is not None and not isinstance(as_of, str):
+        problems.extend(read_as_of(as_of, "as_of")[1])  # a string is checked by resolve
+    index_prices = read_index_prices(data.get("index_prices"), problems)
+    pm_params, pm_problems = PortfolioMarginParams.parse(data.get("portfolio_margin"))
+    problems.extend(pm_problems)
     portfolio = Portfolio(
         venue=venue if isinstance(venue, str) else "",
         collateral=coll,
@@ -976,6 +1172,9 @@ def portfolio_from_dict(
         slippage=None if slippage is None else float(slippage),
         alert_levels=alert_levels,
         alerts=alerts,
+        as_of=as_of if isinstance(as_of, str) else None,
+        index_prices=index_prices,
+        portfolio_margin=pm_params if "portfolio_margin" in data and not pm_problems else None,
     )
     if taker_fee is not None and portfolio.taker_fee is None:
         problems.append(Problem("taker_fee", "must be a number", taker_fee))
@@ -1139,6 +1338,8 @@ def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Pr
         ("mark_price", True, None),
         ("isolated_margin", True, None),
         ("leverage", False, 1.0),
+        ("iv", True, None),
+        ("underlying_price", True, None),
     ):
         value = rec.get(key)
         if value is None:
@@ -1151,7 +1352,7 @@ def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Pr
     if problems:
         # the position is dropped: report the rules its other fields break too, all at once
         symbol = rec.get("symbol")
-        if isinstance(symbol, str) and parse_symbol(symbol) is None:
+        if isinstance(symbol, str) and parse_symbol(symbol) is None and not is_option_symbol(symbol):
             problems.append(_symbol_problem(path, symbol))
         for p in _enum_problems(path, side, margin_mode):
             if isinstance(rec.get(p.path.rsplit(".", 1)[1]), str):
@@ -1168,6 +1369,8 @@ def position_from_dict(rec: object, path: str) -> tuple[Position | None, list[Pr
         contract_size=None if rec.get("contract_size") is None else float(rec["contract_size"]),
         mark_price=None if rec.get("mark_price") is None else float(rec["mark_price"]),
         id=str(rec.get("id") or ""),
+        iv=None if rec.get("iv") is None else float(rec["iv"]),
+        underlying_price=None if rec.get("underlying_price") is None else float(rec["underlying_price"]),
     ), []
 
 
@@ -1181,7 +1384,7 @@ def position_to_dict(pos: Position) -> dict[str, object]:
     }
     if pos.id:
         out["id"] = pos.id
-    for key in ("contract_size", "mark_price", "leverage", "isolated_margin"):
+    for key in ("contract_size", "mark_price", "leverage", "isolated_margin", "iv", "underlying_price"):
         value = getattr(pos, key)
         if value is not None:
             out[key] = value
@@ -1244,6 +1447,12 @@ def portfolio_to_dict(portfolio: Portfolio) -> dict[str, object]:
         }
     if portfolio.alerts:
         out["alerts"] = [alert_to_dict(a) for a in portfolio.alerts]
+    if portfolio.as_of is not None:
+        out["as_of"] = portfolio.as_of
+    if portfolio.index_prices:
+        out["index_prices"] = dict(portfolio.index_prices)
+    if portfolio.portfolio_margin is not None:
+        out["portfolio_margin"] = portfolio.portfolio_margin.to_dict()
     if portfolio.origin is not None:
         out["origin"] = portfolio.origin
     return out

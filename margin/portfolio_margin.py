@@ -235,6 +235,25 @@ class PortfolioMarginParams:
             return None, problems
         return cls(**kw), []
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every parameter as the file's ``portfolio_margin`` object (reading it back gives equal parameters)."""
+        return {
+            "price_range": dict(self.price_range),
+            "buckets": self.buckets,
+            "vol_range_up": self.vol_range_up,
+            "vol_range_down": self.vol_range_down,
+            "short_term_vega_power": self.short_term_vega_power,
+            "long_term_vega_power": self.long_term_vega_power,
+            "extended_moves": list(self.extended_moves),
+            "extended_weight": self.extended_weight,
+            "future_contingency": self.future_contingency,
+            "option_contingency": self.option_contingency,
+            "mm_factor": self.mm_factor,
+            "aggregation": self.aggregation,
+            "correlations": {a: dict(m) for a, m in self.correlations.items()},
+            "haircuts": dict(self.haircuts),
+        }
+
     @classmethod
     def from_dict(cls, mapping: object, path: str = "portfolio_margin") -> PortfolioMarginParams:
         """:meth:`parse`, raising :class:`PortfolioError` with every problem found."""

@@ -13,6 +13,8 @@ The public façade of the probability of liquidation; each job lives in its own 
 - :mod:`margin.risk_separable`: each pool's trigger as a sum of per-asset price functions (cross pools)
   or a price barrier (isolated pools): the Monte Carlo's cost grows with assets and pools, not positions;
 - :mod:`margin.risk_simulation`: the Monte Carlo of the whole account (first liquidation hours);
+- :mod:`margin.risk_evaluated`: the Monte Carlo of an account holding options, every pool checked with
+  :func:`margin.engine.evaluate` at every hourly close (options' time to expiry passing along the path);
 - :mod:`margin.risk_orders`: stop-losses and take-profits (format §7) along the same paths: each fills at
   the first hourly price beyond its trigger (gap risk), before its pool is checked at that hour;
 - :mod:`margin.risk_positions`: the closed form applied to each position at its liquidation price;
@@ -30,6 +32,13 @@ of the view's orders fills within the horizon before its position's pool is liqu
 95 % interval like ``probability``'s; ``orders`` each order's fill probability. The closed form per
 position (``positions``) ignores the orders: a note in ``notes`` says so.
 
+Options (format §6; only a file with options changes the output): every pool is checked with the engine
+itself at every hourly close (:mod:`margin.risk_evaluated`): each option's forward moves with its base's
+path, its ``iv`` stays as in the file and its time to expiry falls along the path (``T − h/8,760`` years at
+hour ``h``, intrinsic value past expiry). The closed form per position is not available in a pool holding
+options (``probability`` and ``probability_hourly`` null); a note in ``notes`` says so. Orders are not run
+together with options yet (invalid input naming the first order).
+
 The core reads no file and parses no flag: the caller loads the price history (:func:`margin.loader.load_daily_closes`)
 and passes typed values (``horizon_hours`` an int, ``vols`` a mapping); the command line's flags
 (``--horizon 7d``, ``--vol BTC=0.6``) are parsed by :mod:`margin.cli_args`.
@@ -39,10 +48,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from .engine import Book
 from .errors import PortfolioError
 from .marketdata import PriceHistory
 from .portfolio import Resolved
 from .risk_closed_form import BGK_BETA, HOURS_PER_YEAR, discrete_barrier, first_passage_probability, normal_cdf
+from .risk_evaluated import OPTIONS_NOTE
 from .risk_inputs import (
     DEFAULT_PATHS,
     MAX_HORIZON_HOURS,
@@ -79,6 +90,7 @@ __all__ = [
     "MIN_RETURNS",
     "MODELS",
     "NEVER",
+    "OPTIONS_NOTE",
     "ORDERS_NOTE",
     "STUDENT_DF",
     "WINDOW_DAYS",
@@ -115,6 +127,17 @@ ORDERS_NOTE = (
     "positions: the closed form of each position ignores the orders (its liquidation price with the orders "
     "unfilled); the Monte Carlo figures fill them at the first hourly price beyond the trigger"
 )
+
+
+def _pool_members(resolved: Resolved, book: Book, g: int) -> tuple[str, ...]:
+    """The ids of pool ``g``'s positions: its futures, and with options (format §6) its options too, in
+    the file's position order."""
+    futures = (book.pool == g).nonzero()[0]
+    if book.options is None:
+        return tuple(book.ids[i] for i in futures)
+    rows = [(resolved.legs[i].index, book.ids[i]) for i in futures]
+    rows += [(leg.index, leg.label) for leg, p in zip(resolved.option_legs, book.options.pool, strict=True) if p == g]
+    return tuple(label for _, label in sorted(rows))
 
 
 def _view_orders(sim: Simulation, view: str, ids: tuple[str, ...]) -> ViewOrders | None:
@@ -160,7 +183,7 @@ def risk_result(
     for view, book in sim.books.items():
         pools = []
         for g in range(book.n_pools):
-            members = tuple(book.ids[i] for i in (book.pool == g).nonzero()[0])
+            members = _pool_members(resolved, book, g)
             if members:
                 summary = Liquidation.of(first[view][:, g], hours)
                 pools.append(PoolLiquidation(g, book.pool_settle[g], book.pool_mode[g], members, summary))
@@ -172,6 +195,8 @@ def risk_result(
         )
     held = tuple(c for c in resolved.portfolio.collateral_assets if c not in sim.model.assets)
     notes = (ORDERS_NOTE,) if sim.orders is not None else ()
+    if resolved.option_legs:
+        notes = (*notes, OPTIONS_NOTE)
     return RiskResult(hours, int(paths), int(seed), sim.model, held, modes, notes)
 
 

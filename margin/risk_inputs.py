@@ -104,9 +104,12 @@ def _whole(value: object) -> TypeGuard[int | np.integer[Any]]:
 
 
 def risk_assets(resolved: Resolved) -> list[str]:
-    """The assets a ``vols`` entry may name: the positions' bases, then the other collateral assets."""
+    """The assets a ``vols`` entry may name: the positions' bases (futures, then options: format §6.1), then
+    the other collateral assets."""
     coll = resolved.portfolio.collateral_assets
-    bases = list(dict.fromkeys(leg.instrument.base for leg in resolved.legs))
+    bases = list(
+        dict.fromkeys([*(leg.instrument.base for leg in resolved.legs), *(o.option.base for o in resolved.option_legs)])
+    )
     return [*bases, *[c for c in coll if c not in bases]]
 
 

@@ -36,8 +36,8 @@ class PositionPassage:
     liquidation_price: float | None  # None: no liquidation price
     barrier_ratio: float | None  # liquidation price / mark
     volatility: float  # annualised, of the position's base
-    probability: float  # continuous monitoring
-    probability_hourly: float  # hourly closes (BGK-shifted barrier)
+    probability: float | None  # continuous monitoring; None in a pool holding options
+    probability_hourly: float | None  # hourly closes (BGK-shifted barrier); None in a pool holding options
     exact: bool  # the position is alone in its pool
 
     def to_dict(self) -> dict[str, object]:
@@ -79,7 +79,10 @@ def position_first_passage(
     """Closed-form probability (module docstring) of every position of ``view`` within ``horizon_hours``.
 
     ``volatility`` gives the annualised volatility of every base asset (:func:`asset_volatilities`). A
-    position with no liquidation price has probability 0; one whose pool is already liquidated has 1.
+    position with no liquidation price has probability 0; one whose pool is already liquidated has 1. In a
+    pool holding options (format §6) the closed form is not available (the pool's equity is no single
+    barrier in the future's price: the options' value and margin bend it, and their time to expiry passes):
+    ``probability`` and ``probability_hourly`` are ``None`` there, ``exact`` is false.
     """
     book = compile_book(resolved, view)
     if book.n_positions == 0:
@@ -100,6 +103,11 @@ def position_first_passage(
     p = np.where(already, 1.0, p)
     p_hourly = np.where(already, 1.0, p_hourly)
     count = np.bincount(book.pool, minlength=book.n_pools)
+    with_options = np.zeros(book.n_pools, dtype=bool)
+    if book.options is not None:
+        with_options[book.options.pool] = True
+        count = count + np.bincount(book.options.pool, minlength=book.n_pools)
+    closed = ~with_options[book.pool]
     return tuple(
         PositionPassage(
             id=book.ids[i],
@@ -111,8 +119,8 @@ def position_first_passage(
             liquidation_price=None if math.isnan(lp[i]) else float(lp[i]),
             barrier_ratio=None if math.isnan(ratio[i]) else float(ratio[i]),
             volatility=float(sigma[i]),
-            probability=float(p[i]),
-            probability_hourly=float(p_hourly[i]),
+            probability=float(p[i]) if closed[i] else None,
+            probability_hourly=float(p_hourly[i]) if closed[i] else None,
             exact=bool(count[book.pool[i]] == 1),
         )
         for i, leg in enumerate(resolved.legs)

@@ -15,6 +15,11 @@ Limits: marks follow their base's ratio (basis and funding ignored); non-settle 
 history or ``vols`` entry is held at its price; an hourly close is the only monitoring; no liquidation
 cascade or partial liquidation (a pool's first touch ends it for that path).
 
+Options (format §6): an account holding options has every pool checked with the engine itself
+(:mod:`margin.risk_evaluated`: ``evaluate`` at every hourly close, the options' forwards moving with their
+base and their time to expiry falling along the path), on the same draws; orders are not run together with
+options yet (invalid input).
+
 Orders (``portfolio-format.md`` §7): a file with stop-losses or take-profits also runs them along the
 same paths (:mod:`margin.risk_orders`, fed each chunk's hourly ratios): the pools holding orders are
 valued again with the orders working; ``Simulation.first`` stays the run with the orders ignored.
@@ -29,8 +34,11 @@ import numpy as np
 import numpy.typing as npt
 
 from .engine import VIEWS, Book, compile_book
+from .errors import PortfolioError, Problem
+from .instruments import symbol_base
 from .marketdata import PriceHistory
 from .portfolio import Resolved
+from .risk_evaluated import EvaluatedTouch
 from .risk_inputs import DEFAULT_PATHS
 from .risk_market import MarketModel, build_model
 from .risk_orders import OrderOutcome, OrderPaths
@@ -43,12 +51,13 @@ CHUNK_ELEMENTS = 2_400_000
 MAX_CHUNK_STEPS = 24
 
 
-def _symbol_assets(symbols: Sequence[str], resolved: Resolved) -> list[str]:
-    """The base asset of each symbol: its (first) position's instrument base, else the text before ``/``."""
+def symbol_assets(symbols: Sequence[str], resolved: Resolved) -> list[str]:
+    """The base asset of each symbol: its (first) futures position's instrument base, else
+    :func:`margin.instruments.symbol_base` (an option column, format §6.1), else the text before ``/``."""
     base: dict[str, str] = {}
     for leg in resolved.legs:
         base.setdefault(leg.position.symbol, leg.instrument.base)
-    return [base.get(s, s.split("/", 1)[0]) for s in symbols]
+    return [base.get(s) or symbol_base(s) or s.split("/", 1)[0] for s in symbols]
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,10 +101,13 @@ def simulate(
     at every hourly close, one step at a time, vectorised over paths, as sums of per-asset functions or
     barriers (:mod:`margin.risk_separable`): the cost of a step grows with assets and pools, not positions.
     """
+    refused = options_with_orders_problem(resolved)
+    if refused is not None:
+        raise refused
     books = {v: compile_book(resolved, v) for v in views}
     first_book = books[views[0]]
     symbols = first_book.symbols
-    sym_assets = _symbol_assets(symbols, resolved)
+    sym_assets = symbol_assets(symbols, resolved)
     coll_names = first_book.collateral_assets
     vols = dict(vols or {})
     known = set(history.assets) | set(vols)
@@ -105,6 +117,10 @@ def simulate(
     a_index = {a: i for i, a in enumerate(mm.assets)}
     pos_col = np.array([a_index[sym_assets[s]] for s in first_book.sym], dtype=np.intp)
     coll_cols = np.array([a_index.get(c, -1) for c in coll_names], dtype=np.intp)
+    if first_book.options is not None:  # options: every pool checked by the engine (margin.risk_evaluated)
+        sym_col = np.array([a_index[a] for a in sym_assets], dtype=np.intp)
+        first_e = _simulate_evaluated(books, sym_col, coll_cols, mm, horizon_hours, paths, seed, progress)
+        return Simulation(model=mm, horizon_hours=horizon_hours, paths=paths, seed=seed, first=first_e, books=books)
     moving = np.flatnonzero(coll_cols >= 0)
     coll0 = first_book.collateral_price[:, None]
     triggers = Triggers(books)
@@ -165,4 +181,55 @@ def simulate(
         first=per_view,
         books=books,
         orders=None if orders is None else orders.outcome(per_view, known=True),
+    )
+
+
+def _simulate_evaluated(
+    books: Mapping[str, Book],
+    sym_col: npt.NDArray[np.intp],
+    coll_cols: npt.NDArray[np.intp],
+    mm: MarketModel,
+    horizon_hours: int,
+    paths: int,
+    seed: int,
+    progress: Callable[[float], None] | None,
+) -> dict[str, npt.NDArray[np.int32]]:
+    """The Monte Carlo of an account holding options (:mod:`margin.risk_evaluated`): the same draws, in the
+    same chunks, as the separable run; every pool of every view checked with ``evaluate`` at every hourly
+    close."""
+    n_a = len(mm.assets)
+    touch = EvaluatedTouch(books, sym_col, coll_cols, n_a, paths)
+    touch.now()
+    rng = np.random.default_rng(seed)
+    chunk = max(1, min(MAX_CHUNK_STEPS, CHUNK_ELEMENTS // max(1, paths * max(n_a, 1))))
+    level = np.zeros((n_a, paths))
+    kept = np.empty((n_a, chunk, paths))
+    done = 0
+    while done < horizon_hours and n_a:
+        steps = min(chunk, horizon_hours - done)
+        x = mm.draw(rng, steps, paths)
+        for j in range(steps):
+            level += x[:, j]
+            np.exp(level, out=kept[:, j])
+        touch.block(done, kept[:, :steps])
+        done += steps
+        if progress is not None:
+            progress(done / horizon_hours)
+    return touch.result()
+
+
+def options_with_orders_problem(resolved: Resolved) -> PortfolioError | None:
+    """Orders (format §7) are not run together with options yet: invalid input naming the first order."""
+    if not (resolved.option_legs and resolved.portfolio.orders):
+        return None
+    label = resolved.portfolio.orders[0].label
+    return PortfolioError(
+        [
+            Problem(
+                "orders[0]",
+                "cannot be simulated in an account holding options yet (risk runs orders on futures-only "
+                "accounts; remove the orders or the options)",
+                label,
+            )
+        ]
     )

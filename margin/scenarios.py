@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from .engine import VIEWS, Evaluation, compile_book, evaluate_views
 from .errors import PortfolioError, Problem
-from .instruments import parse_symbol, underlying_asset
+from .instruments import symbol_base, underlying_asset
 from .marketdata import PriceHistory, annual_volatility, betas, load_daily_closes
 from .portfolio import Resolved
 from .report import evaluate_view
@@ -50,9 +50,9 @@ def bases_of(resolved: Resolved) -> list[str]:
     """Base assets of the portfolio's symbols, in order of first appearance."""
     out: list[str] = []
     for symbol in resolved.marks:
-        inst = parse_symbol(symbol)
-        if inst is not None and inst.base not in out:
-            out.append(inst.base)
+        base = symbol_base(symbol)  # an option's column moves with its base (format §6.5)
+        if base is not None and base not in out:
+            out.append(base)
     return out
 
 
@@ -154,7 +154,7 @@ def resolve_moves(resolved: Resolved, shock_set: ShockSet) -> ResolvedMoves:
     backing = list(resolved.portfolio.collateral_assets)
     problems: list[Problem] = []
     factor = {s: 1.0 for s in symbols}
-    base_of = {s: parse_symbol(s).base for s in symbols}  # type: ignore[union-attr]
+    base_of = {s: symbol_base(s) or s for s in symbols}
     assets = bases_of(resolved)
     asset_factor = {a: 1.0 for a in assets}
     beta_used: dict[str, float] = {}
@@ -261,7 +261,7 @@ def market_sweep(
     symbols = books["as_is"].symbols
     assets = bases_of(resolved)
     beta_map, _ = asset_betas(assets, betas_given, window_days) if use_betas else ({a: 1.0 for a in assets}, [])
-    beta_sym = np.array([beta_map[parse_symbol(s).base] for s in symbols])  # type: ignore[union-attr]
+    beta_sym = np.array([beta_map[symbol_base(s)] for s in symbols])  # type: ignore[index]
     sym_moves = np.maximum(m[:, None] * beta_sym[None, :], -0.9999)
     marks = books["as_is"].marks[None, :] * (1.0 + sym_moves)
     return MarketSweep(moves=m, asset_moves=sym_moves, views=evaluate_views(books, marks))

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from .errors import PortfolioError, Problem
 from .instruments import parse_symbol
+from .options import is_option_symbol
 
 #: the largest move one shock may make (+100,000 %: a price × 1,001)
 MAX_MOVE = 1000.0
@@ -52,6 +53,8 @@ def matches(target: str, symbol: str) -> bool:
     if target.upper() == "ALL" or target == symbol:
         return True
     inst = parse_symbol(symbol)
+    if inst is None and is_option_symbol(symbol):  # an option's forward moves with its base (§6.5)
+        return symbol.split("/", 1)[0].upper() == target.upper()
     return inst is not None and inst.base.upper() == target.upper()
 
 
@@ -65,6 +68,11 @@ def combine(shocks: Iterable[Shock], symbols: Sequence[str], collateral_assets: 
     applied: dict[str, list[float]] = {}
     problems: list[Problem] = []
     for shock in shocks:
+        if is_option_symbol(shock.target):
+            problems.append(
+                Problem("--shock", "must not name an option: shock its base (e.g. BTC=-20%) to move it", shock.target)
+            )
+            continue
         hit = [s for s in symbols if matches(shock.target, s)]
         hit += [a for a in collateral_assets if a.upper() == shock.target.upper()]
         if not hit:

@@ -14,6 +14,11 @@ The tier of each position changes only where ``N`` crosses a floor, at ``r = F/N
 its place (a difference array, then a cumulative sum) gives every pool's maintenance for every move
 in O(S·G + P·K) work, with no loop over positions or scenarios. :func:`margin.engine.evaluate` at
 the same marks gives the same numbers (a test holds them equal).
+
+A book with options (format §6) has no such closed form: an option's value and standard margin (§6.2,
+§6.3) are Black-76 functions of its forward, which is a column of the marks and moves with the rest. Its
+sweep is :func:`margin.engine.evaluate` itself at ``marks × (1 + move)`` (every column, option forwards
+too), in blocks of moves (:data:`ENGINE_CELLS`) so that memory stays bounded.
 """
 
 from __future__ import annotations
@@ -51,6 +56,43 @@ class SweepResult:
 
 #: most (move × pool) cells one chunk of :func:`sweep_chunks` holds (each cell costs ~17 bytes in a result)
 MAX_CELLS = 20_000_000
+#: books with options: most (move × column) cells one :func:`margin.engine.evaluate` call holds (columns:
+#: the book's symbols, futures, options and pools)
+ENGINE_CELLS = 200_000
+
+
+def _checked_moves(moves: FloatArray) -> FloatArray:
+    moves = np.asarray(moves, dtype=np.float64).ravel()
+    if np.any(~np.isfinite(moves)) or np.any(moves <= -1.0):
+        raise ValueError("every move must be finite and above -100%")
+    return moves
+
+
+def _engine_block(book: Book, moves: FloatArray, g0: int, g1: int) -> SweepResult:
+    """Pools ``g0 .. g1 − 1`` of :func:`margin.engine.evaluate` at ``marks × (1 + move)`` for every move (every
+    column, option forwards too: format §6.3), in blocks of moves whose bounds do not depend on ``g0, g1``
+    (so that a sweep in blocks of pools equals the whole sweep bit for bit)."""
+    moves = _checked_moves(moves)
+    n_s = moves.size
+    width = len(book.symbols) + book.n_positions + len(book.options or ()) + book.n_pools
+    rows = max(1, ENGINE_CELLS // max(width, 1))
+    equity = np.empty((n_s, g1 - g0))
+    maintenance = np.empty((n_s, g1 - g0))
+    liquidated = np.empty((n_s, g1 - g0), dtype=bool)
+    for s0 in range(0, n_s, rows):
+        s1 = min(n_s, s0 + rows)
+        ev = evaluate(book, book.marks[None, :] * (1.0 + moves[s0:s1, None]))
+        equity[s0:s1] = ev.pool_equity[:, g0:g1]
+        maintenance[s0:s1] = ev.pool_maintenance[:, g0:g1]
+        liquidated[s0:s1] = ev.pool_liquidated[:, g0:g1]
+    return SweepResult(
+        book=book,
+        moves=moves,
+        pool_equity=equity,
+        pool_maintenance=maintenance,
+        pool_liquidated=liquidated,
+        first_pool=g0,
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,9 +116,7 @@ class _Prepared:
 
 
 def _prepare(book: Book, moves: FloatArray) -> _Prepared:
-    moves = np.asarray(moves, dtype=np.float64).ravel()
-    if np.any(~np.isfinite(moves)) or np.any(moves <= -1.0):
-        raise ValueError("every move must be finite and above -100%")
+    moves = _checked_moves(moves)
     n_s, n_g = moves.size, book.n_pools
     r_given = 1.0 + moves
     order = np.argsort(r_given, kind="stable")
@@ -214,14 +254,23 @@ def uniform_sweep(book: Book, moves: FloatArray) -> SweepResult:
     """Evaluate ``book`` with every mark moved by each of ``moves`` (fractions, each > −1): every pool.
 
     The result holds (S, G) arrays; for a large book use :func:`sweep_chunks` or :func:`sweep_summary`,
-    whose memory stays bounded.
+    whose memory stays bounded. A book with options is evaluated by the engine (module docstring).
     """
+    if book.options is not None:
+        return _engine_block(book, moves, 0, book.n_pools)
     return _pool_block(_prepare(book, moves), 0, book.n_pools)
 
 
 def sweep_chunks(book: Book, moves: FloatArray, max_cells: int = MAX_CELLS) -> Iterator[SweepResult]:
     """The sweep of :func:`uniform_sweep`, one block of pools at a time (``first_pool`` says which), each
-    block at most ``max_cells`` (move × pool) cells: the same numbers in bounded memory."""
+    block at most ``max_cells`` (move × pool) cells: the same numbers in bounded memory. A book with options
+    is evaluated by the engine (module docstring), every block over every move."""
+    if book.options is not None:
+        checked = _checked_moves(moves)
+        step = max(1, max_cells // max(checked.size, 1))
+        for g0 in range(0, book.n_pools, step):
+            yield _engine_block(book, checked, g0, min(book.n_pools, g0 + step))
+        return
     prep = _prepare(book, moves)
     step = max(1, max_cells // max(prep.r.size, 1))
     for g0 in range(0, book.n_pools, step):
@@ -236,7 +285,7 @@ class SweepSummary:
     equity: FloatArray  # Σ pool equity (settle units summed as given: one settle asset per book is typical)
     maintenance: FloatArray
     pools_liquidated: npt.NDArray[np.intp]
-    positions_liquidated: npt.NDArray[np.intp]
+    positions_liquidated: npt.NDArray[np.intp]  # futures and options in liquidated pools
     #: per pool, the move nearest 0 at which it is liquidated, down (≤ 0) and up (≥ 0); NaN where none
     pool_first_down: FloatArray
     pool_first_up: FloatArray
@@ -250,6 +299,8 @@ def sweep_summary(book: Book, moves: FloatArray, max_cells: int = MAX_CELLS) -> 
     pools_liq = np.zeros(n_s, dtype=np.intp)
     positions_liq = np.zeros(n_s, dtype=np.intp)
     count = np.bincount(book.pool, minlength=n_g)
+    if book.options is not None:  # option positions sit in their settle asset's cross pool (format §6.3)
+        count = count + np.bincount(book.options.pool, minlength=n_g)
     down, up = np.full(n_g, np.nan), np.full(n_g, np.nan)
     for block in sweep_chunks(book, moves, max_cells):
         g0 = block.first_pool

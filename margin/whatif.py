@@ -196,10 +196,19 @@ def market_pools(sweep: MarketSweep) -> MarketPools:
     ids: tuple[str, ...] = ()
     for view, ev in sweep.views.items():
         book = ev.book
-        ids = book.ids
-        held = np.bincount(book.pool, minlength=book.n_pools) > 0
+        # every position (futures and options, format §6) by its input index; a pool holding only options is held
+        index = [leg.index for leg in book.resolved.legs]
+        pools = book.pool.tolist()
+        labels = dict(zip(index, book.ids, strict=True))
+        if book.options is not None:
+            legs = book.options.arrays.legs
+            index += [o.index for o in legs]
+            pools += book.options.pool.tolist()
+            labels.update((o.index, o.label) for o in legs)
+        ids = tuple(labels[i] for i in sorted(labels))
+        held = book.pool_held
         members: dict[int, list[int]] = {}
-        for i, g in enumerate(book.pool.tolist()):
+        for i, g in sorted(zip(index, pools, strict=True)):
             members.setdefault(g, []).append(i)
         equity = np.ascontiguousarray(ev.pool_equity.T, dtype=np.float64)  # (G, S): one row per pool
         maintenance = np.ascontiguousarray(ev.pool_maintenance.T, dtype=np.float64)

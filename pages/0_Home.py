@@ -22,6 +22,7 @@ from dashboard.cockpit import (
 )
 from dashboard.editing import (
     collateral_frame,
+    index_prices_frame,
     order_symbols,
     orders_frame,
     portfolio_from_frames,
@@ -88,9 +89,15 @@ for col, (view, body) in zip(cols, report.modes.items(), strict=True):
         st.metric("Available", money(s.available))
         if s.liquidated:
             st.error(f"Liquidated: {', '.join(s.liquidated)}")
-if not resolved.legs:
+if not resolved.n_positions:
     st.info("The portfolio holds no position: nothing can be liquidated.")
 else:
+    if resolved.option_legs:
+        st.info(
+            "The portfolio holds options: they move with their base in every market move below; each position's "
+            "liquidation price moves every instrument of its base together (portfolio-format.md §6.3), and the "
+            "portfolio view's liquidation moves are on the **Options & portfolio margin** page."
+        )
     for side, heading in (("down", "Falling market"), ("up", "Rising market")):
         st.markdown(f"**{heading}: the move that liquidates**")
         st.markdown(
@@ -186,6 +193,7 @@ with tab_edit:
     if st.session_state.get(keys.EDIT_BUILT_FOR) != built_for:
         st.session_state[keys.EDIT_BUILT_FOR] = built_for
         st.session_state[keys.EDIT_SLIPPAGE] = portfolio.slippage
+        st.session_state[keys.EDIT_AS_OF] = portfolio.as_of or ""
     with st.form(keys.EDIT_FORM):
         c1, c2 = st.columns(2)
         venue = c1.selectbox("Venue", venues, index=venues.index(portfolio.venue), key=keys.EDIT_VENUE)
@@ -234,11 +242,33 @@ with tab_edit:
             format="%.6g",
             step=None,
         )
+        st.caption(
+            "Market of the options (portfolio-format.md §6.1): as_of, the ISO-8601 UTC time the marks are taken at "
+            "(required when the portfolio holds an option), and the USD index price of each base asset (the "
+            "options' underlying and the USD value of coin balances in the portfolio view)."
+        )
+        c5, c6 = st.columns(2)
+        as_of = c5.text_input("as_of (ISO-8601 UTC, e.g. 2026-11-20T08:00:00Z; blank: not given)", key=keys.EDIT_AS_OF)
+        with c6:
+            index_prices = st.data_editor(
+                index_prices_frame(portfolio),
+                num_rows="dynamic",
+                key=keys.EDIT_INDEX_PRICES,
+                column_config={"usd_price": st.column_config.NumberColumn("USD price", format="%.8g")},
+            )
         applied = st.form_submit_button("Apply edits")
     if applied:
         state.apply_portfolio(
             lambda: portfolio_from_frames(
-                portfolio, venue, mode, positions, collateral, prices, orders=orders, slippage=slippage
+                portfolio,
+                venue,
+                mode,
+                positions,
+                collateral,
+                prices,
+                orders=orders,
+                slippage=slippage,
+                market=(as_of, index_prices),
             ),
             "edited table",
             keys.EDIT_ERROR,

@@ -35,7 +35,7 @@ def ladder_card() -> None:
     }
     # stops and take-profits of the symbol (portfolio-format.md §7): the same level in every view
     orders = [(o.label, o.type, o.trigger_price) for o in resolved.portfolio.orders if o.symbol == symbol]
-    settle = next(leg.settle for leg in resolved.legs if leg.position.symbol == symbol)
+    settle = symbol.partition(":")[2].split("-", 1)[0]  # BASE/QUOTE:SETTLE[-expiry[-strike-C|P]]
     st.plotly_chart(
         price_ladder(symbol, settle, entry, resolved.marks[symbol], levels, bankrupt, orders),
         width="stretch",

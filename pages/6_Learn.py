@@ -21,6 +21,14 @@ st.markdown(
     "pool's equity meets its maintenance margin, with the tier of the notional at that price."
 )
 
+if resolved.option_legs:
+    st.info(
+        "This portfolio holds options. A futures position in a pool holding an option on its base has no closed "
+        "form: its price moves every instrument of the base together (futures marks and option forwards) and the "
+        "engine finds the crossing by root finding (portfolio-format.md §6.3); the explanation re-checks the "
+        "trigger at that move. The options themselves are on the Options & portfolio margin page."
+    )
+
 labels = [leg.position.label for leg in resolved.legs]
 ids = list(range(len(labels)))
 
@@ -43,8 +51,14 @@ def explain_card() -> None:
                 st.code(e.substituted, language=None)
             cf = "none (no positive price liquidates it)" if e.closed_form is None else f"{e.closed_form:,.6f}"
             en = "none" if e.engine is None else f"{e.engine:,.6f}"
-            st.metric("Liquidation price by the formula", cf)
-            st.metric("Liquidation price by the engine", en)
+            if e.option_pool:
+                # format §6.3: no closed form in a pool holding options; the trigger re-checked at the engine's move
+                st.metric("Liquidation price by the engine (root finding)", en)
+                if e.recheck is not None:
+                    st.metric("Re-check: equity − maintenance at that move", f"{e.recheck:.3g}")
+            else:
+                st.metric("Liquidation price by the formula", cf)
+                st.metric("Liquidation price by the engine", en)
             st.caption(e.note)
 
 

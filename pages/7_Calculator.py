@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.calculator import calculator_card, isolated_margin_card
+from dashboard.calculator import calculator_card, isolated_margin_card, option_card
 from dashboard.views import page
 
 page("What-if calculator", need_positions=False)
@@ -17,3 +17,10 @@ calculator_card()
 
 st.subheader("Margin of a held isolated position")
 isolated_margin_card()
+
+st.subheader("An option")
+st.caption(
+    "Pick an expiry, a strike and a call or a put: the option's ccxt symbol, its standard margin and greeks, and "
+    "the portfolio-margin requirement with it in the book (portfolio-format.md §6)."
+)
+option_card()

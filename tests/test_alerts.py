@@ -244,7 +244,7 @@ def test_every_alert_problem_at_once() -> None:
             {"id": "a", "metric": "leverage", "above": 3},  # 0: unknown metric
             {"id": "b", "metric": "equity", "above": 1, "below": 2},  # 1: both
             {"id": "c", "metric": "equity"},  # 2: neither
-            {"id": "d", "metric": "equity", "below": 1, "view": "portfolio"},  # 3: no such view
+            {"id": "d", "metric": "equity", "below": 1, "view": "hedged"},  # 3: no such view
             {"id": "a", "metric": "equity", "below": 1},  # 4: duplicate id
             {"id": "f", "metric": "equity", "below": "1"},  # 5: not a number
             {"id": "g", "metric": "equity", "below": 1, "when": "now"},  # 6: unknown field
@@ -259,7 +259,7 @@ def test_every_alert_problem_at_once() -> None:
         "got 'leverage'",
         "alerts[1] must give exactly one of 'above' and 'below'",
         "alerts[2] must give exactly one of 'above' and 'below'",
-        "alerts[3].view must be one of as_is, cross, isolated, got 'portfolio'",
+        "alerts[3].view must be one of as_is, cross, isolated, portfolio, got 'hedged'",
         "alerts[4].id must be unique (also alerts[0]), got 'a'",
         "alerts[5].below must be a number, got '1'",
         "alerts[6].when is not an alert field",

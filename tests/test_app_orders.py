@@ -179,7 +179,8 @@ def test_orders_table_holds_evaluates_figures() -> None:
     doc = evaluate_portfolio(eth_stop())
     rows = order_rows(doc)
     assert set(rows) == {"as_is", "cross", "isolated"}
-    for view, body in doc["modes"].items():
+    for view in rows:
+        body = doc["modes"][view]
         frame = orders_table(rows[view])
         want = [o for pos in body["positions"] for o in pos["orders"]]
         assert list(frame["order"]) == [o["id"] for o in want]
@@ -197,7 +198,7 @@ def test_orders_table_holds_evaluates_figures() -> None:
 
 def test_no_orders_no_rows() -> None:
     rows = order_rows(evaluate_portfolio(load_portfolio(SAMPLES / "btc-long.json")))
-    assert rows == {"as_is": (), "cross": (), "isolated": ()}
+    assert rows == {"as_is": (), "cross": (), "isolated": ()}  # the portfolio view carries no orders
 
 
 # --------------------------------------------------------------------------- the calculator's orders (units)
@@ -363,7 +364,8 @@ def test_home_orders_tables_show_evaluates_before_liquidation() -> None:
     doc = evaluate_portfolio(eth_stop())
     tables = orders_tables(at)
     assert len(tables) == 3  # one per view tab
-    for frame, body in zip(tables, doc["modes"].values(), strict=True):
+    standard = [doc["modes"][v] for v in ("as_is", "cross", "isolated")]
+    for frame, body in zip(tables, standard, strict=True):
         want = body["positions"][0]["orders"]
         assert list(frame[BEFORE_COLUMN]) == ["yes" if o["before_liquidation"] else "no" for o in want]
         assert list(frame["realized PnL (USDT)"]) == [o["realized_pnl"] for o in want]

@@ -22,6 +22,7 @@ from examples import example
 REPO = Path(__file__).resolve().parent.parent
 
 POOL_KEYS = {
+    "options_value",  # format §6.4: 0 without options
     "settle",
     "mode",
     "position",
@@ -53,6 +54,7 @@ POSITION_KEYS = {
     "liquidated",
 }
 VIEWS = ("as_is", "cross", "isolated")
+ALL_VIEWS = (*VIEWS, "portfolio")
 
 EXAMPLE: dict[str, Any] = example()  # portfolio-format.md §1, verbatim (tests/examples.py)
 BTC, ETH = "BTC/USDT:USDT long", "ETH/USDT:USDT short"
@@ -137,7 +139,7 @@ def test_document_shape(example_doc: dict[str, Any]) -> None:
     assert set(example_doc) == {"venue", "shock", "modes"}
     assert example_doc["venue"] == "binance-usdm"
     assert example_doc["shock"] == {}
-    assert list(example_doc["modes"]) == list(VIEWS)
+    assert list(example_doc["modes"]) == list(ALL_VIEWS)
     for view in VIEWS:
         body = example_doc["modes"][view]
         assert set(body) == {"pools", "positions"}

@@ -38,7 +38,7 @@ def test_stress_json_shape() -> None:
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["preset"] == "ftx-2022-11"
-    assert set(doc["modes"]) == {"as_is", "cross", "isolated"}
+    assert set(doc["modes"]) == {"as_is", "cross", "isolated", "portfolio"}
     # FTX week: BTC fell about 25 %; every move a fraction
     assert -0.3 < doc["moves"]["BTC"] < -0.2
     pools = doc["modes"]["as_is"]["pools"]

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from margin.crashes import get_preset, list_presets, load_presets, lookup_base, preset_moves, preset_path, stress
-from margin.engine import VIEWS
+from margin.engine import ALL_VIEWS, VIEWS
 from margin.errors import PortfolioError
 from margin.portfolio import Resolved, portfolio_from_dict, resolve
 from margin.report import evaluate_view
@@ -195,10 +195,10 @@ def test_every_preset_runs_clean_on_every_sample(sample: Path) -> None:
             json.dumps(doc, allow_nan=False)
             _finite(doc)
             assert doc["preset"] == name
-            assert set(doc["modes"]) == set(VIEWS)
+            assert set(doc["modes"]) == set(ALL_VIEWS)
             for view in VIEWS:
                 assert set(doc["modes"][view]) == {"pools", "positions"}
-                assert len(doc["modes"][view]["positions"]) == len(resolved.legs)
+                assert len(doc["modes"][view]["positions"]) == resolved.n_positions  # futures and options (format §6)
             for symbol, move in doc["symbol_moves"].items():
                 assert -1.0 < move < 1.0
                 mark = resolved.marks[symbol]

@@ -24,6 +24,9 @@ from dashboard.samples import load_sample, sample_names
 from dashboard.summary import view_summary
 from margin import PortfolioError, compile_book, evaluate_portfolio, parse_symbol, resolve
 from margin.distance import account_distance
+from margin.engine import evaluate
+from margin.instruments import symbol_base
+from margin.options import parse_option_symbol
 from margin.states import pool_state
 
 SAMPLES = sample_names()
@@ -40,7 +43,32 @@ def test_explainer_closed_form_agrees_with_engine(name: str) -> None:
         book = compile_book(r, view)
         for i in range(book.n_positions):
             e = explain(book, i)
-            if e.engine is None:
+            pool = int(book.pool[i])
+            base = symbol_base(r.legs[i].position.symbol)
+            with_option = book.options is not None and any(
+                int(g) == pool and leg.option.base == base
+                for g, leg in zip(book.options.pool.tolist(), book.options.arrays.legs, strict=True)
+            )
+            assert e.option_pool == with_option, (view, e.position)
+            if with_option:
+                # format §6.3: in a pool holding an option on the base no closed form applies; the price moves
+                # every instrument of the base together (root finding). Independent re-check: move every column
+                # of that base by x = LP / mark − 1 and evaluate the engine there: equity − maintenance ≈ 0
+                assert e.closed_form is None
+                if e.engine is None:
+                    assert e.recheck is None
+                    continue
+                x = e.engine / r.legs[i].mark - 1.0
+                marks = book.marks.copy()
+                for c, sym in enumerate(book.symbols):
+                    if symbol_base(sym) == base:
+                        marks[c] *= 1.0 + x
+                ev = evaluate(book, marks[None, :])
+                gap = float(ev.pool_equity[0, pool] - ev.pool_maintenance[0, pool])
+                assert abs(gap) <= 1e-9 * float(ev.pool_maintenance[0, pool]), (view, e.position, gap)
+                assert e.recheck == pytest.approx(gap, abs=1e-12)
+                checked += 1
+            elif e.engine is None:
                 assert e.closed_form is None, (view, e.position)
             elif e.closed_form is not None:
                 assert e.closed_form == pytest.approx(e.engine, rel=1e-9), (view, e.position)
@@ -79,7 +107,8 @@ def test_editing_blank_row_is_ignored_and_added_row_counts() -> None:
     p = load_sample("btc-long")
     pos = positions_frame(p)
     pos.loc[1] = [None] * len(pos.columns)  # an empty row added by the editor
-    pos.loc[2] = ["eth", "ETH/USDT:USDT", "short", 1.0, 3000.0, 5.0, "cross", None, None, None]
+    # the positions table has the option columns iv and underlying_price last (format §6.1): blank on a future
+    pos.loc[2] = ["eth", "ETH/USDT:USDT", "short", 1.0, 3000.0, 5.0, "cross", None, None, None, None, None]
     prices = prices_frame(p)
     prices.loc[len(prices)] = ["ETH/USDT:USDT", 3100.0]
     edited = portfolio_from_frames(p, p.venue, p.position_mode, pos, collateral_frame(p), prices)
@@ -233,19 +262,43 @@ def cli_evaluate(name: str) -> dict[str, Any]:
     return doc
 
 
+def _units(symbol: str) -> tuple[str, str]:
+    """(quote, settle) of a futures symbol (format §1) or of an option symbol (§6.1), read by the core's parsers."""
+    inst = parse_symbol(symbol)
+    if inst is not None:
+        return inst.quote, inst.settle
+    opt = parse_option_symbol(symbol)
+    return opt.quote, opt.settle
+
+
 def assert_table_equals_cli(frame: pd.DataFrame, body: dict[str, Any]) -> None:
     """Every row of a Home positions table against the CLI's positions of that view, number for number
     (the JSON carries float64 exactly), the margin mode against the view's pools and the state against
-    the pool's margin ratio (``margin.states``)."""
+    the pool's margin ratio (``margin.states``). An option row (format §6) carries its kind, its entry
+    premium and value (settle asset) and its greeks; its ``entry`` price cell is blank, since an option's
+    ``entry_price`` is a premium in the settle asset, not a price in the quote asset (§6.1)."""
     expected = body["positions"]
     assert len(frame) == len(expected)
     price = {c.split(" (")[0]: c for c in frame.columns if "(" in c}
     iso = {p["position"]: p for p in body["pools"] if p["mode"] == "isolated"}
     cross = {p["settle"]: p for p in body["pools"] if p["mode"] == "cross"}
+    options = any(p.get("kind") == "option" for p in expected)
+    assert ("kind" in frame.columns) == options
     for row, pos in zip(frame.to_dict("records"), expected, strict=True):
         assert row["symbol"] == pos["symbol"] and row["side"] == pos["side"]
         assert row["size (contracts)"] == pos["contracts"]
-        assert row[price["entry"]] == pos["entry_price"] and row[price["mark"]] == pos["mark_price"]
+        is_option = pos.get("kind") == "option"
+        if is_option:
+            assert row["kind"] == "option"
+            assert pd.isna(row[price["entry"]])
+            assert row[price["premium"]] == pos["entry_price"] and row[price["value"]] == pos["value"]
+            for greek, header in (("delta", "delta"), ("gamma", "gamma"), ("vega", "vega"), ("theta", "theta")):
+                assert row[price.get(header, header)] == pos["greeks"][greek], greek
+        else:
+            assert row[price["entry"]] == pos["entry_price"]
+            if options:
+                assert row["kind"] == "future" and pd.isna(row[price["premium"]]) and pd.isna(row[price["value"]])
+        assert row[price["mark"]] == pos["mark_price"]
         for col, field in (("liq. price", "liquidation_price"), ("distance", "distance_to_liquidation")):
             got = row[price.get(col, col)]
             if pos[field] is None:
@@ -253,14 +306,14 @@ def assert_table_equals_cli(frame: pd.DataFrame, body: dict[str, Any]) -> None:
             else:
                 assert got == pos[field], (col, got, pos[field])
         assert row[price["IM"]] == pos["initial_margin"] and row[price["MM"]] == pos["maintenance_margin"]
-        pool = iso.get(pos["id"]) or cross[parse_symbol(pos["symbol"]).settle]  # type: ignore[union-attr]
+        quote, settle = _units(pos["symbol"])
+        # an option is margined in the cross pool of its settle asset in every view (§6.1)
+        pool = iso.get(pos["id"]) or cross[settle]
         assert row["mode"] == pool["mode"]
         assert row["state"] == STATE_LABELS[pool_state(pool["margin_ratio"], pool["liquidated"])]
         # units: in the header when shared, else in a column of the row
-        inst = parse_symbol(pos["symbol"])
-        assert inst is not None
-        assert price["entry"].endswith(f"({inst.quote})") or row["quote"] == inst.quote
-        assert price["IM"].endswith(f"({inst.settle})") or row["settle"] == inst.settle
+        assert price["entry"].endswith(f"({quote})") or row["quote"] == quote
+        assert price["IM"].endswith(f"({settle})") or row["settle"] == settle
 
 
 @pytest.mark.parametrize("name", SAMPLES)

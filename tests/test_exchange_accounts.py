@@ -294,13 +294,14 @@ def test_hyperliquid_isolated_short() -> None:
     assert lp == pytest.approx(50.2724802381, rel=1e-6)
 
 
-def test_deribit_inverse_size_in_usd_and_option_listed_not_margined() -> None:
+def test_deribit_inverse_size_in_usd_and_option_without_mark_iv_skipped() -> None:
     doc, _ = imported("deribit", "deribit")
     (pos,) = doc["positions"]
     # raw size 50 (USD) / contract_size 10 USD = 5 contracts; no leverage on the deribit preset
     assert pos["contracts"] == 5.0 and pos["contract_size"] == 10.0 and "leverage" not in pos
+    # the option's ticker gives mark_iv null: without its implied volatility it cannot be priced (format §6.1 iv)
     (skip,) = doc["origin"]["skipped"]
-    assert skip["symbol"] == "BTC/USD:BTC-241227-60000-C" and skip["reason"].startswith("option")
+    assert skip["symbol"] == "BTC/USD:BTC-241227-60000-C" and "iv" in skip["reason"].lower()
     # the recorded summaries' wallet balances (balance "0.0" BTC, "42.217" USDC, "0.42569894" SOL). Until issue 9
     # this read {"BTC": 0.0}: the parser looked for result.summaries[] but ccxt's balance ``info`` is the JSON-RPC
     # ``result`` itself ({"summaries": [...]}), so no collateral was found and only the position's settle asset

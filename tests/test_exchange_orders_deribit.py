@@ -147,7 +147,7 @@ def test_deribit_orders_request_carries_the_trigger_order_parameter() -> None:
     reqs = [r.query for r in server.requests if r.path == ORDERS_PATH]
     assert reqs == [{"instrument_name": "BTC-PERPETUAL", "type": "trigger_all"}]
     assert server.unmatched == []
-    # the account with an option: one query for the perpetual only (the option is listed, not margined)
+    # the account with an option: one query for the perpetual only (the option is imported with its mark IV (format §6))
     _, server = raw_account(scenario_routes("deribit"))
     assert [r.query for r in server.requests if r.path == ORDERS_PATH] == [
         {"instrument_name": "BTC-PERPETUAL", "type": "trigger_all"}

@@ -2,7 +2,7 @@
 
 Every check here is against something the frontier code does not use: the core engine
 (:func:`margin.engine.evaluate`) at marks built explicitly in the test (each symbol whose base is the
-asset multiplied by ``1 + move``, the base read with :func:`margin.parse_symbol`), the closed-form
+asset multiplied by ``1 + move``, the base read with :func:`margin.instruments.symbol_base`), the closed-form
 liquidation prices of :func:`margin.engine.liquidation_prices`, and figures worked out by hand below
 from the example of ``portfolio-format.md`` §1:
 
@@ -34,12 +34,12 @@ from margin import (
     evaluate,
     liquidation_prices,
     load_portfolio,
-    parse_symbol,
     portfolio_from_dict,
     resolve,
 )
 from margin.engine import VIEWS, Book, Evaluation
 from margin.frontier import FrontierView, frontier, smallest_moves
+from margin.instruments import symbol_base
 from margin.portfolio import Resolved
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "portfolios"
@@ -134,6 +134,37 @@ def _synthetic(venue: str) -> dict[str, Any]:
     }
 
 
+def _two_base_options() -> dict[str, Any]:
+    """Deribit, coin-settled: the covered call of ``tests/option_moves.py`` (BTC) plus an ETH leg pair in the
+    ETH pool (a long ETH/USD:ETH perpetual and a short ETH put), so that the frontier has two bases whose
+    option forwards move with their futures (format §6.3)."""
+    from tests.option_moves import covered_call
+
+    doc = covered_call()
+    doc["collateral"] = {"BTC": 0.3, "ETH": 4.0}
+    doc["index_prices"] = {"BTC": 97000.0, "ETH": 3400.0}
+    doc["prices"] = {"BTC/USD:BTC": 97000.0, "ETH/USD:ETH": 3400.0}
+    doc["positions"] += [
+        {
+            "id": "eth perp",
+            "symbol": "ETH/USD:ETH",
+            "side": "long",
+            "contracts": 2000,
+            "contract_size": 1,
+            "entry_price": 3300.0,
+        },
+        {
+            "id": "eth put",
+            "symbol": "ETH/USD:ETH-261225-3000-P",
+            "side": "short",
+            "contracts": 10,
+            "entry_price": 0.02,
+            "iv": 0.6,
+        },
+    ]
+    return doc
+
+
 # (name, resolved, x, y)
 def _cases() -> list[tuple[str, Resolved, str, str]]:
     out = [
@@ -144,6 +175,7 @@ def _cases() -> list[tuple[str, Resolved, str, str]]:
         ("section1", resolve(portfolio_from_dict(_section1())), "BTC", "ETH"),
         ("okx", resolve(portfolio_from_dict(_synthetic("okx"))), "BTC", "ETH"),
         ("bybit", resolve(portfolio_from_dict(_synthetic("bybit"))), "ETH", "BTC"),
+        ("deribit-two-base-options", resolve(portfolio_from_dict(_two_base_options())), "BTC", "ETH"),
     ]
     return out
 
@@ -153,12 +185,13 @@ IDS = [c[0] for c in CASES]
 
 
 def _marks(book: Book, moves: dict[str, float]) -> np.ndarray:
-    """Current marks with every symbol whose base is a moved asset multiplied by 1 + move."""
+    """Current marks with every symbol whose base is a moved asset multiplied by 1 + move (an option's
+    column, its forward, moves with its base: format §6.3)."""
     out = book.marks.copy()
     for j, symbol in enumerate(book.symbols):
-        inst = parse_symbol(symbol)
-        assert inst is not None
-        out[j] *= 1.0 + moves.get(inst.base, 0.0)
+        base = symbol_base(symbol)
+        assert base is not None
+        out[j] *= 1.0 + moves.get(base, 0.0)
     return out
 
 
@@ -186,7 +219,7 @@ def _assert_ratios(got: np.ndarray, expected: np.ndarray) -> None:
 
 def _worst_ratio(ev: Evaluation, book: Book) -> np.ndarray:
     """Worst (largest) maintenance / equity over the pools with positions; +inf where equity ≤ 0."""
-    has = np.bincount(book.pool, minlength=book.n_pools) > 0
+    has = book.pool_held
     ratio = np.where(np.isnan(ev.pool_margin_ratio), np.inf, ev.pool_margin_ratio)
     worst: np.ndarray = np.where(has, ratio, -np.inf).max(axis=1)
     return worst
@@ -211,7 +244,7 @@ def test_boundary_cells_agree_with_the_engine(name: str, resolved: Resolved, x: 
         found += len(cells)
         book = fv.book
         ev = _direct(book, fv, x, y, cells)
-        has = np.bincount(book.pool, minlength=book.n_pools) > 0
+        has = book.pool_held
         expected_liq = (ev.pool_liquidated & has).any(axis=1)
         np.testing.assert_array_equal(liq[cells[:, 0], cells[:, 1]], expected_liq)
         # both sides of the frontier are present among these cells
@@ -237,7 +270,7 @@ def test_separable_sums_equal_a_direct_evaluation(name: str, resolved: Resolved,
         got_mm = fv.pool_maintenance[cells[:, 0], cells[:, 1]]
         np.testing.assert_allclose(got_eq, ev.pool_equity, rtol=1e-12, atol=atol)
         np.testing.assert_allclose(got_mm, ev.pool_maintenance, rtol=1e-12, atol=atol)
-        has = np.bincount(book.pool, minlength=book.n_pools) > 0
+        has = book.pool_held
         np.testing.assert_array_equal(fv.liquidated[cells[:, 0], cells[:, 1]], (ev.pool_liquidated & has).any(axis=1))
         _assert_ratios(fv.margin_ratio[cells[:, 0], cells[:, 1]], _worst_ratio(ev, book))
 
@@ -344,7 +377,7 @@ def test_smallest_moves_sit_on_the_trigger(name: str, resolved: Resolved, x: str
         json.dumps(out, allow_nan=False)
         book = compile_book(resolved, view)
         scale = _scale(book)
-        all_assets = sorted({parse_symbol(s).base for s in book.symbols})  # type: ignore[union-attr]
+        all_assets = sorted({b for s in book.symbols if (b := symbol_base(s)) is not None})
         for entry in out["pools"]:
             g = entry["pool"]
             assert not entry["liquidated_now"]
@@ -472,3 +505,84 @@ def test_limits_are_accepted() -> None:
         frontier(resolved, "BTC", "ETH", views=("nope",))
     with pytest.raises(PortfolioError, match="view"):
         smallest_moves(resolved, "nope")
+
+
+# --------------------------------------------------------------------------- books with options (format §6)
+
+
+def test_option_frontier_by_hand() -> None:
+    """The two-base option book: the BTC pool (the covered call of ``tests/option_moves.py``) depends on the
+    BTC move only, and equals the hand-worked pool in every row of the grid."""
+    from tests.option_moves import pool_by_hand
+
+    result = frontier(resolve(portfolio_from_dict(_two_base_options())), "BTC", "ETH", steps=21, range_=0.9)
+    for view in ("as_is", "cross"):
+        fv = result.modes[view]
+        g = fv.book.pool_settle.index("BTC")
+        for ix, mx in enumerate(result.moves_x.tolist()):
+            equity, maintenance = pool_by_hand(mx)
+            np.testing.assert_allclose(fv.pool_equity[:, ix, g], equity, rtol=1e-12)
+            np.testing.assert_allclose(fv.pool_maintenance[:, ix, g], maintenance, rtol=1e-12)
+            assert np.all(fv.pool_liquidated[:, ix, g] == (equity <= maintenance))
+        # the parts along each axis add up to the grid (option values depend on their own forward only)
+        sums = (fv.base_equity + fv.equity_x)[None, :, :] + fv.equity_y[:, None, :]
+        np.testing.assert_allclose(sums, fv.pool_equity, rtol=1e-12, atol=1e-12 * _scale(fv.book))
+
+
+def test_option_smallest_moves_by_hand() -> None:
+    """The covered call: one pool with the perpetual and the call; its uniform moves sit on the hand-worked
+    trigger, BTC's own move is the uniform move (every column is BTC), and ``account_distance`` finds the same
+    moves (the same falling grid: equal; rising: the brackets differ, the root does not)."""
+    from margin.distance import account_distance
+    from tests.option_moves import covered_call, pool_by_hand
+
+    r = resolve(portfolio_from_dict(covered_call()))
+    for view in ("as_is", "cross"):
+        out = smallest_moves(r, view)
+        (pool,) = out["pools"]
+        assert pool["positions"] == ["perp", "call"] and not pool["liquidated_now"]
+        assert [p["id"] for p in out["positions"]] == ["perp", "call"]
+        assert pool["assets"] == {"BTC": pool["uniform"]} and out["uniform"] == pool["uniform"]
+        for m in (pool["uniform"]["down"], pool["uniform"]["up"]):
+            equity, maintenance = pool_by_hand(m)
+            assert equity <= maintenance and maintenance - equity <= 1e-12 * (equity + maintenance)
+            equity, maintenance = pool_by_hand(m * (1 - 1e-7))
+            assert equity > maintenance
+        dist = account_distance(r).views[view].pools[0]
+        assert dist.down == pool["uniform"]["down"]
+        assert dist.up == pytest.approx(pool["uniform"]["up"], rel=1e-12)
+    iso = smallest_moves(r, "isolated")
+    assert [p["positions"] for p in iso["pools"]] == [["call"], ["perp"]]
+    assert iso["pools"][0]["uniform"]["down"] is None  # a short call alone gains as BTC falls
+
+
+FUTURES_CASES = [c for c in CASES if not c[1].option_legs]
+
+
+@pytest.mark.parametrize(("name", "resolved", "x", "y"), FUTURES_CASES, ids=[c[0] for c in FUTURES_CASES])
+def test_engine_paths_equal_the_closed_form_on_futures_books(name: str, resolved: Resolved, x: str, y: str) -> None:
+    """The option paths run on futures-only books (the engine at every cell; the engine along the search
+    grids with bisection by the engine) give the closed form's grid and moves."""
+    from margin.frontier import engine_frontier_view, engine_smallest_moves
+
+    fast = frontier(resolved, x, y, steps=41, range_=0.9)
+    for view in VIEWS:
+        fv = fast.modes[view]
+        slow = engine_frontier_view(fv.book, fast.moves_x, fast.moves_y, x, y)
+        atol = 1e-12 * _scale(fv.book)
+        np.testing.assert_allclose(slow.pool_equity, fv.pool_equity, rtol=1e-12, atol=atol)
+        np.testing.assert_allclose(slow.pool_maintenance, fv.pool_maintenance, rtol=1e-12, atol=atol)
+        gap = np.abs(fv.pool_equity - fv.pool_maintenance)
+        assert np.all(gap[slow.pool_liquidated != fv.pool_liquidated] <= 1e-9 * _scale(fv.book))
+        _assert_ratios(slow.margin_ratio, fv.margin_ratio)
+        a, b = engine_smallest_moves(resolved, view), smallest_moves(resolved, view)
+        assert [p["positions"] for p in a["pools"]] == [p["positions"] for p in b["pools"]]
+        assert [p["id"] for p in a["positions"]] == [p["id"] for p in b["positions"]]
+        for pa, pb in zip(a["pools"], b["pools"], strict=True):
+            pairs = [(pa["uniform"], pb["uniform"])] + [(pa["assets"][k], pb["assets"][k]) for k in pb["assets"]]
+            assert set(pa["assets"]) == set(pb["assets"])
+            for qa, qb in pairs:
+                for side in ("down", "up"):
+                    assert (qa[side] is None) == (qb[side] is None), (view, pa["pool"], side)
+                    if qb[side] is not None:
+                        assert qa[side] == pytest.approx(qb[side], rel=1e-12, abs=1e-15), (view, pa["pool"], side)

@@ -128,7 +128,7 @@ def test_the_unpacked_wheel_runs_from_another_directory(wheel: Path, tmp_path: P
     where = run("-c", "import margin, fixtures, dashboard; print(margin.__file__); print(fixtures.__file__)")
     assert all(line.startswith(str(site)) for line in where.split()), where
     doc = json.loads(run("-m", "margin", "evaluate", str(sample), "--format", "json"))
-    assert set(doc["modes"]) == {"as_is", "cross", "isolated"}
+    assert set(doc["modes"]) == {"as_is", "cross", "isolated", "portfolio"}
     listing = run("-m", "margin", "stress", "--list")
     assert "ftx-2022-11" in listing and "cascade-2025-10-10" in listing
 

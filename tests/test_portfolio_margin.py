@@ -610,7 +610,9 @@ def test_liquidation_moves_round_trip(rb: RandomBook) -> None:
             moves[k] = m
             eq = float(account_usd_equity(book, moves, vol=params.vol_params))
             mm = float(maintenance_at(book, params, moves))
-            assert eq <= mm
+            # on the liquidated side of the root, up to the rounding of this second evaluation path (the scan's
+            # fast model sums the same terms in another order: a few ulps of the account's scale)
+            assert eq <= mm + 1e-12 * scale_of(rb)
             assert eq == pytest.approx(mm, rel=1e-9, abs=1e-9 * scale_of(rb))
 
 

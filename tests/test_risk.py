@@ -7,6 +7,7 @@ Broadie–Glasserman–Kou correction for hourly monitoring.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -22,6 +23,7 @@ from margin import compile_book, evaluate, load_portfolio, portfolio_from_dict, 
 from margin.cli_args import flag_error, parse_horizon, parse_vols, risk_args
 from margin.engine import VIEWS, Book
 from margin.errors import PortfolioError
+from margin.instruments import symbol_base
 from margin.loader import PriceHistory, load_daily_closes
 from margin.marketdata import annual_volatility
 from margin.portfolio import Portfolio, Resolved
@@ -38,6 +40,7 @@ from margin.risk import (
     simulate,
     wilson_interval,
 )
+from margin.risk_evaluated import pool_flags
 from margin.risk_intervals import median_interval, median_ranks
 from margin.risk_results import Liquidation, LiquidationTimes, checkpoints
 from margin.risk_separable import SeparablePools
@@ -497,22 +500,53 @@ def _engine_books() -> list[Portfolio]:
     return books
 
 
+def _symbol_bases(book: Book) -> dict[str, str]:
+    """The base of every symbol of the marks, futures and option columns (``margin.instruments.symbol_base``)."""
+    out = {}
+    for s in book.symbols:
+        base = symbol_base(s)
+        assert base is not None, s
+        out[s] = base
+    return out
+
+
 def _asset_columns(resolved: Resolved, book: Book) -> tuple[list[str], IntArray, IntArray]:
     """The bases of the symbols (assets), each position's asset column and each symbol's."""
-    base = {leg.position.symbol: leg.instrument.base for leg in resolved.legs}
+    base = _symbol_bases(book)
     assets = list(dict.fromkeys(base[s] for s in book.symbols))
     sym_col = np.array([assets.index(base[s]) for s in book.symbols], dtype=np.intp)
     return assets, sym_col[book.sym], sym_col
 
 
+def _option_pools_equal_engine(resolved: Resolved, rng: np.random.Generator) -> int:
+    """An account holding options has its pools checked by ``margin.risk_evaluated.pool_flags`` (the separable
+    fast path does not value options): at hour ``h`` its flags equal ``evaluate`` on the book compiled
+    ``h/24`` days later (``--days``, format §6.5: the options' time to expiry ``T − h/24/365`` years)."""
+    checked = 0
+    for view in VIEWS:
+        book = compile_book(resolved, view)
+        for hour in (0, 1, 24, 168, 2000):
+            later = compile_book(resolved, view, dataclasses.replace(resolved.market, days=hour / 24.0))
+            marks = book.marks * np.exp(rng.normal(0.0, 0.25, (400, 1)))  # one base: every column moves together
+            flags = pool_flags(book, marks, np.full(400, float(hour)))
+            expected = evaluate(later, marks).pool_liquidated
+            np.testing.assert_array_equal(flags, expected, err_msg=f"{view} hour {hour}")
+            checked += int(expected.sum())
+    return checked
+
+
 def test_separable_pools_equal_engine() -> None:
     """Every pool of every view as a sum of per-asset functions or a barrier (``margin.risk_separable``) gives
     ``margin.engine.evaluate``'s flags at random asset moves (each symbol's mark ``P₀ × r`` of its asset) and
-    collateral prices."""
+    collateral prices; an account holding options, checked by the engine itself, too
+    (:func:`_option_pools_equal_engine`)."""
     rng = np.random.default_rng(0)
-    checked = barriers = evaluated_iso = 0
+    checked = barriers = evaluated_iso = option_checked = 0
     for pf in _engine_books():
         resolved = resolve(pf)
+        if resolved.option_legs:
+            option_checked += _option_pools_equal_engine(resolved, rng)
+            continue
         compiled = {v: compile_book(resolved, v) for v in VIEWS}
         trig = Triggers(compiled)
         first = compiled["as_is"]
@@ -531,6 +565,7 @@ def test_separable_pools_equal_engine() -> None:
         barriers += sum(b.down.size + b.up.size for b in pools.barriers)
         evaluated_iso += int(np.sum(pools.evaluated >= trig.n_cross))
     assert checked > 100  # the random moves do liquidate pools
+    assert option_checked > 10  # and pools holding options
     assert barriers > 10 and evaluated_iso >= 1  # both ways of checking an isolated pool are exercised
 
 
@@ -637,7 +672,8 @@ def test_isolated_pool_alone_equals_engine(
 def test_simulation_equals_the_engine_hour_by_hour() -> None:
     """``simulate``'s first liquidation hour of every pool of every view on every path equals a first touch
     computed with ``margin.engine.evaluate`` at the marks of the same paths (the model's own draws, in the
-    same chunks as ``simulate`` draws them), on every sample portfolio."""
+    same chunks as ``simulate`` draws them), on every sample portfolio. An option's time to expiry at hour
+    ``h`` is ``T − h/(365 × 24)`` years (time passes along the path)."""
     vols = {"WIF": 1.2, "SUI": 0.9, "ARB": 0.9, "HYPE": 1.0, "1000PEPE": 1.1, "TON": 0.8, "OP": 0.9, "TRX": 0.5}
     hours, paths, seed = 96, 300, 5
     liquidations = 0
@@ -647,7 +683,7 @@ def test_simulation_equals_the_engine_hour_by_hour() -> None:
         books = sim.books
         first_book = books["as_is"]
         mm = sim.model
-        base = {leg.position.symbol: leg.instrument.base for leg in resolved.legs}
+        base = _symbol_bases(first_book)
         sym_col = np.array([mm.assets.index(base[s]) for s in first_book.symbols], dtype=np.intp)
         coll_col = [mm.assets.index(c) if c in mm.assets else -1 for c in first_book.collateral_assets]
         rng = np.random.default_rng(seed)
@@ -662,7 +698,13 @@ def test_simulation_equals_the_engine_hour_by_hour() -> None:
         for view, book in books.items():
             expected = np.full((paths, book.n_pools), NEVER, dtype=np.int64)
             held = np.bincount(book.pool, minlength=book.n_pools) > 0
+            if book.options is not None:
+                held[book.options.pool] = True  # a pool holding options can be liquidated too
             for hour in range(hours + 1):
+                at_hour = book
+                if book.options is not None:
+                    t = book.options.t - hour / (365.0 * 24.0)
+                    at_hour = dataclasses.replace(book, options=dataclasses.replace(book.options, t=t))
                 marks = first_book.marks * ratio[sym_col, hour].T
                 cp = None
                 if coll_col:
@@ -672,7 +714,7 @@ def test_simulation_equals_the_engine_hour_by_hour() -> None:
                             for j, c in enumerate(coll_col)
                         ]
                     )
-                hit = evaluate(book, marks, collateral_prices=cp).pool_liquidated & held
+                hit = evaluate(at_hour, marks, collateral_prices=cp).pool_liquidated & held
                 expected[hit & (expected == NEVER)] = hour
             np.testing.assert_array_equal(sim.first[view], expected, err_msg=f"{path.name} {view}")
             liquidations += int(np.sum(expected != NEVER))

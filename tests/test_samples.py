@@ -36,6 +36,7 @@ SAMPLES = ROOT / "fixtures" / "portfolios"
 TIERS = ROOT / "fixtures" / "tiers"
 SAMPLE_FILES = sorted(SAMPLES.glob("*.json"))
 VIEWS = ("as_is", "cross", "isolated")
+ALL_VIEWS = (*VIEWS, "portfolio")
 REL = 1e-6
 
 
@@ -105,7 +106,7 @@ def test_every_sample_loads_and_evaluates(path: Path) -> None:
     doc = evaluate_portfolio(portfolio)
     text = json.dumps(doc, allow_nan=False)  # raises on NaN / inf
     assert json.loads(text) == doc
-    assert set(doc["modes"]) == set(VIEWS)
+    assert set(doc["modes"]) == set(ALL_VIEWS)
     for view in VIEWS:
         mode = doc["modes"][view]
         assert len(mode["positions"]) == len(portfolio.positions)
@@ -121,18 +122,33 @@ def test_every_sample_loads_and_evaluates(path: Path) -> None:
                 assert math.isfinite(p[key]), (view, key)
             assert p["liquidated"] is False, f"{path.name} {view}: pool {p} liquidated at current marks"
         for p in mode["positions"]:
-            for key in ("notional", "mark_price", "unrealized_pnl", "initial_margin", "maintenance_margin", "mmr"):
+            option = p.get("kind") == "option"
+            # an option has no tier rate (format §6.4: mmr null); its margin is §6.3's
+            keys = ("notional", "mark_price", "unrealized_pnl", "initial_margin", "maintenance_margin")
+            for key in (*keys, *(() if option else ("mmr",))):
                 assert math.isfinite(p[key]), (view, key)
             assert p["notional"] > 0 and p["maintenance_margin"] >= 0
             assert p["liquidated"] is False
             for key in ("liquidation_price", "bankruptcy_price"):
                 assert p[key] is None or (math.isfinite(p[key]) and p[key] > 0), (view, key)
-            # a healthy position's liquidation price lies on its loss side
+            # a healthy isolated position's liquidation price lies on its loss side; an option stays in its settle
+            # asset's cross pool even in the isolated view (§6.1), whose crossing is the nearest either way (§6.3)
             lp = p["liquidation_price"]
-            if lp is not None and p["side"] == "long" and view == "isolated":
+            if lp is not None and p["side"] == "long" and view == "isolated" and not option:
                 assert lp < p["mark_price"]
-            if lp is not None and p["side"] == "short" and view == "isolated":
+            if lp is not None and p["side"] == "short" and view == "isolated" and not option:
                 assert lp > p["mark_price"]
+        if view == "isolated":
+            for p in mode["positions"]:
+                if p.get("kind") == "option":
+                    settle = p["symbol"].partition(":")[2].split("-")[0]
+                    assert pool(doc, "isolated", settle)["options_value"] != 0.0
+    pm = doc["modes"]["portfolio"]
+    (pm_pool,) = pm["pools"]
+    assert pm_pool["settle"] == "USD" and pm_pool["mode"] == "portfolio"
+    assert all(math.isfinite(pm_pool[k]) for k in ("equity", "initial_margin", "maintenance_margin"))
+    assert pm_pool["maintenance_margin"] == pytest.approx(0.8 * pm_pool["initial_margin"], rel=1e-12)
+    assert pm_pool["initial_margin"] == pytest.approx(sum(u["requirement"] for u in pm_pool["risk_units"]), rel=1e-12)
 
 
 # --------------------------------------------------------------------------- btc-long.json

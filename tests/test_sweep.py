@@ -171,3 +171,78 @@ def test_sweep_summary_streams_totals_and_first_moves() -> None:
         hit = whole.pool_liquidated[:, g]
         down = MOVES[hit & (MOVES <= 0)]
         assert (np.isnan(summary.pool_first_down[g]) and down.size == 0) or summary.pool_first_down[g] == down.max()
+
+
+# --------------------------------------------------------------------------- books with options (format §6)
+
+
+def test_option_book_sweep_by_hand() -> None:
+    """``tests/option_moves.py``: the BTC cross pool of the covered call at every move, worked by hand
+    (inverse perpetual PnL and §5.1 maintenance, Black-76 call value and §6.3 margin, ÷ F in BTC)."""
+    from tests.option_moves import covered_call, pool_by_hand
+
+    moves = np.array([-0.6, -0.3, -0.1, 0.0, 0.2, 0.5, 1.5])
+    for view in ("as_is", "cross"):  # both positions in the one BTC cross pool (isolated: see below)
+        book = compile_book(resolve(portfolio_from_dict(covered_call())), view)
+        sw = uniform_sweep(book, moves)
+        g = 0
+        assert book.n_pools == 1 and book.pool_settle[g] == "BTC" and book.pool_mode[g] == "cross"
+        for k, m in enumerate(moves):
+            equity, maintenance = pool_by_hand(float(m))
+            assert sw.pool_equity[k, g] == pytest.approx(equity, rel=1e-12)
+            assert sw.pool_maintenance[k, g] == pytest.approx(maintenance, rel=1e-12)
+            assert sw.pool_liquidated[k, g] == (equity <= maintenance)
+    # isolated view: the perpetual's pool (wallet = its isolated margin) plus the cross pool with the call and
+    # the rest of the wallet; the two pools together are the hand-worked pool (the margin only moved)
+    iso = uniform_sweep(compile_book(resolve(portfolio_from_dict(covered_call())), "isolated"), moves)
+    assert iso.pool_equity.shape == (moves.size, 2)
+    for k, m in enumerate(moves):
+        equity, maintenance = pool_by_hand(float(m))
+        assert iso.pool_equity[k].sum() == pytest.approx(equity, rel=1e-12)
+        assert iso.pool_maintenance[k].sum() == pytest.approx(maintenance, rel=1e-12)
+    # at m = 0 the docstring's rounded figures: equity 0.255653, maintenance 0.128956
+    cross = uniform_sweep(compile_book(resolve(portfolio_from_dict(covered_call())), "cross"), np.array([0.0]))
+    assert cross.pool_equity[0, 0] == pytest.approx(0.255653, abs=1e-6)
+    assert cross.pool_maintenance[0, 0] == pytest.approx(0.128956, abs=1e-6)
+
+
+def test_option_book_summary_counts_the_options() -> None:
+    """In the covered call's cross view both positions (the perpetual and the call) sit in the one BTC pool:
+    a liquidated move counts 2 positions; the first moves bracket the hand-worked trigger."""
+    from margin.sweep import sweep_summary
+    from tests.option_moves import covered_call, pool_by_hand
+
+    book = compile_book(resolve(portfolio_from_dict(covered_call())), "cross")
+    summary = sweep_summary(book, MOVES)
+    whole = uniform_sweep(book, MOVES)
+    np.testing.assert_array_equal(summary.pools_liquidated, whole.pool_liquidated.sum(axis=1))
+    np.testing.assert_array_equal(summary.positions_liquidated, 2 * whole.pool_liquidated[:, 0])
+    down, up = summary.pool_first_down[0], summary.pool_first_up[0]
+    assert down < 0 < up
+    for m in (down, up):  # the grid point is liquidated by hand, the point before it (nearer 0) is not
+        equity, maintenance = pool_by_hand(float(m))
+        assert equity <= maintenance
+    step = MOVES[1] - MOVES[0]
+    for m in (down + step, up - step):
+        equity, maintenance = pool_by_hand(float(m))
+        assert equity > maintenance
+
+
+FUTURES_BOOKS = [b for b in BOOKS if not resolve(b[1]()).option_legs]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize(("name", "load"), FUTURES_BOOKS, ids=[b[0] for b in FUTURES_BOOKS])
+def test_engine_path_equals_the_closed_form_on_futures_books(name: str, load: object, view: str) -> None:
+    """The option path (the engine over blocks of moves) run on a futures-only book gives the closed form's
+    numbers (the closed form itself is what a futures book uses, unchanged)."""
+    from margin.sweep import _engine_block
+
+    book = compile_book(resolve(load()), view)  # type: ignore[operator]
+    fast = uniform_sweep(book, MOVES)
+    slow = _engine_block(book, MOVES, 0, book.n_pools)
+    scale = np.abs(slow.pool_equity).max() + np.abs(slow.pool_maintenance).max()
+    np.testing.assert_allclose(slow.pool_equity, fast.pool_equity, rtol=1e-12, atol=1e-12 * scale)
+    np.testing.assert_allclose(slow.pool_maintenance, fast.pool_maintenance, rtol=1e-12, atol=1e-12 * scale)
+    differ = slow.pool_liquidated != fast.pool_liquidated
+    assert np.all(np.abs(slow.pool_equity - slow.pool_maintenance)[differ] <= 1e-9 * scale)

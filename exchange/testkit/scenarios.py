@@ -113,19 +113,47 @@ def binancecoinm() -> list[Route]:
 
 
 def _bybit(
-    linear: Any, account_info: Any = None, orders: bool = False, realtime: dict[str, Any] | None = None
+    linear: Any,
+    account_info: Any = None,
+    orders: bool = False,
+    realtime: dict[str, Any] | None = None,
+    options: str | None = None,
 ) -> list[Route]:
     """``account_info``: the GET /v5/account/info answer (ccxt reads it in ``fetch_balance`` to tell a unified
     account, and the import in ``fetch_margin_mode`` for the account's margin mode); default the docs example
     (REGULAR_MARGIN). ``orders``: GET /v5/order/realtime answers the synthesized conditional and TP/SL orders
-    (else empty lists); ``realtime``: the answers per ``orderFilter`` (``StopOrder``, ``tpslOrder``) instead."""
+    (else empty lists); ``realtime``: the answers per ``orderFilter`` (``StopOrder``, ``tpslOrder``) instead.
+    ``options``: the key of ``synthesized/bybit_options.json`` answering GET /v5/position/list?category=option
+    (``positions``, ``positions_extra``), with its BTC option markets, tickers and USDC-only wallet; default no
+    option position and no option market (the import loads the option markets: ccxt asks per baseCoin)."""
     synth = load_fixture("synthesized/bybit_order_realtime.json")
     if realtime is None:
         realtime = {kind: synth[kind if orders else "empty"] for kind in ("StopOrder", "tpslOrder")}
     markets = load_fixture("bybit/markets_raw_instruments_info.json")
     if account_info is None:
         account_info = _case("bybit/fetchMarginMode.json", 0)
+    opt = load_fixture("synthesized/bybit_options.json")
+    option_routes = [
+        Route("GET", "/v5/position/list", opt[options or "empty_positions"], query={"category": "option"}),
+        Route("GET", "/v5/market/instruments-info", opt["empty_instruments_option"], query={"category": "option"}),
+    ]
+    wallet = _case("bybit/fetchBalance.json", 0)
+    if options is not None:
+        wallet = opt["wallet_balance"]
+        option_routes[1:1] = [
+            Route(
+                "GET",
+                "/v5/market/instruments-info",
+                opt["instruments_option_BTC"],
+                query={"category": "option", "baseCoin": "BTC"},
+            ),
+            *(
+                Route("GET", "/v5/market/tickers", t, query={"category": "option", "symbol": sid})
+                for sid, t in opt["tickers"].items()
+            ),
+        ]
     return [
+        *option_routes,
         Route(
             "GET",
             "/v5/market/instruments-info",
@@ -141,7 +169,7 @@ def _bybit(
         Route("GET", "/v5/position/list", linear, query={"category": "linear", "settleCoin": "USDT"}),
         Route("GET", "/v5/position/list", _empty("bybit_linear"), query={"category": "linear"}),
         Route("GET", "/v5/position/list", _empty("bybit_inverse"), query={"category": "inverse"}),
-        Route("GET", "/v5/account/wallet-balance", _case("bybit/fetchBalance.json", 0)),
+        Route("GET", "/v5/account/wallet-balance", wallet),
         Route("GET", "/v5/user/query-api", load_fixture("synthesized/bybit_account_info.json")["query_api"]),
         Route("GET", "/v5/account/info", account_info),
         Route(
@@ -209,10 +237,46 @@ def bybit_portfolio() -> list[Route]:
     )
 
 
-def _okx(positions: Any, orders: bool = False, recorded_algo: Any = None) -> list[Route]:
+def bybit_options() -> list[Route]:
+    """Synthesized: section 6.5's option pair on Bybit's USDC-settled options (short 2 BTC-25DEC26-100000-C, long 2
+    BTC-25DEC26-90000-P; markIv 0.52 / 0.58, underlying and index 97,000), USDC wallet 50,000, no future."""
+    return _bybit(_empty("bybit_linear"), options="positions")
+
+
+def _okx(positions: Any, orders: bool = False, recorded_algo: Any = None, options: bool = False) -> list[Route]:
     """``orders``: GET /api/v5/trade/orders-algo-pending answers the synthesized algo orders (else none);
     ``recorded_algo``: that answer for ``ordType=conditional,oco`` on LTC-USDT-SWAP instead (the other queries
-    answer none)."""
+    answer none). ``options``: the BTC-USD option markets, opt-summaries and BTC-only balance of
+    ``synthesized/okx_options.json`` (default no option market: the import loads them per underlying)."""
+    opt = load_fixture("synthesized/okx_options.json")
+    option_routes = [
+        Route(
+            "GET",
+            "/api/v5/public/instruments",
+            opt["empty_instruments_option"],
+            query={"instType": "OPTION"},
+        )
+    ]
+    balance = load_fixture("synthesized/okx_account_balance.json")["httpResponse"]
+    if options:
+        balance = opt["balance"]
+        option_routes[:0] = [
+            Route(
+                "GET",
+                "/api/v5/public/instruments",
+                opt["instruments_option_BTC-USD"],
+                query={"instType": "OPTION", "uly": "BTC-USD"},
+            ),
+            *(
+                Route(
+                    "GET",
+                    "/api/v5/public/opt-summary",
+                    body,
+                    query={"uly": "BTC-USD", "instFamily": "BTC-USD", "expTime": exp},
+                )
+                for exp, body in opt["opt_summary"].items()
+            ),
+        ]
     algo = load_fixture("synthesized/okx_orders_algo_pending.json")
     recorded = (
         [
@@ -228,6 +292,7 @@ def _okx(positions: Any, orders: bool = False, recorded_algo: Any = None) -> lis
     )
     return [
         *recorded,
+        *option_routes,
         Route(
             "GET",
             "/api/v5/public/instruments",
@@ -235,7 +300,7 @@ def _okx(positions: Any, orders: bool = False, recorded_algo: Any = None) -> lis
             query={"instType": "SWAP"},
         ),
         Route("GET", "/api/v5/account/positions", positions),
-        Route("GET", "/api/v5/account/balance", load_fixture("synthesized/okx_account_balance.json")["httpResponse"]),
+        Route("GET", "/api/v5/account/balance", balance),
         Route(
             "GET",
             "/api/v5/trade/orders-algo-pending",
@@ -275,6 +340,12 @@ def okx_orders_recorded() -> list[Route]:
 def okx_isolated() -> list[Route]:
     """Recorded inverse BTC-USD-SWAP isolated long."""
     return _okx(_case("okx/fetchPosition.json", 2))
+
+
+def okx_options() -> list[Route]:
+    """Synthesized: section 6.5's option pair on OKX (short 200 BTC-USD-261225-100000-C, long 200
+    BTC-USD-261225-90000-P, 0.01 BTC each; markVol 0.52 / 0.58, fwdPx and idxPx 97,000), BTC cash 0.3."""
+    return _okx(load_fixture("synthesized/okx_options.json")["positions"], options=True)
 
 
 def _hyperliquid(state: Any, orders: Any = ()) -> list[Route]:
@@ -340,9 +411,12 @@ def _deribit(synth: Any, summaries: Any = None, orders: Any = None) -> list[Rout
 
 
 def deribit() -> list[Route]:
-    """Docs example BTC-PERPETUAL long plus a synthesized BTC call option (listed, not margined); the recorded
-    account summaries (BTC 0, USDC 42.217, SOL 0.42569894)."""
-    return _deribit(load_fixture("synthesized/deribit_with_option.json"))
+    """Docs example BTC-PERPETUAL long plus a synthesized BTC call option whose ticker gives no mark IV (the
+    import skips it, naming why); the recorded account summaries (BTC 0, USDC 42.217, SOL 0.42569894)."""
+    ticker = copy.deepcopy(load_fixture("synthesized/deribit_options.json")["tickers"]["BTC-27NOV26-80000-P"])
+    ticker["result"]["instrument_name"] = "BTC-27DEC24-60000-C"
+    route = Route("GET", "/api/v2/public/ticker", ticker, query={"instrument_name": "BTC-27DEC24-60000-C"})
+    return [*_deribit(load_fixture("synthesized/deribit_with_option.json")), route]
 
 
 def deribit_eth() -> list[Route]:
@@ -380,10 +454,12 @@ SCENARIOS: dict[str, Callable[[], list[Route]]] = {
     "bybit-orders-recorded": bybit_orders_recorded,
     "bybit-isolated": bybit_isolated,
     "bybit-portfolio": bybit_portfolio,
+    "bybit-options": bybit_options,
     "okx": okx,
     "okx-isolated": okx_isolated,
     "okx-orders": okx_orders,
     "okx-orders-recorded": okx_orders_recorded,
+    "okx-options": okx_options,
     "hyperliquid": hyperliquid,
     "hyperliquid-isolated": hyperliquid_isolated,
     "hyperliquid-orders": hyperliquid_orders,

@@ -84,3 +84,5 @@ class Venue:
     #: the venue's own documented margin-ratio levels of the pool states (format §8), with their source in
     #: ``AlertLevels.source``; ``None``: the venue publishes none this product can cite, the defaults apply
     alert_levels: AlertLevels | None = None
+    #: the venue margins options (format §6.1: deribit, okx, bybit, generic)
+    options: bool = False

@@ -28,6 +28,7 @@ BYBIT = Venue(
     native_symbol=lambda text: bybit_symbol(text),
     taker_fee=0.00055,
     tiers_file="bybit.json",
+    options=True,
 )
 
 

@@ -29,6 +29,7 @@ DERIBIT = Venue(
     has_leverage=False,
     taker_fee=0.0005,
     tiers_file="deribit.json",
+    options=True,
 )
 
 _MONTHS = {

@@ -18,4 +18,5 @@ GENERIC = Venue(
     liquidation=LiquidationRules(0.005, "restore", source="margin-models.md §1.5 (Binance-style)"),
     native_symbol=linear_concat_symbol,
     taker_fee=0.0005,
+    options=True,
 )

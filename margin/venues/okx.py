@@ -26,6 +26,7 @@ OKX = Venue(
     native_symbol=lambda text: okx_symbol(text),
     taker_fee=0.0005,
     tiers_file="okx.json",
+    options=True,
 )
 
 
