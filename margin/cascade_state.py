@@ -28,7 +28,7 @@ import numpy.typing as npt
 
 from .cascade_orders import OrderSet, order_set
 from .cascade_params import CascadeParams
-from .engine import Book, evaluate
+from .engine import Book, evaluate, futures_terms
 from .models import net_terms
 from .venues import LiquidationRules
 
@@ -157,27 +157,10 @@ class Point:
 
 
 def _position_values(ledger: Ledger, idx: IntArray, marks: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """(upnl, maintenance, notional) of positions ``idx`` at (S, n_symbols) marks: (S, len(idx)) each."""
+    """(upnl, maintenance, notional) of positions ``idx`` at (S, n_symbols) marks: (S, len(idx)) each, at the
+    ledger's sizes (:func:`margin.engine.futures_terms`)."""
     bk = ledger.book
-    sym = bk.sym[idx]
-    mark = marks[:, sym]
-    q = ledger.size[idx]
-    sq = bk.sign[idx] * q
-    ep = bk.entry[idx]
-    inv = bk.inverse[idx]
-    if inv.any():
-        notional = np.where(inv, q / mark, q * mark)
-        coin = np.where(inv, notional, q)
-        with np.errstate(divide="ignore"):
-            upnl = sq * np.where(inv, 1.0 / ep - 1.0 / mark, mark - ep)
-    else:
-        notional = q * mark
-        coin = np.broadcast_to(q, notional.shape)
-        upnl = sq * (mark - ep)
-    flat = bk.tiers.flat_index(sym, notional)
-    mm_at_mark, _ = bk.model.mark_maintenance(bk.tiers, flat, notional, coin)
-    mm = bk.model.maintenance(bk, mm_at_mark, notional, idx)
-    return upnl, mm, notional
+    return futures_terms(bk, idx, marks[:, bk.sym[idx]], ledger.size[idx])
 
 
 @dataclass(frozen=True, eq=False)

@@ -283,10 +283,13 @@ def _upnl(book: Book, mark: FloatArray, cols: slice | IntArray) -> FloatArray:
     return diff
 
 
-def futures_terms(book: Book, idx: IntArray, mark: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """UPNL and maintenance of the positions ``idx`` at their own marks ``mark`` (…, len(idx)), as
-    :func:`evaluate` computes them (the tier of the notional at that mark, the model's maintenance)."""
-    q = book.size[idx]
+def futures_terms(
+    book: Book, idx: IntArray, mark: FloatArray, size: FloatArray | None = None
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """UPNL, maintenance and notional of the positions ``idx`` at their own marks ``mark`` (…, len(idx)), as
+    :func:`evaluate` computes them (the tier of the notional at that mark, the model's maintenance); ``size``
+    (len(idx),) replaces the book's sizes (a cascade's partly closed positions)."""
+    q = book.size[idx] if size is None else size
     sq = book.sign[idx] * q
     ep = book.entry[idx]
     inv = book.inverse[idx]
@@ -302,7 +305,7 @@ def futures_terms(book: Book, idx: IntArray, mark: FloatArray) -> tuple[FloatArr
     shape = notional.shape
     flat = book.tiers.flat_index(book.sym[idx], notional.reshape(-1, shape[-1])).reshape(shape)
     mm_at_mark, _ = book.model.mark_maintenance(book.tiers, flat, notional, coin)
-    return upnl, book.model.maintenance(book, mm_at_mark, notional, idx)
+    return upnl, book.model.maintenance(book, mm_at_mark, notional, idx), notional
 
 
 def position_state(book: Book, marks: FloatArray) -> PositionState:

@@ -108,7 +108,7 @@ class _Moving:
         eq = np.zeros(x.shape)
         mm = np.zeros(x.shape)
         if grp.futures.size:
-            upnl, fmm = futures_terms(self.book, grp.futures, self.fmark[rows][:, None, :] * factor)
+            upnl, fmm, _ = futures_terms(self.book, grp.futures, self.fmark[rows][:, None, :] * factor)
             eq += upnl.sum(axis=-1)
             mm += fmm.sum(axis=-1)
         if grp.options.size:

@@ -90,3 +90,27 @@ def single_order_book(
         "orders": [{"symbol": ETH, **order}],
         "slippage": slippage,
     }
+
+
+def section_6_5_example() -> dict[str, Any]:
+    """The worked example of format §6.5 (a Deribit book: long perpetual, short 100k call, long 90k put on 0.3 BTC):
+    portfolio view equity 27,420.13 USD, IM 19,365.84, MM 15,492.68, ratio 0.5650, BTC unit up +9.1920 %."""
+    return {
+        "format": "margin-portfolio/1",
+        "venue": "deribit",
+        "as_of": "2026-11-20T08:00:00Z",
+        "collateral": {"BTC": 0.3},
+        "index_prices": {"BTC": 97000},
+        "prices": {"BTC/USD:BTC": 97100},
+        "positions": [
+            {"symbol": "BTC/USD:BTC", "side": "long", "contracts": 3000, "contract_size": 10, "entry_price": 95000},
+            {
+                "symbol": "BTC/USD:BTC-261225-100000-C",
+                "side": "short",
+                "contracts": 2,
+                "entry_price": 0.035,
+                "iv": 0.52,
+            },
+            {"symbol": "BTC/USD:BTC-261225-90000-P", "side": "long", "contracts": 2, "entry_price": 0.02, "iv": 0.58},
+        ],
+    }

@@ -14,22 +14,11 @@ import pytest
 from margin.monitor import status
 from margin.portfolio import portfolio_from_dict, resolve
 from margin.report import evaluate_portfolio
+from tests.examples import section_6_5_example
 
 CALL = "BTC/USD:BTC-261225-100000-C"
 PUT = "BTC/USD:BTC-261225-90000-P"
-WORKED: dict[str, Any] = {
-    "format": "margin-portfolio/1",
-    "venue": "deribit",
-    "as_of": "2026-11-20T08:00:00Z",
-    "collateral": {"BTC": 0.3},
-    "index_prices": {"BTC": 97000},
-    "prices": {"BTC/USD:BTC": 97100},
-    "positions": [
-        {"symbol": "BTC/USD:BTC", "side": "long", "contracts": 3000, "contract_size": 10, "entry_price": 95000},
-        {"symbol": CALL, "side": "short", "contracts": 2, "entry_price": 0.035, "iv": 0.52},
-        {"symbol": PUT, "side": "long", "contracts": 2, "entry_price": 0.02, "iv": 0.58},
-    ],
-}
+WORKED: dict[str, Any] = section_6_5_example()
 
 
 def book(alerts: list[dict[str, Any]]) -> dict[str, Any]:

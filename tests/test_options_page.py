@@ -22,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 from margin import dump_portfolio_json, portfolio_from_dict
 from margin.report import evaluate_portfolio
 from margin.shocks import Shock
+from tests.examples import section_6_5_example
 from tests.test_app_pages import assert_clean, open_app, texts
 
 OPTIONS = "pages/9_Options.py"
@@ -29,19 +30,7 @@ SHOCK_LAB = "pages/2_Shock_lab.py"
 HOME = "pages/0_Home.py"
 SUBMIT = "FormSubmitter:edit_form-Apply edits"
 
-BOOK: dict[str, Any] = {
-    "format": "margin-portfolio/1",
-    "venue": "deribit",
-    "as_of": "2026-11-20T08:00:00Z",
-    "collateral": {"BTC": 0.3},
-    "index_prices": {"BTC": 97000},
-    "prices": {"BTC/USD:BTC": 97100},
-    "positions": [
-        {"symbol": "BTC/USD:BTC", "side": "long", "contracts": 3000, "contract_size": 10, "entry_price": 95000},
-        {"symbol": "BTC/USD:BTC-261225-100000-C", "side": "short", "contracts": 2, "entry_price": 0.035, "iv": 0.52},
-        {"symbol": "BTC/USD:BTC-261225-90000-P", "side": "long", "contracts": 2, "entry_price": 0.02, "iv": 0.58},
-    ],
-}
+BOOK: dict[str, Any] = section_6_5_example()
 
 
 def book_text(book: dict[str, Any] = BOOK) -> str:
