@@ -254,11 +254,11 @@ def positions_table(body: ViewReport) -> PositionsTable:
     symbol's quote asset, margins in its settle asset: in the headers when every position shares them,
     else in a ``quote`` / ``settle`` column beside the numbers.
 
-    When the view holds an option (format §6): a ``kind`` column, and for the option rows their entry premium
-    and value (settle asset, §6.2: an option's ``entry_price`` is a premium in the settle asset, not a price in
-    the quote asset, so its ``entry`` cell is blank), and their greeks; an option's mark is its underlying
-    price F and its liquidation price the underlying's price at the crossing (§6.3, §6.4). Options sit in the
-    cross pool of their settle asset in every view (§6.1)."""
+    When the view holds an option (format §6): the option rows' value (settle asset, §6.2); an option's entry
+    cell is blank (its ``entry_price`` is a premium in the settle asset, not a price in the quote asset); its
+    symbol says its kind; its premium and greeks are on the Options page, so the table fits a 1440-px screen;
+    an option's mark is its underlying price F and its liquidation price the underlying's price at the crossing
+    (§6.3, §6.4). Options sit in the cross pool of their settle asset in every view (§6.1)."""
     positions = body.positions
     units = [symbol_units_of(p.symbol) for p in positions]
     quotes = ["" if u is None else u.quote for u in units]
@@ -274,8 +274,6 @@ def positions_table(body: ViewReport) -> PositionsTable:
     for k, p in enumerate(positions):
         pool = iso_pool.get(p.id) or cross_pool.get(settles[k])
         row: dict[str, object] = {"symbol": p.symbol, "side": p.side}
-        if options:
-            row["kind"] = p.kind
         row["size (contracts)"] = p.contracts
         if not one_quote:
             row["quote"] = quotes[k]
@@ -293,23 +291,17 @@ def positions_table(body: ViewReport) -> PositionsTable:
             f"MM{s}": p.maintenance_margin,
             "state": None if pool is None else STATE_LABELS[pool.state],
         }
-        if options:
-            greeks = dict(p.greeks)
-            row |= {
-                f"premium{s}": p.entry_price if p.is_option else None,
-                f"value{s}": p.value if p.is_option else None,
-                **{h: greeks.get(g) for g, h in GREEK_HEADERS.items()},
-            }
+        if options:  # the greeks are on the Options page: this table stays within a 1440-px screen
+            row[f"value{s}"] = p.value if p.is_option else None
         rows.append(row)
-    columns = ["symbol", "side", *(["kind"] if options else []), "size (contracts)", *([] if one_quote else ["quote"])]
+    columns = ["symbol", "side", "size (contracts)", *([] if one_quote else ["quote"])]
     columns += [f"entry{q}", f"mark{q}", f"liq. price{q}", "distance", "mode", *([] if one_settle else ["settle"])]
     columns += [f"IM{s}", f"MM{s}", "state"]
     amounts: tuple[str, ...] = (f"IM{s}", f"MM{s}")
     greek_columns: tuple[str, ...] = ()
     if options:
-        columns += [f"premium{s}", f"value{s}", *GREEK_HEADERS.values()]
-        amounts += (f"premium{s}", f"value{s}")
-        greek_columns = tuple(GREEK_HEADERS.values())
+        columns += [f"value{s}"]
+        amounts += (f"value{s}",)
     coin = any(u is not None and u.coin for u in units)
     return PositionsTable(
         pd.DataFrame(rows, columns=columns),

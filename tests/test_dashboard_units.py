@@ -274,30 +274,26 @@ def _units(symbol: str) -> tuple[str, str]:
 def assert_table_equals_cli(frame: pd.DataFrame, body: dict[str, Any]) -> None:
     """Every row of a Home positions table against the CLI's positions of that view, number for number
     (the JSON carries float64 exactly), the margin mode against the view's pools and the state against
-    the pool's margin ratio (``margin.states``). An option row (format §6) carries its kind, its entry
-    premium and value (settle asset) and its greeks; its ``entry`` price cell is blank, since an option's
-    ``entry_price`` is a premium in the settle asset, not a price in the quote asset (§6.1)."""
+    the pool's margin ratio (``margin.states``). An option row (format §6) carries its value (settle asset);
+    its ``entry`` price cell is blank, since an option's ``entry_price`` is a premium in the settle asset, not
+    a price in the quote asset (§6.1); its premium and greeks are on the Options page (the table fits 1440 px)."""
     expected = body["positions"]
     assert len(frame) == len(expected)
     price = {c.split(" (")[0]: c for c in frame.columns if "(" in c}
     iso = {p["position"]: p for p in body["pools"] if p["mode"] == "isolated"}
     cross = {p["settle"]: p for p in body["pools"] if p["mode"] == "cross"}
     options = any(p.get("kind") == "option" for p in expected)
-    assert ("kind" in frame.columns) == options
+    assert ("value" in price) == options and "kind" not in frame.columns
     for row, pos in zip(frame.to_dict("records"), expected, strict=True):
         assert row["symbol"] == pos["symbol"] and row["side"] == pos["side"]
         assert row["size (contracts)"] == pos["contracts"]
         is_option = pos.get("kind") == "option"
         if is_option:
-            assert row["kind"] == "option"
-            assert pd.isna(row[price["entry"]])
-            assert row[price["premium"]] == pos["entry_price"] and row[price["value"]] == pos["value"]
-            for greek, header in (("delta", "delta"), ("gamma", "gamma"), ("vega", "vega"), ("theta", "theta")):
-                assert row[price.get(header, header)] == pos["greeks"][greek], greek
+            assert pd.isna(row[price["entry"]]) and row[price["value"]] == pos["value"]
         else:
             assert row[price["entry"]] == pos["entry_price"]
             if options:
-                assert row["kind"] == "future" and pd.isna(row[price["premium"]]) and pd.isna(row[price["value"]])
+                assert pd.isna(row[price["value"]])
         assert row[price["mark"]] == pos["mark_price"]
         for col, field in (("liq. price", "liquidation_price"), ("distance", "distance_to_liquidation")):
             got = row[price.get(col, col)]
