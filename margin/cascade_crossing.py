@@ -29,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .cascade_paths import Path
-from .cascade_state import Ledger, Point, PoolTerms, PoolValues, pool_at
+from .cascade_state import Ledger, Point, PoolTerms, PoolValues, pool_at, pool_surplus
 from .models import net_terms
 
 FloatArray = npt.NDArray[np.float64]
@@ -70,9 +70,12 @@ class Crossing:
 def first_crossing(ledger: Ledger, members: IntArray, g: int, path: Path, k: int, tau_s: float) -> Crossing | None:
     """Where on ``τ ∈ (tau_s, 1]`` of segment ``k`` pool ``g`` is first triggered (module docstring), or
     ``None`` when it is not triggered on the rest of the segment."""
-    if not ledger.open[members].any():
+    if not ledger.pool_open(members, g):
         return None
-    found = _terms_root(ledger.pool_terms(members, g), ledger, g, path, k, tau_s)
+    if ledger.open_options(g).size:
+        found = _numeric_root(ledger, members, g, path, k, tau_s)
+    else:
+        found = _terms_root(ledger.pool_terms(members, g), ledger, g, path, k, tau_s)
     end = segment_point(path, k, 1.0)
     if found is None:  # the terms see none: the row itself decides (rounding at the very end)
         return Crossing(k, 1.0, None) if triggered_at(ledger, members, g, end) else None
@@ -87,6 +90,51 @@ def first_crossing(ledger: Ledger, members: IntArray, g: int, path: Path, k: int
         hi += max(step, 2.0 * left / -slope) if slope < 0 else step
         step *= 2.0
     return Crossing(k, 1.0, slope) if triggered_at(ledger, members, g, end) else None
+
+
+#: points per pass of the vectorised bisection of a pool holding options
+_GRID = 64
+
+
+def _numeric_root(
+    ledger: Ledger, members: IntArray, g: int, path: Path, k: int, tau_s: float
+) -> tuple[float, float] | None:
+    """The first τ on ``(tau_s, 1]`` of segment ``k`` at which a pool holding open options is at its trigger
+    (surplus ≤ 0), and the surplus's slope dF/dτ there, or ``None``. An option's value is no piece of the
+    kernel's closed form (Black-76, format §6.2): the marks are linear in τ between the rows and the surplus
+    (wallet + Σ futures (UPNL − MM) + Σ options (value − MM), :func:`margin.cascade_state.pool_surplus`) is
+    evaluated at :data:`_GRID` points of the bracket at once, the bracket narrowed to the cell of the first
+    triggered point, until it is :data:`TAU_TOL` wide (a dip below the trigger and back between two grid points
+    of the first pass is not looked for, as rows are the path's resolution). The slope is the first pass's
+    over the cell found."""
+    a, b = path.marks[k - 1], path.marks[k]
+    ca, cb = path.coll_at(k - 1), path.coll_at(k)
+
+    def surplus(tau: FloatArray) -> FloatArray:
+        marks = a[None, :] + tau[:, None] * (b - a)[None, :]
+        coll = None if ca is None or cb is None else ca[None, :] + tau[:, None] * (cb - ca)[None, :]
+        return pool_surplus(ledger, members, g, marks, coll)
+
+    lo, hi = tau_s, 1.0
+    slope: float | None = None
+    f_lo = float(surplus(np.array([lo]))[0])
+    if f_lo <= 0.0:
+        return lo, 0.0
+    while hi - lo > TAU_TOL:
+        grid = lo + (hi - lo) * np.arange(1, _GRID + 1) / _GRID
+        f = surplus(grid)
+        hit = np.flatnonzero(f <= 0.0)
+        if hit.size == 0:
+            if slope is None:
+                return None
+            break  # rounding at the bracket's end (known triggered): the end itself
+        j = int(hit[0])
+        left = lo if j == 0 else float(grid[j - 1])
+        f_left = f_lo if j == 0 else float(f[j - 1])
+        if slope is None:
+            slope = (float(f[j]) - f_left) / (float(grid[j]) - left)
+        lo, hi, f_lo = left, float(grid[j]), f_left
+    return hi, (0.0 if slope is None else slope)
 
 
 def _terms_root(pt: PoolTerms, ledger: Ledger, g: int, path: Path, k: int, tau_s: float) -> tuple[float, float] | None:

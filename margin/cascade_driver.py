@@ -20,6 +20,7 @@ import numpy.typing as npt
 from .cascade_impact import ImpactModel, impact_model
 from .cascade_params import CascadeParams, check_impact, check_shocks, check_views, parse_params
 from .cascade_paths import Path, given_path, impact_leg, main_symbol, shock_path
+from .cascade_portfolio import PORTFOLIO_VIEW, portfolio_cascade
 from .cascade_results import CascadeResult, ViewCascade, settle_totals
 from .cascade_state import Ledger, Point, Setup
 from .cascade_steps import merge_partials
@@ -27,7 +28,9 @@ from .cascade_venue import fee_rates
 from .cascade_walk import walk
 from .engine import Book, compile_book
 from .errors import PortfolioError, Problem
+from .market import MarketSnapshot
 from .portfolio import Resolved
+from .report import option_market
 from .shocks import Shock, combine, parse_shock
 
 FloatArray = npt.NDArray[np.float64]
@@ -84,7 +87,7 @@ def _view(
         steps=merge_partials(steps) if params.merge_partials else tuple(steps),
         positions_lost=ledger.positions_lost,
         positions_reduced=int((ledger.reduced & ledger.open).sum()),
-        positions_open=int(ledger.open.sum()),
+        positions_open=ledger.positions_open,
         collateral_start=c0,
         collateral_left=c1,
         by_settle=by,
@@ -131,11 +134,29 @@ def _simulate(
     views: tuple[str, ...],
     main: int | None,
     path_move: FloatArray,
+    market: MarketSnapshot,
 ) -> tuple[dict[str, ViewCascade], ImpactModel | None]:
-    books = {v: compile_book(resolved, v) for v in views}
-    symbols = next(iter(books.values())).symbols
-    model = impact_model(symbols, law, params) if law != "none" else None
-    return {v: _view(b, base, model, params, main, path_move, resolved) for v, b in books.items()}, model
+    # the books are priced on the cascade's market: the options' volatility shocks and days (format §6.5)
+    books = {v: compile_book(resolved, v, market) for v in views if v != PORTFOLIO_VIEW}
+    model = impact_model(resolved.symbols, law, params) if law != "none" else None
+    modes = {v: _view(b, base, model, params, main, path_move, resolved) for v, b in books.items()}
+    if PORTFOLIO_VIEW in views:
+        modes[PORTFOLIO_VIEW] = portfolio_cascade(resolved, market, base, params, main, path_move, params.gap)
+    return modes, model
+
+
+def _views(resolved: Resolved, views: Sequence[str] | None) -> tuple[str, ...]:
+    """The views asked for; by default the standard ones, and the ``portfolio`` view (format §6.4) when the
+    account holds an option (a book without options keeps the output it had before options existed)."""
+    if views is None:
+        return ("cross", "isolated", "as_is") + ((PORTFOLIO_VIEW,) if resolved.option_legs else ())
+    return check_views(views)
+
+
+def _option_market(resolved: Resolved, vol_shocks: Sequence[Shock | str], days: float) -> MarketSnapshot:
+    """The file's market with the options' volatility shocks and days forward (format §6.5)."""
+    shocks = [s if isinstance(s, Shock) else parse_shock(s, "--vol-shock") for s in vol_shocks]
+    return option_market(resolved, resolved.market, shocks, days)
 
 
 def cascade(
@@ -143,7 +164,9 @@ def cascade(
     shocks: Sequence[Shock | str] | Mapping[str, float],
     impact: str = "none",
     params: Mapping[str, object] | CascadeParams | None = None,
-    views: Sequence[str] = ("cross", "isolated", "as_is"),
+    views: Sequence[str] | None = None,
+    vol_shocks: Sequence[Shock | str] = (),
+    days: float = 0.0,
 ) -> CascadeResult:
     """Liquidation cascade of an instant shock, walked from 0 to the full move (:mod:`margin.contagion`).
 
@@ -159,11 +182,15 @@ def cascade(
     ``shocks``: :class:`Shock` objects, ``"BTC=-20%"`` strings, or ``{target: move}`` (targets as in
     ``--shock``: ``ALL``, a base asset, a symbol, a collateral asset). Raises :class:`PortfolioError`
     for a bad impact name, bad params or bad shocks.
+
+    Options (format §6, :mod:`margin.contagion`): ``vol_shocks`` (``"BTC=+30%"`` strings or :class:`Shock`)
+    and ``days`` price them (§6.5 ``--vol-shock``, ``--days``; an account without options takes neither).
+    ``views``: default the standard views, plus ``portfolio`` (§6.4) when the account holds an option.
     """
-    resolved.require_futures_only("cascade")
     law = check_impact(impact)
     p = parse_params(params)
-    vs = check_views(views)
+    vs = _views(resolved, views)
+    market = _option_market(resolved, vol_shocks, days)
     if isinstance(shocks, Mapping):
         items = [Shock(k, v) for k, v in check_shocks(shocks)]
     else:
@@ -175,7 +202,7 @@ def cascade(
         p = replace(p, steps=1)
     path, move_vec = shock_path(resolved, moves, p.steps)
     main = main_symbol(move_vec)
-    modes, model = _simulate(resolved, path, law, p, vs, main, move_vec)
+    modes, model = _simulate(resolved, path, law, p, vs, main, move_vec, market)
     return CascadeResult(
         venue=resolved.venue.name,
         kind="shock",
@@ -186,6 +213,8 @@ def cascade(
         modes=modes,
         impact_model=None if model is None else model.describe(),
         params=p,
+        vol_moves=dict(market.vol_moves),
+        days=market.days,
     )
 
 
@@ -194,16 +223,19 @@ def cascade_path(
     marks_path: FloatArray,
     impact: str = "none",
     params: Mapping[str, object] | CascadeParams | None = None,
-    views: Sequence[str] = ("cross", "isolated", "as_is"),
+    views: Sequence[str] | None = None,
+    vol_shocks: Sequence[Shock | str] = (),
+    days: float = 0.0,
 ) -> CascadeResult:
     """Liquidation cascade along a price path: (T, n_symbols) marks, columns in ``resolved.marks`` order,
     walked as given (row 0 is the start; ``t`` of a step is its row index, fractional at a crossing).
     ``params.gap``: every row of the path is a gap from the one before (no fill between rows, orders at
-    the row's marks; :func:`cascade`); the impact leg walks as usual."""
-    resolved.require_futures_only("the cascade path")
+    the row's marks; :func:`cascade`); the impact leg walks as usual. ``views``, ``vol_shocks`` and ``days``
+    as in :func:`cascade` (an option's column is its forward: it moves with its base along the path)."""
     law = check_impact(impact)
     p = parse_params(params)
-    vs = check_views(views)
+    vs = _views(resolved, views)
+    market = _option_market(resolved, vol_shocks, days)
     symbols = list(resolved.marks)
     m = np.asarray(marks_path, dtype=np.float64)
     if m.ndim != 2 or m.shape[1] != len(symbols) or m.shape[0] < 1:
@@ -220,7 +252,7 @@ def cascade_path(
         raise PortfolioError([Problem("marks_path", "must hold finite marks > 0", "non-positive or NaN entries")])
     end_moves = m[-1] / m[0] - 1.0
     main = main_symbol(end_moves)
-    modes, model = _simulate(resolved, given_path(resolved, m), law, p, vs, main, end_moves)
+    modes, model = _simulate(resolved, given_path(resolved, m), law, p, vs, main, end_moves, market)
     return CascadeResult(
         venue=resolved.venue.name,
         kind="path",
@@ -231,4 +263,6 @@ def cascade_path(
         modes=modes,
         impact_model=None if model is None else model.describe(),
         params=p,
+        vol_moves=dict(market.vol_moves),
+        days=market.days,
     )

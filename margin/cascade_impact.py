@@ -33,7 +33,7 @@ import numpy.typing as npt
 
 from .cascade_depth import depth_1pct
 from .cascade_params import CascadeParams, lookup
-from .instruments import parse_symbol
+from .instruments import symbol_base
 from .loader import default_daily_volumes, load_daily_closes
 from .marketdata import annual_volatility
 
@@ -130,8 +130,8 @@ def impact_model(symbols: Sequence[str], law: str, params: CascadeParams) -> Imp
     bases: list[str] = []
     of_symbol = []
     for s in symbols:
-        inst = parse_symbol(s)
-        base = inst.base.upper() if inst else s
+        sb = symbol_base(s)  # an option's column moves with its base (format §6.3, §6.5)
+        base = sb.upper() if sb else s
         if base not in bases:
             bases.append(base)
         of_symbol.append(bases.index(base))

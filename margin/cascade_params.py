@@ -14,7 +14,7 @@ from typing import Any
 
 from .engine import VIEWS
 from .errors import PortfolioError, Problem
-from .instruments import parse_symbol
+from .instruments import symbol_base
 
 IMPACT_LAWS: tuple[str, ...] = ("none", "sqrt", "linear")
 FILLS: tuple[str, ...] = ("crossing", "step")
@@ -67,8 +67,8 @@ def lookup(table: Mapping[str, float], symbol: str) -> float | None:
     """A per-symbol value given by exact symbol or by base asset (case-insensitive)."""
     if symbol in table:
         return table[symbol]
-    inst = parse_symbol(symbol)
-    base = inst.base.upper() if inst else symbol.upper()
+    sb = symbol_base(symbol)  # futures and option symbols (format §6.1)
+    base = sb.upper() if sb else symbol.upper()
     for k, v in table.items():
         if k.upper() == base:
             return v
@@ -174,11 +174,15 @@ def parse_params(params: Mapping[str, object] | CascadeParams | None) -> Cascade
     return CascadeParams(**kw)
 
 
+#: the views a cascade runs: the standard ones (format §2) and the ``portfolio`` view (§6.4)
+CASCADE_VIEWS: tuple[str, ...] = (*VIEWS, "portfolio")
+
+
 def check_views(views: Sequence[str]) -> tuple[str, ...]:
-    """The views to run (format §2), or a PortfolioError."""
-    bad = [v for v in views if v not in VIEWS]
+    """The views to run (format §2, §6.4), or a PortfolioError."""
+    bad = [v for v in views if v not in CASCADE_VIEWS]
     if bad or not views:
-        raise PortfolioError([Problem("views", f"must be a non-empty list of {', '.join(VIEWS)}", list(views))])
+        raise PortfolioError([Problem("views", f"must be a non-empty list of {', '.join(CASCADE_VIEWS)}", list(views))])
     return tuple(views)
 
 

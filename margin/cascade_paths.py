@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from .instruments import parse_symbol
+from .instruments import symbol_base
 from .portfolio import Resolved
 
 FloatArray = npt.NDArray[np.float64]
@@ -99,8 +99,8 @@ def path_from_history(resolved: Resolved, closes: FloatArray, assets: Sequence[s
     flat: list[str] = []
     upper = [a.upper() for a in assets]
     for j, s in enumerate(symbols):
-        inst = parse_symbol(s)
-        base = inst.base.upper() if inst else ""
+        sb = symbol_base(s)  # an option's column (its forward) follows its base (format §6.3)
+        base = sb.upper() if sb else ""
         if base in upper:
             col = c[:, upper.index(base)].copy()
             for k in range(col.size):

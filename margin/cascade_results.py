@@ -129,7 +129,7 @@ class ViewCascade:
             return None
 
         def bar(s: StepRecord) -> WaterfallBar:
-            return WaterfallBar("liquidation", s.liquidation_cost, s.position, s.event, s.move, s.fee)
+            return WaterfallBar("liquidation", s.liquidation_cost, s.position or "", s.event, s.move, s.fee)
 
         bars = [WaterfallBar("start", self.collateral_start), WaterfallBar("market", market)]
         bars += [bar(s) for s in self.steps if s.phase != "impact" and not s.is_order]
@@ -181,6 +181,9 @@ class CascadeResult:
     modes: dict[str, ViewCascade]
     impact_model: dict[str, object] | None
     params: CascadeParams
+    #: the options' volatility shocks per base and the days forward (format §6.5), when given
+    vol_moves: Mapping[str, float] | None = None
+    days: float = 0.0
 
     @property
     def amplification(self) -> float | None:
@@ -218,4 +221,8 @@ class CascadeResult:
         }
         if self.params.gap:
             out["gap"] = True
+        if self.vol_moves:
+            out["vol_shock"] = dict(self.vol_moves)
+        if self.days:
+            out["days"] = self.days
         return out

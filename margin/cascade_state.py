@@ -30,6 +30,8 @@ from .cascade_orders import OrderSet, order_set
 from .cascade_params import CascadeParams
 from .engine import Book, evaluate, futures_terms
 from .models import net_terms
+from .option_book import OptionBook
+from .option_legs import option_terms_at
 from .venues import LiquidationRules
 
 FloatArray = npt.NDArray[np.float64]
@@ -60,9 +62,14 @@ class Ledger:
     order_filled: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     order_left: FloatArray = field(default_factory=lambda: np.zeros(0))
     closed_by_order: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    #: the options (format §6, :class:`margin.option_book.OptionBook` order): still open, and the value each
+    #: realised into its pool's wallet when it was closed. Empty without options.
+    opt_open: BoolArray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    opt_realised: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self) -> None:
-        #: the compiled view over this ledger's arrays (the model reads sizes and entry maintenance here)
+        #: the compiled view over this ledger's arrays (the model reads sizes and entry maintenance here); its
+        #: ``options`` are ``None``: the cascade values the open options itself (:attr:`options`)
         self.book = replace(
             self.base,
             size=self.size,
@@ -70,7 +77,16 @@ class Ledger:
             mmr_entry=self.mmr_entry,
             pool_wallet=self.wallet,
             collateral_weight=self.cw,
+            options=None,
         )
+        #: the view's options (``None`` without): in the cross pool of their settle asset (format §6.1)
+        self.options: OptionBook | None = self.base.options
+        n_pools = self.base.n_pools
+        #: each pool's options (indices into :attr:`options`), empty for a pool without
+        if self.options is None:
+            self.opt_members: tuple[IntArray, ...] = tuple(np.zeros(0, dtype=np.intp) for _ in range(n_pools))
+        else:
+            self.opt_members = tuple(np.flatnonzero(self.options.pool == g) for g in range(n_pools))
         self.terms_cache: dict[int, PoolTerms] = {}
         #: every position's (K−1) notionals at which its model terms change (fixed by the view)
         self.floors = self.base.model.floors(self.base, np.arange(self.base.n_positions))
@@ -79,6 +95,7 @@ class Ledger:
     def start(cls, book: Book, orders: OrderSet | None = None) -> Ledger:
         n = book.n_positions
         n_orders = 0 if orders is None else orders.n
+        n_opt = 0 if book.options is None else len(book.options)
         return cls(
             base=book,
             size=book.size.copy(),
@@ -95,6 +112,8 @@ class Ledger:
             order_filled=np.zeros(n_orders, dtype=bool),
             order_left=np.zeros(0) if orders is None else orders.size.copy(),
             closed_by_order=np.zeros(n, dtype=bool),
+            opt_open=np.ones(n_opt, dtype=bool),
+            opt_realised=np.zeros(n_opt),
         )
 
     def copy(self) -> Ledger:
@@ -115,14 +134,42 @@ class Ledger:
             order_filled=self.order_filled.copy(),
             order_left=self.order_left.copy(),
             closed_by_order=self.closed_by_order.copy(),
+            opt_open=self.opt_open.copy(),
+            opt_realised=self.opt_realised.copy(),
         )
 
     @property
     def positions_lost(self) -> int:
-        """Positions closed by the venue (liquidated, taken over, bankrupt); not those an order closed."""
+        """Positions closed by the venue (liquidated, taken over, bankrupt; options closed included); not those
+        an order closed."""
         if self.closed_by_order.size == 0:
-            return int((~self.open).sum())
-        return int((~self.open & ~self.closed_by_order).sum())
+            lost = int((~self.open).sum())
+        else:
+            lost = int((~self.open & ~self.closed_by_order).sum())
+        return lost + int((~self.opt_open).sum())
+
+    @property
+    def positions_open(self) -> int:
+        """Open positions, futures and options."""
+        return int(self.open.sum()) + int(self.opt_open.sum())
+
+    def open_options(self, g: int) -> IntArray:
+        """Pool ``g``'s open options (indices into :attr:`options`)."""
+        om = self.opt_members[g]
+        return om[self.opt_open[om]] if om.size else om
+
+    def pool_open(self, members: IntArray, g: int) -> bool:
+        """Pool ``g`` (its futures ``members``) holds an open future or an open option."""
+        return bool(self.open[members].any()) or bool(self.open_options(g).size)
+
+    def option_values(self, oidx: IntArray, marks: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """(signed value, standard maintenance) of options ``oidx`` at (S, n_symbols) marks: (S, len(oidx))
+        each, in their settle asset (format §6.2 Black-76 on the forward, the option's column of the marks;
+        §6.3 the short-option maintenance), at the view's volatility and time (§6.5)."""
+        ob = self.options
+        assert ob is not None
+        t = option_terms_at(ob.arrays, oidx, marks[:, ob.sym[oidx]], ob.iv, ob.t)
+        return t.value, t.maintenance
 
     def pool_terms(self, members: IntArray, g: int) -> PoolTerms:
         """Pool ``g``'s segment terms (built when first asked for after a change)."""
@@ -174,10 +221,19 @@ class PoolValues:
     equity: FloatArray
     pool_maintenance: FloatArray
     wallet: FloatArray
+    #: the pool's open options (indices into the view's options), their signed values and maintenance (S, m)
+    opt_idx: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.intp))
+    opt_value: FloatArray = field(default_factory=lambda: np.zeros((1, 0)))
+    opt_mm: FloatArray = field(default_factory=lambda: np.zeros((1, 0)))
+
+    @property
+    def empty(self) -> bool:
+        """No open future and no open option."""
+        return not self.idx.size and not self.opt_idx.size
 
     def triggered(self, s: int = 0) -> bool:
         """Open positions and equity ≤ maintenance at point ``s``."""
-        return bool(self.idx.size) and bool(self.equity[s] <= self.pool_maintenance[s])
+        return not self.empty and bool(self.equity[s] <= self.pool_maintenance[s])
 
 
 class PoolTerms:
@@ -294,14 +350,53 @@ class PoolTerms:
 
 
 def pool_at(ledger: Ledger, members: IntArray, g: int, at: Point) -> PoolValues:
-    """Pool ``g`` (its positions ``members``) at one point, from its segment terms (:class:`PoolTerms`)."""
+    """Pool ``g`` (its positions ``members``) at one point, from its segment terms (:class:`PoolTerms`); its
+    open options (format §6.3) add their signed values to the equity and their maintenance to the pool's."""
     pt = ledger.pool_terms(members, g)
     upnl, mm, notional = pt.values(at.marks[pt.sym])
     wallet = float(ledger.wallets(at.coll)[g])
-    eq = np.array([wallet + upnl.sum()])
+    oidx = ledger.open_options(g)
+    if not oidx.size:
+        eq = np.array([wallet + upnl.sum()])
+        return PoolValues(
+            pt.idx, upnl[None, :], mm[None, :], notional[None, :], eq, np.array([mm.sum()]), np.array([wallet])
+        )
+    value, omm = ledger.option_values(oidx, at.marks[None, :])
+    eq = np.array([wallet + upnl.sum() + value.sum()])
     return PoolValues(
-        pt.idx, upnl[None, :], mm[None, :], notional[None, :], eq, np.array([mm.sum()]), np.array([wallet])
+        pt.idx,
+        upnl[None, :],
+        mm[None, :],
+        notional[None, :],
+        eq,
+        np.array([mm.sum() + omm.sum()]),
+        np.array([wallet]),
+        oidx,
+        value,
+        omm,
     )
+
+
+def option_net_rows(ledger: Ledger, marks: FloatArray) -> FloatArray:
+    """Value − maintenance of every option at (S, n_symbols) marks (S, O), 0 for closed options."""
+    ob = ledger.options
+    assert ob is not None
+    value, mm = ledger.option_values(np.arange(len(ob)), marks)
+    return np.where(ledger.opt_open, value - mm, 0.0)
+
+
+def pool_surplus(ledger: Ledger, members: IntArray, g: int, marks: FloatArray, coll: FloatArray | None) -> FloatArray:
+    """Pool ``g``'s surplus (equity − maintenance) at (S, n_symbols) marks and (S, A) collateral prices: (S,)."""
+    w = np.asarray(ledger.wallets(coll), dtype=np.float64)
+    out = w[:, g] if w.ndim == 2 else np.full(marks.shape[0], float(w[g]))
+    live = members[ledger.open[members]]
+    if live.size:
+        out = out + net_rows(ledger, live, marks).sum(axis=1)
+    oidx = ledger.open_options(g)
+    if oidx.size:
+        value, mm = ledger.option_values(oidx, marks)
+        out = out + (value - mm).sum(axis=1)
+    return out
 
 
 def net_rows(ledger: Ledger, idx: IntArray, marks: FloatArray) -> FloatArray:
@@ -336,7 +431,11 @@ def account_value(ledger: Ledger, at: Point) -> float:
         upnl = sq * np.where(bk.inverse, 1.0 / bk.entry - 1.0 / mark, mark - bk.entry)
     else:
         upnl = sq * (mark - bk.entry)
-    return float(np.sum(ledger.wallets(at.coll)) + np.sum(upnl))
+    total = float(np.sum(ledger.wallets(at.coll)) + np.sum(upnl))
+    if ledger.options is not None and ledger.opt_open.any():
+        oidx = np.flatnonzero(ledger.opt_open)
+        total += float(ledger.option_values(oidx, at.marks[None, :])[0].sum())
+    return total
 
 
 @dataclass(frozen=True, eq=False)
@@ -357,6 +456,8 @@ class Setup:
     fee_rate: FloatArray
     #: the book's stop-loss and take-profit orders (format §7), ``None`` when it has none
     orders: OrderSet | None = None
+    #: each option's signed value at the start of the path (empty without options)
+    start_opt_value: FloatArray = field(default_factory=lambda: np.zeros(0))
 
     @classmethod
     def build(
@@ -388,14 +489,19 @@ class Setup:
             labels,
             fee_rate,
             order_set(book),
+            np.zeros(0) if ev.option_terms is None else ev.option_terms.value[0].copy(),
         )
 
     def summary(self, ledger: Ledger, marks: FloatArray, coll: FloatArray | None) -> dict[str, dict[str, float]]:
         """Per settle asset: the account value at the start of the path and at ``marks`` (its end)."""
         ev = evaluate(ledger.book, marks[None, :], collateral_prices=None if coll is None else coll[None, :])
+        left = ev.pool_equity[0]
+        if ledger.options is not None:  # the open options' values (the ledger's book holds none)
+            value, _ = ledger.option_values(np.arange(len(ledger.options)), marks[None, :])
+            left = left + ledger.options.pooled(np.where(ledger.opt_open, value, 0.0))[0]
         by: dict[str, dict[str, float]] = {}
         for g, s in enumerate(self.book.pool_settle):
             d = by.setdefault(s, {"collateral_start": 0.0, "collateral_left": 0.0})
             d["collateral_start"] += float(self.start_equity[g])
-            d["collateral_left"] += float(ev.pool_equity[0, g])
+            d["collateral_left"] += float(left[g])
         return by

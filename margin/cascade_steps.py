@@ -30,7 +30,8 @@ class StepRecord:
 
     move: float | None
     event: str
-    position: str
+    #: the position's id; ``None`` for the ``portfolio`` view's one event, the whole account closed
+    position: str | None
     equity_before: float
     equity_after: float
     collateral_left: float

@@ -38,6 +38,7 @@ from .cascade_params import CascadeParams, lookup
 from .cascade_state import Ledger, Point, PoolValues, Setup, account_value, pool_at
 from .cascade_steps import StepRecord
 from .engine import Book
+from .option_legs import entry_value
 from .orders import fill_price, realized_pnl
 from .venues import LiquidationRules
 
@@ -91,9 +92,15 @@ def liquidate_pool(
     while True:
         guard += 1
         eq, mm = float(pv.equity[0]), float(pv.pool_maintenance[0])
-        if pv.idx.size == 0 or (eq > mm and not exhausted):
+        if pv.empty or (eq > mm and not exhausted):
             return rows
-        drained = _drained(setup, ledger, pv, members)
+        drained = _drained(setup, ledger, pv, members, g)
+        if pv.opt_idx.size:
+            # a model choice (format §6 names no option liquidation): the pool's options are closed first, at
+            # their value (:func:`_close_options`), then the pool is looked at again
+            option_rows, pv = _close_options(setup, ledger, g, pv, at, drained)
+            rows += option_rows
+            continue
         if eq <= 0.0 or exhausted:
             rows += _close_all(setup, ledger, g, pv, at, "bankrupt", "bankrupt", drained)
             return rows
@@ -122,18 +129,30 @@ def _next_position(pv: PoolValues, order: str) -> int:
     return int(tied[np.argmin(then[tied])])
 
 
-def _drained(setup: Setup, ledger: Ledger, pv: PoolValues, members: IntArray) -> tuple[tuple[str, float], ...]:
+def _drained(setup: Setup, ledger: Ledger, pv: PoolValues, members: IntArray, g: int) -> tuple[tuple[str, float], ...]:
     """Each position's PnL from the start of the path (realised + unrealised, fees apart), most negative
-    first, the five largest losses: the positions whose losses drained the pool."""
+    first, the five largest losses: the positions whose losses drained the pool. An option's (format §6):
+    the value it realised when closed, else its value now, minus its value at the start (ties: futures
+    first, then options)."""
     pnl = ledger.realised[members] - setup.start_upnl[members]
     pnl[np.searchsorted(members, pv.idx)] += pv.upnl[0]
+    om = ledger.opt_members[g]
+    ids: list[str] | None = None
+    if om.size:
+        opnl = ledger.opt_realised[om] - setup.start_opt_value[om]
+        opnl[np.searchsorted(om, pv.opt_idx)] += pv.opt_value[0]
+        pnl = np.concatenate([pnl, opnl])
+        assert ledger.options is not None
+        ids = [setup.book.ids[int(i)] for i in members] + [ledger.options.arrays.legs[int(o)].label for o in om]
     if pnl.size > 5:  # the five smallest, ties in position order (a stable sort's first five)
         fifth = np.partition(pnl, 4)[4]
         low = np.flatnonzero(pnl <= fifth)
         order = low[np.argsort(pnl[low], kind="stable")[:5]]
     else:
         order = np.argsort(pnl, kind="stable")
-    return tuple((setup.book.ids[int(members[j])], float(pnl[j])) for j in order)
+    if ids is None:
+        return tuple((setup.book.ids[int(members[j])], float(pnl[j])) for j in order)
+    return tuple((ids[int(j)], float(pnl[j])) for j in order)
 
 
 def fraction(setup: Setup, ledger: Ledger, pv: PoolValues, j: int, at: Point) -> float:
@@ -265,7 +284,7 @@ def _record(
         equity_before=eq_before,
         equity_after=float(after.equity[0]),
         collateral_left=float(after.wallet[0]),
-        positions_open=int(ledger.open.sum()),
+        positions_open=ledger.positions_open,
         pool=setup.labels[g],
         settle=bk.pool_settle[g],
         symbol=bk.symbols[j],
@@ -310,7 +329,7 @@ def _shrink(setup: Setup, ledger: Ledger, g: int, i: int, f: float) -> None:
 
 def _write_off(ledger: Ledger, members: IntArray, g: int, at: Point, after: PoolValues) -> PoolValues:
     """An emptied pool's debt (negative wallet) goes to the insurance fund; the pool's values after it."""
-    if after.idx.size == 0 and after.wallet[0] < 0:
+    if after.empty and after.wallet[0] < 0:
         ledger.insurance += -float(after.wallet[0])
         ledger.wallet[g] -= float(after.wallet[0])
         if not ledger.cw[:, g].any():
@@ -355,7 +374,7 @@ def fill_order(setup: Setup, ledger: Ledger, o: int, at: Point) -> StepRecord:
     pv = pool_at(ledger, members, g, at)
     j = int(np.searchsorted(pv.idx, i))
     eq_before = float(pv.equity[0])
-    drained = _drained(setup, ledger, pv, members)
+    drained = _drained(setup, ledger, pv, members, g)
     held = float(ledger.size[i])
     close = min(float(ledger.order_left[o]), held)
     f = 1.0 if close >= held else close / held
@@ -450,6 +469,81 @@ def _close(
         float(after.equity[0]) - eq_before,
     )
     return row, after
+
+
+def _close_options(
+    setup: Setup,
+    ledger: Ledger,
+    g: int,
+    pv: PoolValues,
+    at: Point,
+    drained: tuple[tuple[str, float], ...],
+) -> tuple[list[StepRecord], PoolValues]:
+    """Every open option of pool ``g`` closed at its value at ``at`` (format §6.2 Black-76 on the forward, the
+    option's column of the marks), in option order; the rows and the pool's values after.
+
+    A model choice (format §6 names no option liquidation): the venue closes the options of a triggered pool
+    first, a market order at their value: the signed value is realised into the wallet (a short pays it, a
+    long receives it), so the pool's equity is unchanged by the close and the option's maintenance (§6.3)
+    is released. No liquidation fee (§6 names none for options); no forced flow on the underlying (the
+    option trades in the option book, not the futures'; the impact laws move the underlying from the
+    futures' forced trades only). ``realized_pnl`` of the row is the option's value against its entry
+    premium (§6.4 ``unrealized_pnl``), ``closed_notional`` its notional (§6.4: units × F; units, in coin,
+    when coin-settled). The last row carries the write-off of a pool left empty with a negative wallet (an
+    options-only pool past bankruptcy, :func:`_write_off`). ``event``: ``liquidated``, ``bankrupt`` when the
+    pool's equity is ≤ 0.
+    """
+    ob = ledger.options
+    assert ob is not None
+    arr = ob.arrays
+    members = setup.members[g]
+    entry = entry_value(arr)
+    eq_before = float(pv.equity[0])
+    event = "bankrupt" if eq_before <= 0.0 else "liquidated"
+    rows: list[StepRecord] = []
+    n = pv.opt_idx.size
+    after = pv
+    main = setup.main
+    for k, o in enumerate(pv.opt_idx.tolist()):
+        value = float(pv.opt_value[0, k])
+        ledger.wallet[g] += value
+        ledger.opt_realised[o] = value
+        ledger.opt_open[o] = False
+        after = pool_at(ledger, members, g, at)
+        if k == n - 1:
+            after = _write_off(ledger, members, g, at, after)
+        j = int(ob.sym[o])
+        price = float(at.marks[j])
+        units = abs(float(arr.units[o]))
+        rows.append(
+            StepRecord(
+                move=None if main is None else float(at.marks[main] / setup.base_marks[main] - 1.0),
+                event=event,
+                position=arr.legs[o].label,
+                equity_before=eq_before,
+                equity_after=float(after.equity[0]),
+                collateral_left=float(after.wallet[0]),
+                positions_open=ledger.positions_open,
+                pool=setup.labels[g],
+                settle=setup.book.pool_settle[g],
+                symbol=setup.book.symbols[j],
+                price=price,
+                symbol_move=float(price / setup.base_marks[j] - 1.0),
+                t=at.t,
+                phase=at.phase,
+                closed_fraction=1.0,
+                closed_notional=units if bool(arr.coin[o]) else units * price,
+                realized_pnl=value - float(entry[o]),
+                fee=0.0,
+                mechanism="market",
+                maintenance_after=float(after.pool_maintenance[0]),
+                account_value=account_value(ledger, at),
+                drained_by=drained,
+                liquidation_cost=float(after.equity[0]) - eq_before,
+            )
+        )
+        eq_before = float(after.equity[0])
+    return rows, after
 
 
 def _close_all(

@@ -37,7 +37,7 @@ import numpy.typing as npt
 from .cascade_crossing import TAU_TOL, Crossing, first_crossing, segment_point, triggered_at
 from .cascade_orders import first_crossings
 from .cascade_paths import Path
-from .cascade_state import Ledger, Point, PoolValues, Setup, net_rows, pool_at
+from .cascade_state import Ledger, Point, PoolValues, Setup, net_rows, option_net_rows, pool_at
 from .cascade_steps import StepRecord
 from .cascade_venue import cancel_orders, fill_order, liquidate_pool
 
@@ -73,6 +73,10 @@ class _Walk:
         self.net: FloatArray = np.zeros((0, setup.book.n_positions))
         self.surplus: FloatArray = np.zeros((0, setup.book.n_pools))
         self.slack: FloatArray = np.zeros(setup.book.n_pools)
+        #: every option's value − maintenance on the window (S, O), and which options were open when it was
+        #: priced (a book without options: none of this)
+        self.onet: FloatArray = np.zeros((0, 0))
+        self.o_live: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
         #: each live pool's next crossing in the window
         self.next: dict[int, Crossing] = {}
 
@@ -88,10 +92,18 @@ class _Walk:
         wallets = np.broadcast_to(ledger.wallets(coll), (marks.shape[0], bk.n_pools))
         self.surplus = wallets + bk.summer(self.net)
         gross = np.abs(wallets) + bk.summer(np.abs(self.net))
+        ob = ledger.options
+        if ob is not None:  # the options' value − maintenance (format §6.3) in the surplus of their pools
+            self.onet = option_net_rows(ledger, marks)
+            self.o_live = ledger.opt_open.copy()
+            self.surplus = self.surplus + ob.pooled(self.onet)
+            gross = gross + ob.pooled(np.abs(self.onet))
         self.slack = SLACK * gross.max(axis=0, initial=0.0)
         self.next = {}
         first = max(self.row if (here or self.tau < 1.0) else self.row + 1, self.w0)
         live = np.bincount(bk.pool[ledger.open], minlength=bk.n_pools) > 0
+        if ob is not None:
+            live |= np.bincount(ob.pool[ledger.opt_open], minlength=bk.n_pools) > 0
         near = (self.surplus[first - self.w0 :] <= self.slack[None, :]).any(axis=0) & live
         for g in np.flatnonzero(near).tolist():  # the other pools have no candidate row in the window
             self.find(g, here)
@@ -100,7 +112,7 @@ class _Walk:
         """Pool ``g``'s next crossing in the window after the cursor (``here``: at the cursor's row itself)."""
         self.next.pop(g, None)
         members = self.setup.members[g]
-        if not self.ledger.open[members].any():
+        if not self.ledger.pool_open(members, g):
             return
         first = self.row if (here or self.tau < 1.0) else self.row + 1
         first = max(first, self.w0)
@@ -121,7 +133,14 @@ class _Walk:
         its next crossing may be at the cursor's row itself, after an order filled there)."""
         ledger = self.ledger
         members = self.setup.members[g]
-        if not ledger.open[members].any():
+        om = ledger.opt_members[g]
+        if om.size:  # options closed count for nothing
+            gone = om[self.o_live[om] & ~ledger.opt_open[om]]
+            if gone.size:
+                self.surplus[:, g] -= self.onet[:, gone].sum(axis=1)
+                self.onet[:, gone] = 0.0
+                self.o_live[gone] = False
+        if not ledger.pool_open(members, g):
             self.next.pop(g, None)
             return
         moved = members[ledger.size[members] != sizes_before]

@@ -287,6 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the shock happens at once (no path): crossed stop-loss and take-profit orders fill at the "
         "shocked mark, then the pools are liquidated there",
     )
+    _add_option_flags(ca)
     rk = sub.add_parser("risk", help="probability of liquidation over a horizon (Monte Carlo and closed form)")
     _add_input(rk)
     rk.add_argument("--horizon", required=True, help="7d, 36h, 2w")
@@ -395,7 +396,14 @@ def cmd_cascade(args: argparse.Namespace) -> str:
         params["depth"] = parse_depths(args.depth)
     if args.gap:
         params["gap"] = True
-    doc: dict[str, Any] = cascade(resolve(_load(args)), shocks, impact=args.impact, params=params).to_dict()
+    doc: dict[str, Any] = cascade(
+        resolve(_load(args)),
+        shocks,
+        impact=args.impact,
+        params=params,
+        vol_shocks=_vol_shocks(args),
+        days=args.days,
+    ).to_dict()
     if args.format == "json":
         return jsonout.dumps(doc) + "\n"
     lines = [

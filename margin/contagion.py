@@ -125,6 +125,21 @@ the event (realised collateral), ``equity_before``/``equity_after`` the pool's e
 Amounts are in the settle asset; a view's total adds pools of different settle assets only when they
 are all USD stablecoins or all the same asset (else ``null``, see ``by_settle``).
 
+**Options** (issue 11, format §6; model choices said so). Options sit in the cross pool of their settle asset
+in every standard view; their column of the marks is their forward, moved with their base by a shock or a
+path (§6.3, §6.5). A pool's surplus = wallet + Σ futures (UPNL − MM) + Σ open options (signed Black-76 value −
+standard MM, §6.2-6.3), at the cascade's volatility shocks and days (``vol_shocks``, ``days``: ``--vol-shock``,
+``--days``). A pool holding an open option has no closed-form crossing: the first τ of the candidate segment
+with surplus ≤ 0 is found by a vectorised bisection (64 points per pass, to ``TAU_TOL``;
+:func:`margin.cascade_crossing._numeric_root`); pools without options keep the closed form (books without
+options: output byte-identical). A triggered pool first closes every open option at its value (its own row,
+``liquidated``, or ``bankrupt`` at equity ≤ 0; the value realised into the wallet, equity unchanged, its
+maintenance released; no fee, §6 names none; no forced flow: the option trades in the option book, the impact
+laws move the underlying from the futures' forced trades only), then is checked again and, if still at its
+trigger (a gap), its futures go by the venue's rule. ``positions_lost`` counts options closed. The
+``portfolio`` view (§6.4, by default when the account holds an option) rides the same path as one USD pool
+and is closed in full at its first trigger (:mod:`margin.cascade_portfolio`).
+
 Modules (this one is the public façade and re-exports what callers use)
 ----------------------------------------------------------------------
 
@@ -138,6 +153,7 @@ Modules (this one is the public façade and re-exports what callers use)
 - :mod:`margin.cascade_crossing`: where on a segment a pool first meets its trigger;
 - :mod:`margin.cascade_steps`: the frozen step rows and their JSON;
 - :mod:`margin.cascade_results`: a view's totals and the ``cascade`` JSON;
+- :mod:`margin.cascade_portfolio`: the ``portfolio`` view along the path;
 - :mod:`margin.cascade_driver`: :func:`cascade`, :func:`cascade_path`, views and the impact fixed point.
 """
 

@@ -273,21 +273,6 @@ class Resolved:
         """Futures and options."""
         return len(self.legs) + len(self.option_legs)
 
-    def require_futures_only(self, what: str) -> None:
-        """Refuse an account holding options in an engine that values futures only (invalid input naming the
-        option's position, never a number without its options)."""
-        if self.option_legs:
-            leg = self.option_legs[0]
-            raise PortfolioError(
-                [
-                    Problem(
-                        f"positions[{leg.index}].symbol",
-                        f"is an option: {what} does not value options yet (evaluate, stress, frontier and risk do)",
-                        leg.symbol,
-                    )
-                ]
-            )
-
     @property
     def slippage(self) -> float:
         """The fill slippage of the orders (default 0)."""

@@ -19,12 +19,6 @@ IMPACTS = {"none": "off", "sqrt": "square-root law", "linear": "order-book depth
 DEPTH_KEY = "ct_depth_"  # + base asset: the depth input of that asset, USD per 1 % move
 
 text, resolved = page("Contagion")
-if resolved.option_legs:
-    st.info(
-        "The cascade values futures only: this portfolio holds options. Their margin, liquidation prices and the "
-        "portfolio view's liquidation moves are on the Home and Options & portfolio margin pages."
-    )
-    st.stop()
 st.caption(
     "The shock is walked from no move to the full move; each pool that reaches its trigger is "
     "liquidated the way its venue does it (partially where the venue does, with its liquidation fee), "

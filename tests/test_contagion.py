@@ -438,10 +438,6 @@ def test_price_path_runs_clean_for_every_sample(path: Path) -> None:
     hist = load_intraday("2022-11-08_ftx-collapse")
     res = resolve(load_portfolio(path))
     marks, _ = path_from_history(res, hist.closes, hist.assets)
-    if res.option_legs:  # the cascade values futures only: a book with options is refused naming its option
-        with pytest.raises(PortfolioError, match=r"is an option: the cascade path does not value options"):
-            cascade_path(res, marks)
-        return
     assert marks.shape == (len(hist.times), len(res.marks))
     for impact in ("none", "sqrt"):
         out = _doc(cascade_path(res, marks, impact=impact))

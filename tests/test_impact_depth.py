@@ -119,10 +119,6 @@ def test_a_capped_fee_costs_the_whole_remaining_equity() -> None:
 @pytest.mark.parametrize("law", ["none", "linear", "sqrt"])
 def test_the_bars_add_up_exactly_on_every_sample(path: Path, law: str) -> None:
     res = resolve(load_portfolio(path))
-    if res.option_legs:  # the cascade values futures only: a book with options is refused naming its option
-        with pytest.raises(PortfolioError, match=r"positions\[\d+\]\.symbol is an option: cascade does not"):
-            cascade(res, {"ALL": -0.3}, impact=law)
-        return
     out = cascade(res, {"ALL": -0.3}, impact=law)
     for view in out.modes.values():
         bars = view.waterfall()
