@@ -28,7 +28,7 @@ from dashboard.samples import load_sample
 from margin import Portfolio, Resolved, dump_portfolio_json, evaluate_portfolio, parse_portfolio_json, resolve
 from margin.distance import AccountDistance, account_distance
 from margin.marketdata import PriceHistory, load_daily_closes
-from margin.scenarios import DEFAULT_WINDOW_DAYS, MarketSweep, ShockSet, evaluate_shock_set, market_sweep
+from margin.scenarios import DEFAULT_WINDOW_DAYS, ShockSet, evaluate_shock_set, market_sweep
 from margin.shocks import Shock, parse_shock
 from margin.whatif import (
     FrontierMap,
@@ -122,25 +122,19 @@ def move_grid(limit: float, step: float) -> npt.NDArray[np.float64]:
     return np.arange(-n, n + 1, dtype=np.float64) / float(per_unit)
 
 
-def held_market_pools(sweep: MarketSweep) -> MarketPools:
-    """:func:`margin.whatif.market_pools` (every pool that can be liquidated, a cross pool holding only options
-    included: ``Book.pool_held``, format §6.3)."""
-    return market_pools(sweep)
-
-
 @st.cache_resource(max_entries=8, show_spinner=False)
 def market_grid_cached(text: str, limit: float, step: float, betas: tuple[tuple[str, float], ...]) -> MarketPools:
     """Equity and maintenance per pool of each view at every move of the Shock lab's slider (each asset
     ``β × m``, the betas of a :class:`margin.whatif.BetaChoice`): computed once per portfolio and betas,
     read at the slider's move. A resource (shared, not copied per call): never mutated."""
     sweep = market_sweep(resolved_cached(text), move_grid(limit, step), betas_given=dict(betas))
-    return held_market_pools(sweep)
+    return market_pools(sweep)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def market_point_cached(text: str, move: float, betas: tuple[tuple[str, float], ...]) -> MarketPools:
     """The same at one market move (a move off the slider's grid, e.g. from a link)."""
-    return held_market_pools(market_sweep(resolved_cached(text), np.array([move]), betas_given=dict(betas)))
+    return market_pools(market_sweep(resolved_cached(text), np.array([move]), betas_given=dict(betas)))
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)

@@ -58,9 +58,6 @@ from .portfolio_view import PortfolioView, evaluate_portfolio_view, usd_prices
 if TYPE_CHECKING:
     from .report import ViewResult
 
-#: assets valued at 1 USD (format §6.4)
-USD_LIKE = frozenset({"USD", "USDT", "USDC", "BUSD", "FDUSD", "DAI", "USDE"})
-
 
 def usd_price(resolved: Resolved, asset: str, market: MarketSnapshot) -> float | None:
     """The USD price of ``asset`` on ``market`` (module docstring; the ``portfolio`` view's, §6.4); ``None``

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from .instruments import symbol_base
 from .option_legs import option_terms_at
 
 if TYPE_CHECKING:
@@ -53,10 +54,6 @@ def scan_moves(end: float, steps: int = SCAN_STEPS, first: float = FIRST_STEP) -
     return np.asarray(np.sign(end) * grid, dtype=np.float64)
 
 
-def _base(symbol: str) -> str:
-    return symbol.split("/", 1)[0]
-
-
 @dataclass(frozen=True)
 class _Group:
     """One (pool, base) pair with an option: its moving futures and options."""
@@ -70,7 +67,7 @@ class _Group:
 def _groups(book: Book) -> list[_Group]:
     opt = book.options
     assert opt is not None
-    sym_base = [_base(s) for s in book.symbols]
+    sym_base = [symbol_base(s) for s in book.symbols]
     pos_base = np.array([sym_base[j] for j in book.sym.tolist()], dtype=object)
     opt_base = np.array(opt.arrays.bases(), dtype=object)
     pairs = dict.fromkeys(zip(opt.pool.tolist(), opt_base.tolist(), strict=True))
@@ -92,10 +89,8 @@ class _Moving:
         self.fmark = ev.marks[:, book.sym[group.futures]]  # (S, F)
         self.omark = ev.marks[:, opt.sym[group.options]]  # (S, O)
         eq0, mm0 = self._terms(np.zeros((ev.marks.shape[0], 1)), np.arange(ev.marks.shape[0]))
-        options_value = ev.pool_options_value if ev.pool_options_value is not None else 0.0
         self.equity0 = ev.pool_equity[:, group.pool]
         self.gap0 = self.equity0 - ev.pool_maintenance[:, group.pool]
-        del options_value
         self.eq_const = self.equity0 - eq0[:, 0]
         self.mm_const = ev.pool_maintenance[:, group.pool] - mm0[:, 0]
 

@@ -11,7 +11,6 @@ an index price moves with its base (:func:`_index_ratio`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -305,7 +304,3 @@ def evaluate_portfolio_view(
     assert inputs.book is not None
     result = evaluate_portfolio(inputs.book, inputs.params, liquidation=liquidation)
     return PortfolioView(resolved, mkt, inputs, result)
-
-
-def finite(x: float | None) -> float | None:
-    return x if x is not None and math.isfinite(x) else None
